@@ -1,0 +1,58 @@
+"""Boxes shared by the COCO, YOLO and Pascal VOC writers, computed for a whole batch at once."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import FormatError
+from .geometry import outer_bounds, python_round
+from .tasks import Batch
+
+
+def row_kinds(batch: Batch) -> np.ndarray:
+    """The annotation types of the rows as a numpy string array."""
+    return np.asarray(batch.kinds, dtype=object)
+
+
+def has_points(batch: Batch) -> np.ndarray:
+    """Rows whose points are present and non-empty."""
+    return np.fromiter((bool(p) for p in batch.points), bool, len(batch))
+
+
+def bbox_points(batch: Batch) -> np.ndarray:
+    """``(n, 4)`` x1, y1, x2, y2 as given for bbox rows with points; NaN elsewhere."""
+    out = np.full((len(batch), 4), np.nan)
+    rings = batch.rings
+    rows = np.flatnonzero((row_kinds(batch) == "bbox") & (np.diff(rings.shape_ring_offsets) > 0))
+    first_point = rings.ring_offsets[rings.shape_ring_offsets[rows]]
+    out[rows, :2] = rings.coords[first_point]
+    out[rows, 2:] = rings.coords[first_point + 1]
+    return out
+
+
+def degenerate_boxes(boxes: np.ndarray) -> np.ndarray:
+    """The reference's degenerate-bbox rule: ``int(x1) == int(x2) or int(y1) == int(y2)``."""
+    whole = np.trunc(boxes)
+    return (whole[:, 0] == whole[:, 2]) | (whole[:, 1] == whole[:, 3])
+
+
+def vertex_bounds(batch: Batch) -> np.ndarray:
+    """``(n, 4)`` min x, min y, max x, max y of the outer vertices rounded to 6 decimals."""
+    return outer_bounds(batch.rings, python_round(batch.rings.coords))
+
+
+def rotations(batch: Batch) -> np.ndarray:
+    """The ``rotation`` of each row in degrees (0 when absent); FormatError when not a number."""
+    values = [a.get("rotation") or 0 for a in batch.annotations]
+    try:
+        out = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        out = None
+    if out is None or not np.isfinite(out).all():
+        row = next(i for i, v in enumerate(values) if not _finite_number(v))
+        raise FormatError(f"{batch.place(row)}: rotation {values[row]!r} is not a finite number")
+    return out
+
+
+def _finite_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and np.isfinite(value)

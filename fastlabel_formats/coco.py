@@ -1,0 +1,299 @@
+"""FastLabel -> COCO (``formats-spec.md`` §1), with the reference defects D1–D6 fixed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, vertex_bounds
+from .errors import FormatError, where
+from .files import dump_json, write_atomic
+from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
+from .report import ConversionReport
+from .tasks import Batch, gather, load_tasks
+from .video import project_frames
+
+COCO_TYPES = ("bbox", "polygon", "segmentation", "pose_estimation")
+KEYPOINT_DEFINITION_TYPES = ("pose_estimation", "bbox")
+HOLE_MODES = ("drop", "rle")
+
+
+def to_coco(
+    tasks: str | os.PathLike[str] | Sequence[dict],
+    *,
+    project_type: str = "image_bbox",
+    annotations: Sequence[dict] | None = None,
+    holes: str = "drop",
+    videos: object = None,
+    frame_counts: Mapping[str, int] | None = None,
+    report: ConversionReport | None = None,
+) -> dict:
+    """The COCO dict ``{"images", "categories", "annotations"}`` of ``tasks``.
+
+    ``annotations`` are the project's annotation definitions (for categories, keypoints and
+    skeletons). ``holes="rle"`` writes segmentations with holes or several regions as RLE.
+    Video projects need ``frame_counts={task name: n}`` (or ``videos=`` to count by decoding).
+    """
+    task_list, source = load_tasks(tasks)
+    frames = project_frames(task_list, source, project_type, videos=videos, frame_counts=frame_counts)
+    return build_coco(task_list, source, frames, annotations, holes, report or ConversionReport("coco"))
+
+
+def export_coco(
+    tasks: str | os.PathLike[str] | Sequence[dict],
+    output_dir: str | os.PathLike[str] = os.path.join("output", "coco"),
+    *,
+    project_type: str = "image_bbox",
+    annotations: Sequence[dict] | None = None,
+    output_file_name: str = "annotations.json",
+    holes: str = "drop",
+    videos: object = None,
+    frame_counts: Mapping[str, int] | None = None,
+    indent: int | None = None,
+    strict: bool = False,
+) -> ConversionReport:
+    """Write ``output_dir/output_file_name`` (and video frames under ``output_dir/images``).
+
+    ``indent=4`` gives the reference's exact bytes; the default is compact orjson output.
+    """
+    if not output_file_name.lower().endswith(".json"):
+        raise FormatError(f"output_file_name {output_file_name!r} must end with .json")
+    report = ConversionReport("coco", strict=strict)
+    task_list, source = load_tasks(tasks)
+    frames = project_frames(
+        task_list, source, project_type, videos=videos, frame_counts=frame_counts,
+        images_dir=Path(output_dir) / "images",
+    )
+    coco = build_coco(task_list, source, frames, annotations, holes, report)
+    report.files.append(write_atomic(Path(output_dir) / output_file_name, dump_json(coco, indent)))
+    return report
+
+
+def build_coco(
+    tasks: list[dict],
+    source: str,
+    frames: list,
+    definitions: Sequence[dict] | None,
+    holes: str,
+    report: ConversionReport,
+) -> dict:
+    """The COCO dict of already loaded tasks and their frames."""
+    if holes not in HOLE_MODES:
+        raise FormatError(f"holes must be one of {HOLE_MODES}, got {holes!r}")
+    categories = coco_categories(tasks, definitions, source)
+    category_ids: dict[str, int] = {}
+    for category in categories:
+        category_ids.setdefault(category["name"], category["id"])
+    batch = gather(tasks, frames, source)
+    images = [
+        {"file_name": f.file_name, "height": f.height, "width": f.width, "id": i}
+        for i, f in enumerate(frames, 1)
+    ]
+    return {
+        "images": images,
+        "categories": categories,
+        "annotations": coco_annotations(batch, categories, category_ids, holes, report),
+    }
+
+
+def coco_categories(tasks: list[dict], definitions: Sequence[dict] | None, source: str) -> list[dict]:
+    """Categories from the task values (sorted) or from the project definitions (their order)."""
+    first_color: dict[str, object] = {}
+    for task in tasks:
+        for index, annotation in enumerate(task.get("annotations", ())):
+            if annotation.get("type") in COCO_TYPES:
+                value = annotation.get("value")
+                if not isinstance(value, str):
+                    raise FormatError(f"{where(source, task['name'], index)}: value {value!r} is not a string")
+                first_color.setdefault(value, annotation.get("color"))
+    if not definitions:
+        return [_category(i, v, first_color[v]) for i, v in enumerate(sorted(first_color), 1)]
+    kept = [d for d in definitions if d.get("value") in first_color]
+    return [_definition_category(i, d) for i, d in enumerate(kept, 1)]
+
+
+def _category(category_id: int, value: str, color: object, keypoints: Sequence[dict] = ()) -> dict:
+    return {
+        "skeleton": coco_skeleton(keypoints),
+        "keypoints": [k["key"] for k in keypoints],
+        "keypoint_colors": [k.get("color") for k in keypoints],
+        "color": color,
+        "supercategory": value,
+        "id": category_id,
+        "name": value,
+    }
+
+
+def _definition_category(category_id: int, definition: dict) -> dict:
+    keypoints = definition.get("keypoints") or [] if definition.get("type") in KEYPOINT_DEFINITION_TYPES else []
+    return _category(category_id, definition["value"], definition.get("color"), keypoints)
+
+
+def coco_skeleton(keypoints: Sequence[dict]) -> list[list[int]]:
+    """1-based ``[self, target]`` pairs of the keypoint edges, each unordered pair once (D4)."""
+    position = {k.get("id"): p for p, k in enumerate(keypoints, 1)}
+    skeleton, seen = [], set()
+    for own, keypoint in enumerate(keypoints, 1):
+        for edge in keypoint.get("edges") or ():
+            target = position.get(edge)
+            if target is None or frozenset((own, target)) in seen:
+                continue
+            seen.add(frozenset((own, target)))
+            skeleton.append([own, target])
+    return skeleton
+
+
+@dataclass(frozen=True)
+class CocoRows:
+    """The kept rows of a batch in COCO order, with their category ids, areas and boxes."""
+
+    order: np.ndarray
+    category: np.ndarray
+    area: np.ndarray
+    xywh: np.ndarray
+    boxes: np.ndarray
+    kinds: np.ndarray
+
+
+def coco_rows(batch: Batch, category_ids: dict, holes: str, report: ConversionReport) -> CocoRows:
+    """Select, measure and order the rows as §1.4 says (skips counted in ``report``)."""
+    kinds = row_kinds(batch)
+    supported = np.isin(kinds, COCO_TYPES)
+    present = has_points(batch)
+    boxes = bbox_points(batch)
+    degenerate = (kinds == "bbox") & present & degenerate_boxes(boxes)
+    category = np.array([category_ids.get(a.get("value"), 0) for a in batch.annotations], np.int64)
+    keep = supported & ((kinds == "pose_estimation") | present) & ~degenerate & (category > 0)
+    _note_losses(batch, report, supported, present, degenerate, keep, category, holes)
+    area = coco_areas(batch, kinds, boxes)
+    order = np.lexsort((area, category, batch.frame))
+    xywh = coco_xywh(batch, kinds, boxes)
+    return CocoRows(order[keep[order]], category, area, xywh, boxes, kinds)
+
+
+def coco_annotations(
+    batch: Batch, categories: list[dict], category_ids: dict, holes: str, report: ConversionReport
+) -> list[dict]:
+    """The COCO annotation records of a batch, sorted per image by (category, area)."""
+    rows = coco_rows(batch, category_ids, holes, report)
+    order = rows.order.tolist()
+    annotations = [batch.annotations[row] for row in order]
+    kinds = rows.kinds[rows.order].tolist()
+    categories_json = rows.category[rows.order].tolist()
+    segmentations = [coco_segmentation(kind, batch.points[row]) for kind, row in zip(kinds, order)]
+    areas = integral_to_int(rows.area[rows.order])
+    if holes == "rle":
+        for position, (segmentation, area) in rle_rows(batch, rows.kinds, rows.order).items():
+            segmentations[position], areas[position] = segmentation, area
+    xywh = rows.xywh[rows.order]
+    bboxes = integral_to_int(np.nan_to_num(xywh))
+    for position in np.flatnonzero(np.isnan(xywh[:, 0])).tolist():
+        bboxes[position] = []
+    keypoint_keys = {c["id"]: c["keypoints"] for c in categories}
+    return [
+        {
+            "num_keypoints": sum(1 for k in keypoints if k.get("value")) if keypoints else 0,
+            "keypoints": coco_keypoints(keypoints, keypoint_keys[category]) if keypoints else [],
+            "segmentation": segmentation,
+            "iscrowd": 0,
+            "area": area,
+            "image_id": image_id,
+            "bbox": bbox,
+            "rotation": annotation.get("rotation", 0),
+            "category_id": category,
+            "id": number,
+            "attributes": coco_attributes(annotation, batch, row) if annotation.get("attributes") else {},
+        }
+        for number, (row, annotation, keypoints, segmentation, area, image_id, bbox, category)
+        in enumerate(zip(order, annotations, [a.get("keypoints") for a in annotations], segmentations,
+                         areas, (batch.frame[rows.order] + 1).tolist(), bboxes, categories_json), 1)
+    ]
+
+
+def _note_losses(batch, report, supported, present, degenerate, keep, category, holes) -> None:
+    kinds = row_kinds(batch)
+    counted = present if batch.is_video else np.ones(len(batch), bool)
+    batch.note(report, ~supported & counted, "{kind} annotation not representable in COCO")
+    if not batch.is_video:
+        batch.note(report, supported & ~present & (kinds != "pose_estimation"),
+                   "{kind} annotation without points skipped")
+    batch.note(report, degenerate, "degenerate bbox (zero width or height in whole pixels) skipped")
+    batch.note(report, supported & present & ~degenerate & (category == 0),
+               "value missing from the annotation definitions, skipped")
+    if holes == "drop":
+        batch.note(report, keep & _rows_with_holes(batch), "segmentation holes dropped (use holes='rle')")
+
+
+def _rows_with_holes(batch: Batch) -> np.ndarray:
+    rings = batch.rings
+    return np.bincount(rings.ring_shape(), weights=rings.is_hole, minlength=len(batch)) > 0
+
+
+def coco_areas(batch: Batch, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """bbox: |(x1−x2)·(y1−y2)| (D3); polygon/segmentation: outer shoelace areas; else 0."""
+    area = np.where(np.isin(kinds, ("polygon", "segmentation")), outer_area_sums(batch.rings), 0.0)
+    box_rows = ~np.isnan(boxes[:, 0])
+    area[box_rows] = np.abs((boxes[box_rows, 0] - boxes[box_rows, 2]) * (boxes[box_rows, 1] - boxes[box_rows, 3]))
+    return area
+
+
+def coco_xywh(batch: Batch, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """``(n, 4)`` COCO ``[x, y, w, h]``: rounded vertex bounds, or the enclosing box of a rotated
+    bbox (D1); NaN for pose_estimation and rows without points."""
+    bounds = vertex_bounds(batch)
+    xywh = np.concatenate([bounds[:, :2], bounds[:, 2:] - bounds[:, :2]], axis=1)
+    angle = rotations(batch)
+    rotated = (kinds == "bbox") & (angle != 0) & ~np.isnan(boxes[:, 0])
+    if rotated.any():
+        xywh[rotated] = python_round(corners_to_xywh(box_corners(boxes[rotated], angle[rotated])))
+    xywh[kinds == "pose_estimation"] = np.nan
+    return xywh
+
+
+def coco_segmentation(kind: str, points: list) -> list:
+    """COCO polygons: the closed bbox ring, the polygon, or each region's outer ring (no holes)."""
+    if kind == "bbox":
+        x1, y1, x2, y2 = points
+        return [[x1, y1, x2, y1, x2, y2, x1, y2, x1, y1]]
+    if kind == "polygon":
+        return [list(points)]
+    if kind == "segmentation":
+        return [list(region[0]) for region in points if region]
+    return []
+
+
+def coco_keypoints(keypoints: list[dict], keys: list[str]) -> list:
+    """Flat x, y, v per category key: v = 2 visible, 1 invisible, (0,0,0) when absent."""
+    values = {k.get("key"): k.get("value") for k in keypoints if k.get("value")}
+    flat: list = []
+    for key in keys:
+        value = values.get(key)
+        flat.extend((value[0], value[1], 2 if value[2] == 1 else 1) if value else (0, 0, 0))
+    return flat
+
+
+def coco_attributes(annotation: dict, batch: Batch, row: int) -> dict:
+    """``{key: value}`` of the annotation's attribute list, later duplicates winning."""
+    try:
+        return {a["key"]: a["value"] for a in annotation["attributes"]}
+    except (TypeError, KeyError) as error:
+        raise FormatError(f"{batch.place(row)}: attributes must be objects with key and value") from error
+
+
+def rle_rows(batch: Batch, kinds: np.ndarray, order: np.ndarray) -> dict[int, tuple[dict, int]]:
+    """``{position in order: (RLE, pixel area)}`` for segmentations with holes or several regions."""
+    from .raster import segmentation_rle
+
+    out = {}
+    for position, row in enumerate(order.tolist()):
+        points = batch.points[row]
+        if kinds[row] != "segmentation" or not (len(points) > 1 or any(len(r) > 1 for r in points)):
+            continue
+        frame = batch.frames[batch.frame[row]]
+        if frame.width and frame.height:
+            out[position] = segmentation_rle(points, frame.width, frame.height)
+    return out

@@ -1,0 +1,58 @@
+"""Output paths that stay inside the output folder, atomic writes and JSON encoding."""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import tempfile
+from pathlib import Path, PurePosixPath
+
+import orjson
+
+from .errors import FormatError
+
+
+def basename(name: str) -> str:
+    """The task name without its last extension, directories kept (``sub/a.b.jpg`` -> ``sub/a.b``)."""
+    return os.path.splitext(name)[0]
+
+
+def safe_relative(name: str, place: str) -> PurePosixPath:
+    """``name`` as a relative path that cannot leave its folder, or FormatError."""
+    text = name.replace("\\", "/")
+    if not text or text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+        raise FormatError(f"{place}: name {name!r} is absolute or empty; refusing to write it")
+    normal = posixpath.normpath(text)
+    if normal == ".." or normal.startswith("../") or normal == ".":
+        raise FormatError(f"{place}: name {name!r} climbs out of the output folder")
+    return PurePosixPath(normal)
+
+
+def output_path(output_dir: str | os.PathLike[str], name: str, place: str) -> Path:
+    """``output_dir/name`` after checking that ``name`` stays inside ``output_dir``."""
+    return Path(output_dir).joinpath(*safe_relative(name, place).parts)
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def dump_json(obj: object, indent: int | None = None) -> bytes:
+    """JSON bytes: orjson by default, or the reference's ``json.dump(indent=4)`` text exactly."""
+    if indent is None:
+        return orjson.dumps(obj)
+    return json.dumps(obj, indent=indent, ensure_ascii=False).encode("utf-8")

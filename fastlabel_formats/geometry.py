@@ -1,0 +1,157 @@
+"""Ragged geometry of a whole batch as flat numpy arrays, and the maths on them.
+
+A batch of shapes is held as one ``(P, 2)`` float64 coordinate buffer with offsets:
+``ring_offsets`` (ring -> first point) and ``shape_ring_offsets`` (shape -> first ring).
+Every function here works on whole arrays; none loops over points in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+ROUND_DECIMALS = 6
+_SCALE = 10.0**ROUND_DECIMALS
+
+
+@dataclass(frozen=True)
+class Rings:
+    """Shapes made of rings of points: ``coords[ring_offsets[r]:ring_offsets[r+1]]`` is ring r,
+    rings ``shape_ring_offsets[s]:shape_ring_offsets[s+1]`` belong to shape s."""
+
+    coords: np.ndarray
+    ring_offsets: np.ndarray
+    shape_ring_offsets: np.ndarray
+    is_hole: np.ndarray
+
+    @property
+    def n_shapes(self) -> int:
+        return len(self.shape_ring_offsets) - 1
+
+    @property
+    def ring_lengths(self) -> np.ndarray:
+        return np.diff(self.ring_offsets)
+
+    def point_ring(self) -> np.ndarray:
+        """Ring index of every point."""
+        return np.repeat(np.arange(len(self.ring_offsets) - 1), self.ring_lengths)
+
+    def ring_shape(self) -> np.ndarray:
+        """Shape index of every ring."""
+        return np.repeat(np.arange(self.n_shapes), np.diff(self.shape_ring_offsets))
+
+
+def python_round(values: np.ndarray, decimals: int = ROUND_DECIMALS) -> np.ndarray:
+    """``round(v, decimals)`` of Python, bit for bit, on a whole float64 array.
+
+    ``rint(v * 10**d) / 10**d`` equals Python's correctly rounded result except where
+    ``v * 10**d`` lies within float error of a half; those few values go through ``round``.
+    """
+    scale = 10.0**decimals
+    scaled = values * scale
+    rounded = np.rint(scaled)
+    result = rounded / scale
+    frac = np.abs(scaled - np.trunc(scaled))
+    doubtful = (np.abs(frac - 0.5) < 1e-6) | (np.abs(scaled) >= 2.0**52)
+    if doubtful.any():
+        index = np.flatnonzero(doubtful)
+        result[index] = [round(v, decimals) for v in values[index].tolist()]
+    return result
+
+
+def truncate(values: np.ndarray, decimals: int) -> np.ndarray:
+    """``int(v * 10**decimals) / 10**decimals`` of Python on a whole array (toward zero)."""
+    scale = float(10**decimals)
+    return np.trunc(values * scale) / scale
+
+
+def segment_min_max(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-segment minimum and maximum of ``values`` (rows) for non-empty segments."""
+    starts = offsets[:-1]
+    return np.minimum.reduceat(values, starts, axis=0), np.maximum.reduceat(values, starts, axis=0)
+
+
+def outer_bounds(rings: Rings, coords: np.ndarray | None = None) -> np.ndarray:
+    """``(S, 4)`` min x, min y, max x, max y over the outer rings of every shape.
+
+    Shapes without outer points get NaN bounds. ``coords`` replaces ``rings.coords``
+    (e.g. the 6-decimal rounded vertices).
+    """
+    coords = rings.coords if coords is None else coords
+    n_rings = len(rings.ring_offsets) - 1
+    ring_low = np.full((n_rings, 2), np.inf)
+    ring_high = np.full((n_rings, 2), -np.inf)
+    starts, ends = rings.ring_offsets[:-1], rings.ring_offsets[1:]
+    nonempty = ends > starts
+    if nonempty.any():
+        # consecutive non-empty rings tile the point buffer, so reduceat gives exact per-ring values
+        ring_low[nonempty] = np.minimum.reduceat(coords, starts[nonempty], axis=0)
+        ring_high[nonempty] = np.maximum.reduceat(coords, starts[nonempty], axis=0)
+    ring_low[rings.is_hole], ring_high[rings.is_hole] = np.inf, -np.inf
+    out = np.full((rings.n_shapes, 4), np.nan)
+    shape_starts, shape_ends = rings.shape_ring_offsets[:-1], rings.shape_ring_offsets[1:]
+    has_rings = shape_ends > shape_starts
+    if has_rings.any():
+        out[has_rings, :2] = np.minimum.reduceat(ring_low, shape_starts[has_rings], axis=0)
+        out[has_rings, 2:] = np.maximum.reduceat(ring_high, shape_starts[has_rings], axis=0)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def ring_areas(rings: Rings) -> np.ndarray:
+    """Shoelace area of every ring, ½·|Σ x_i·y_{i-1} − y_i·x_{i-1}| (cyclic).
+
+    Computed relative to each ring's first vertex, which is exact for integer coordinates and
+    loses far less to cancellation than the raw sum for large float ones.
+    """
+    n_rings = len(rings.ring_offsets) - 1
+    if len(rings.coords) == 0:
+        return np.zeros(n_rings)
+    starts, ends = rings.ring_offsets[:-1], rings.ring_offsets[1:]
+    nonempty = ends > starts
+    coords = rings.coords - np.repeat(rings.coords[np.minimum(starts, len(rings.coords) - 1)],
+                                      ends - starts, axis=0)
+    previous = np.roll(coords, 1, axis=0)
+    previous[starts[nonempty]] = coords[ends[nonempty] - 1]
+    cross = coords[:, 0] * previous[:, 1] - coords[:, 1] * previous[:, 0]
+    sums = np.zeros(n_rings)
+    sums[nonempty] = np.add.reduceat(cross, starts[nonempty])
+    return 0.5 * np.abs(sums)
+
+
+def outer_area_sums(rings: Rings) -> np.ndarray:
+    """Sum of the outer-ring shoelace areas of every shape (holes not subtracted)."""
+    areas = np.where(rings.is_hole, 0.0, ring_areas(rings))
+    return np.bincount(rings.ring_shape(), weights=areas, minlength=rings.n_shapes)
+
+
+def box_corners(boxes: np.ndarray, degrees: np.ndarray | None = None) -> np.ndarray:
+    """``(S, 4, 2)`` corners (x1,y1), (x2,y1), (x2,y2), (x1,y2) of ``[x1, y1, x2, y2]`` boxes,
+    rotated by ``degrees`` (clockwise on screen) about each box centre."""
+    x1, y1, x2, y2 = boxes.T
+    corners = np.stack(
+        [np.stack([x1, y1], 1), np.stack([x2, y1], 1), np.stack([x2, y2], 1), np.stack([x1, y2], 1)],
+        axis=1,
+    )
+    if degrees is None:
+        return corners
+    theta = np.radians(degrees)
+    cos, sin = np.cos(theta)[:, None], np.sin(theta)[:, None]
+    centre_x, centre_y = ((x1 + x2) / 2)[:, None], ((y1 + y2) / 2)[:, None]
+    dx, dy = corners[..., 0] - centre_x, corners[..., 1] - centre_y
+    return np.stack([centre_x + dx * cos - dy * sin, centre_y + dx * sin + dy * cos], axis=2)
+
+
+def corners_to_xywh(corners: np.ndarray) -> np.ndarray:
+    """``(S, 4)`` axis-aligned x, y, w, h enclosing each shape's corners ``(S, K, 2)``."""
+    low, high = corners.min(axis=1), corners.max(axis=1)
+    return np.concatenate([low, high - low], axis=1)
+
+
+def integral_to_int(values: np.ndarray) -> list:
+    """``tolist()`` where integral floats become ``int`` (the spec's N()), other floats stay."""
+    out = values.astype(object)
+    integral = np.isfinite(values) & (values == np.trunc(values))
+    out[integral] = values[integral].astype(np.int64)
+    return out.tolist()

@@ -1,0 +1,149 @@
+"""Pixel semantics (§5.1–§5.2): truncated, staircased rings filled by the pixel-centre rule.
+
+A pixel (i, j) belongs to a ring iff its centre (i + .5, j + .5) lies inside the staircased
+ring (even-odd). Staircased rings have integer axis-aligned edges, so only their vertical edges
+decide: pixel i of row j is inside iff an odd number of vertical edges spanning row j lie at
+x <= i. Masks are computed in the shape's own window, never on a full-image canvas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Window:
+    """A pixel rectangle ``[x0, x1) × [y0, y1)`` of an image."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (max(self.y1 - self.y0, 0), max(self.x1 - self.x0, 0))
+
+    @property
+    def empty(self) -> bool:
+        return self.x1 <= self.x0 or self.y1 <= self.y0
+
+
+def pixel_ring(ring: list | np.ndarray) -> np.ndarray:
+    """``(k, 2)`` int64 vertices of a flat ring, every coordinate truncated toward zero."""
+    return np.trunc(np.asarray(ring, dtype=np.float64)).astype(np.int64).reshape(-1, 2)
+
+
+def vertical_edges(vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(x, y_from, y_to)`` of the vertical edges of the closed, staircased ring.
+
+    A diagonal edge (x0,y0)→(x1,y1) becomes m = min(|dx|,|dy|) steps, each vertical first:
+    step k runs at x0 + int(dx/m·k) from y0 + int(dy/m·k) to y0 + int(dy/m·(k+1)), the
+    last step forced to end on y1 (D20).
+    """
+    start = vertices
+    end = np.roll(vertices, -1, axis=0)
+    dx, dy = end[:, 0] - start[:, 0], end[:, 1] - start[:, 1]
+    straight = (dx == 0) & (dy != 0)
+    diagonal = (dx != 0) & (dy != 0)
+    steps = np.minimum(np.abs(dx), np.abs(dy))[diagonal]
+    edge = np.repeat(np.flatnonzero(diagonal), steps)
+    k = np.arange(len(edge)) - np.repeat(np.cumsum(steps) - steps, steps)
+    m = np.repeat(steps, steps).astype(np.float64)
+    step_x = dx[edge] / m
+    step_y = dy[edge] / m
+    x = start[edge, 0] + np.trunc(step_x * k).astype(np.int64)
+    y_from = start[edge, 1] + np.trunc(step_y * k).astype(np.int64)
+    y_to = start[edge, 1] + np.trunc(step_y * (k + 1)).astype(np.int64)
+    last = k == m - 1
+    y_to[last] = end[edge[last], 1]
+    return (
+        np.concatenate([start[straight, 0], x]),
+        np.concatenate([start[straight, 1], y_from]),
+        np.concatenate([end[straight, 1], y_to]),
+    )
+
+
+def ring_window(vertices: np.ndarray, width: int, height: int) -> Window:
+    """The ring's bounding pixels clipped to the image."""
+    if len(vertices) == 0:
+        return Window(0, 0, 0, 0)
+    low, high = vertices.min(axis=0), vertices.max(axis=0)
+    return Window(max(int(low[0]), 0), max(int(low[1]), 0), min(int(high[0]), width),
+                  min(int(high[1]), height))
+
+
+def fill_ring(vertices: np.ndarray, window: Window) -> np.ndarray:
+    """Boolean mask over ``window`` of the pixels whose centres lie inside the ring."""
+    rows, cols = window.shape
+    mask = np.zeros((rows, cols), bool)
+    if window.empty or len(vertices) < 3:
+        return mask
+    x, y_from, y_to = vertical_edges(vertices)
+    low = np.clip(np.minimum(y_from, y_to), window.y0, window.y1) - window.y0
+    high = np.clip(np.maximum(y_from, y_to), window.y0, window.y1) - window.y0
+    column = np.clip(x - window.x0, 0, None)
+    inside = (high > low) & (column < cols)
+    low, high, column = low[inside], high[inside], column[inside]
+    spans = high - low
+    row = np.repeat(low, spans) + np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
+    toggles = np.bincount(row * (cols + 1) + np.repeat(column, spans), minlength=rows * (cols + 1))
+    parity = np.cumsum(toggles.reshape(rows, cols + 1)[:, :cols] & 1, axis=1) & 1
+    return parity.astype(bool)
+
+
+def region_mask(region: list, window: Window) -> np.ndarray:
+    """Pixels of a segmentation region over ``window``: the outer ring minus each hole."""
+    if not region:
+        return np.zeros(window.shape, bool)
+    mask = fill_ring(pixel_ring(region[0]), window)
+    for hole in region[1:]:
+        mask &= ~fill_ring(pixel_ring(hole), window)
+    return mask
+
+
+def segmentation_window(points: list, width: int, height: int) -> Window:
+    """The window covering every outer ring of a segmentation, clipped to the image."""
+    outers = [pixel_ring(region[0]) for region in points if region and region[0]]
+    if not outers:
+        return Window(0, 0, 0, 0)
+    return ring_window(np.concatenate(outers), width, height)
+
+
+def segmentation_mask(points: list, width: int, height: int) -> tuple[np.ndarray, Window]:
+    """The union of a segmentation's region masks over its window."""
+    window = segmentation_window(points, width, height)
+    mask = np.zeros(window.shape, bool)
+    for region in points:
+        mask |= region_mask(region, window)
+    return mask, window
+
+
+def window_rle_counts(mask: np.ndarray, window: Window, width: int, height: int) -> list[int]:
+    """Uncompressed COCO RLE counts (column-major, starting with zeros) of a window mask."""
+    columns = np.zeros((mask.shape[1], mask.shape[0] + 2), np.int8)
+    columns[:, 1:-1] = mask.T
+    change = np.diff(columns, axis=1)
+    col_start, pos_start = np.nonzero(change == 1)
+    col_end, pos_end = np.nonzero(change == -1)
+    starts = (window.x0 + col_start) * height + window.y0 + pos_start
+    ends = (window.x0 + col_end) * height + window.y0 + pos_end
+    joined = np.zeros(len(starts), bool)
+    joined[:-1] = ends[:-1] == starts[1:]
+    keep_start = np.concatenate([[True], ~joined[:-1]]) if len(starts) else joined
+    starts, ends = starts[keep_start], ends[~joined]
+    bounds = np.empty(2 * len(starts), np.int64)
+    bounds[0::2], bounds[1::2] = starts, ends
+    return np.diff(np.concatenate([[0], bounds, [width * height]])).tolist()
+
+
+def segmentation_rle(points: list, width: int, height: int) -> tuple[dict, int]:
+    """Compressed COCO RLE ``{"size": [h, w], "counts": str}`` of a segmentation, and its pixel area."""
+    from pycocotools import mask as coco_mask
+
+    mask, window = segmentation_mask(points, width, height)
+    counts = window_rle_counts(mask, window, width, height)
+    rle = coco_mask.frPyObjects({"counts": counts, "size": [height, width]}, height, width)
+    return {"size": [height, width], "counts": rle["counts"].decode("ascii")}, int(mask.sum())

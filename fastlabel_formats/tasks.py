@@ -1,0 +1,268 @@
+"""Reading and checking FastLabel tasks, and the columnar table of their annotations."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from .errors import FormatError, where
+from .geometry import Rings
+from .report import ConversionReport
+
+TasksLike = "str | os.PathLike[str] | Sequence[dict]"
+
+# Point layouts of the flat types: (fixed number of coordinates or None for "any even number").
+FLAT_COORDINATES: dict[str, int | None] = {"bbox": 4, "keypoint": 2, "polygon": None, "line": None}
+RING_TYPES = frozenset(FLAT_COORDINATES) | {"segmentation"}
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One output image: an image task, or one frame (1-based ``key``) of a video task."""
+
+    file_name: str
+    width: int
+    height: int
+    task: int
+    key: str | None = None
+
+
+def is_video(project_type: object) -> bool:
+    """The spec's video predicate: a string starting with ``video_``."""
+    return isinstance(project_type, str) and project_type.startswith("video_")
+
+
+def load_tasks(tasks: str | os.PathLike[str] | Sequence[dict]) -> tuple[list[dict], str]:
+    """The task list and a name for messages, from a list of task dicts or a JSON file path."""
+    if isinstance(tasks, (str, os.PathLike)):
+        path = Path(tasks)
+        try:
+            data = orjson.loads(path.read_bytes())
+        except OSError as error:
+            raise FormatError(f"{path}: cannot read tasks file ({error.strerror})") from error
+        except orjson.JSONDecodeError as error:
+            raise FormatError(f"{path}: not valid JSON: {error}") from error
+        source = str(path)
+    else:
+        data, source = tasks, "tasks"
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise FormatError(f"{source}: expected a list of tasks, got {type(data).__name__}")
+    for position, task in enumerate(data):
+        check_task(task, position, source)
+    return data, source
+
+
+def check_task(task: object, position: int, source: str) -> None:
+    """Raise FormatError unless ``task`` has a string name, integer sizes >= 0 and a list."""
+    if not isinstance(task, dict):
+        raise FormatError(f"{source}: task #{position} is {type(task).__name__}, not an object")
+    name = task.get("name")
+    if not isinstance(name, str) or not name:
+        raise FormatError(f"{source}: task #{position} has no 'name'")
+    for key in ("width", "height"):
+        size = task.get(key, 0)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise FormatError(f"{where(source, name)}: '{key}' must be an integer >= 0, got {size!r}")
+    annotations = task.get("annotations", [])
+    if not isinstance(annotations, list) or not all(isinstance(a, dict) for a in annotations):
+        raise FormatError(f"{where(source, name)}: 'annotations' must be a list of objects")
+
+
+def image_frames(tasks: list[dict]) -> list[Frame]:
+    """One frame per image task."""
+    return [
+        Frame(t["name"], t.get("width", 0), t.get("height", 0), i) for i, t in enumerate(tasks)
+    ]
+
+
+def layout_problem(kind: str, points: object) -> str | None:
+    """What is wrong with the nesting or count of ``points`` for ``kind`` (None when fine)."""
+    if kind == "segmentation":
+        if not isinstance(points, list):
+            return "expected a list of regions"
+        for region in points:
+            if not isinstance(region, list) or not all(isinstance(r, list) for r in region):
+                return "expected regions as lists of rings (list of list of numbers)"
+            for ring in region:
+                if len(ring) % 2:
+                    return f"ring with an odd number of coordinates ({len(ring)})"
+        return None
+    if not isinstance(points, list) or (points and isinstance(points[0], (list, dict))):
+        return "expected a flat list of numbers"
+    expected = FLAT_COORDINATES.get(kind)
+    if expected is not None and len(points) != expected:
+        return f"expected {expected} coordinates, got {len(points)}"
+    if expected is None and len(points) % 2:
+        return f"expected an even number of coordinates, got {len(points)}"
+    return None
+
+
+def frame_points(annotation: dict, key: str | None) -> object:
+    """The annotation's points, or for a video frame the ``value`` stored under that key."""
+    points = annotation.get("points")
+    if key is None:
+        return points
+    if not isinstance(points, dict):
+        return None
+    entry = points.get(key)
+    return entry.get("value") if isinstance(entry, dict) else None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The annotations of a batch of frames, one row each, with their validated geometry.
+
+    ``rings`` holds one shape per row: bbox (its two corners), polygon, line and keypoint
+    (one ring), segmentation (every ring, holes flagged); other types have no rings.
+    """
+
+    source: str
+    tasks: list[dict]
+    frames: list[Frame]
+    frame: np.ndarray
+    index: np.ndarray
+    kinds: list[str]
+    annotations: list[dict]
+    points: list
+    rings: Rings
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+    @property
+    def is_video(self) -> bool:
+        """True when the frames are frames of video tasks."""
+        return any(frame.key is not None for frame in self.frames)
+
+    def place(self, row: int) -> str:
+        """Where row ``row`` came from, for messages."""
+        frame = self.frames[self.frame[row]]
+        text = where(self.source, self.tasks[frame.task]["name"], int(self.index[row]), self.kinds[row])
+        return text if frame.key is None else f"{text} frame {frame.key}"
+
+    def frame_place(self, frame_index: int) -> str:
+        """Where frame ``frame_index`` came from, for messages."""
+        frame = self.frames[frame_index]
+        text = where(self.source, self.tasks[frame.task]["name"])
+        return text if frame.key is None else f"{text} frame {frame.key}"
+
+    def note(self, report: ConversionReport, rows: np.ndarray, problem: str) -> None:
+        """Record ``problem`` in ``report`` for every row where the boolean mask ``rows`` holds."""
+        for row in np.flatnonzero(rows):
+            report.note(problem.format(kind=self.kinds[row]), self.place(int(row)))
+
+
+def gather(
+    tasks: list[dict], frames: list[Frame], source: str, kinds: Iterable[str] | None = None
+) -> Batch:
+    """The batch of annotations of ``frames`` whose type is in ``kinds`` (all when None).
+
+    Raises FormatError naming the first annotation whose type, value or points are malformed.
+    """
+    per_frame = [tasks[f.task].get("annotations", ()) for f in frames]
+    counts = np.fromiter(map(len, per_frame), np.int64, len(per_frame))
+    annotations = list(chain.from_iterable(per_frame))
+    frame = np.repeat(np.arange(len(frames), dtype=np.int64), counts)
+    index = np.arange(len(annotations), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    row_kinds = [a.get("type") for a in annotations]
+    if kinds is not None:
+        keep = np.isin(np.asarray(row_kinds, dtype=object), list(kinds))
+        annotations = [a for a, k in zip(annotations, keep.tolist()) if k]
+        row_kinds = [k for k, wanted in zip(row_kinds, keep.tolist()) if wanted]
+        frame, index = frame[keep], index[keep]
+    if any(frame.key is not None for frame in frames):
+        keys = [frames[f].key for f in frame.tolist()]
+        points = [frame_points(a, key) for a, key in zip(annotations, keys)]
+    else:
+        points = [a.get("points") for a in annotations]
+    batch = Batch(source, tasks, frames, frame, index, row_kinds, annotations, points, _EMPTY_RINGS)
+    try:
+        rings = _batch_rings(row_kinds, points)
+    except (TypeError, ValueError, _Malformed):
+        _raise_first_problem(batch)
+        raise
+    _check_types_and_values(batch)
+    return Batch(**{**batch.__dict__, "rings": rings})
+
+
+class _Malformed(Exception):
+    """Internal: the fast path met something only the slow path can name."""
+
+
+_EMPTY_RINGS = Rings(np.zeros((0, 2)), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(0, bool))
+_EXPECTED_LENGTH = {kind: n for kind, n in FLAT_COORDINATES.items() if n is not None}
+
+
+def _row_rings(kind: object, points: object) -> list:
+    if not points or kind not in RING_TYPES:
+        return []
+    if kind == "segmentation":
+        return [ring for region in points for ring in region]
+    return [points]
+
+
+def _batch_rings(kinds: list, points: list) -> Rings:
+    """Rings of every row (see Batch); raises on any malformed layout or number."""
+    row_rings = [_row_rings(k, p) for k, p in zip(kinds, points)]
+    rings_per_row = np.fromiter(map(len, row_rings), np.int64, len(row_rings))
+    ring_lists = list(chain.from_iterable(row_rings))
+    ring_sizes = np.fromiter(map(len, ring_lists), np.int64, len(ring_lists))
+    ring_kind = np.repeat(np.asarray(kinds, dtype=object), rings_per_row)
+    expected = np.array([_EXPECTED_LENGTH.get(k, -1) for k in ring_kind.tolist()], np.int64)
+    if (ring_sizes % 2).any() or ((expected >= 0) & (ring_sizes != expected)).any():
+        raise _Malformed
+    holes = np.ones(len(ring_lists), bool)
+    first_ring_of_region = [
+        position == 0
+        for k, p in zip(kinds, points) if k == "segmentation" and p
+        for region in p for position in range(len(region))
+    ]
+    holes[ring_kind != "segmentation"] = False
+    holes[np.flatnonzero(ring_kind == "segmentation")[first_ring_of_region]] = False
+    flat = list(chain.from_iterable(ring_lists))
+    values = np.array(flat) if flat else np.zeros(0)
+    if values.dtype.kind not in "iuf" or values.ndim != 1:
+        raise _Malformed
+    values = values.astype(np.float64, copy=False)
+    if not np.isfinite(values).all():
+        raise _Malformed
+    point_offsets = np.zeros(len(ring_lists) + 1, np.int64)
+    np.cumsum(ring_sizes // 2, out=point_offsets[1:])
+    shape_offsets = np.zeros(len(kinds) + 1, np.int64)
+    np.cumsum(rings_per_row, out=shape_offsets[1:])
+    return Rings(values.reshape(-1, 2), point_offsets, shape_offsets, holes)
+
+
+def _check_types_and_values(batch: Batch) -> None:
+    for row, (kind, annotation) in enumerate(zip(batch.kinds, batch.annotations)):
+        if not isinstance(kind, str):
+            raise FormatError(f"{batch.place(row)}: 'type' is {kind!r}, not a string")
+        if "value" not in annotation and (kind in RING_TYPES or kind == "pose_estimation"):
+            raise FormatError(f"{batch.place(row)}: no 'value'")
+
+
+def _raise_first_problem(batch: Batch) -> None:
+    """Slow path: find and name the first malformed annotation."""
+    for row, (kind, points) in enumerate(zip(batch.kinds, batch.points)):
+        if kind not in RING_TYPES or not points:
+            continue
+        problem = layout_problem(kind, points)
+        if problem is None:
+            numbers = points if kind != "segmentation" else chain.from_iterable(chain.from_iterable(points))
+            bad = next((v for v in numbers if not _is_number(v)), None)
+            problem = None if bad is None else f"coordinate {bad!r} is not a finite number"
+        if problem:
+            raise FormatError(f"{batch.place(row)}: {problem}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,0 +1,237 @@
+"""FastLabel -> YOLO text labels (``formats-spec.md`` §2), with D6 and D8–D12 fixed.
+
+Without ``classes`` the lines follow the COCO export (categories sorted, COCO order); with
+``classes`` the passed order defines the indices and ``classes.txt``. ``obb=True`` writes
+boxes as YOLO-OBB lines: class and the 4 normalised corners of the (rotated) box.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, vertex_bounds
+from .coco import coco_categories, coco_rows
+from .files import basename, output_path, write_atomic
+from .geometry import box_corners, truncate
+from .report import ConversionReport
+from .tasks import Batch, gather, load_tasks
+from .video import project_frames
+
+YOLO_DECIMALS = 7
+YOLO_TYPES = ("bbox", "polygon", "segmentation")
+
+
+@dataclass(frozen=True)
+class YoloLines:
+    """Label lines of a batch before ordering: their row, class, sort group and coordinates.
+
+    Line ``i`` has ``coords[offsets[i]:offsets[i+1]]`` (pixel x, y pairs to normalise).
+    """
+
+    row: np.ndarray
+    klass: np.ndarray
+    is_polygon: np.ndarray
+    coords: np.ndarray
+    offsets: np.ndarray
+
+
+def to_yolo(
+    tasks: str | os.PathLike[str] | Sequence[dict],
+    *,
+    project_type: str = "image_bbox",
+    classes: Sequence[str] | None = None,
+    obb: bool = False,
+    videos: object = None,
+    frame_counts: Mapping[str, int] | None = None,
+    report: ConversionReport | None = None,
+) -> tuple[list[tuple[str, list[str]]], list[str]]:
+    """``([(image file name, label lines)], class names)`` of ``tasks``."""
+    task_list, source = load_tasks(tasks)
+    frames = project_frames(task_list, source, project_type, videos=videos, frame_counts=frame_counts)
+    return build_yolo(task_list, source, frames, project_type, classes, obb,
+                      report or ConversionReport("yolo"))
+
+
+def export_yolo(
+    tasks: str | os.PathLike[str] | Sequence[dict],
+    output_dir: str | os.PathLike[str] = os.path.join("output", "yolo"),
+    *,
+    project_type: str = "image_bbox",
+    classes: Sequence[str] | None = None,
+    obb: bool = False,
+    videos: object = None,
+    frame_counts: Mapping[str, int] | None = None,
+    strict: bool = False,
+) -> ConversionReport:
+    """Write ``annotations/<image basename>.txt`` per image and ``classes.txt``."""
+    report = ConversionReport("yolo", strict=strict)
+    task_list, source = load_tasks(tasks)
+    frames = project_frames(task_list, source, project_type, videos=videos,
+                            frame_counts=frame_counts, images_dir=Path(output_dir) / "images")
+    labels, names = build_yolo(task_list, source, frames, project_type, classes, obb, report)
+    folder = Path(output_dir) / "annotations"
+    for file_name, lines in labels:
+        path = output_path(folder, basename(file_name) + ".txt", f"{source}: image {file_name!r}")
+        report.files.append(write_atomic(path, "".join(line + "\n" for line in lines).encode()))
+    classes_text = "".join(name + "\n" for name in names).encode()
+    report.files.append(write_atomic(Path(output_dir) / "classes.txt", classes_text))
+    return report
+
+
+def build_yolo(tasks, source, frames, project_type, classes, obb, report) -> tuple[list, list[str]]:
+    """The labels of already loaded tasks and frames, by the COCO path or the classes path.
+
+    Images of width or height 0 get no label file on either path (D11).
+    """
+    sized = [f for f in frames if f.width and f.height]
+    for frame in frames:
+        if not (frame.width and frame.height):
+            report.note("image with width or height 0 skipped (no label file)",
+                        f"{source}: image {frame.file_name!r}")
+    batch = gather(tasks, sized, source)
+    if classes:
+        names = list(classes)
+        return format_labels(batch, classes_lines(batch, names, obb, report), by_class=True), names
+    categories = coco_categories(tasks, None, source)
+    lines = coco_lines(batch, {c["name"]: c["id"] for c in categories}, project_type, obb, report)
+    return format_labels(batch, lines, by_class=False), [c["name"] for c in categories]
+
+
+def coco_lines(batch: Batch, category_ids: dict, project_type: str, obb: bool,
+               report: ConversionReport) -> YoloLines:
+    """Lines of the COCO path (§2.1): one box per COCO annotation, or its polygon rings."""
+    rows = coco_rows(batch, category_ids, "drop", report)
+    pose = rows.kinds[rows.order] == "pose_estimation"
+    batch.note(report, np.isin(np.arange(len(batch)), rows.order[pose]),
+               "pose_estimation has no box or polygon in YOLO, skipped")
+    order = rows.order[~pose]
+    klass = rows.category - 1
+    if project_type == "image_segmentation":
+        return polygon_lines(batch, order, klass, rows.boxes)
+    return box_lines(batch, order, klass, rows.xywh, obb)
+
+
+def classes_lines(batch: Batch, classes: list[str], obb: bool, report: ConversionReport) -> YoloLines:
+    """Lines of the classes path (§2.2): boxes, then per class polygons sorted by text."""
+    kinds = row_kinds(batch)
+    supported = np.isin(kinds, YOLO_TYPES)
+    present = has_points(batch)
+    boxes = bbox_points(batch)
+    degenerate = (kinds == "bbox") & present & degenerate_boxes(boxes)
+    index_of: dict = {}
+    for position, name in enumerate(classes):
+        index_of.setdefault(name, position)
+    klass = np.array([index_of.get(a.get("value"), -1) for a in batch.annotations], np.int64)
+    batch.note(report, ~supported & (present | ~batch.is_video), "{kind} annotation not representable in YOLO")
+    batch.note(report, degenerate, "degenerate bbox (zero width or height in whole pixels) skipped")
+    batch.note(report, supported & present & ~degenerate & (klass < 0), "value missing from classes, skipped")
+    keep = supported & present & ~degenerate & (klass >= 0)
+    bounds = vertex_bounds(batch)
+    xywh = np.concatenate([bounds[:, :2], bounds[:, 2:] - bounds[:, :2]], axis=1)
+    box_rows = np.flatnonzero(keep & (kinds == "bbox"))
+    lines = [box_lines(batch, box_rows, klass, xywh, obb),
+             polygon_lines(batch, np.flatnonzero(keep & (kinds != "bbox")), klass, boxes)]
+    return _concat(lines)
+
+
+def box_lines(batch: Batch, rows: np.ndarray, klass: np.ndarray, xywh: np.ndarray, obb: bool) -> YoloLines:
+    """Box lines: centre x, centre y, w, h of ``xywh`` — or with ``obb`` the 4 box corners."""
+    if obb:
+        boxes = bbox_points(batch)[rows]
+        angles = rotations(batch)[rows]
+        rotated = ~np.isnan(boxes[:, 0])
+        x, y, w, h = xywh[rows].T
+        boxes[~rotated] = np.stack([x, y, x + w, y + h], 1)[~rotated]
+        coords = box_corners(boxes, np.where(rotated, angles, 0.0)).reshape(-1, 2)
+        width = 4
+    else:
+        x, y, w, h = xywh[rows].T
+        right, bottom = x + w, y + h
+        coords = np.stack([(x + right) / 2, (y + bottom) / 2, right - x, bottom - y], 1).reshape(-1, 2)
+        width = 2
+    offsets = np.arange(len(rows) + 1, dtype=np.int64) * width
+    return YoloLines(rows, klass[rows], np.zeros(len(rows), bool), coords, offsets)
+
+
+def polygon_lines(batch: Batch, rows: np.ndarray, klass: np.ndarray, boxes: np.ndarray) -> YoloLines:
+    """One line per ring: the closed 5-vertex ring of a bbox, a polygon, each outer ring."""
+    rings = batch.rings
+    kinds = row_kinds(batch)
+    pieces, line_rows, sizes = [], [], []
+    for row in rows.tolist():
+        if kinds[row] == "bbox":
+            x1, y1, x2, y2 = boxes[row]
+            pieces.append(np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2], [x1, y1]]))
+            line_rows.append(row)
+            sizes.append(5)
+            continue
+        for ring in range(rings.shape_ring_offsets[row], rings.shape_ring_offsets[row + 1]):
+            if rings.is_hole[ring]:
+                continue
+            start, end = rings.ring_offsets[ring], rings.ring_offsets[ring + 1]
+            pieces.append(rings.coords[start:end])
+            line_rows.append(row)
+            sizes.append(end - start)
+    line_rows = np.asarray(line_rows, np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+    coords = np.concatenate(pieces) if pieces else np.zeros((0, 2))
+    return YoloLines(line_rows, klass[line_rows], np.ones(len(line_rows), bool), coords, offsets)
+
+
+def _concat(parts: list[YoloLines]) -> YoloLines:
+    offsets = [parts[0].offsets]
+    for part in parts[1:]:
+        offsets.append(part.offsets[1:] + offsets[-1][-1])
+    return YoloLines(
+        np.concatenate([p.row for p in parts]), np.concatenate([p.klass for p in parts]),
+        np.concatenate([p.is_polygon for p in parts]), np.concatenate([p.coords for p in parts]),
+        np.concatenate(offsets),
+    )
+
+
+def format_labels(batch: Batch, lines: YoloLines, by_class: bool) -> list[tuple[str, list[str]]]:
+    """Text of every line grouped per frame: in line order, or ``by_class`` as §2.4 says."""
+    texts = line_texts(batch, lines)
+    frame_of_line = batch.frame[lines.row]
+    if by_class:
+        order = _classes_order(frame_of_line, lines, texts)
+    else:
+        order = np.argsort(frame_of_line, kind="stable")
+    per_frame: list[list[str]] = [[] for _ in batch.frames]
+    for line in order.tolist():
+        per_frame[frame_of_line[line]].append(texts[line])
+    return [(frame.file_name, frame_lines) for frame, frame_lines in zip(batch.frames, per_frame)]
+
+
+def _classes_order(frame_of_line: np.ndarray, lines: YoloLines, texts: list[str]) -> np.ndarray:
+    """Path §2.2 order (D9): per frame by class (numeric), boxes first, polygons by text."""
+    first_line_of_row: dict[int, str] = {}
+    for line, row in enumerate(lines.row.tolist()):
+        first_line_of_row.setdefault(row, texts[line])
+    keys = [
+        (int(frame_of_line[i]), int(lines.klass[i]), int(lines.is_polygon[i]),
+         first_line_of_row[int(lines.row[i])] if lines.is_polygon[i] else "", i)
+        for i in range(len(texts))
+    ]
+    return np.array([key[-1] for key in sorted(keys)], np.int64)
+
+
+def line_texts(batch: Batch, lines: YoloLines) -> list[str]:
+    """``"<class> <v> <v> ..."`` per line, values truncated to 7 decimals and printed as ``str``."""
+    if len(lines.row) == 0:
+        return []
+    sizes = np.diff(lines.offsets)
+    frame_of_point = np.repeat(batch.frame[lines.row], sizes)
+    scale = np.array([[1.0 / f.width if f.width else np.nan, 1.0 / f.height if f.height else np.nan]
+                      for f in batch.frames])[frame_of_point]
+    values = list(map(str, truncate(lines.coords * scale, YOLO_DECIMALS).ravel().tolist()))
+    bounds = (lines.offsets * 2).tolist()
+    classes = lines.klass.tolist()
+    return [
+        " ".join([str(classes[i]), *values[bounds[i]:bounds[i + 1]]]) for i in range(len(classes))
+    ]
