@@ -1,8 +1,28 @@
-"""fastlabel_formats: fast, offline, exact converters for FastLabel task JSON."""
+"""fastlabel_formats: fast, offline, exact converters for FastLabel task JSON.
+
+One module per format, each with the same verbs: ``to_<fmt>`` (objects, no files) and
+``export_<fmt>`` (files, returns a :class:`ConversionReport`).
+"""
 
 from .coco import export_coco, to_coco
 from .errors import FormatError
+from .labelme import export_labelme, to_labelme
+from .pascalvoc import export_pascalvoc, to_pascalvoc
 from .report import ConversionReport
+from .tasks import load_tasks
+from .yolo import export_yolo, to_yolo
 
-__all__ = ["ConversionReport", "FormatError", "export_coco", "to_coco"]
+__all__ = [
+    "ConversionReport",
+    "FormatError",
+    "export_coco",
+    "export_labelme",
+    "export_pascalvoc",
+    "export_yolo",
+    "load_tasks",
+    "to_coco",
+    "to_labelme",
+    "to_pascalvoc",
+    "to_yolo",
+]
 __version__ = "0.1.0"

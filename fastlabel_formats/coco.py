@@ -11,7 +11,7 @@ import numpy as np
 
 from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, vertex_bounds
 from .errors import FormatError, where
-from .files import dump_json, write_atomic
+from .files import dump_json, output_path, write_atomic
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
 from .report import ConversionReport
 from .tasks import Batch, gather, load_tasks
@@ -69,7 +69,8 @@ def export_coco(
         images_dir=Path(output_dir) / "images",
     )
     coco = build_coco(task_list, source, frames, annotations, holes, report)
-    report.files.append(write_atomic(Path(output_dir) / output_file_name, dump_json(coco, indent)))
+    path = output_path(output_dir, output_file_name, f"output_file_name {output_file_name!r}")
+    report.files.append(write_atomic(path, dump_json(coco, indent)))
     return report
 
 
@@ -159,7 +160,7 @@ class CocoRows:
     kinds: np.ndarray
 
 
-def coco_rows(batch: Batch, category_ids: dict, holes: str, report: ConversionReport) -> CocoRows:
+def coco_rows(batch: Batch, category_ids: dict, report: ConversionReport) -> CocoRows:
     """Select, measure and order the rows as §1.4 says (skips counted in ``report``)."""
     kinds = row_kinds(batch)
     supported = np.isin(kinds, COCO_TYPES)
@@ -168,7 +169,7 @@ def coco_rows(batch: Batch, category_ids: dict, holes: str, report: ConversionRe
     degenerate = (kinds == "bbox") & present & degenerate_boxes(boxes)
     category = np.array([category_ids.get(a.get("value"), 0) for a in batch.annotations], np.int64)
     keep = supported & ((kinds == "pose_estimation") | present) & ~degenerate & (category > 0)
-    _note_losses(batch, report, supported, present, degenerate, keep, category, holes)
+    _note_losses(batch, report, supported, present, degenerate, category)
     area = coco_areas(batch, kinds, boxes)
     order = np.lexsort((area, category, batch.frame))
     xywh = coco_xywh(batch, kinds, boxes)
@@ -179,7 +180,10 @@ def coco_annotations(
     batch: Batch, categories: list[dict], category_ids: dict, holes: str, report: ConversionReport
 ) -> list[dict]:
     """The COCO annotation records of a batch, sorted per image by (category, area)."""
-    rows = coco_rows(batch, category_ids, holes, report)
+    rows = coco_rows(batch, category_ids, report)
+    if holes == "drop":
+        batch.note(report, np.isin(np.arange(len(batch)), rows.order) & rows_with_holes(batch),
+                   "segmentation holes dropped (use holes='rle')")
     order = rows.order.tolist()
     annotations = [batch.annotations[row] for row in order]
     kinds = rows.kinds[rows.order].tolist()
@@ -214,7 +218,7 @@ def coco_annotations(
     ]
 
 
-def _note_losses(batch, report, supported, present, degenerate, keep, category, holes) -> None:
+def _note_losses(batch, report, supported, present, degenerate, category) -> None:
     kinds = row_kinds(batch)
     counted = present if batch.is_video else np.ones(len(batch), bool)
     batch.note(report, ~supported & counted, "{kind} annotation not representable in COCO")
@@ -224,11 +228,10 @@ def _note_losses(batch, report, supported, present, degenerate, keep, category, 
     batch.note(report, degenerate, "degenerate bbox (zero width or height in whole pixels) skipped")
     batch.note(report, supported & present & ~degenerate & (category == 0),
                "value missing from the annotation definitions, skipped")
-    if holes == "drop":
-        batch.note(report, keep & _rows_with_holes(batch), "segmentation holes dropped (use holes='rle')")
 
 
-def _rows_with_holes(batch: Batch) -> np.ndarray:
+def rows_with_holes(batch: Batch) -> np.ndarray:
+    """Rows whose geometry has at least one hole ring."""
     rings = batch.rings
     return np.bincount(rings.ring_shape(), weights=rings.is_hole, minlength=len(batch)) > 0
 

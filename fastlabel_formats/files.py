@@ -6,11 +6,13 @@ import json
 import os
 import posixpath
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 import orjson
 
 from .errors import FormatError
+from .report import ConversionReport
 
 
 def basename(name: str) -> str:
@@ -56,3 +58,16 @@ def dump_json(obj: object, indent: int | None = None) -> bytes:
     if indent is None:
         return orjson.dumps(obj)
     return json.dumps(obj, indent=indent, ensure_ascii=False).encode("utf-8")
+
+
+def write_files(
+    items: Iterable[tuple[Path, bytes]], report: ConversionReport, *, total: int | None = None,
+    progress: bool = False,
+) -> None:
+    """Write every ``(path, data)`` atomically, recording the paths in ``report``."""
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=report.target, unit="file", disable=not progress, delay=0.5) as bar:
+        for path, data in items:
+            report.files.append(write_atomic(path, data))
+            bar.update()

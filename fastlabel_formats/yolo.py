@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, vertex_bounds
-from .coco import coco_categories, coco_rows
-from .files import basename, output_path, write_atomic
+from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds
+from .coco import coco_categories, coco_rows, coco_xywh, rows_with_holes
+from .files import basename, output_path, write_atomic, write_files
 from .geometry import box_corners, truncate
 from .report import ConversionReport
 from .tasks import Batch, gather, load_tasks
@@ -67,6 +67,7 @@ def export_yolo(
     videos: object = None,
     frame_counts: Mapping[str, int] | None = None,
     strict: bool = False,
+    progress: bool = False,
 ) -> ConversionReport:
     """Write ``annotations/<image basename>.txt`` per image and ``classes.txt``."""
     report = ConversionReport("yolo", strict=strict)
@@ -75,9 +76,9 @@ def export_yolo(
                             frame_counts=frame_counts, images_dir=Path(output_dir) / "images")
     labels, names = build_yolo(task_list, source, frames, project_type, classes, obb, report)
     folder = Path(output_dir) / "annotations"
-    for file_name, lines in labels:
-        path = output_path(folder, basename(file_name) + ".txt", f"{source}: image {file_name!r}")
-        report.files.append(write_atomic(path, "".join(line + "\n" for line in lines).encode()))
+    paths = [output_path(folder, basename(name) + ".txt", f"{source}: image {name!r}") for name, _ in labels]
+    texts = ("".join(line + "\n" for line in lines).encode() for _, lines in labels)
+    write_files(zip(paths, texts), report, total=len(paths), progress=progress)
     classes_text = "".join(name + "\n" for name in names).encode()
     report.files.append(write_atomic(Path(output_dir) / "classes.txt", classes_text))
     return report
@@ -105,15 +106,15 @@ def build_yolo(tasks, source, frames, project_type, classes, obb, report) -> tup
 def coco_lines(batch: Batch, category_ids: dict, project_type: str, obb: bool,
                report: ConversionReport) -> YoloLines:
     """Lines of the COCO path (§2.1): one box per COCO annotation, or its polygon rings."""
-    rows = coco_rows(batch, category_ids, "drop", report)
+    rows = coco_rows(batch, category_ids, report)
     pose = rows.kinds[rows.order] == "pose_estimation"
     batch.note(report, np.isin(np.arange(len(batch)), rows.order[pose]),
                "pose_estimation has no box or polygon in YOLO, skipped")
     order = rows.order[~pose]
     klass = rows.category - 1
     if project_type == "image_segmentation":
-        return polygon_lines(batch, order, klass, rows.boxes)
-    return box_lines(batch, order, klass, rows.xywh, obb)
+        return polygon_lines(batch, order, klass, rows.boxes, report)
+    return box_lines(batch, order, klass, rows.xywh, obb, report)
 
 
 def classes_lines(batch: Batch, classes: list[str], obb: bool, report: ConversionReport) -> YoloLines:
@@ -131,16 +132,22 @@ def classes_lines(batch: Batch, classes: list[str], obb: bool, report: Conversio
     batch.note(report, degenerate, "degenerate bbox (zero width or height in whole pixels) skipped")
     batch.note(report, supported & present & ~degenerate & (klass < 0), "value missing from classes, skipped")
     keep = supported & present & ~degenerate & (klass >= 0)
-    bounds = vertex_bounds(batch)
-    xywh = np.concatenate([bounds[:, :2], bounds[:, 2:] - bounds[:, :2]], axis=1)
+    xywh = coco_xywh(batch, kinds, boxes)
     box_rows = np.flatnonzero(keep & (kinds == "bbox"))
-    lines = [box_lines(batch, box_rows, klass, xywh, obb),
-             polygon_lines(batch, np.flatnonzero(keep & (kinds != "bbox")), klass, boxes)]
+    lines = [box_lines(batch, box_rows, klass, xywh, obb, report),
+             polygon_lines(batch, np.flatnonzero(keep & (kinds != "bbox")), klass, boxes, report)]
     return _concat(lines)
 
 
-def box_lines(batch: Batch, rows: np.ndarray, klass: np.ndarray, xywh: np.ndarray, obb: bool) -> YoloLines:
+def box_lines(batch: Batch, rows: np.ndarray, klass: np.ndarray, xywh: np.ndarray, obb: bool,
+              report: ConversionReport) -> YoloLines:
     """Box lines: centre x, centre y, w, h of ``xywh`` — or with ``obb`` the 4 box corners."""
+    selected = np.isin(np.arange(len(batch)), rows)
+    kinds = row_kinds(batch)
+    batch.note(report, selected & (kinds != "bbox"), "{kind} written as its bounding box")
+    if not obb:
+        batch.note(report, selected & (kinds == "bbox") & (rotations(batch) != 0),
+                   "rotated bbox written as its enclosing axis-aligned box (use obb=True)")
     if obb:
         boxes = bbox_points(batch)[rows]
         angles = rotations(batch)[rows]
@@ -158,8 +165,11 @@ def box_lines(batch: Batch, rows: np.ndarray, klass: np.ndarray, xywh: np.ndarra
     return YoloLines(rows, klass[rows], np.zeros(len(rows), bool), coords, offsets)
 
 
-def polygon_lines(batch: Batch, rows: np.ndarray, klass: np.ndarray, boxes: np.ndarray) -> YoloLines:
+def polygon_lines(batch: Batch, rows: np.ndarray, klass: np.ndarray, boxes: np.ndarray,
+                  report: ConversionReport) -> YoloLines:
     """One line per ring: the closed 5-vertex ring of a bbox, a polygon, each outer ring."""
+    batch.note(report, np.isin(np.arange(len(batch)), rows) & rows_with_holes(batch),
+               "segmentation holes dropped")
     rings = batch.rings
     kinds = row_kinds(batch)
     pieces, line_rows, sizes = [], [], []

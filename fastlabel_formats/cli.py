@@ -1,0 +1,128 @@
+"""The ``fastlabel-formats`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .coco import export_coco
+from .errors import FormatError
+from .labelme import export_labelme
+from .pascalvoc import export_pascalvoc
+from .report import ConversionReport
+from .tasks import load_tasks
+from .yolo import export_yolo
+
+EXPORT_EPILOG = """\
+examples:
+  fastlabel-formats export examples/sample_project/tasks.json --to coco,yolo,voc,labelme -o out
+  fastlabel-formats export tasks.json --to yolo --classes cat,dog -o out
+  fastlabel-formats export tasks.json --to coco --holes rle --annotations definitions.json -o out
+
+Each target is written to its own folder under OUT (out/coco/annotations.json, out/yolo/...,
+out/pascalvoc/annotations/..., out/labelme/...). A report of what could not be carried over
+is printed at the end; --strict turns the first such loss into an error instead.
+"""
+
+TARGET_ALIASES = {"coco": "coco", "yolo": "yolo", "voc": "pascalvoc", "pascalvoc": "pascalvoc",
+                  "labelme": "labelme"}
+
+
+def _classes(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    path = Path(text)
+    if path.is_file():
+        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _exporters(args: argparse.Namespace) -> dict[str, Callable[[list, Path], ConversionReport]]:
+    common = {"strict": args.strict, "progress": True}
+    video = {"project_type": args.project_type, "videos": args.videos}
+    return {
+        "coco": lambda tasks, out: export_coco(
+            tasks, out, annotations=_read_json_list(args.annotations), holes=args.holes,
+            indent=args.indent, strict=args.strict, **video),
+        "yolo": lambda tasks, out: export_yolo(
+            tasks, out, classes=_classes(args.classes), obb=args.obb, **video, **common),
+        "pascalvoc": lambda tasks, out: export_pascalvoc(tasks, out, **video, **common),
+        "labelme": lambda tasks, out: export_labelme(tasks, out, indent=args.indent, **common),
+    }
+
+
+def _read_json_list(path: str | None) -> list | None:
+    if not path:
+        return None
+    import orjson
+
+    try:
+        data = orjson.loads(Path(path).read_bytes())
+    except (OSError, orjson.JSONDecodeError) as error:
+        raise FormatError(f"{path}: cannot read annotation definitions: {error}") from error
+    if not isinstance(data, list):
+        raise FormatError(f"{path}: annotation definitions must be a JSON list")
+    return data
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Run every requested exporter and print their reports."""
+    targets = []
+    for name in args.to.split(","):
+        if name.strip().lower() not in TARGET_ALIASES:
+            raise FormatError(f"unknown target {name!r}; choose from coco, yolo, voc, labelme")
+        targets.append(TARGET_ALIASES[name.strip().lower()])
+    tasks, _ = load_tasks(args.tasks)
+    exporters = _exporters(args)
+    for target in targets:
+        started = time.perf_counter()
+        report = exporters[target](tasks, Path(args.output) / target)
+        print(f"{report.summary()}  [{time.perf_counter() - started:.2f} s]")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the command line."""
+    parser = argparse.ArgumentParser(
+        prog="fastlabel-formats",
+        description="Convert FastLabel task JSON to COCO, YOLO, Pascal VOC and labelme, offline.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    export = commands.add_parser(
+        "export", help="write FastLabel tasks as COCO / YOLO / Pascal VOC / labelme files",
+        description="Write FastLabel tasks (a JSON list, as get_image_tasks returns) in other formats.",
+        epilog=EXPORT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    export.add_argument("tasks", help="JSON file holding a list of FastLabel tasks")
+    export.add_argument("--to", default="coco,yolo,voc,labelme",
+                        help="comma-separated targets: coco, yolo, voc, labelme (default: all)")
+    export.add_argument("-o", "--output", default="output", help="output folder (default: output)")
+    export.add_argument("--classes", help="YOLO classes: a file with one name per line, or a,b,c")
+    export.add_argument("--annotations", help="COCO: JSON file of the project's annotation definitions")
+    export.add_argument("--holes", choices=("drop", "rle"), default="drop",
+                        help="COCO: segmentations with holes/several regions as RLE (default: drop holes)")
+    export.add_argument("--obb", action="store_true", help="YOLO: write boxes as YOLO-OBB corner lines")
+    export.add_argument("--project-type", default="image_bbox",
+                        help="FastLabel project type, e.g. image_segmentation, video_bbox")
+    export.add_argument("--videos", help="video projects: folder holding each task's video file")
+    export.add_argument("--indent", type=int, choices=(4,), help="JSON: 4 = the official SDK's bytes")
+    export.add_argument("--strict", action="store_true", help="fail instead of dropping anything")
+    export.set_defaults(run=run_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``fastlabel-formats``."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except FormatError as error:
+        print(f"fastlabel-formats: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

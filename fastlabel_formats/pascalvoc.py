@@ -1,0 +1,126 @@
+"""FastLabel -> Pascal VOC XML (``formats-spec.md`` §3), with D13 and D14 fixed.
+
+The documents have the reference's exact text. They are produced from a fixed template with
+every value escaped and checked for XML-legal characters; the tests parse each document
+with lxml and compare it with the same tree serialised by lxml.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, vertex_bounds
+from .errors import FormatError
+from .files import basename, output_path, write_files
+from .report import ConversionReport
+from .tasks import Batch, gather, load_tasks
+from .video import project_frames
+
+VOC_TYPES = ("bbox", "polygon")
+VOC_FLAGS = ("truncated", "occluded", "difficult")
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_HEAD = (
+    "<annotation>\n    <filename>{}</filename>\n    <size>\n        <width>{}</width>\n"
+    "        <height>{}</height>\n        <depth>3</depth>\n    </size>\n    <segmented>0</segmented>"
+)
+_OBJECT = (
+    "\n    <object>\n        <name>{}</name>\n        <pose>Unspecified</pose>\n"
+    "        <truncated>{}</truncated>\n        <occluded>{}</occluded>\n        <difficult>{}</difficult>\n"
+    "        <bndbox>\n            <xmin>{}</xmin>\n            <ymin>{}</ymin>\n"
+    "            <xmax>{}</xmax>\n            <ymax>{}</ymax>\n        </bndbox>\n    </object>"
+)
+_TAIL = "\n</annotation>"
+
+
+def to_pascalvoc(
+    tasks: str | os.PathLike[str] | Sequence[dict],
+    *,
+    project_type: str = "image_bbox",
+    videos: object = None,
+    frame_counts: Mapping[str, int] | None = None,
+    report: ConversionReport | None = None,
+) -> list[tuple[str, str]]:
+    """``[(image file name, XML text)]``, one document per image (video: per frame)."""
+    task_list, source = load_tasks(tasks)
+    frames = project_frames(task_list, source, project_type, videos=videos, frame_counts=frame_counts)
+    return build_pascalvoc(gather(task_list, frames, source), report or ConversionReport("pascalvoc"))
+
+
+def export_pascalvoc(
+    tasks: str | os.PathLike[str] | Sequence[dict],
+    output_dir: str | os.PathLike[str] = os.path.join("output", "pascalvoc"),
+    *,
+    project_type: str = "image_bbox",
+    videos: object = None,
+    frame_counts: Mapping[str, int] | None = None,
+    strict: bool = False,
+    progress: bool = False,
+) -> ConversionReport:
+    """Write ``annotations/<image basename>.xml`` per image."""
+    report = ConversionReport("pascalvoc", strict=strict)
+    task_list, source = load_tasks(tasks)
+    frames = project_frames(task_list, source, project_type, videos=videos,
+                            frame_counts=frame_counts, images_dir=Path(output_dir) / "images")
+    folder = Path(output_dir) / "annotations"
+    documents = build_pascalvoc(gather(task_list, frames, source), report)
+    paths = [output_path(folder, basename(name) + ".xml", f"{source}: image {name!r}") for name, _ in documents]
+    write_files(zip(paths, (text.encode() for _, text in documents)), report,
+                total=len(paths), progress=progress)
+    return report
+
+
+@lru_cache(maxsize=4096)
+def xml_text(value: object) -> str:
+    """``value`` as escaped XML character data; FormatError for characters XML cannot hold."""
+    text = str(value)
+    if _ILLEGAL_XML.search(text):
+        raise FormatError(f"{text!r} contains characters that XML 1.0 cannot represent")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def voc_flags(attributes: object) -> tuple[int, int, int]:
+    """truncated, occluded, difficult: ``int(value)`` of the first switch attribute of that key."""
+    if not attributes:
+        return (0, 0, 0)
+    found = {}
+    for attribute in attributes:
+        key = attribute.get("key")
+        if attribute.get("type") == "switch" and key in VOC_FLAGS and key not in found:
+            found[key] = int(attribute.get("value"))
+    return tuple(found.get(flag, 0) for flag in VOC_FLAGS)
+
+
+def build_pascalvoc(batch: Batch, report: ConversionReport) -> list[tuple[str, str]]:
+    """The XML text of every frame of a batch."""
+    kinds = row_kinds(batch)
+    present = has_points(batch)
+    degenerate = (kinds == "bbox") & present & degenerate_boxes(bbox_points(batch))
+    supported = np.isin(kinds, VOC_TYPES)
+    counted = present if batch.is_video else np.ones(len(batch), bool)
+    batch.note(report, ~supported & counted, "{kind} annotation not representable in Pascal VOC")
+    batch.note(report, degenerate, "degenerate bbox (zero width or height in whole pixels) skipped")
+    keep = supported & present & ~degenerate
+    batch.note(report, keep & (kinds == "bbox") & (rotations(batch) != 0),
+               "bbox rotation dropped (VOC boxes are axis-aligned)")
+    boxes = np.floor(vertex_bounds(batch)[keep]).astype(np.int64).tolist()
+    rows = np.flatnonzero(keep).tolist()
+    objects: list[list[str]] = [[] for _ in batch.frames]
+    for row, (xmin, ymin, xmax, ymax) in zip(rows, boxes):
+        annotation = batch.annotations[row]
+        try:
+            flags = voc_flags(annotation.get("attributes"))
+            name = xml_text(annotation["value"])
+        except (AttributeError, TypeError, ValueError) as error:
+            raise FormatError(f"{batch.place(row)}: {error}") from error
+        objects[batch.frame[row]].append(_OBJECT.format(name, *flags, xmin, ymin, xmax, ymax))
+    return [
+        (frame.file_name,
+         _HEAD.format(xml_text(frame.file_name), frame.width, frame.height) + "".join(parts) + _TAIL)
+        for frame, parts in zip(batch.frames, objects)
+    ]
