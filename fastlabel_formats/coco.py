@@ -85,11 +85,11 @@ def build_coco(
     """The COCO dict of already loaded tasks and their frames."""
     if holes not in HOLE_MODES:
         raise FormatError(f"holes must be one of {HOLE_MODES}, got {holes!r}")
+    batch = gather(tasks, frames, source)
     categories = coco_categories(tasks, definitions, source)
     category_ids: dict[str, int] = {}
     for category in categories:
         category_ids.setdefault(category["name"], category["id"])
-    batch = gather(tasks, frames, source)
     images = [
         {"file_name": f.file_name, "height": f.height, "width": f.width, "id": i}
         for i, f in enumerate(frames, 1)
@@ -221,7 +221,7 @@ def coco_annotations(
 def _note_losses(batch, report, supported, present, degenerate, category) -> None:
     kinds = row_kinds(batch)
     counted = present if batch.is_video else np.ones(len(batch), bool)
-    batch.note(report, ~supported & counted, "{kind} annotation not representable in COCO")
+    batch.note(report, ~supported & counted, "{kind} annotation not representable in {target}")
     if not batch.is_video:
         batch.note(report, supported & ~present & (kinds != "pose_estimation"),
                    "{kind} annotation without points skipped")

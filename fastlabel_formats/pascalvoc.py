@@ -103,7 +103,7 @@ def build_pascalvoc(batch: Batch, report: ConversionReport) -> list[tuple[str, s
     degenerate = (kinds == "bbox") & present & degenerate_boxes(bbox_points(batch))
     supported = np.isin(kinds, VOC_TYPES)
     counted = present if batch.is_video else np.ones(len(batch), bool)
-    batch.note(report, ~supported & counted, "{kind} annotation not representable in Pascal VOC")
+    batch.note(report, ~supported & counted, "{kind} annotation not representable in {target}")
     batch.note(report, degenerate, "degenerate bbox (zero width or height in whole pixels) skipped")
     keep = supported & present & ~degenerate
     batch.note(report, keep & (kinds == "bbox") & (rotations(batch) != 0),

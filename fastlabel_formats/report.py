@@ -33,12 +33,17 @@ class ConversionReport:
 
     def note(self, kind: str, place: str) -> None:
         """Record that something at ``place`` could not be carried (or raise when strict)."""
+        self.add(kind, 1, [place])
+
+    def add(self, kind: str, count: int, first_places: list[str]) -> None:
+        """Record ``count`` losses of one kind, of which ``first_places`` are the first few."""
+        if count <= 0:
+            return
         if self.strict:
-            raise FormatError(f"{place}: {kind} (strict mode)")
+            raise FormatError(f"{first_places[0]}: {kind} (strict mode)")
         finding = self.findings.setdefault(kind, Finding(kind))
-        finding.count += 1
-        if len(finding.examples) < EXAMPLES_KEPT:
-            finding.examples.append(place)
+        finding.count += count
+        finding.examples.extend(first_places[: EXAMPLES_KEPT - len(finding.examples)])
 
     @property
     def ok(self) -> bool:

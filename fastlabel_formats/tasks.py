@@ -14,7 +14,7 @@ import orjson
 
 from .errors import FormatError, where
 from .geometry import Rings
-from .report import ConversionReport
+from .report import EXAMPLES_KEPT, ConversionReport
 
 TasksLike = "str | os.PathLike[str] | Sequence[dict]"
 
@@ -39,8 +39,16 @@ def is_video(project_type: object) -> bool:
     return isinstance(project_type, str) and project_type.startswith("video_")
 
 
+class TaskList(list):
+    """A list of tasks that remembers the file it was read from (for messages)."""
+
+    source: str = "tasks"
+
+
 def load_tasks(tasks: str | os.PathLike[str] | Sequence[dict]) -> tuple[list[dict], str]:
     """The task list and a name for messages, from a list of task dicts or a JSON file path."""
+    if isinstance(tasks, TaskList):
+        return tasks, tasks.source
     if isinstance(tasks, (str, os.PathLike)):
         path = Path(tasks)
         try:
@@ -58,7 +66,9 @@ def load_tasks(tasks: str | os.PathLike[str] | Sequence[dict]) -> tuple[list[dic
         raise FormatError(f"{source}: expected a list of tasks, got {type(data).__name__}")
     for position, task in enumerate(data):
         check_task(task, position, source)
-    return data, source
+    checked = TaskList(data)
+    checked.source = source
+    return checked, source
 
 
 def check_task(task: object, position: int, source: str) -> None:
@@ -156,9 +166,12 @@ class Batch:
         return text if frame.key is None else f"{text} frame {frame.key}"
 
     def note(self, report: ConversionReport, rows: np.ndarray, problem: str) -> None:
-        """Record ``problem`` in ``report`` for every row where the boolean mask ``rows`` holds."""
-        for row in np.flatnonzero(rows):
-            report.note(problem.format(kind=self.kinds[row]), self.place(int(row)))
+        """Record ``problem`` (``{kind}`` and ``{target}`` filled in) for the rows of a boolean mask."""
+        by_message: dict[str, list[int]] = {}
+        for row in np.flatnonzero(rows).tolist():
+            by_message.setdefault(problem.format(kind=self.kinds[row], target=report.target), []).append(row)
+        for message, message_rows in by_message.items():
+            report.add(message, len(message_rows), [self.place(r) for r in message_rows[:EXAMPLES_KEPT]])
 
 
 def gather(
@@ -258,10 +271,10 @@ def _raise_first_problem(batch: Batch) -> None:
         problem = layout_problem(kind, points)
         if problem is None:
             numbers = points if kind != "segmentation" else chain.from_iterable(chain.from_iterable(points))
-            bad = next((v for v in numbers if not _is_number(v)), None)
-            problem = None if bad is None else f"coordinate {bad!r} is not a finite number"
+            bad = [v for v in numbers if not _is_number(v)][:1]
+            problem = f"coordinate {bad[0]!r} is not a finite number" if bad else None
         if problem:
-            raise FormatError(f"{batch.place(row)}: {problem}")
+            raise FormatError(f"{batch.place(row)}: {problem}") from None
 
 
 def _is_number(value: object) -> bool:

@@ -128,7 +128,7 @@ def classes_lines(batch: Batch, classes: list[str], obb: bool, report: Conversio
     for position, name in enumerate(classes):
         index_of.setdefault(name, position)
     klass = np.array([index_of.get(a.get("value"), -1) for a in batch.annotations], np.int64)
-    batch.note(report, ~supported & (present | ~batch.is_video), "{kind} annotation not representable in YOLO")
+    batch.note(report, ~supported & (present | ~batch.is_video), "{kind} annotation not representable in {target}")
     batch.note(report, degenerate, "degenerate bbox (zero width or height in whole pixels) skipped")
     batch.note(report, supported & present & ~degenerate & (klass < 0), "value missing from classes, skipped")
     keep = supported & present & ~degenerate & (klass >= 0)

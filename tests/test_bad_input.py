@@ -1,0 +1,129 @@
+"""Bad input: a FormatError that names the place, nothing written outside the output folder."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from conftest import ann, task
+
+from fastlabel_formats import (
+    FormatError,
+    export_coco,
+    export_labelme,
+    export_pascalvoc,
+    export_yolo,
+    to_coco,
+    to_labelme,
+    to_pascalvoc,
+    to_yolo,
+)
+from fastlabel_formats.files import write_atomic
+
+CONVERTERS = [to_coco, to_yolo, to_pascalvoc, to_labelme]
+EXPORTERS = [export_coco, export_yolo, export_pascalvoc, export_labelme]
+
+
+def one(annotation: dict, name: str = "a.jpg") -> list[dict]:
+    return [task(name, 10, 10, ann("bbox", "ok", [0, 0, 5, 5]), ann("bbox", "ok", [0, 0, 5, 5]),
+                 ann("bbox", "ok", [0, 0, 5, 5]), annotation)]
+
+
+@pytest.mark.parametrize("convert", CONVERTERS)
+@pytest.mark.parametrize(("annotation", "problem"), [
+    (ann("bbox", "x", [1, 2, 3]), r"annotation #3 \(bbox\): expected 4 coordinates, got 3"),
+    (ann("keypoint", "x", [1, 2, 3]), r"annotation #3 \(keypoint\): expected 2 coordinates, got 3"),
+    (ann("polygon", "x", [1, 2, 3, 4, 5]), r"annotation #3 \(polygon\): expected an even number of coordinates, got 5"),
+    (ann("polygon", "x", [[1, 2], [3, 4], [5, 6]]), r"annotation #3 \(polygon\): expected a flat list of numbers"),
+    (ann("segmentation", "x", [1, 2, 3, 4, 5, 6]), r"annotation #3 \(segmentation\): expected regions as lists of rings"),
+    (ann("segmentation", "x", [[[1, 2, 3, 4, 5]]]), r"annotation #3 \(segmentation\): ring with an odd number"),
+    (ann("bbox", "x", [0, 0, float("nan"), 5]), r"annotation #3 \(bbox\): coordinate nan is not a finite number"),
+    (ann("polygon", "x", [0, 0, float("inf"), 5, 1, 1]), r"annotation #3 \(polygon\): coordinate inf is not a finite"),
+    (ann("bbox", "x", [0, "0", 5, 5]), r"annotation #3 \(bbox\): coordinate '0' is not a finite number"),
+    (ann("line", "x", [0, None, 5, 5]), r"annotation #3 \(line\): coordinate None is not a finite number"),
+    (ann("segmentation", "x", [[[0, 0, 5, 0, "5", 5]]]), r"annotation #3 \(segmentation\): coordinate '5'"),
+    (ann("bbox", "x", {"1": [0, 0, 1, 1]}), r"annotation #3 \(bbox\): expected a flat list of numbers"),
+])
+def test_malformed_points_name_task_annotation_and_problem(convert, annotation, problem):
+    with pytest.raises(FormatError, match=r"^tasks: task 'a.jpg' " + problem):
+        convert(one(annotation))
+
+
+@pytest.mark.parametrize(("field", "value"), [("width", -1), ("height", 1.5), ("width", "100"), ("height", True)])
+def test_bad_image_size(field, value):
+    bad = task("a.jpg", 10, 10)
+    bad[field] = value
+    with pytest.raises(FormatError, match=rf"task 'a.jpg': '{field}' must be an integer >= 0"):
+        to_coco([bad])
+
+
+def test_file_name_appears_in_messages(tmp_path):
+    path = tmp_path / "tasks.json"
+    path.write_text(json.dumps(one(ann("bbox", "x", [1, 2, 3]))))
+    with pytest.raises(FormatError, match=r"tasks.json: task 'a.jpg' annotation #3 \(bbox\)"):
+        to_yolo(path)
+    path.write_text('[{"name": "a.jpg",\n "width": 1,, }]')
+    with pytest.raises(FormatError, match=r"tasks.json: not valid JSON: .*line 2 column 1[34]"):
+        to_yolo(str(path))
+    with pytest.raises(FormatError, match="cannot read tasks file"):
+        to_coco(tmp_path / "missing.json")
+
+
+def test_structural_problems():
+    with pytest.raises(FormatError, match="task #0 has no 'name'"):
+        to_coco([{"width": 1, "height": 1, "annotations": []}])
+    with pytest.raises(FormatError, match="'annotations' must be a list of objects"):
+        to_coco([{"name": "a", "width": 1, "height": 1, "annotations": [1]}])
+    with pytest.raises(FormatError, match=r"annotation #0 \(bbox\): no 'value'"):
+        to_coco([task("a", 1, 1, {"type": "bbox", "points": [0, 0, 1, 1]})])
+    with pytest.raises(FormatError, match=r"annotation #1 \(bbox\): rotation 'x' is not a finite number"):
+        to_coco([task("a", 1, 1, ann("bbox", "v", [0, 0, 1, 1]), ann("bbox", "v", [0, 0, 1, 1], rotation="x"))])
+
+
+def test_unknown_types_are_skipped_not_errors():
+    labels, classes = to_yolo([task("a.jpg", 10, 10, {"type": "cuboid", "value": "c", "points": {"x": 1}},
+                                    ann("bbox", "b", [0, 0, 5, 5]))])
+    assert labels == [("a.jpg", ["0 0.25 0.25 0.5 0.5"])] and classes == ["b"]
+
+
+@pytest.mark.parametrize("export", [export_yolo, export_pascalvoc, export_labelme])
+@pytest.mark.parametrize("name", ["../x.jpg", "a/../../x.jpg", "/abs/x.jpg", "../..", "C:\\x.jpg"])
+def test_names_that_escape_the_output_folder_are_refused(tmp_path, export, name):
+    out = tmp_path / "out"
+    tasks = [task("fine.jpg", 10, 10, ann("bbox", "a", [0, 0, 5, 5])), task(name, 10, 10)]
+    with pytest.raises(FormatError, match="refusing|climbs out"):
+        export(tasks, out)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == []  # nothing at all, not even inside out
+
+
+def test_coco_output_file_name_cannot_escape(tmp_path):
+    with pytest.raises(FormatError, match="climbs out"):
+        export_coco([task("a.jpg", 1, 1)], tmp_path / "out", output_file_name="../evil.json")
+    assert not (tmp_path / "evil.json").exists()
+
+
+def test_strict_raises_instead_of_dropping(tmp_path):
+    tasks = [task("a.jpg", 10, 10, ann("bbox", "a", [0, 0, 5, 5]), ann("circle", "c", [5, 5, 2]))]
+    for export in EXPORTERS:
+        with pytest.raises(FormatError, match=r"annotation #1 \(circle\): circle annotation not representable"):
+            export(tasks, tmp_path / export.__name__, strict=True)
+        assert not (tmp_path / export.__name__).exists()
+    degenerate = [task("a.jpg", 10, 10, ann("bbox", "deg", [1, 1, 1.5, 9]))]
+    with pytest.raises(FormatError, match=r"#0 \(bbox\): degenerate bbox .*strict mode"):
+        export_yolo(degenerate, tmp_path / "deg", strict=True)
+    assert export_yolo([task("a.jpg", 10, 10, ann("bbox", "a", [0, 0, 5, 5]))], tmp_path / "ok", strict=True).ok
+
+
+def test_atomic_write_leaves_old_file_when_interrupted(tmp_path, monkeypatch):
+    target = tmp_path / "f.txt"
+    target.write_bytes(b"old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
