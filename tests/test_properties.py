@@ -1,0 +1,108 @@
+"""Hypothesis properties of the exporters' geometry."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import orjson
+from conftest import ann, task
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fastlabel_formats import to_coco, to_labelme, to_pascalvoc, to_yolo
+
+coordinate = st.one_of(st.integers(-50, 2000), st.floats(-50, 2000, allow_nan=False).map(lambda v: round(v, 3)))
+vertex = st.tuples(coordinate, coordinate)
+polygon_points = st.lists(vertex, min_size=3, max_size=12).map(lambda vs: [c for v in vs for c in v])
+size = st.integers(1, 4000)
+
+
+@st.composite
+def boxes(draw):
+    x1, y1 = draw(coordinate), draw(coordinate)
+    x2 = draw(coordinate.filter(lambda v: int(v) != int(x1)))
+    y2 = draw(coordinate.filter(lambda v: int(v) != int(y1)))
+    return [x1, y1, x2, y2]
+
+
+@st.composite
+def task_lists(draw):
+    annotations = draw(st.lists(st.one_of(
+        boxes().map(lambda p: ann("bbox", "box", p)),
+        polygon_points.map(lambda p: ann("polygon", "poly", p)),
+        st.lists(polygon_points, min_size=1, max_size=3).map(
+            lambda rings: ann("segmentation", "seg", [[r + r[:2]] for r in rings])),
+    ), max_size=8))
+    return [task("t.jpg", draw(size), draw(size), *annotations)]
+
+
+def bounds(values: list) -> list:
+    xs, ys = [round(v, 6) for v in values[0::2]], [round(v, 6) for v in values[1::2]]
+    return [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+
+
+@given(polygon_points)
+def test_coco_polygon_keeps_every_vertex_and_bbox_is_vertex_bounds(points):
+    [record] = to_coco([task("p.jpg", 10, 10, ann("polygon", "p", points))])["annotations"]
+    assert record["segmentation"] == [points]
+    assert record["bbox"] == bounds(points)
+
+
+@given(boxes())
+def test_coco_bbox_is_min_max_of_its_corners(points):
+    [record] = to_coco([task("b.jpg", 10, 10, ann("bbox", "b", points))])["annotations"]
+    assert record["bbox"] == bounds(points)
+    assert record["area"] == abs((points[0] - points[2]) * (points[1] - points[3]))
+
+
+@given(boxes(), st.floats(-360, 360, allow_nan=False).filter(lambda r: r != 0))
+def test_coco_rotated_bbox_encloses_the_rotated_corners(points, rotation):
+    [record] = to_coco([task("b.jpg", 10, 10, ann("bbox", "b", points, rotation=rotation))])["annotations"]
+    x1, y1, x2, y2 = points
+    cx, cy, theta = (x1 + x2) / 2, (y1 + y2) / 2, math.radians(rotation)
+    corners = [(cx + (x - cx) * math.cos(theta) - (y - cy) * math.sin(theta),
+                cy + (x - cx) * math.sin(theta) + (y - cy) * math.cos(theta))
+               for x, y in ((x1, y1), (x2, y1), (x2, y2), (x1, y2))]
+    xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+    expected = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+    assert np.allclose(record["bbox"], expected, atol=1e-5)
+
+
+@given(task_lists())
+def test_yolo_box_lines_reproduce_the_coco_box(tasks):
+    coco = to_coco(tasks)
+    labels, _ = to_yolo(tasks)
+    width, height = tasks[0]["width"], tasks[0]["height"]
+    lines = labels[0][1]
+    assert len(lines) == len(coco["annotations"])
+    for line, record in zip(lines, coco["annotations"]):
+        klass, cx, cy, w, h = line.split()
+        assert int(klass) == record["category_id"] - 1
+        x, y, bw, bh = record["bbox"]
+        assert abs(float(cx) * width - (x + bw / 2)) <= 1e-6 * width
+        assert abs(float(cy) * height - (y + bh / 2)) <= 1e-6 * height
+        assert abs(float(w) * width - bw) <= 1e-6 * width
+        assert abs(float(h) * height - bh) <= 1e-6 * height
+
+
+@given(task_lists())
+def test_converters_do_not_mutate_and_are_deterministic(tasks):
+    before = copy.deepcopy(tasks)
+    for convert in (to_coco, to_yolo, to_pascalvoc, to_labelme):
+        first = orjson.dumps(convert(tasks), option=orjson.OPT_SERIALIZE_NUMPY)
+        assert tasks == before
+        assert orjson.dumps(convert(copy.deepcopy(tasks)), option=orjson.OPT_SERIALIZE_NUMPY) == first
+
+
+@given(task_lists())
+def test_yolo_segmentation_lines_are_the_outer_rings(tasks):
+    labels, _ = to_yolo(tasks, project_type="image_segmentation")
+    width, height = tasks[0]["width"], tasks[0]["height"]
+    rings = [r for record in to_coco(tasks)["annotations"] for r in record["segmentation"]]
+    assert len(labels[0][1]) == len(rings)
+    for line, ring in zip(labels[0][1], rings):
+        values = [float(v) for v in line.split()[1:]]
+        assert np.allclose(np.array(values[0::2]) * width, ring[0::2], atol=1e-6 * width)
+        assert np.allclose(np.array(values[1::2]) * height, ring[1::2], atol=1e-6 * height)
