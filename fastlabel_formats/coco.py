@@ -14,14 +14,17 @@ from .errors import FormatError, where
 from .files import dump_json, output_path, write_atomic
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
 from .report import ConversionReport
+from .runtime import gc_paused
 from .tasks import Batch, gather, load_tasks
 from .video import project_frames
 
 COCO_TYPES = ("bbox", "polygon", "segmentation", "pose_estimation")
+COCO_GEOMETRY = ("bbox", "polygon", "segmentation")
 KEYPOINT_DEFINITION_TYPES = ("pose_estimation", "bbox")
 HOLE_MODES = ("drop", "rle")
 
 
+@gc_paused
 def to_coco(
     tasks: str | os.PathLike[str] | Sequence[dict],
     *,
@@ -43,6 +46,7 @@ def to_coco(
     return build_coco(task_list, source, frames, annotations, holes, report or ConversionReport("coco"))
 
 
+@gc_paused
 def export_coco(
     tasks: str | os.PathLike[str] | Sequence[dict],
     output_dir: str | os.PathLike[str] = os.path.join("output", "coco"),
@@ -85,7 +89,7 @@ def build_coco(
     """The COCO dict of already loaded tasks and their frames."""
     if holes not in HOLE_MODES:
         raise FormatError(f"holes must be one of {HOLE_MODES}, got {holes!r}")
-    batch = gather(tasks, frames, source)
+    batch = gather(tasks, frames, source, COCO_GEOMETRY)
     categories = coco_categories(tasks, definitions, source)
     category_ids: dict[str, int] = {}
     for category in categories:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from .files import basename, dump_json, output_path, write_files
 from .report import ConversionReport
+from .runtime import gc_paused
 from .tasks import Batch, gather, image_frames, load_tasks
 
 LABELME_VERSION = "4.5.9"
@@ -14,6 +15,7 @@ SHAPE_TYPES = {"polygon": "polygon", "segmentation": "polygon", "bbox": "rectang
                "keypoint": "point", "line": "line"}
 
 
+@gc_paused
 def to_labelme(
     tasks: str | os.PathLike[str] | Sequence[dict], *, report: ConversionReport | None = None
 ) -> list[dict]:
@@ -23,6 +25,7 @@ def to_labelme(
                          report or ConversionReport("labelme"))
 
 
+@gc_paused
 def export_labelme(
     tasks: str | os.PathLike[str] | Sequence[dict],
     output_dir: str | os.PathLike[str] = os.path.join("output", "labelme"),

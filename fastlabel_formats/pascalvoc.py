@@ -19,6 +19,7 @@ from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kin
 from .errors import FormatError
 from .files import basename, output_path, write_files
 from .report import ConversionReport
+from .runtime import gc_paused
 from .tasks import Batch, gather, load_tasks
 from .video import project_frames
 
@@ -38,6 +39,7 @@ _OBJECT = (
 _TAIL = "\n</annotation>"
 
 
+@gc_paused
 def to_pascalvoc(
     tasks: str | os.PathLike[str] | Sequence[dict],
     *,
@@ -49,9 +51,10 @@ def to_pascalvoc(
     """``[(image file name, XML text)]``, one document per image (video: per frame)."""
     task_list, source = load_tasks(tasks)
     frames = project_frames(task_list, source, project_type, videos=videos, frame_counts=frame_counts)
-    return build_pascalvoc(gather(task_list, frames, source), report or ConversionReport("pascalvoc"))
+    return build_pascalvoc(gather(task_list, frames, source, VOC_TYPES), report or ConversionReport("pascalvoc"))
 
 
+@gc_paused
 def export_pascalvoc(
     tasks: str | os.PathLike[str] | Sequence[dict],
     output_dir: str | os.PathLike[str] = os.path.join("output", "pascalvoc"),
@@ -68,7 +71,7 @@ def export_pascalvoc(
     frames = project_frames(task_list, source, project_type, videos=videos,
                             frame_counts=frame_counts, images_dir=Path(output_dir) / "images")
     folder = Path(output_dir) / "annotations"
-    documents = build_pascalvoc(gather(task_list, frames, source), report)
+    documents = build_pascalvoc(gather(task_list, frames, source, VOC_TYPES), report)
     paths = [output_path(folder, basename(name) + ".xml", f"{source}: image {name!r}") for name, _ in documents]
     write_files(zip(paths, (text.encode() for _, text in documents)), report,
                 total=len(paths), progress=progress)

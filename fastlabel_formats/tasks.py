@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -175,9 +176,9 @@ class Batch:
 
 
 def gather(
-    tasks: list[dict], frames: list[Frame], source: str, kinds: Iterable[str] | None = None
+    tasks: list[dict], frames: list[Frame], source: str, geometry: Iterable[str] = RING_TYPES
 ) -> Batch:
-    """The batch of annotations of ``frames`` whose type is in ``kinds`` (all when None).
+    """The batch of all annotations of ``frames``, with the rings of the ``geometry`` types.
 
     Raises FormatError naming the first annotation whose type, value or points are malformed.
     """
@@ -187,23 +188,18 @@ def gather(
     frame = np.repeat(np.arange(len(frames), dtype=np.int64), counts)
     index = np.arange(len(annotations), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
     row_kinds = [a.get("type") for a in annotations]
-    if kinds is not None:
-        keep = np.isin(np.asarray(row_kinds, dtype=object), list(kinds))
-        annotations = [a for a, k in zip(annotations, keep.tolist()) if k]
-        row_kinds = [k for k, wanted in zip(row_kinds, keep.tolist()) if wanted]
-        frame, index = frame[keep], index[keep]
     if any(frame.key is not None for frame in frames):
         keys = [frames[f].key for f in frame.tolist()]
         points = [frame_points(a, key) for a, key in zip(annotations, keys)]
     else:
         points = [a.get("points") for a in annotations]
     batch = Batch(source, tasks, frames, frame, index, row_kinds, annotations, points, _EMPTY_RINGS)
-    try:
-        rings = _batch_rings(row_kinds, points)
-    except (TypeError, ValueError, _Malformed):
-        _raise_first_problem(batch)
-        raise
     _check_types_and_values(batch)
+    try:
+        rings = _batch_rings(row_kinds, points, frozenset(geometry) & RING_TYPES)
+    except (TypeError, ValueError, OverflowError, _Malformed):
+        _raise_first_problem(batch, frozenset(geometry))
+        raise
     return Batch(**{**batch.__dict__, "rings": rings})
 
 
@@ -212,61 +208,57 @@ class _Malformed(Exception):
 
 
 _EMPTY_RINGS = Rings(np.zeros((0, 2)), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(0, bool))
-_EXPECTED_LENGTH = {kind: n for kind, n in FLAT_COORDINATES.items() if n is not None}
 
 
-def _row_rings(kind: object, points: object) -> list:
-    if not points or kind not in RING_TYPES:
-        return []
-    if kind == "segmentation":
-        return [ring for region in points for ring in region]
-    return [points]
-
-
-def _batch_rings(kinds: list, points: list) -> Rings:
+def _batch_rings(kinds: list, points: list, geometry: frozenset) -> Rings:
     """Rings of every row (see Batch); raises on any malformed layout or number."""
-    row_rings = [_row_rings(k, p) for k, p in zip(kinds, points)]
+    flat_kinds = geometry - {"segmentation"}
+    segmentation = "segmentation" in geometry
+    row_rings = [
+        ([p] if k in flat_kinds else [r for region in p for r in region] if segmentation and k == "segmentation"
+         else []) if p else []
+        for k, p in zip(kinds, points)
+    ]
     rings_per_row = np.fromiter(map(len, row_rings), np.int64, len(row_rings))
     ring_lists = list(chain.from_iterable(row_rings))
     ring_sizes = np.fromiter(map(len, ring_lists), np.int64, len(ring_lists))
     ring_kind = np.repeat(np.asarray(kinds, dtype=object), rings_per_row)
-    expected = np.array([_EXPECTED_LENGTH.get(k, -1) for k in ring_kind.tolist()], np.int64)
+    expected = np.where(ring_kind == "bbox", 4, np.where(ring_kind == "keypoint", 2, -1))
     if (ring_sizes % 2).any() or ((expected >= 0) & (ring_sizes != expected)).any():
         raise _Malformed
-    holes = np.ones(len(ring_lists), bool)
-    first_ring_of_region = [
-        position == 0
-        for k, p in zip(kinds, points) if k == "segmentation" and p
-        for region in p for position in range(len(region))
-    ]
-    holes[ring_kind != "segmentation"] = False
-    holes[np.flatnonzero(ring_kind == "segmentation")[first_ring_of_region]] = False
-    flat = list(chain.from_iterable(ring_lists))
-    values = np.array(flat) if flat else np.zeros(0)
-    if values.dtype.kind not in "iuf" or values.ndim != 1:
-        raise _Malformed
-    values = values.astype(np.float64, copy=False)
+    values = np.frombuffer(array("d", list(chain.from_iterable(ring_lists))), np.float64)
     if not np.isfinite(values).all():
         raise _Malformed
     point_offsets = np.zeros(len(ring_lists) + 1, np.int64)
     np.cumsum(ring_sizes // 2, out=point_offsets[1:])
     shape_offsets = np.zeros(len(kinds) + 1, np.int64)
     np.cumsum(rings_per_row, out=shape_offsets[1:])
-    return Rings(values.reshape(-1, 2), point_offsets, shape_offsets, holes)
+    return Rings(values.reshape(-1, 2), point_offsets, shape_offsets, _hole_flags(kinds, points, ring_kind))
+
+
+def _hole_flags(kinds: list, points: list, ring_kind: np.ndarray) -> np.ndarray:
+    """True for every ring that is not the first ring of its segmentation region."""
+    holes = ring_kind == "segmentation"
+    if holes.any():
+        region_sizes = [len(region) for k, p in zip(kinds, points) if k == "segmentation" and p for region in p]
+        first = np.concatenate([[0], np.cumsum(region_sizes)[:-1]])
+        holes[np.flatnonzero(holes)[first]] = False
+    return holes.astype(bool)
 
 
 def _check_types_and_values(batch: Batch) -> None:
-    for row, (kind, annotation) in enumerate(zip(batch.kinds, batch.annotations)):
-        if not isinstance(kind, str):
-            raise FormatError(f"{batch.place(row)}: 'type' is {kind!r}, not a string")
-        if "value" not in annotation and (kind in RING_TYPES or kind == "pose_estimation"):
+    if not all(type(kind) is str for kind in batch.kinds):
+        row = next(i for i, kind in enumerate(batch.kinds) if not isinstance(kind, str))
+        raise FormatError(f"{batch.place(row)}: 'type' is {batch.kinds[row]!r}, not a string")
+    for row in [i for i, a in enumerate(batch.annotations) if "value" not in a]:
+        if batch.kinds[row] in RING_TYPES or batch.kinds[row] == "pose_estimation":
             raise FormatError(f"{batch.place(row)}: no 'value'")
 
 
-def _raise_first_problem(batch: Batch) -> None:
+def _raise_first_problem(batch: Batch, geometry: frozenset) -> None:
     """Slow path: find and name the first malformed annotation."""
     for row, (kind, points) in enumerate(zip(batch.kinds, batch.points)):
-        if kind not in RING_TYPES or not points:
+        if kind not in geometry or not points:
             continue
         problem = layout_problem(kind, points)
         if problem is None:
@@ -278,4 +270,7 @@ def _raise_first_problem(batch: Batch) -> None:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    try:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    except OverflowError:
+        return False

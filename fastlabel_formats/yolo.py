@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds
-from .coco import coco_categories, coco_rows, coco_xywh, rows_with_holes
+from .coco import COCO_GEOMETRY, coco_categories, coco_rows, coco_xywh, rows_with_holes
 from .files import basename, output_path, write_atomic, write_files
 from .geometry import box_corners, truncate
 from .report import ConversionReport
+from .runtime import gc_paused
 from .tasks import Batch, gather, load_tasks
 from .video import project_frames
 
@@ -40,6 +41,7 @@ class YoloLines:
     offsets: np.ndarray
 
 
+@gc_paused
 def to_yolo(
     tasks: str | os.PathLike[str] | Sequence[dict],
     *,
@@ -57,6 +59,7 @@ def to_yolo(
                       report or ConversionReport("yolo"))
 
 
+@gc_paused
 def export_yolo(
     tasks: str | os.PathLike[str] | Sequence[dict],
     output_dir: str | os.PathLike[str] = os.path.join("output", "yolo"),
@@ -94,7 +97,7 @@ def build_yolo(tasks, source, frames, project_type, classes, obb, report) -> tup
         if not (frame.width and frame.height):
             report.note("image with width or height 0 skipped (no label file)",
                         f"{source}: image {frame.file_name!r}")
-    batch = gather(tasks, sized, source)
+    batch = gather(tasks, sized, source, COCO_GEOMETRY)
     if classes:
         names = list(classes)
         return format_labels(batch, classes_lines(batch, names, obb, report), by_class=True), names

@@ -30,8 +30,11 @@ def one(annotation: dict, name: str = "a.jpg") -> list[dict]:
                  ann("bbox", "ok", [0, 0, 5, 5]), annotation)]
 
 
-@pytest.mark.parametrize("convert", CONVERTERS)
-@pytest.mark.parametrize(("annotation", "problem"), [
+READERS = {  # which converters read (and so validate) the points of each type
+    "bbox": CONVERTERS, "polygon": CONVERTERS, "segmentation": [to_coco, to_yolo, to_labelme],
+    "keypoint": [to_labelme], "line": [to_labelme],
+}
+MALFORMED = [
     (ann("bbox", "x", [1, 2, 3]), r"annotation #3 \(bbox\): expected 4 coordinates, got 3"),
     (ann("keypoint", "x", [1, 2, 3]), r"annotation #3 \(keypoint\): expected 2 coordinates, got 3"),
     (ann("polygon", "x", [1, 2, 3, 4, 5]), r"annotation #3 \(polygon\): expected an even number of coordinates, got 5"),
@@ -45,10 +48,20 @@ def one(annotation: dict, name: str = "a.jpg") -> list[dict]:
     (ann("line", "x", [0, None, 5, 5]), r"annotation #3 \(line\): coordinate None is not a finite number"),
     (ann("segmentation", "x", [[[0, 0, 5, 0, "5", 5]]]), r"annotation #3 \(segmentation\): coordinate '5'"),
     (ann("bbox", "x", {"1": [0, 0, 1, 1]}), r"annotation #3 \(bbox\): expected a flat list of numbers"),
-])
+    (ann("polygon", "x", [0, 0, 10**400, 5, 1, 1]), r"annotation #3 \(polygon\): coordinate 1000"),
+]
+
+
+@pytest.mark.parametrize(("convert", "annotation", "problem"), [
+    (convert, annotation, problem) for annotation, problem in MALFORMED for convert in READERS[annotation["type"]]])
 def test_malformed_points_name_task_annotation_and_problem(convert, annotation, problem):
     with pytest.raises(FormatError, match=r"^tasks: task 'a.jpg' " + problem):
         convert(one(annotation))
+
+
+def test_types_a_converter_does_not_read_are_not_validated_by_it():
+    labels, _ = to_yolo(one(ann("keypoint", "x", [1, 2, 3])))
+    assert len(labels[0][1]) == 3
 
 
 @pytest.mark.parametrize(("field", "value"), [("width", -1), ("height", 1.5), ("width", "100"), ("height", True)])

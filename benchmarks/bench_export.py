@@ -1,0 +1,139 @@
+"""Time the four exporters against the JSON floor and, when installed, the official SDK.
+
+    python benchmarks/bench_export.py [--count 2000] [--per-task 30] [--runs 5] [--ref-runs 5]
+
+Prints one table: median wall time of ``--runs`` runs, ratios measured in the same run, the
+export's own peak allocation (tracemalloc, beyond the loaded tasks) and the size written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gc
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).parent))
+from synthetic import make_tasks  # noqa: E402
+
+import fastlabel_formats as ff  # noqa: E402
+
+
+SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+
+def timed(run: Callable[[Path], object], runs: int) -> float:
+    """Median seconds of ``runs`` calls, each writing into a fresh folder (removed afterwards,
+    not in between: deleting thousands of files makes the next run's creates stall)."""
+    times, folders = [], []
+    for _ in range(runs):
+        folders.append(Path(tempfile.mkdtemp(prefix="bench-", dir=SCRATCH)))
+        os.sync()  # earlier runs' pending writeback would otherwise stall this run's file creates
+        gc.collect()
+        started = time.perf_counter()
+        run(folders[-1])
+        times.append(time.perf_counter() - started)
+    for folder in folders:
+        shutil.rmtree(folder)
+    return statistics.median(times)
+
+
+def peak_and_size(run: Callable[[Path], object]) -> tuple[float, float]:
+    """Peak traced allocation of one run and the bytes it wrote, in MB."""
+    out = Path(tempfile.mkdtemp(prefix="bench-", dir=SCRATCH))
+    os.sync()
+    gc.collect()
+    tracemalloc.start()
+    run(out)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    shutil.rmtree(out)
+    return peak / 1e6, size / 1e6
+
+
+def reference_runs(tasks: list[dict]) -> dict[str, Callable[[Path], object]]:
+    """The official SDK's converters plus the file writing its Client methods do."""
+    try:
+        import xmltodict
+        from fastlabel import converters
+        from fastlabel.utils import get_basename
+    except ImportError:
+        return {}
+
+    def coco(out: Path) -> None:
+        data = converters.to_coco("image_bbox", tasks, str(out))
+        with open(out / "annotations.json", "w") as stream:
+            json.dump(data, stream, indent=4, ensure_ascii=False)
+
+    def yolo(out: Path) -> None:
+        annos, categories = converters.to_yolo("image_bbox", tasks, [], str(out))
+        for anno in annos:
+            path = out / "annotations" / (get_basename(anno["filename"]) + ".txt")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(o + "\n" for o in anno.get("object") or []), encoding="utf8")
+        (out / "classes.txt").write_text("".join(c["name"] + "\n" for c in categories))
+
+    def pascalvoc(out: Path) -> None:
+        for voc in converters.to_pascalvoc("image_bbox", tasks, str(out)):
+            path = out / "annotations" / (get_basename(voc["annotation"]["filename"]) + ".xml")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(xmltodict.unparse(voc, pretty=True, indent="    ", full_document=False))
+
+    def labelme(out: Path) -> None:
+        for document in converters.to_labelme(copy.deepcopy(tasks)):
+            path = out / (get_basename(document["imagePath"]) + ".json")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "w") as stream:
+                json.dump(document, stream, indent=4, ensure_ascii=False)
+
+    return {"coco": coco, "yolo": yolo, "pascalvoc": pascalvoc, "labelme": labelme}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--per-task", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--ref-runs", type=int, default=5, help="runs of the official SDK (0 = skip)")
+    args = parser.parse_args()
+    tasks = make_tasks(args.count, args.per_task)
+    ours = {
+        "coco": lambda out: ff.export_coco(tasks, out),
+        "yolo": lambda out: ff.export_yolo(tasks, out),
+        "pascalvoc": lambda out: ff.export_pascalvoc(tasks, out),
+        "labelme": lambda out: ff.export_labelme(tasks, out),
+    }
+    coco_dict = ff.to_coco(tasks)
+    floor = timed(lambda out: orjson.dumps(coco_dict), args.runs)
+    reference = reference_runs(tasks) if args.ref_runs else {}
+    print(f"workload: {args.count} tasks x {args.per_task} annotations (bbox, polygon, segmentation "
+          f"with holes), 1920x1080; median of {args.runs} runs (SDK: {args.ref_runs}); "
+          f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    print(f"files written to {SCRATCH or tempfile.gettempdir()} (tmpfs when available: this VM's disk "
+          "latency varies 20x from minute to minute and would swamp both sides)")
+    print(f"floor: orjson.dumps of the produced COCO dict = {floor:.3f} s")
+    print(f"| exporter | ours (s) | official SDK (s) | speed-up | ÷ floor | peak alloc (MB) | written (MB) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, run in ours.items():
+        seconds = timed(run, args.runs)
+        peak, size = peak_and_size(run)
+        ref = timed(reference[name], args.ref_runs) if name in reference else None
+        ref_text = f"{ref:.3f}" if ref else "—"
+        ratio = f"{ref / seconds:.1f}×" if ref else "—"
+        print(f"| export_{name} | {seconds:.3f} | {ref_text} | {ratio} | {seconds / floor:.2f} | {peak:.1f} | {size:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
