@@ -29,7 +29,6 @@ from synthetic import make_tasks  # noqa: E402
 
 import fastlabel_formats as ff  # noqa: E402
 
-
 SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 
@@ -124,7 +123,7 @@ def main() -> None:
     print(f"files written to {SCRATCH or tempfile.gettempdir()} (tmpfs when available: this VM's disk "
           "latency varies 20x from minute to minute and would swamp both sides)")
     print(f"floor: orjson.dumps of the produced COCO dict = {floor:.3f} s")
-    print(f"| exporter | ours (s) | official SDK (s) | speed-up | ÷ floor | peak alloc (MB) | written (MB) |")
+    print("| exporter | ours (s) | official SDK (s) | speed-up | ÷ floor | peak alloc (MB) | written (MB) |")
     print("|---|---|---|---|---|---|---|")
     for name, run in ours.items():
         seconds = timed(run, args.runs)
@@ -132,7 +131,8 @@ def main() -> None:
         ref = timed(reference[name], args.ref_runs) if name in reference else None
         ref_text = f"{ref:.3f}" if ref else "—"
         ratio = f"{ref / seconds:.1f}×" if ref else "—"
-        print(f"| export_{name} | {seconds:.3f} | {ref_text} | {ratio} | {seconds / floor:.2f} | {peak:.1f} | {size:.1f} |")
+        print(f"| export_{name} | {seconds:.3f} | {ref_text} | {ratio} | {seconds / floor:.2f} "
+              f"| {peak:.1f} | {size:.1f} |")
 
 
 if __name__ == "__main__":

@@ -56,3 +56,9 @@ def rotations(batch: Batch) -> np.ndarray:
 
 def _finite_number(value: object) -> bool:
     return isinstance(value, (int, float)) and np.isfinite(value)
+
+
+def rows_with_holes(batch: Batch) -> np.ndarray:
+    """Rows whose geometry has at least one hole ring."""
+    rings = batch.rings
+    return np.bincount(rings.ring_shape(), weights=rings.is_hole, minlength=len(batch)) > 0

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, vertex_bounds
+from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, rows_with_holes, vertex_bounds
 from .errors import FormatError, where
 from .files import dump_json, output_path, write_atomic
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
@@ -107,14 +107,16 @@ def build_coco(
 
 def coco_categories(tasks: list[dict], definitions: Sequence[dict] | None, source: str) -> list[dict]:
     """Categories from the task values (sorted) or from the project definitions (their order)."""
-    first_color: dict[str, object] = {}
-    for task in tasks:
-        for index, annotation in enumerate(task.get("annotations", ())):
-            if annotation.get("type") in COCO_TYPES:
-                value = annotation.get("value")
-                if not isinstance(value, str):
-                    raise FormatError(f"{where(source, task['name'], index)}: value {value!r} is not a string")
-                first_color.setdefault(value, annotation.get("color"))
+    used = [a for t in tasks for a in t.get("annotations", ()) if a.get("type") in COCO_TYPES]
+    values = [a.get("value") for a in used]
+    if not all(type(v) is str for v in values):
+        bad = next(a for a in used if not isinstance(a.get("value"), str))
+        task_name, index = next((t["name"], t["annotations"].index(bad)) for t in tasks
+                                if any(a is bad for a in t.get("annotations", ())))
+        raise FormatError(f"{where(source, task_name, index, bad.get('type'))}: value {bad.get('value')!r} "
+                          "is not a string")
+    # reversed, so that the first annotation of each value writes its colour last (D2)
+    first_color = dict(zip(reversed(values), reversed([a.get("color") for a in used])))
     if not definitions:
         return [_category(i, v, first_color[v]) for i, v in enumerate(sorted(first_color), 1)]
     kept = [d for d in definitions if d.get("value") in first_color]
@@ -232,12 +234,6 @@ def _note_losses(batch, report, supported, present, degenerate, category) -> Non
     batch.note(report, degenerate, "degenerate bbox (zero width or height in whole pixels) skipped")
     batch.note(report, supported & present & ~degenerate & (category == 0),
                "value missing from the annotation definitions, skipped")
-
-
-def rows_with_holes(batch: Batch) -> np.ndarray:
-    """Rows whose geometry has at least one hole ring."""
-    rings = batch.rings
-    return np.bincount(rings.ring_shape(), weights=rings.is_hole, minlength=len(batch)) > 0
 
 
 def coco_areas(batch: Batch, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+import numpy as np
+
+from .boxes import has_points, rotations, row_kinds, rows_with_holes
 from .files import basename, dump_json, output_path, write_files
 from .report import ConversionReport
 from .runtime import gc_paused
@@ -61,16 +64,20 @@ def labelme_shapes(kind: str, value: object, points: list) -> list[dict]:
 
 def build_labelme(batch: Batch, report: ConversionReport) -> list[dict]:
     """The labelme documents of the tasks of a batch."""
+    kinds = row_kinds(batch)
+    supported = np.isin(kinds, list(SHAPE_TYPES))
+    present = has_points(batch)
+    keep = supported & present
+    batch.note(report, ~supported, "{kind} annotation not representable in {target}")
+    batch.note(report, supported & ~present, "{kind} annotation without points skipped")
+    batch.note(report, keep & rows_with_holes(batch), "segmentation holes dropped")
+    batch.note(report, keep & (kinds == "bbox") & (rotations(batch) != 0), "bbox rotation dropped")
+    with_attributes = np.fromiter((bool(a.get("attributes")) for a in batch.annotations), bool, len(batch))
+    batch.note(report, keep & with_attributes, "attributes not representable in {target}")
     shapes: list[list[dict]] = [[] for _ in batch.frames]
-    for row, (kind, points, annotation) in enumerate(zip(batch.kinds, batch.points, batch.annotations)):
-        if kind not in SHAPE_TYPES:
-            report.note(f"{kind} annotation not representable in labelme", batch.place(row))
-            continue
-        if not points:
-            report.note(f"{kind} annotation without points skipped", batch.place(row))
-            continue
-        _note_partial_losses(kind, points, annotation, batch, row, report)
-        shapes[batch.frame[row]].extend(labelme_shapes(kind, annotation.get("value"), points))
+    for row in np.flatnonzero(keep).tolist():
+        shapes[batch.frame[row]].extend(
+            labelme_shapes(batch.kinds[row], batch.annotations[row].get("value"), batch.points[row]))
     return [
         {
             "version": LABELME_VERSION, "flags": {}, "shapes": frame_shapes,
@@ -79,12 +86,3 @@ def build_labelme(batch: Batch, report: ConversionReport) -> list[dict]:
         }
         for frame, frame_shapes in zip(batch.frames, shapes)
     ]
-
-
-def _note_partial_losses(kind, points, annotation, batch, row, report) -> None:
-    if kind == "segmentation" and any(len(region) > 1 for region in points):
-        report.note("segmentation holes dropped", batch.place(row))
-    if kind == "bbox" and annotation.get("rotation"):
-        report.note("bbox rotation dropped", batch.place(row))
-    if annotation.get("attributes"):
-        report.note("attributes not representable in labelme", batch.place(row))

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds
-from .coco import COCO_GEOMETRY, coco_categories, coco_rows, coco_xywh, rows_with_holes
+from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, rows_with_holes
+from .coco import COCO_GEOMETRY, coco_categories, coco_rows, coco_xywh
 from .files import basename, output_path, write_atomic, write_files
 from .geometry import box_corners, truncate
 from .report import ConversionReport
