@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
+import orjson
 
 from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, rows_with_holes, vertex_bounds
 from .errors import FormatError, where
-from .files import dump_json, output_path, write_atomic
+from .files import atomic_output, dump_json, output_path
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
 from .report import ConversionReport
 from .runtime import gc_paused
-from .tasks import Batch, gather, load_tasks
+from .tasks import Batch, batches, load_tasks
 from .video import project_frames
 
 COCO_TYPES = ("bbox", "polygon", "segmentation", "pose_estimation")
@@ -43,7 +45,9 @@ def to_coco(
     """
     task_list, source = load_tasks(tasks)
     frames = project_frames(task_list, source, project_type, videos=videos, frame_counts=frame_counts)
-    return build_coco(task_list, source, frames, annotations, holes, report or ConversionReport("coco"))
+    parts = CocoParts(task_list, source, frames, annotations, holes, report or ConversionReport("coco"))
+    return {"images": parts.images, "categories": parts.categories,
+            "annotations": [record for chunk in parts.annotation_chunks() for record in chunk]}
 
 
 @gc_paused
@@ -62,47 +66,63 @@ def export_coco(
 ) -> ConversionReport:
     """Write ``output_dir/output_file_name`` (and video frames under ``output_dir/images``).
 
-    ``indent=4`` gives the reference's exact bytes; the default is compact orjson output.
+    The default output is compact JSON, streamed chunk by chunk; ``indent=4`` gives the
+    reference's exact bytes.
     """
     if not output_file_name.lower().endswith(".json"):
         raise FormatError(f"output_file_name {output_file_name!r} must end with .json")
+    path = output_path(output_dir, output_file_name, "output_file_name")
     report = ConversionReport("coco", strict=strict)
     task_list, source = load_tasks(tasks)
-    frames = project_frames(
-        task_list, source, project_type, videos=videos, frame_counts=frame_counts,
-        images_dir=Path(output_dir) / "images",
-    )
-    coco = build_coco(task_list, source, frames, annotations, holes, report)
-    path = output_path(output_dir, output_file_name, f"output_file_name {output_file_name!r}")
-    report.files.append(write_atomic(path, dump_json(coco, indent)))
+    frames = project_frames(task_list, source, project_type, videos=videos, frame_counts=frame_counts,
+                            images_dir=Path(output_dir) / "images")
+    parts = CocoParts(task_list, source, frames, annotations, holes, report)
+    with atomic_output(path) as stream:
+        if indent is not None:
+            records = [record for chunk in parts.annotation_chunks() for record in chunk]
+            coco = {"images": parts.images, "categories": parts.categories, "annotations": records}
+            stream.write(dump_json(coco, indent))
+        else:
+            parts.stream_json(stream)
+    report.files.append(path)
     return report
 
 
-def build_coco(
-    tasks: list[dict],
-    source: str,
-    frames: list,
-    definitions: Sequence[dict] | None,
-    holes: str,
-    report: ConversionReport,
-) -> dict:
-    """The COCO dict of already loaded tasks and their frames."""
-    if holes not in HOLE_MODES:
-        raise FormatError(f"holes must be one of {HOLE_MODES}, got {holes!r}")
-    batch = gather(tasks, frames, source, COCO_GEOMETRY)
-    categories = coco_categories(tasks, definitions, source)
-    category_ids: dict[str, int] = {}
-    for category in categories:
-        category_ids.setdefault(category["name"], category["id"])
-    images = [
-        {"file_name": f.file_name, "height": f.height, "width": f.width, "id": i}
-        for i, f in enumerate(frames, 1)
-    ]
-    return {
-        "images": images,
-        "categories": categories,
-        "annotations": coco_annotations(batch, categories, category_ids, holes, report),
-    }
+class CocoParts:
+    """Images and categories of a COCO export, and its annotation records chunk by chunk."""
+
+    def __init__(self, tasks: list[dict], source: str, frames: list, definitions: Sequence[dict] | None,
+                 holes: str, report: ConversionReport) -> None:
+        if holes not in HOLE_MODES:
+            raise FormatError(f"holes must be one of {HOLE_MODES}, got {holes!r}")
+        self.tasks, self.source, self.frames, self.holes, self.report = tasks, source, frames, holes, report
+        self.categories = coco_categories(tasks, definitions, source)
+        self.category_ids: dict[str, int] = {}
+        for category in self.categories:
+            self.category_ids.setdefault(category["name"], category["id"])
+        self.images = [
+            {"file_name": f.file_name, "height": f.height, "width": f.width, "id": i}
+            for i, f in enumerate(frames, 1)
+        ]
+
+    def annotation_chunks(self) -> Iterator[list[dict]]:
+        """The annotation records, ids numbered on across chunks of consecutive images."""
+        next_id = 1
+        for batch in batches(self.tasks, self.frames, self.source, COCO_GEOMETRY):
+            records = coco_annotations(batch, self, first_id=next_id)
+            next_id += len(records)
+            yield records
+
+    def stream_json(self, stream: BinaryIO) -> None:
+        """Write the compact JSON of the whole COCO dict, one chunk of records at a time."""
+        stream.write(b'{"images":' + orjson.dumps(self.images) + b',"categories":'
+                     + orjson.dumps(self.categories) + b',"annotations":[')
+        separator = b""
+        for records in self.annotation_chunks():
+            if records:
+                stream.write(separator + orjson.dumps(records)[1:-1])
+                separator = b","
+        stream.write(b"]}")
 
 
 def coco_categories(tasks: list[dict], definitions: Sequence[dict] | None, source: str) -> list[dict]:
@@ -113,8 +133,8 @@ def coco_categories(tasks: list[dict], definitions: Sequence[dict] | None, sourc
         bad = next(a for a in used if not isinstance(a.get("value"), str))
         task_name, index = next((t["name"], t["annotations"].index(bad)) for t in tasks
                                 if any(a is bad for a in t.get("annotations", ())))
-        raise FormatError(f"{where(source, task_name, index, bad.get('type'))}: value {bad.get('value')!r} "
-                          "is not a string")
+        problem = f"value {bad['value']!r} is not a string" if "value" in bad else "no 'value'"
+        raise FormatError(f"{where(source, task_name, index, bad.get('type'))}: {problem}")
     # reversed, so that the first annotation of each value writes its colour last (D2)
     first_color = dict(zip(reversed(values), reversed([a.get("color") for a in used])))
     if not definitions:
@@ -182,11 +202,10 @@ def coco_rows(batch: Batch, category_ids: dict, report: ConversionReport) -> Coc
     return CocoRows(order[keep[order]], category, area, xywh, boxes, kinds)
 
 
-def coco_annotations(
-    batch: Batch, categories: list[dict], category_ids: dict, holes: str, report: ConversionReport
-) -> list[dict]:
+def coco_annotations(batch: Batch, parts: CocoParts, first_id: int) -> list[dict]:
     """The COCO annotation records of a batch, sorted per image by (category, area)."""
-    rows = coco_rows(batch, category_ids, report)
+    report, holes = parts.report, parts.holes
+    rows = coco_rows(batch, parts.category_ids, report)
     if holes == "drop":
         batch.note(report, np.isin(np.arange(len(batch)), rows.order) & rows_with_holes(batch),
                    "segmentation holes dropped (use holes='rle')")
@@ -203,7 +222,7 @@ def coco_annotations(
     bboxes = integral_to_int(np.nan_to_num(xywh))
     for position in np.flatnonzero(np.isnan(xywh[:, 0])).tolist():
         bboxes[position] = []
-    keypoint_keys = {c["id"]: c["keypoints"] for c in categories}
+    keypoint_keys = {c["id"]: c["keypoints"] for c in parts.categories}
     return [
         {
             "num_keypoints": sum(1 for k in keypoints if k.get("value")) if keypoints else 0,
@@ -220,7 +239,8 @@ def coco_annotations(
         }
         for number, (row, annotation, keypoints, segmentation, area, image_id, bbox, category)
         in enumerate(zip(order, annotations, [a.get("keypoints") for a in annotations], segmentations,
-                         areas, (batch.frame[rows.order] + 1).tolist(), bboxes, categories_json), 1)
+                         areas, (batch.frame[rows.order] + batch.first_frame + 1).tolist(), bboxes, categories_json),
+                     first_id)
     ]
 
 

@@ -6,8 +6,10 @@ import json
 import os
 import posixpath
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import orjson
 
@@ -36,20 +38,26 @@ def output_path(output_dir: str | os.PathLike[str], name: str, place: str) -> Pa
     return Path(output_dir).joinpath(*safe_relative(name, place).parts)
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place."""
+@contextmanager
+def atomic_output(path: Path) -> Iterator[BinaryIO]:
+    """A binary stream to a temporary file beside ``path``, renamed into place on success and
+    removed on failure, so no half-written file ever carries the final name."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            yield stream
         os.replace(temporary, path)
     except BaseException:
-        try:
+        with suppress(FileNotFoundError):
             os.unlink(temporary)
-        except FileNotFoundError:
-            pass
         raise
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_output`)."""
+    with atomic_output(path) as stream:
+        stream.write(data)
     return path
 
 
@@ -60,14 +68,18 @@ def dump_json(obj: object, indent: int | None = None) -> bytes:
     return json.dumps(obj, indent=indent, ensure_ascii=False).encode("utf-8")
 
 
+def checked_paths(output_dir: str | os.PathLike[str], names: Iterable[str], place: str) -> list[Path]:
+    """``output_dir/name`` for every name, all checked before anything is written."""
+    return [output_path(output_dir, name, f"{place} {name!r}") for name in names]
+
+
 def write_files(
-    items: Iterable[tuple[Path, bytes]], report: ConversionReport, *, total: int | None = None,
-    progress: bool = False,
+    paths: list[Path], contents: Iterable[bytes], report: ConversionReport, *, progress: bool = False,
 ) -> None:
-    """Write every ``(path, data)`` atomically, recording the paths in ``report``."""
+    """Write each path's content atomically, in order, recording the paths in ``report``."""
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=report.target, unit="file", disable=not progress, delay=0.5) as bar:
-        for path, data in items:
+    with tqdm(total=len(paths), desc=report.target, unit="file", disable=not progress, delay=0.5) as bar:
+        for path, data in zip(paths, contents, strict=True):
             report.files.append(write_atomic(path, data))
             bar.update()

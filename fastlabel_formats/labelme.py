@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from .boxes import has_points, rotations, row_kinds, rows_with_holes
-from .files import basename, dump_json, output_path, write_files
+from .files import basename, checked_paths, dump_json, write_files
 from .report import ConversionReport
 from .runtime import gc_paused
-from .tasks import Batch, gather, image_frames, load_tasks
+from .tasks import Batch, batches, image_frames, load_tasks
 
 LABELME_VERSION = "4.5.9"
 SHAPE_TYPES = {"polygon": "polygon", "segmentation": "polygon", "bbox": "rectangle",
@@ -24,8 +24,9 @@ def to_labelme(
 ) -> list[dict]:
     """One labelme document per task, in task order."""
     task_list, source = load_tasks(tasks)
-    return build_labelme(gather(task_list, image_frames(task_list), source),
-                         report or ConversionReport("labelme"))
+    report = report or ConversionReport("labelme")
+    return [document for batch in batches(task_list, image_frames(task_list), source)
+            for document in build_labelme(batch, report)]
 
 
 @gc_paused
@@ -40,11 +41,11 @@ def export_labelme(
     """Write ``<task basename>.json`` per task (``indent=4``: the reference's exact bytes)."""
     report = ConversionReport("labelme", strict=strict)
     task_list, source = load_tasks(tasks)
-    documents = build_labelme(gather(task_list, image_frames(task_list), source), report)
-    paths = [output_path(output_dir, basename(d["imagePath"]) + ".json", f"{source}: task {d['imagePath']!r}")
-             for d in documents]
-    write_files(zip(paths, (dump_json(d, indent) for d in documents)), report,
-                total=len(paths), progress=progress)
+    frames = image_frames(task_list)
+    paths = checked_paths(output_dir, [basename(f.file_name) + ".json" for f in frames], f"{source}: labelme file")
+    documents = (dump_json(document, indent) for batch in batches(task_list, frames, source)
+                 for document in build_labelme(batch, report))
+    write_files(paths, documents, report, progress=progress)
     return report
 
 

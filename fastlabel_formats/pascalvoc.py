@@ -17,10 +17,10 @@ import numpy as np
 
 from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, vertex_bounds
 from .errors import FormatError
-from .files import basename, output_path, write_files
+from .files import basename, checked_paths, write_files
 from .report import ConversionReport
 from .runtime import gc_paused
-from .tasks import Batch, gather, load_tasks
+from .tasks import Batch, batches, load_tasks
 from .video import project_frames
 
 VOC_TYPES = ("bbox", "polygon")
@@ -51,7 +51,9 @@ def to_pascalvoc(
     """``[(image file name, XML text)]``, one document per image (video: per frame)."""
     task_list, source = load_tasks(tasks)
     frames = project_frames(task_list, source, project_type, videos=videos, frame_counts=frame_counts)
-    return build_pascalvoc(gather(task_list, frames, source, VOC_TYPES), report or ConversionReport("pascalvoc"))
+    report = report or ConversionReport("pascalvoc")
+    return [document for batch in batches(task_list, frames, source, VOC_TYPES)
+            for document in build_pascalvoc(batch, report)]
 
 
 @gc_paused
@@ -70,11 +72,11 @@ def export_pascalvoc(
     task_list, source = load_tasks(tasks)
     frames = project_frames(task_list, source, project_type, videos=videos,
                             frame_counts=frame_counts, images_dir=Path(output_dir) / "images")
-    folder = Path(output_dir) / "annotations"
-    documents = build_pascalvoc(gather(task_list, frames, source, VOC_TYPES), report)
-    paths = [output_path(folder, basename(name) + ".xml", f"{source}: image {name!r}") for name, _ in documents]
-    write_files(zip(paths, (text.encode() for _, text in documents)), report,
-                total=len(paths), progress=progress)
+    names = [basename(frame.file_name) + ".xml" for frame in frames]
+    paths = checked_paths(Path(output_dir) / "annotations", names, f"{source}: VOC file")
+    texts = (text.encode() for batch in batches(task_list, frames, source, VOC_TYPES)
+             for _, text in build_pascalvoc(batch, report))
+    write_files(paths, texts, report, progress=progress)
     return report
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -95,6 +95,32 @@ def image_frames(tasks: list[dict]) -> list[Frame]:
     ]
 
 
+CHUNK_ROWS = 4096
+
+
+def frame_chunks(tasks: list[dict], frames: list[Frame], rows: int | None = None) -> Iterator[tuple[int, list[Frame]]]:
+    """``(index of the first frame, frames)`` runs of consecutive frames holding about ``rows``
+    (default CHUNK_ROWS) annotations each, so that conversions stream with bounded memory."""
+    rows = rows or CHUNK_ROWS
+    start, count = 0, 0
+    for position, frame in enumerate(frames):
+        count += len(tasks[frame.task].get("annotations", ()))
+        if count >= rows:
+            yield start, frames[start:position + 1]
+            start, count = position + 1, 0
+    if start < len(frames):
+        yield start, frames[start:]
+
+
+def batches(
+    tasks: list[dict], frames: list[Frame], source: str, geometry: Iterable[str] = RING_TYPES
+) -> Iterator[Batch]:
+    """:func:`gather` over consecutive chunks of ``frames`` (``first_frame`` set on each)."""
+    for first_frame, chunk in frame_chunks(tasks, frames):
+        batch = gather(tasks, chunk, source, geometry)
+        yield Batch(**{**batch.__dict__, "first_frame": first_frame})
+
+
 def layout_problem(kind: str, points: object) -> str | None:
     """What is wrong with the nesting or count of ``points`` for ``kind`` (None when fine)."""
     if kind == "segmentation":
@@ -145,6 +171,7 @@ class Batch:
     annotations: list[dict]
     points: list
     rings: Rings
+    first_frame: int = 0
 
     def __len__(self) -> int:
         return len(self.kinds)

@@ -8,7 +8,7 @@ boxes as YOLO-OBB lines: class and the 4 normalised corners of the (rotated) box
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,11 +16,11 @@ import numpy as np
 
 from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, rows_with_holes
 from .coco import COCO_GEOMETRY, coco_categories, coco_rows, coco_xywh
-from .files import basename, output_path, write_atomic, write_files
+from .files import basename, checked_paths, write_atomic, write_files
 from .geometry import box_corners, truncate
 from .report import ConversionReport
 from .runtime import gc_paused
-from .tasks import Batch, gather, load_tasks
+from .tasks import Batch, batches, load_tasks
 from .video import project_frames
 
 YOLO_DECIMALS = 7
@@ -55,8 +55,8 @@ def to_yolo(
     """``([(image file name, label lines)], class names)`` of ``tasks``."""
     task_list, source = load_tasks(tasks)
     frames = project_frames(task_list, source, project_type, videos=videos, frame_counts=frame_counts)
-    return build_yolo(task_list, source, frames, project_type, classes, obb,
-                      report or ConversionReport("yolo"))
+    dataset = YoloDataset(task_list, source, frames, project_type, classes, obb, report or ConversionReport("yolo"))
+    return [label for chunk in dataset.label_chunks() for label in chunk], dataset.names
 
 
 @gc_paused
@@ -77,33 +77,49 @@ def export_yolo(
     task_list, source = load_tasks(tasks)
     frames = project_frames(task_list, source, project_type, videos=videos,
                             frame_counts=frame_counts, images_dir=Path(output_dir) / "images")
-    labels, names = build_yolo(task_list, source, frames, project_type, classes, obb, report)
-    folder = Path(output_dir) / "annotations"
-    paths = [output_path(folder, basename(name) + ".txt", f"{source}: image {name!r}") for name, _ in labels]
-    texts = ("".join(line + "\n" for line in lines).encode() for _, lines in labels)
-    write_files(zip(paths, texts), report, total=len(paths), progress=progress)
-    classes_text = "".join(name + "\n" for name in names).encode()
+    dataset = YoloDataset(task_list, source, frames, project_type, classes, obb, report)
+    names = [basename(frame.file_name) + ".txt" for frame in dataset.frames]
+    paths = checked_paths(Path(output_dir) / "annotations", names, f"{source}: label file")
+    texts = ("".join(line + "\n" for line in lines).encode()
+             for chunk in dataset.label_chunks() for _, lines in chunk)
+    write_files(paths, texts, report, progress=progress)
+    classes_text = "".join(name + "\n" for name in dataset.names).encode()
     report.files.append(write_atomic(Path(output_dir) / "classes.txt", classes_text))
     return report
 
 
-def build_yolo(tasks, source, frames, project_type, classes, obb, report) -> tuple[list, list[str]]:
-    """The labels of already loaded tasks and frames, by the COCO path or the classes path.
+class YoloDataset:
+    """Class names and label lines of a YOLO export, by the COCO path or the classes path.
 
     Images of width or height 0 get no label file on either path (D11).
     """
-    sized = [f for f in frames if f.width and f.height]
-    for frame in frames:
-        if not (frame.width and frame.height):
-            report.note("image with width or height 0 skipped (no label file)",
-                        f"{source}: image {frame.file_name!r}")
-    batch = gather(tasks, sized, source, COCO_GEOMETRY)
-    if classes:
-        names = list(classes)
-        return format_labels(batch, classes_lines(batch, names, obb, report), by_class=True), names
-    categories = coco_categories(tasks, None, source)
-    lines = coco_lines(batch, {c["name"]: c["id"] for c in categories}, project_type, obb, report)
-    return format_labels(batch, lines, by_class=False), [c["name"] for c in categories]
+
+    def __init__(self, tasks, source, frames, project_type, classes, obb, report) -> None:
+        self.tasks, self.source, self.project_type, self.obb, self.report = tasks, source, project_type, obb, report
+        self.frames = [f for f in frames if f.width and f.height]
+        for frame in frames:
+            if not (frame.width and frame.height):
+                report.note("image with width or height 0 skipped (no label file)",
+                            f"{source}: image {frame.file_name!r}")
+        self.by_classes = bool(classes)
+        if classes:
+            self.names = list(classes)
+            self.class_index: dict = {}
+            for position, name in enumerate(self.names):
+                self.class_index.setdefault(name, position)
+        else:
+            categories = coco_categories(tasks, None, source)
+            self.names = [c["name"] for c in categories]
+            self.category_ids = {c["name"]: c["id"] for c in categories}
+
+    def label_chunks(self) -> Iterator[list[tuple[str, list[str]]]]:
+        """``[(image file name, lines)]`` per chunk of consecutive images."""
+        for batch in batches(self.tasks, self.frames, self.source, COCO_GEOMETRY):
+            if self.by_classes:
+                lines = classes_lines(batch, self.class_index, self.obb, self.report)
+            else:
+                lines = coco_lines(batch, self.category_ids, self.project_type, self.obb, self.report)
+            yield format_labels(batch, lines, by_class=self.by_classes)
 
 
 def coco_lines(batch: Batch, category_ids: dict, project_type: str, obb: bool,
@@ -120,16 +136,13 @@ def coco_lines(batch: Batch, category_ids: dict, project_type: str, obb: bool,
     return box_lines(batch, order, klass, rows.xywh, obb, report)
 
 
-def classes_lines(batch: Batch, classes: list[str], obb: bool, report: ConversionReport) -> YoloLines:
+def classes_lines(batch: Batch, index_of: dict, obb: bool, report: ConversionReport) -> YoloLines:
     """Lines of the classes path (§2.2): boxes, then per class polygons sorted by text."""
     kinds = row_kinds(batch)
     supported = np.isin(kinds, YOLO_TYPES)
     present = has_points(batch)
     boxes = bbox_points(batch)
     degenerate = (kinds == "bbox") & present & degenerate_boxes(boxes)
-    index_of: dict = {}
-    for position, name in enumerate(classes):
-        index_of.setdefault(name, position)
     klass = np.array([index_of.get(a.get("value"), -1) for a in batch.annotations], np.int64)
     batch.note(report, ~supported & (present | ~batch.is_video), "{kind} annotation not representable in {target}")
     batch.note(report, degenerate, "degenerate bbox (zero width or height in whole pixels) skipped")

@@ -181,3 +181,16 @@ def test_video_frames_from_counts():
 def test_video_without_frames_is_a_clear_error():
     with pytest.raises(FormatError, match="clip.mp4.*frame count"):
         to_coco([task("clip.mp4", 10, 10)], project_type="video_bbox")
+
+
+def test_streamed_file_equals_the_dict_across_chunks(tmp_path, monkeypatch):
+    import orjson
+
+    import fastlabel_formats.tasks as tasks_module
+    tasks = spec_example_tasks() * 3
+    expected = orjson.dumps(to_coco(tasks))
+    monkeypatch.setattr(tasks_module, "CHUNK_ROWS", 2)
+    export_coco(tasks, tmp_path)
+    assert (tmp_path / "annotations.json").read_bytes() == expected
+    assert [a["id"] for a in to_coco(tasks)["annotations"]] == list(range(1, 13))
+    assert [a["image_id"] for a in to_coco(tasks)["annotations"]][-4:] == [7, 7, 7, 9]

@@ -106,3 +106,18 @@ def test_yolo_segmentation_lines_are_the_outer_rings(tasks):
         values = [float(v) for v in line.split()[1:]]
         assert np.allclose(np.array(values[0::2]) * width, ring[0::2], atol=1e-6 * width)
         assert np.allclose(np.array(values[1::2]) * height, ring[1::2], atol=1e-6 * height)
+
+
+@given(st.lists(task_lists(), min_size=1, max_size=4), st.integers(1, 6))
+def test_chunked_conversion_equals_one_chunk(task_groups, chunk_rows):
+    import fastlabel_formats.tasks as tasks_module
+
+    tasks = [dict(group[0], name=f"t{i}.jpg") for i, group in enumerate(task_groups)]
+    converters = (to_coco, to_yolo, to_pascalvoc, to_labelme)
+    whole = [orjson.dumps(convert(tasks)) for convert in converters]
+    saved, tasks_module.CHUNK_ROWS = tasks_module.CHUNK_ROWS, chunk_rows
+    try:
+        chunked = [orjson.dumps(convert(tasks)) for convert in converters]
+    finally:
+        tasks_module.CHUNK_ROWS = saved
+    assert chunked == whole
