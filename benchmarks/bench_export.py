@@ -108,12 +108,8 @@ def main() -> None:
     parser.add_argument("--ref-runs", type=int, default=5, help="runs of the official SDK (0 = skip)")
     args = parser.parse_args()
     tasks = make_tasks(args.count, args.per_task)
-    ours = {
-        "coco": lambda out: ff.export_coco(tasks, out),
-        "yolo": lambda out: ff.export_yolo(tasks, out),
-        "pascalvoc": lambda out: ff.export_pascalvoc(tasks, out),
-        "labelme": lambda out: ff.export_labelme(tasks, out),
-    }
+    exporters = {"coco": ff.export_coco, "yolo": ff.export_yolo, "pascalvoc": ff.export_pascalvoc,
+                 "labelme": ff.export_labelme}
     coco_dict = ff.to_coco(tasks)
     floor = timed(lambda out: orjson.dumps(coco_dict), args.runs)
     reference = reference_runs(tasks) if args.ref_runs else {}
@@ -125,14 +121,18 @@ def main() -> None:
     print(f"floor: orjson.dumps of the produced COCO dict = {floor:.3f} s")
     print("| exporter | ours (s) | official SDK (s) | speed-up | ÷ floor | peak alloc (MB) | written (MB) |")
     print("|---|---|---|---|---|---|---|")
-    for name, run in ours.items():
-        seconds = timed(run, args.runs)
-        peak, size = peak_and_size(run)
+    for name, export in exporters.items():
         ref = timed(reference[name], args.ref_runs) if name in reference else None
-        ref_text = f"{ref:.3f}" if ref else "—"
-        ratio = f"{ref / seconds:.1f}×" if ref else "—"
-        print(f"| export_{name} | {seconds:.3f} | {ref_text} | {ratio} | {seconds / floor:.2f} "
-              f"| {peak:.1f} | {size:.1f} |")
+        for jobs in (1, 2):
+            def run(out, export=export, jobs=jobs):
+                return export(tasks, out, jobs=jobs)
+
+            seconds = timed(run, args.runs)
+            peak, size = peak_and_size(run) if jobs == 1 else (float("nan"), float("nan"))
+            ref_text = f"{ref:.3f}" if ref else "—"
+            ratio = f"{ref / seconds:.1f}×" if ref else "—"
+            print(f"| export_{name} jobs={jobs} | {seconds:.3f} | {ref_text} | {ratio} | {seconds / floor:.2f} "
+                  f"| {peak:.1f} | {size:.1f} |")
 
 
 if __name__ == "__main__":

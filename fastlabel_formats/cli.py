@@ -11,6 +11,7 @@ from pathlib import Path
 from .coco import export_coco
 from .errors import FormatError
 from .labelme import export_labelme
+from .parallel import default_jobs
 from .pascalvoc import export_pascalvoc
 from .report import ConversionReport
 from .tasks import load_tasks
@@ -41,12 +42,12 @@ def _classes(text: str | None) -> list[str] | None:
 
 
 def _exporters(args: argparse.Namespace) -> dict[str, Callable[[list, Path], ConversionReport]]:
-    common = {"strict": args.strict, "progress": True}
+    common = {"strict": args.strict, "progress": True, "jobs": args.jobs}
     video = {"project_type": args.project_type, "videos": args.videos}
     return {
         "coco": lambda tasks, out: export_coco(
             tasks, out, annotations=_read_json_list(args.annotations), holes=args.holes,
-            indent=args.indent, strict=args.strict, **video),
+            indent=args.indent, strict=args.strict, jobs=args.jobs, **video),
         "yolo": lambda tasks, out: export_yolo(
             tasks, out, classes=_classes(args.classes), obb=args.obb, **video, **common),
         "pascalvoc": lambda tasks, out: export_pascalvoc(tasks, out, **video, **common),
@@ -110,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--videos", help="video projects: folder holding each task's video file")
     export.add_argument("--indent", type=int, choices=(4,), help="JSON: 4 = the official SDK's bytes")
     export.add_argument("--strict", action="store_true", help="fail instead of dropping anything")
+    export.add_argument("--jobs", type=int, default=default_jobs(),
+                        help="worker processes for large exports (default: the number of cores)")
     export.set_defaults(run=run_export)
     return parser
 

@@ -15,9 +15,11 @@ from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kin
 from .errors import FormatError, where
 from .files import atomic_output, dump_json, output_path
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
+from .parallel import Offsets, run_chunks
+from .pipeline import chunk_batch
 from .report import ConversionReport
 from .runtime import gc_paused
-from .tasks import Batch, batches, load_tasks
+from .tasks import Batch, frame_chunks, load_tasks
 from .video import project_frames
 
 COCO_TYPES = ("bbox", "polygon", "segmentation", "pose_estimation")
@@ -63,11 +65,12 @@ def export_coco(
     frame_counts: Mapping[str, int] | None = None,
     indent: int | None = None,
     strict: bool = False,
+    jobs: int = 1,
 ) -> ConversionReport:
     """Write ``output_dir/output_file_name`` (and video frames under ``output_dir/images``).
 
-    The default output is compact JSON, streamed chunk by chunk; ``indent=4`` gives the
-    reference's exact bytes.
+    The default output is compact JSON, streamed chunk by chunk (``jobs=N``: chunks built in N
+    worker processes); ``indent=4`` gives the reference's exact bytes.
     """
     if not output_file_name.lower().endswith(".json"):
         raise FormatError(f"output_file_name {output_file_name!r} must end with .json")
@@ -76,14 +79,14 @@ def export_coco(
     task_list, source = load_tasks(tasks)
     frames = project_frames(task_list, source, project_type, videos=videos, frame_counts=frame_counts,
                             images_dir=Path(output_dir) / "images")
-    parts = CocoParts(task_list, source, frames, annotations, holes, report)
+    parts = CocoParts(task_list, source, frames, annotations, holes, report, share_input=True)
     with atomic_output(path) as stream:
         if indent is not None:
             records = [record for chunk in parts.annotation_chunks() for record in chunk]
             coco = {"images": parts.images, "categories": parts.categories, "annotations": records}
             stream.write(dump_json(coco, indent))
         else:
-            parts.stream_json(stream)
+            parts.stream_json(stream, jobs)
     report.files.append(path)
     return report
 
@@ -92,11 +95,13 @@ class CocoParts:
     """Images and categories of a COCO export, and its annotation records chunk by chunk."""
 
     def __init__(self, tasks: list[dict], source: str, frames: list, definitions: Sequence[dict] | None,
-                 holes: str, report: ConversionReport) -> None:
+                 holes: str, report: ConversionReport, share_input: bool = False) -> None:
         if holes not in HOLE_MODES:
             raise FormatError(f"holes must be one of {HOLE_MODES}, got {holes!r}")
         self.tasks, self.source, self.frames, self.holes, self.report = tasks, source, frames, holes, report
+        self.share_input = share_input
         self.categories = coco_categories(tasks, definitions, source)
+        self.keypoint_keys = {c["id"]: c["keypoints"] for c in self.categories}
         self.category_ids: dict[str, int] = {}
         for category in self.categories:
             self.category_ids.setdefault(category["name"], category["id"])
@@ -104,30 +109,39 @@ class CocoParts:
             {"file_name": f.file_name, "height": f.height, "width": f.width, "id": i}
             for i, f in enumerate(frames, 1)
         ]
+        self.chunks = list(frame_chunks(tasks, frames))
+
+    def chunk_records(self, index: int, offsets: Offsets, report: ConversionReport) -> list[dict]:
+        """The records of chunk ``index``, numbered on from the records of the chunks before it."""
+        batch = chunk_batch(self.tasks, self.chunks[index], self.source, COCO_GEOMETRY)
+        rows = coco_rows(batch, self.category_ids, report)
+        offsets.publish(index, len(rows.order))
+        return coco_annotations(batch, rows, self, 1 + offsets.before(index), report)
 
     def annotation_chunks(self) -> Iterator[list[dict]]:
-        """The annotation records, ids numbered on across chunks of consecutive images."""
-        next_id = 1
-        for batch in batches(self.tasks, self.frames, self.source, COCO_GEOMETRY):
-            records = coco_annotations(batch, self, first_id=next_id)
-            next_id += len(records)
-            yield records
+        """The annotation records, chunk by chunk of consecutive images."""
+        return run_chunks(len(self.chunks), self.chunk_records, self.report)
 
-    def stream_json(self, stream: BinaryIO) -> None:
-        """Write the compact JSON of the whole COCO dict, one chunk of records at a time."""
+    def stream_json(self, stream: BinaryIO, jobs: int = 1) -> None:
+        """Write the compact JSON of the whole COCO dict, one chunk of records at a time
+        (``jobs=N``: chunks built in N worker processes)."""
         stream.write(b'{"images":' + orjson.dumps(self.images) + b',"categories":'
                      + orjson.dumps(self.categories) + b',"annotations":[')
         separator = b""
-        for records in self.annotation_chunks():
-            if records:
-                stream.write(separator + orjson.dumps(records)[1:-1])
+        for fragment in run_chunks(len(self.chunks), self._json_fragment, self.report, jobs):
+            if fragment:
+                stream.write(separator + fragment)
                 separator = b","
         stream.write(b"]}")
+
+    def _json_fragment(self, index: int, offsets: Offsets, report: ConversionReport) -> bytes:
+        return orjson.dumps(self.chunk_records(index, offsets, report))[1:-1]
 
 
 def coco_categories(tasks: list[dict], definitions: Sequence[dict] | None, source: str) -> list[dict]:
     """Categories from the task values (sorted) or from the project definitions (their order)."""
-    used = [a for t in tasks for a in t.get("annotations", ()) if a.get("type") in COCO_TYPES]
+    supported = frozenset(COCO_TYPES)
+    used = [a for t in tasks for a in t.get("annotations", ()) if a.get("type") in supported]
     values = [a.get("value") for a in used]
     if not all(type(v) is str for v in values):
         bad = next(a for a in used if not isinstance(a.get("value"), str))
@@ -202,18 +216,17 @@ def coco_rows(batch: Batch, category_ids: dict, report: ConversionReport) -> Coc
     return CocoRows(order[keep[order]], category, area, xywh, boxes, kinds)
 
 
-def coco_annotations(batch: Batch, parts: CocoParts, first_id: int) -> list[dict]:
+def coco_annotations(batch: Batch, rows: CocoRows, parts: CocoParts, first_id: int,
+                     report: ConversionReport) -> list[dict]:
     """The COCO annotation records of a batch, sorted per image by (category, area)."""
-    report, holes = parts.report, parts.holes
-    rows = coco_rows(batch, parts.category_ids, report)
+    holes = parts.holes
     if holes == "drop":
         batch.note(report, np.isin(np.arange(len(batch)), rows.order) & rows_with_holes(batch),
                    "segmentation holes dropped (use holes='rle')")
     order = rows.order.tolist()
     annotations = [batch.annotations[row] for row in order]
-    kinds = rows.kinds[rows.order].tolist()
-    categories_json = rows.category[rows.order].tolist()
-    segmentations = [coco_segmentation(kind, batch.points[row]) for kind, row in zip(kinds, order)]
+    segmentations = coco_segmentations(rows.kinds[rows.order].tolist(), [batch.points[r] for r in order],
+                                       parts.share_input)
     areas = integral_to_int(rows.area[rows.order])
     if holes == "rle":
         for position, (segmentation, area) in rle_rows(batch, rows.kinds, rows.order).items():
@@ -222,11 +235,13 @@ def coco_annotations(batch: Batch, parts: CocoParts, first_id: int) -> list[dict
     bboxes = integral_to_int(np.nan_to_num(xywh))
     for position in np.flatnonzero(np.isnan(xywh[:, 0])).tolist():
         bboxes[position] = []
-    keypoint_keys = {c["id"]: c["keypoints"] for c in parts.categories}
+    categories = rows.category[rows.order].tolist()
+    keypoints = [coco_keypoints(a.get("keypoints"), parts.keypoint_keys[c]) if a.get("keypoints") else (0, [])
+                 for a, c in zip(annotations, categories)]
     return [
         {
-            "num_keypoints": sum(1 for k in keypoints if k.get("value")) if keypoints else 0,
-            "keypoints": coco_keypoints(keypoints, keypoint_keys[category]) if keypoints else [],
+            "num_keypoints": num_keypoints,
+            "keypoints": keypoint_values,
             "segmentation": segmentation,
             "iscrowd": 0,
             "area": area,
@@ -235,11 +250,13 @@ def coco_annotations(batch: Batch, parts: CocoParts, first_id: int) -> list[dict
             "rotation": annotation.get("rotation", 0),
             "category_id": category,
             "id": number,
-            "attributes": coco_attributes(annotation, batch, row) if annotation.get("attributes") else {},
+            "attributes": attributes,
         }
-        for number, (row, annotation, keypoints, segmentation, area, image_id, bbox, category)
-        in enumerate(zip(order, annotations, [a.get("keypoints") for a in annotations], segmentations,
-                         areas, (batch.frame[rows.order] + batch.first_frame + 1).tolist(), bboxes, categories_json),
+        for number, (annotation, (num_keypoints, keypoint_values), segmentation, area, image_id, bbox, category,
+                     attributes)
+        in enumerate(zip(annotations, keypoints, segmentations, areas,
+                         (batch.frame[rows.order] + batch.first_frame + 1).tolist(), bboxes, categories,
+                         coco_attributes(annotations, batch, order)),
                      first_id)
     ]
 
@@ -277,34 +294,49 @@ def coco_xywh(batch: Batch, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return xywh
 
 
-def coco_segmentation(kind: str, points: list) -> list:
-    """COCO polygons: the closed bbox ring, the polygon, or each region's outer ring (no holes)."""
-    if kind == "bbox":
-        x1, y1, x2, y2 = points
-        return [[x1, y1, x2, y1, x2, y2, x1, y2, x1, y1]]
-    if kind == "polygon":
-        return [list(points)]
-    if kind == "segmentation":
-        return [list(region[0]) for region in points if region]
-    return []
+def coco_segmentations(kinds: list[str], points: list, share_input: bool) -> list[list]:
+    """COCO polygons per row: the closed bbox ring, the polygon, each region's outer ring
+    (holes dropped), ``[]`` for pose. ``share_input`` reuses the caller's lists (for output
+    that is serialised at once) instead of copying them."""
+    if share_input:
+        return [
+            [p] if k == "polygon" else [r[0] for r in p if r] if k == "segmentation"
+            else [[p[0], p[1], p[2], p[1], p[2], p[3], p[0], p[3], p[0], p[1]]] if k == "bbox" else []
+            for k, p in zip(kinds, points)
+        ]
+    return [
+        [list(p)] if k == "polygon" else [list(r[0]) for r in p if r] if k == "segmentation"
+        else [[p[0], p[1], p[2], p[1], p[2], p[3], p[0], p[3], p[0], p[1]]] if k == "bbox" else []
+        for k, p in zip(kinds, points)
+    ]
 
 
-def coco_keypoints(keypoints: list[dict], keys: list[str]) -> list:
-    """Flat x, y, v per category key: v = 2 visible, 1 invisible, (0,0,0) when absent."""
-    values = {k.get("key"): k.get("value") for k in keypoints if k.get("value")}
+def coco_keypoints(keypoints: list[dict] | None, keys: list[str]) -> tuple[int, list]:
+    """``num_keypoints`` (entries with a value, invisible ones included) and the flat x, y, v per
+    category key: v = 2 visible, 1 invisible, (0, 0, 0) when absent."""
+    if not keypoints:
+        return 0, []
+    values = [k for k in keypoints if k.get("value")]
+    by_key = {k.get("key"): k["value"] for k in values}
     flat: list = []
     for key in keys:
-        value = values.get(key)
+        value = by_key.get(key)
         flat.extend((value[0], value[1], 2 if value[2] == 1 else 1) if value else (0, 0, 0))
-    return flat
+    return len(values), flat
 
 
-def coco_attributes(annotation: dict, batch: Batch, row: int) -> dict:
-    """``{key: value}`` of the annotation's attribute list, later duplicates winning."""
+def coco_attributes(annotations: list[dict], batch: Batch, rows: list[int]) -> list[dict]:
+    """``{key: value}`` of each annotation's attribute list, later duplicates winning."""
     try:
-        return {a["key"]: a["value"] for a in annotation["attributes"]}
-    except (TypeError, KeyError) as error:
-        raise FormatError(f"{batch.place(row)}: attributes must be objects with key and value") from error
+        return [{a["key"]: a["value"] for a in attributes} if attributes else {}
+                for attributes in [annotation.get("attributes") for annotation in annotations]]
+    except (TypeError, KeyError, AttributeError):
+        for annotation, row in zip(annotations, rows):
+            try:
+                {a["key"]: a["value"] for a in annotation.get("attributes") or ()}
+            except (TypeError, KeyError, AttributeError) as error:
+                raise FormatError(f"{batch.place(row)}: attributes must be objects with key and value") from error
+        raise
 
 
 def rle_rows(batch: Batch, kinds: np.ndarray, order: np.ndarray) -> dict[int, tuple[dict, int]]:

@@ -24,6 +24,8 @@ def basename(name: str) -> str:
 
 def safe_relative(name: str, place: str) -> PurePosixPath:
     """``name`` as a relative path that cannot leave its folder, or FormatError."""
+    if name and ".." not in name and "\\" not in name and name[0] != "/" and name[1:2] != ":":
+        return PurePosixPath(name)
     text = name.replace("\\", "/")
     if not text or text.startswith("/") or (len(text) > 1 and text[1] == ":"):
         raise FormatError(f"{place}: name {name!r} is absolute or empty; refusing to write it")

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from .boxes import has_points, rotations, row_kinds, rows_with_holes
-from .files import basename, checked_paths, dump_json, write_files
+from .files import basename, checked_paths, dump_json
+from .pipeline import write_per_image
 from .report import ConversionReport
 from .runtime import gc_paused
-from .tasks import Batch, batches, image_frames, load_tasks
+from .tasks import RING_TYPES, Batch, batches, image_frames, load_tasks
 
 LABELME_VERSION = "4.5.9"
 SHAPE_TYPES = {"polygon": "polygon", "segmentation": "polygon", "bbox": "rectangle",
@@ -37,15 +38,17 @@ def export_labelme(
     indent: int | None = None,
     strict: bool = False,
     progress: bool = False,
+    jobs: int = 1,
 ) -> ConversionReport:
-    """Write ``<task basename>.json`` per task (``indent=4``: the reference's exact bytes)."""
+    """Write ``<task basename>.json`` per task (``indent=4``: the reference's exact bytes;
+    ``jobs=N``: in N worker processes)."""
     report = ConversionReport("labelme", strict=strict)
     task_list, source = load_tasks(tasks)
     frames = image_frames(task_list)
     paths = checked_paths(output_dir, [basename(f.file_name) + ".json" for f in frames], f"{source}: labelme file")
-    documents = (dump_json(document, indent) for batch in batches(task_list, frames, source)
-                 for document in build_labelme(batch, report))
-    write_files(paths, documents, report, progress=progress)
+    write_per_image(task_list, source, frames, RING_TYPES,
+                    lambda batch, chunk_report: [dump_json(d, indent) for d in build_labelme(batch, chunk_report)],
+                    paths, report, jobs=jobs, progress=progress)
     return report
 
 

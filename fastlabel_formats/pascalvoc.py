@@ -17,7 +17,8 @@ import numpy as np
 
 from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, vertex_bounds
 from .errors import FormatError
-from .files import basename, checked_paths, write_files
+from .files import basename, checked_paths
+from .pipeline import write_per_image
 from .report import ConversionReport
 from .runtime import gc_paused
 from .tasks import Batch, batches, load_tasks
@@ -66,17 +67,18 @@ def export_pascalvoc(
     frame_counts: Mapping[str, int] | None = None,
     strict: bool = False,
     progress: bool = False,
+    jobs: int = 1,
 ) -> ConversionReport:
-    """Write ``annotations/<image basename>.xml`` per image."""
+    """Write ``annotations/<image basename>.xml`` per image (``jobs=N``: in N worker processes)."""
     report = ConversionReport("pascalvoc", strict=strict)
     task_list, source = load_tasks(tasks)
     frames = project_frames(task_list, source, project_type, videos=videos,
                             frame_counts=frame_counts, images_dir=Path(output_dir) / "images")
     names = [basename(frame.file_name) + ".xml" for frame in frames]
     paths = checked_paths(Path(output_dir) / "annotations", names, f"{source}: VOC file")
-    texts = (text.encode() for batch in batches(task_list, frames, source, VOC_TYPES)
-             for _, text in build_pascalvoc(batch, report))
-    write_files(paths, texts, report, progress=progress)
+    write_per_image(task_list, source, frames, VOC_TYPES,
+                    lambda batch, chunk_report: [t.encode() for _, t in build_pascalvoc(batch, chunk_report)],
+                    paths, report, jobs=jobs, progress=progress)
     return report
 
 

@@ -16,8 +16,9 @@ import numpy as np
 
 from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, rows_with_holes
 from .coco import COCO_GEOMETRY, coco_categories, coco_rows, coco_xywh
-from .files import basename, checked_paths, write_atomic, write_files
+from .files import basename, checked_paths, write_atomic
 from .geometry import box_corners, truncate
+from .pipeline import write_per_image
 from .report import ConversionReport
 from .runtime import gc_paused
 from .tasks import Batch, batches, load_tasks
@@ -71,8 +72,12 @@ def export_yolo(
     frame_counts: Mapping[str, int] | None = None,
     strict: bool = False,
     progress: bool = False,
+    jobs: int = 1,
 ) -> ConversionReport:
-    """Write ``annotations/<image basename>.txt`` per image and ``classes.txt``."""
+    """Write ``annotations/<image basename>.txt`` per image and ``classes.txt``.
+
+    ``jobs=N`` converts and writes chunks of images in N worker processes.
+    """
     report = ConversionReport("yolo", strict=strict)
     task_list, source = load_tasks(tasks)
     frames = project_frames(task_list, source, project_type, videos=videos,
@@ -80,9 +85,12 @@ def export_yolo(
     dataset = YoloDataset(task_list, source, frames, project_type, classes, obb, report)
     names = [basename(frame.file_name) + ".txt" for frame in dataset.frames]
     paths = checked_paths(Path(output_dir) / "annotations", names, f"{source}: label file")
-    texts = ("".join(line + "\n" for line in lines).encode()
-             for chunk in dataset.label_chunks() for _, lines in chunk)
-    write_files(paths, texts, report, progress=progress)
+
+    def label_files(batch: Batch, chunk_report: ConversionReport) -> list[bytes]:
+        return ["".join(line + "\n" for line in lines).encode() for _, lines in dataset.labels(batch, chunk_report)]
+
+    write_per_image(task_list, source, dataset.frames, COCO_GEOMETRY, label_files, paths, report,
+                    jobs=jobs, progress=progress)
     classes_text = "".join(name + "\n" for name in dataset.names).encode()
     report.files.append(write_atomic(Path(output_dir) / "classes.txt", classes_text))
     return report
@@ -115,11 +123,15 @@ class YoloDataset:
     def label_chunks(self) -> Iterator[list[tuple[str, list[str]]]]:
         """``[(image file name, lines)]`` per chunk of consecutive images."""
         for batch in batches(self.tasks, self.frames, self.source, COCO_GEOMETRY):
-            if self.by_classes:
-                lines = classes_lines(batch, self.class_index, self.obb, self.report)
-            else:
-                lines = coco_lines(batch, self.category_ids, self.project_type, self.obb, self.report)
-            yield format_labels(batch, lines, by_class=self.by_classes)
+            yield self.labels(batch, self.report)
+
+    def labels(self, batch: Batch, report: ConversionReport) -> list[tuple[str, list[str]]]:
+        """``[(image file name, lines)]`` of the images of one batch."""
+        if self.by_classes:
+            lines = classes_lines(batch, self.class_index, self.obb, report)
+        else:
+            lines = coco_lines(batch, self.category_ids, self.project_type, self.obb, report)
+        return format_labels(batch, lines, by_class=self.by_classes)
 
 
 def coco_lines(batch: Batch, category_ids: dict, project_type: str, obb: bool,
