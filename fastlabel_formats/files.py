@@ -14,7 +14,6 @@ from typing import BinaryIO
 import orjson
 
 from .errors import FormatError
-from .report import ConversionReport
 
 
 def basename(name: str) -> str:
@@ -73,15 +72,3 @@ def dump_json(obj: object, indent: int | None = None) -> bytes:
 def checked_paths(output_dir: str | os.PathLike[str], names: Iterable[str], place: str) -> list[Path]:
     """``output_dir/name`` for every name, all checked before anything is written."""
     return [output_path(output_dir, name, f"{place} {name!r}") for name in names]
-
-
-def write_files(
-    paths: list[Path], contents: Iterable[bytes], report: ConversionReport, *, progress: bool = False,
-) -> None:
-    """Write each path's content atomically, in order, recording the paths in ``report``."""
-    from tqdm import tqdm
-
-    with tqdm(total=len(paths), desc=report.target, unit="file", disable=not progress, delay=0.5) as bar:
-        for path, data in zip(paths, contents, strict=True):
-            report.files.append(write_atomic(path, data))
-            bar.update()

@@ -66,12 +66,6 @@ def truncate(values: np.ndarray, decimals: int) -> np.ndarray:
     return np.trunc(values * scale) / scale
 
 
-def segment_min_max(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-segment minimum and maximum of ``values`` (rows) for non-empty segments."""
-    starts = offsets[:-1]
-    return np.minimum.reduceat(values, starts, axis=0), np.maximum.reduceat(values, starts, axis=0)
-
-
 def outer_bounds(rings: Rings, coords: np.ndarray | None = None) -> np.ndarray:
     """``(S, 4)`` min x, min y, max x, max y over the outer rings of every shape.
 

@@ -95,12 +95,9 @@ def voc_flags(attributes: object) -> tuple[int, int, int]:
     """truncated, occluded, difficult: ``int(value)`` of the first switch attribute of that key."""
     if not attributes:
         return (0, 0, 0)
-    found = {}
-    for attribute in attributes:
-        key = attribute.get("key")
-        if attribute.get("type") == "switch" and key in VOC_FLAGS and key not in found:
-            found[key] = int(attribute.get("value"))
-    return tuple(found.get(flag, 0) for flag in VOC_FLAGS)
+    # reversed: the first switch of each key is written last and wins
+    switches = {a.get("key"): a.get("value") for a in reversed(attributes) if a.get("type") == "switch"}
+    return (int(switches.get("truncated", 0)), int(switches.get("occluded", 0)), int(switches.get("difficult", 0)))
 
 
 def build_pascalvoc(batch: Batch, report: ConversionReport) -> list[tuple[str, str]]:

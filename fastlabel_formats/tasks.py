@@ -17,8 +17,6 @@ from .errors import FormatError, where
 from .geometry import Rings
 from .report import EXAMPLES_KEPT, ConversionReport
 
-TasksLike = "str | os.PathLike[str] | Sequence[dict]"
-
 # Point layouts of the flat types: (fixed number of coordinates or None for "any even number").
 FLAT_COORDINATES: dict[str, int | None] = {"bbox": 4, "keypoint": 2, "polygon": None, "line": None}
 RING_TYPES = frozenset(FLAT_COORDINATES) | {"segmentation"}
@@ -185,12 +183,6 @@ class Batch:
         """Where row ``row`` came from, for messages."""
         frame = self.frames[self.frame[row]]
         text = where(self.source, self.tasks[frame.task]["name"], int(self.index[row]), self.kinds[row])
-        return text if frame.key is None else f"{text} frame {frame.key}"
-
-    def frame_place(self, frame_index: int) -> str:
-        """Where frame ``frame_index`` came from, for messages."""
-        frame = self.frames[frame_index]
-        text = where(self.source, self.tasks[frame.task]["name"])
         return text if frame.key is None else f"{text} frame {frame.key}"
 
     def note(self, report: ConversionReport, rows: np.ndarray, problem: str) -> None:

@@ -10,8 +10,6 @@ from .errors import FormatError, where
 from .files import output_path, write_atomic
 from .tasks import Frame, image_frames, is_video
 
-VideoSource = "Mapping[str, str | os.PathLike[str]] | str | os.PathLike[str] | None"
-
 
 def frame_stem(task_name: str) -> str:
     """``dir/long.name.mp4`` -> ``long.name``."""
