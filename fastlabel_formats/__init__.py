@@ -7,19 +7,31 @@ One module per format, each with the same verbs: ``to_<fmt>`` (objects, no files
 from .coco import export_coco, to_coco
 from .errors import FormatError
 from .labelme import export_labelme, to_labelme
+from .palette import COLOR_PALETTE
 from .pascalvoc import export_pascalvoc, to_pascalvoc
+from .render import (
+    export_instance_segmentation,
+    export_semantic_segmentation,
+    render_instance_mask,
+    render_semantic_mask,
+)
 from .report import ConversionReport
 from .tasks import load_tasks
 from .yolo import export_yolo, to_yolo
 
 __all__ = [
+    "COLOR_PALETTE",
     "ConversionReport",
     "FormatError",
     "export_coco",
+    "export_instance_segmentation",
+    "export_semantic_segmentation",
     "export_labelme",
     "export_pascalvoc",
     "export_yolo",
     "load_tasks",
+    "render_instance_mask",
+    "render_semantic_mask",
     "to_coco",
     "to_labelme",
     "to_pascalvoc",
