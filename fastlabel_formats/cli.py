@@ -13,6 +13,7 @@ from .errors import FormatError
 from .labelme import export_labelme
 from .parallel import default_jobs
 from .pascalvoc import export_pascalvoc
+from .render import export_instance_segmentation, export_semantic_segmentation
 from .report import ConversionReport
 from .tasks import load_tasks
 from .yolo import export_yolo
@@ -85,11 +86,48 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_render(args: argparse.Namespace) -> int:
+    """Write index-colour PNGs (instance or semantic) of every image task."""
+    started = time.perf_counter()
+    tasks, _ = load_tasks(args.tasks)
+    if args.semantic:
+        report = export_semantic_segmentation(tasks, args.output, classes=_classes(args.classes),
+                                              start_index=args.start_index, jobs=args.jobs,
+                                              strict=args.strict, progress=True)
+    else:
+        report = export_instance_segmentation(tasks, args.output, start_index=args.start_index, jobs=args.jobs,
+                                              strict=args.strict, progress=True)
+    print(f"{report.summary()}  [{time.perf_counter() - started:.2f} s]")
+    return 0
+
+
+def _add_render(commands) -> None:
+    render = commands.add_parser(
+        "render", help="write index-colour segmentation PNGs (instance or semantic)",
+        description="Write one palette PNG per image task: 0 = background, each bbox / polygon / segmentation "
+                    "painted with its instance number (--instance) or class index (--semantic).",
+        epilog="example:\n  fastlabel-formats render examples/sample_project/tasks.json --semantic -o out/semantic",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    render.add_argument("tasks", help="JSON file holding a list of FastLabel tasks")
+    mode = render.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--semantic", action="store_true", help="index = position of the value in the classes")
+    mode.add_argument("--instance", action="store_true", help="index = number of the annotation")
+    render.add_argument("-o", "--output", required=True, help="output folder")
+    render.add_argument("--classes", help="semantic classes: a file with one name per line, or a,b,c "
+                                          "(default: sorted values of all annotations)")
+    render.add_argument("--start-index", type=int, default=1, help="index of the first instance / class (0 or 1)")
+    render.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: cores)")
+    render.add_argument("--strict", action="store_true", help="fail instead of skipping anything")
+    render.set_defaults(run=run_render)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the command line."""
     parser = argparse.ArgumentParser(
         prog="fastlabel-formats",
-        description="Convert FastLabel task JSON to COCO, YOLO, Pascal VOC and labelme, offline.",
+        description="Convert FastLabel task JSON to COCO, YOLO, Pascal VOC, labelme and segmentation PNGs, "
+                    "offline.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     export = commands.add_parser(
@@ -114,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--jobs", type=int, default=default_jobs(),
                         help="worker processes for large exports (default: the number of cores)")
     export.set_defaults(run=run_export)
+    _add_render(commands)
     return parser
 
 

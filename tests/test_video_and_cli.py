@@ -78,3 +78,16 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "tasks.json: task 'a.jpg' annotation #0 (bbox): expected 4 coordinates, got 3" in err
     assert main(["export", str(tasks), "--to", "pdf", "-o", str(tmp_path / "out")]) == 2
+
+
+def test_cli_renders_the_sample_project(tmp_path, capsys):
+    from PIL import Image
+
+    assert main(["render", str(SAMPLE / "tasks.json"), "--semantic", "-o", str(tmp_path / "sem"), "--jobs", "1"]) == 0
+    assert main(["render", str(SAMPLE / "tasks.json"), "--instance", "-o", str(tmp_path / "inst")]) == 0
+    assert "semantic: 6 file(s) written" in capsys.readouterr().out
+    with Image.open(tmp_path / "sem/food/donut.png") as image:
+        donut = np.array(image)
+    # classes are the sorted values of all annotations: car, donut, eye, lake, lane, person, roof, sign, weather
+    assert donut[100, 60] == 2 and donut[110, 120] == 0 and donut[10, 10] == 0
+    assert (donut == 2).sum() == 160 * 140 - 60 * 40
