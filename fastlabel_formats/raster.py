@@ -36,30 +36,42 @@ def pixel_ring(ring: list | np.ndarray) -> np.ndarray:
     return np.trunc(np.asarray(ring, dtype=np.float64)).astype(np.int64).reshape(-1, 2)
 
 
-def vertical_edges(vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(x, y_from, y_to)`` of the vertical edges of the closed, staircased ring.
+def _segment_positions(counts: np.ndarray) -> np.ndarray:
+    """0, 1, …, n-1 within each of the consecutive segments of the given lengths."""
+    return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
 
-    A diagonal edge (x0,y0)→(x1,y1) becomes m = min(|dx|,|dy|) steps, each vertical first:
-    step k runs at x0 + int(dx/m·k) from y0 + int(dy/m·k) to y0 + int(dy/m·(k+1)), the
-    last step forced to end on y1 (D20).
+
+def vertical_edges(vertices: np.ndarray, ring_offsets: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(ring, x, y_from, y_to)`` of the vertical edges of closed, staircased rings.
+
+    ``vertices[ring_offsets[r]:ring_offsets[r+1]]`` is ring r (one ring when None). A diagonal
+    edge (x0,y0)→(x1,y1) becomes m = min(|dx|,|dy|) steps, each vertical first: step k runs at
+    x0 + int(dx/m·k) from y0 + int(dy/m·k) to y0 + int(dy/m·(k+1)), the last step forced to end
+    on y1 (D20).
     """
-    start = vertices
-    end = np.roll(vertices, -1, axis=0)
+    if ring_offsets is None:
+        ring_offsets = np.array([0, len(vertices)])
+    lengths = np.diff(ring_offsets)
+    ring_of_vertex = np.repeat(np.arange(len(lengths)), lengths)
+    following = np.arange(len(vertices)) + 1
+    following[ring_offsets[1:][lengths > 0] - 1] = ring_offsets[:-1][lengths > 0]
+    start, end = vertices, vertices[following]
     dx, dy = end[:, 0] - start[:, 0], end[:, 1] - start[:, 1]
     straight = (dx == 0) & (dy != 0)
     diagonal = (dx != 0) & (dy != 0)
     steps = np.minimum(np.abs(dx), np.abs(dy))[diagonal]
     edge = np.repeat(np.flatnonzero(diagonal), steps)
-    k = np.arange(len(edge)) - np.repeat(np.cumsum(steps) - steps, steps)
+    k = _segment_positions(steps)
     m = np.repeat(steps, steps).astype(np.float64)
-    step_x = dx[edge] / m
     step_y = dy[edge] / m
-    x = start[edge, 0] + np.trunc(step_x * k).astype(np.int64)
+    x = start[edge, 0] + np.trunc(dx[edge] / m * k).astype(np.int64)
     y_from = start[edge, 1] + np.trunc(step_y * k).astype(np.int64)
     y_to = start[edge, 1] + np.trunc(step_y * (k + 1)).astype(np.int64)
     last = k == m - 1
     y_to[last] = end[edge[last], 1]
     return (
+        np.concatenate([ring_of_vertex[straight], ring_of_vertex[edge]]),
         np.concatenate([start[straight, 0], x]),
         np.concatenate([start[straight, 1], y_from]),
         np.concatenate([end[straight, 1], y_to]),
@@ -75,23 +87,42 @@ def ring_window(vertices: np.ndarray, width: int, height: int) -> Window:
                   min(int(high[1]), height))
 
 
+def fill_rings(vertices: np.ndarray, ring_offsets: np.ndarray, windows: np.ndarray) -> list[np.ndarray]:
+    """Boolean mask of every ring over its window ``windows[r] = (x0, y0, x1, y1)``: the pixels
+    whose centres lie inside the staircased ring (even-odd), all rings in one pass."""
+    n_rings = len(ring_offsets) - 1
+    windows = np.asarray(windows, np.int64).reshape(n_rings, 4)
+    if n_rings == 0:
+        return []
+    cols = np.maximum(windows[:, 2] - windows[:, 0], 0)
+    rows = np.maximum(windows[:, 3] - windows[:, 1], 0)
+    sizes = rows * (cols + 1)
+    slots = np.concatenate([[0], np.cumsum(sizes)])
+    ring, x, y_from, y_to = vertical_edges(vertices, ring_offsets)
+    x0, y0, y1 = windows[ring, 0], windows[ring, 1], windows[ring, 3]
+    low = np.clip(np.minimum(y_from, y_to), y0, y1) - y0
+    high = np.clip(np.maximum(y_from, y_to), y0, y1) - y0
+    column = np.maximum(x - x0, 0)
+    keep = (high > low) & (column < cols[ring])
+    ring, low, column, spans = ring[keep], low[keep], column[keep], (high - low)[keep]
+    row = np.repeat(low, spans) + _segment_positions(spans)
+    width_of = np.repeat(cols[ring] + 1, spans)
+    position = np.repeat(slots[ring], spans) + row * width_of + np.repeat(column, spans)
+    toggles = (np.bincount(position, minlength=int(slots[-1])) & 1).astype(np.uint8)
+    running = np.cumsum(toggles, dtype=np.uint8)  # wraps mod 256: parity is all that is needed
+    row_lengths = np.repeat(cols + 1, rows)
+    row_starts = np.cumsum(row_lengths) - row_lengths
+    before_row = np.where(row_starts > 0, running[np.maximum(row_starts - 1, 0)], 0).astype(np.uint8)
+    parity = ((running ^ np.repeat(before_row, row_lengths)) & 1).view(bool)
+    return [parity[slots[r]:slots[r + 1]].reshape(rows[r], cols[r] + 1)[:, :cols[r]] for r in range(n_rings)]
+
+
 def fill_ring(vertices: np.ndarray, window: Window) -> np.ndarray:
     """Boolean mask over ``window`` of the pixels whose centres lie inside the ring."""
-    rows, cols = window.shape
-    mask = np.zeros((rows, cols), bool)
     if window.empty or len(vertices) < 3:
-        return mask
-    x, y_from, y_to = vertical_edges(vertices)
-    low = np.clip(np.minimum(y_from, y_to), window.y0, window.y1) - window.y0
-    high = np.clip(np.maximum(y_from, y_to), window.y0, window.y1) - window.y0
-    column = np.clip(x - window.x0, 0, None)
-    inside = (high > low) & (column < cols)
-    low, high, column = low[inside], high[inside], column[inside]
-    spans = high - low
-    row = np.repeat(low, spans) + np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
-    toggles = np.bincount(row * (cols + 1) + np.repeat(column, spans), minlength=rows * (cols + 1))
-    parity = np.cumsum(toggles.reshape(rows, cols + 1)[:, :cols] & 1, axis=1) & 1
-    return parity.astype(bool)
+        return np.zeros(window.shape, bool)
+    box = np.array([[window.x0, window.y0, window.x1, window.y1]])
+    return fill_rings(vertices, np.array([0, len(vertices)]), box)[0]
 
 
 def region_mask(region: list, window: Window) -> np.ndarray:

@@ -20,40 +20,72 @@ from .errors import FormatError, where
 from .files import basename, checked_paths, write_atomic
 from .palette import COLOR_PALETTE
 from .parallel import Offsets, run_chunks
-from .raster import fill_ring, pixel_ring, region_mask, ring_window, segmentation_window
+from .raster import fill_rings
 from .report import ConversionReport
 from .runtime import gc_paused
-from .tasks import check_task, gather, image_frames, load_tasks
+from .tasks import Batch, check_task, gather, image_frames, load_tasks
 
 DRAWABLE = ("bbox", "polygon", "segmentation")
 PAINT_ORDER = ("bbox", "polygon")  # painted before every segmentation
 IMAGES_PER_CHUNK = 8
 
 
-def paint_shape(canvas: np.ndarray, kind: str, points: object, value: int) -> int:
-    """Paint one bbox / polygon / segmentation into ``canvas``; returns the pixels painted."""
+def _paint_box(canvas: np.ndarray, points: list, value: int) -> int:
     height, width = canvas.shape
-    if not points:
+    x1, y1, x2, y2 = (int(v) for v in points)
+    left, right = max(min(x1, x2), 0), min(max(x1, x2), width)
+    top, bottom = max(min(y1, y2), 0), min(max(y1, y2), height)
+    if right <= left or bottom <= top:
         return 0
-    if kind == "bbox":
-        x1, y1, x2, y2 = (int(v) for v in points)
-        left, right = max(min(x1, x2), 0), min(max(x1, x2), width)
-        top, bottom = max(min(y1, y2), 0), min(max(y1, y2), height)
-        if right > left and bottom > top:
-            canvas[top:bottom, left:right] = value
-            return (right - left) * (bottom - top)
-        return 0
-    if kind == "polygon":
-        vertices = pixel_ring(points)
-        window = ring_window(vertices, width, height)
-        mask = fill_ring(vertices, window)
-    else:
-        window = segmentation_window(points, width, height)
-        mask = np.zeros(window.shape, bool)
-        for region in points:
-            mask |= region_mask(region, window)
-    canvas[window.y0:window.y1, window.x0:window.x1][mask] = value
-    return int(mask.sum())
+    canvas[top:bottom, left:right] = value
+    return (right - left) * (bottom - top)
+
+
+def _ring_windows(batch: Batch, vertices: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per ring: the window it is filled in (its region's outer ring bounds, clipped) and the
+    index of that outer ring."""
+    rings = batch.rings
+    starts, ends = rings.ring_offsets[:-1], rings.ring_offsets[1:]
+    nonempty = ends > starts
+    bounds = np.zeros((len(starts), 4), np.int64)
+    if nonempty.any():
+        bounds[nonempty, :2] = np.minimum.reduceat(vertices, starts[nonempty], axis=0)
+        bounds[nonempty, 2:] = np.maximum.reduceat(vertices, starts[nonempty], axis=0)
+    outer = np.maximum.accumulate(np.where(rings.is_hole, -1, np.arange(len(starts)))) if len(starts) else starts
+    windows = bounds[np.maximum(outer, 0)]
+    np.clip(windows, 0, [width, height, width, height], out=windows)
+    return windows, outer
+
+
+def paint_batch(canvas: np.ndarray, batch: Batch, values: Sequence[int | None]) -> dict[int, int]:
+    """Paint the rows of a one-task batch with ``values`` (by annotation index): bbox and polygon
+    first in annotation order, then segmentations. Returns the pixels painted per row."""
+    height, width = canvas.shape
+    rings = batch.rings
+    vertices = np.trunc(rings.coords).astype(np.int64)
+    windows, outer = _ring_windows(batch, vertices, width, height)
+    masks = fill_rings(vertices, rings.ring_offsets, windows)
+    order = [row for row, kind in enumerate(batch.kinds) if kind in PAINT_ORDER]
+    order += [row for row, kind in enumerate(batch.kinds) if kind == "segmentation"]
+    painted: dict[int, int] = {}
+    for row in order:
+        value = values[int(batch.index[row])]
+        if value is None:
+            continue
+        if batch.kinds[row] == "bbox":
+            painted[row] = _paint_box(canvas, batch.points[row], value) if batch.points[row] else 0
+            continue
+        painted[row] = 0
+        for ring in range(rings.shape_ring_offsets[row], rings.shape_ring_offsets[row + 1]):
+            if rings.is_hole[ring]:
+                continue
+            mask = masks[ring]
+            for hole in np.flatnonzero(outer == ring).tolist()[1:]:
+                mask = mask & ~masks[hole]
+            x0, y0, x1, y1 = windows[ring].tolist()
+            np.copyto(canvas[y0:y1, x0:x1], value, where=mask)
+            painted[row] += int(np.count_nonzero(mask))
+    return painted
 
 
 def render_mask(task: dict, values: Sequence[int | None], *, dtype: type = np.uint8, source: str = "tasks",
@@ -63,16 +95,13 @@ def render_mask(task: dict, values: Sequence[int | None], *, dtype: type = np.ui
     batch = gather([task], image_frames([task]), source, DRAWABLE)  # validates every drawable's points
     canvas = np.zeros((task.get("height", 0), task.get("width", 0)), dtype)
     limit = int(np.iinfo(canvas.dtype).max)
-    order = [row for row, kind in enumerate(batch.kinds) if kind in PAINT_ORDER]
-    order += [row for row, kind in enumerate(batch.kinds) if kind == "segmentation"]
-    for row in order:
+    for row in range(len(batch)):
         value = values[int(batch.index[row])]
-        if value is None:
-            continue
-        if not 0 <= value <= limit:
+        if batch.kinds[row] in DRAWABLE and value is not None and not 0 <= value <= limit:
             raise FormatError(f"{batch.place(row)}: index {value} does not fit {canvas.dtype.name} "
                               "(more than 255 instances or classes need dtype=np.uint16)")
-        if paint_shape(canvas, batch.kinds[row], batch.points[row], value) == 0 and report is not None:
+    for row, pixels in paint_batch(canvas, batch, values).items():
+        if pixels == 0 and report is not None:
             report.note("shape covers no pixel centre, nothing painted", batch.place(row))
     return canvas
 

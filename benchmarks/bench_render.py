@@ -1,0 +1,74 @@
+"""Time semantic PNG rendering against the PNG-encoding floor and, when installed, the official SDK.
+
+    python benchmarks/bench_render.py [--count 100] [--per-task 30] [--runs 5]
+
+Floor = encoding the very same index images to PNG with the same Pillow settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_export import timed  # noqa: E402
+from synthetic import make_tasks  # noqa: E402
+
+import fastlabel_formats as ff  # noqa: E402
+from fastlabel_formats.render import (  # noqa: E402
+    default_classes,
+    encode_png,  # noqa: E402
+    render_mask,
+    semantic_values,
+)
+
+
+def reference_run(tasks: list[dict]):
+    """The official SDK's Client.export_semantic_segmentation (it makes no API call)."""
+    try:
+        os.environ.setdefault("FASTLABEL_ACCESS_TOKEN", "offline-benchmark")
+        import fastlabel
+    except ImportError:
+        return None
+    client = fastlabel.Client()
+    return lambda out: client.export_semantic_segmentation(tasks, output_dir=str(out))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=100)
+    parser.add_argument("--per-task", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    tasks = make_tasks(args.count, args.per_task)
+    classes = default_classes(tasks)
+    masks = [render_mask(t, semantic_values(t, classes)) for t in tasks]
+    floor = timed(lambda out: [encode_png(m, ff.COLOR_PALETTE) for m in masks], args.runs)
+    render_only = timed(lambda out: [render_mask(t, semantic_values(t, classes)) for t in tasks], args.runs)
+    print(f"workload: {args.count} tasks x {args.per_task} annotations (bbox, polygon with diagonal edges, "
+          f"segmentation with holes), 1920x1080; median of {args.runs} runs; {os.cpu_count()} cores")
+    per_image = 1000 / args.count
+    print(f"floor (PNG encoding of the same index images) = {floor * per_image:.2f} ms/image; "
+          f"rendering alone = {render_only * per_image:.2f} ms/image")
+    print("| run | ms per image | ÷ floor | vs official SDK |")
+    print("|---|---|---|---|")
+    reference = reference_run(tasks)
+    ref = timed(reference, args.runs) if reference else None
+    if ref:
+        print(f"| official SDK export_semantic_segmentation | {ref * per_image:.2f} | {ref / floor:.2f} | 1.0× |")
+    for jobs in (1, 2):
+        seconds = timed(lambda out, jobs=jobs: ff.export_semantic_segmentation(tasks, out, jobs=jobs), args.runs)
+        ratio = f"{ref / seconds:.1f}×" if ref else "—"
+        print(f"| export_semantic_segmentation jobs={jobs} | {seconds * per_image:.2f} | {seconds / floor:.2f} "
+              f"| {ratio} |")
+    pixels = sum(int(np.count_nonzero(m)) for m in masks)
+    print(f"(painted pixels: {pixels / len(masks):.0f} per image; output written to {tempfile.gettempdir()} or tmpfs)")
+
+
+if __name__ == "__main__":
+    main()
