@@ -7,6 +7,7 @@ One module per format, each with the same verbs: ``to_<fmt>`` (objects, no files
 from .coco import export_coco, to_coco
 from .errors import FormatError
 from .labelme import export_labelme, to_labelme
+from .masks import mask_to_polygon, mask_to_segmentation
 from .palette import COLOR_PALETTE
 from .pascalvoc import export_pascalvoc, to_pascalvoc
 from .render import (
@@ -30,6 +31,8 @@ __all__ = [
     "export_pascalvoc",
     "export_yolo",
     "load_tasks",
+    "mask_to_polygon",
+    "mask_to_segmentation",
     "render_instance_mask",
     "render_semantic_mask",
     "to_coco",
