@@ -5,6 +5,7 @@ One module per format, each with the same verbs: ``to_<fmt>`` (objects, no files
 """
 
 from .coco import export_coco, to_coco
+from .draw import draw_annotations, export_image_with_annotations
 from .errors import FormatError
 from .labelme import export_labelme, to_labelme
 from .masks import mask_to_polygon, mask_to_segmentation
@@ -24,7 +25,9 @@ __all__ = [
     "COLOR_PALETTE",
     "ConversionReport",
     "FormatError",
+    "draw_annotations",
     "export_coco",
+    "export_image_with_annotations",
     "export_instance_segmentation",
     "export_semantic_segmentation",
     "export_labelme",

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .coco import export_coco
+from .draw import export_image_with_annotations
 from .errors import FormatError
 from .labelme import export_labelme
 from .parallel import default_jobs
@@ -122,6 +123,31 @@ def _add_render(commands) -> None:
     render.set_defaults(run=run_render)
 
 
+def run_draw(args: argparse.Namespace) -> int:
+    """Draw every task's annotations on its image."""
+    started = time.perf_counter()
+    report = export_image_with_annotations(args.tasks, args.images, args.output, jobs=args.jobs,
+                                           strict=args.strict, progress=True)
+    print(f"{report.summary()}  [{time.perf_counter() - started:.2f} s]")
+    return 0
+
+
+def _add_draw(commands) -> None:
+    draw = commands.add_parser(
+        "draw", help="draw the annotations on their images",
+        description="Draw each task's annotations on IMAGES/<task name> and write OUT/<task name>.",
+        epilog="example:\n  fastlabel-formats draw examples/sample_project/tasks.json "
+               "--images examples/sample_project/images -o out/drawn",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    draw.add_argument("tasks", help="JSON file holding a list of FastLabel tasks")
+    draw.add_argument("--images", required=True, help="folder holding the images, named like the tasks")
+    draw.add_argument("-o", "--output", required=True, help="output folder")
+    draw.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: cores)")
+    draw.add_argument("--strict", action="store_true", help="fail instead of skipping anything")
+    draw.set_defaults(run=run_draw)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the command line."""
     parser = argparse.ArgumentParser(
@@ -153,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="worker processes for large exports (default: the number of cores)")
     export.set_defaults(run=run_export)
     _add_render(commands)
+    _add_draw(commands)
     return parser
 
 

@@ -60,3 +60,28 @@ def test_labelme_identical_for_single_region_segmentations(tasks):
     single = [dict(t, annotations=[a for a in t["annotations"]
                                    if a["type"] != "segmentation" or len(a["points"]) == 1]) for t in tasks]
     assert to_labelme(single) == reference.to_labelme(copy.deepcopy(single))
+
+
+def test_drawn_images_identical_outside_the_defects(tmp_path, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    from fastlabel_formats import export_image_with_annotations
+
+    monkeypatch.setenv("FASTLABEL_ACCESS_TOKEN", "offline-test")
+    fastlabel = pytest.importorskip("fastlabel")
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(5)
+    Image.fromarray(rng.integers(0, 255, (90, 120, 3), dtype=np.uint8)).save(images / "a.png")
+    drawn_tasks = [{"name": "a.png", "width": 120, "height": 90, "annotations": [
+        {"type": "bbox", "value": "b", "color": "#ff0000", "points": [5, 6, 50, 40]},
+        {"type": "polygon", "value": "p", "color": "#00ff00", "points": [60, 10, 110, 20, 80, 70]},
+        {"type": "line", "value": "l", "color": "#0000ff", "points": [0, 80, 60, 85, 119, 60]},
+        {"type": "circle", "value": "c", "color": "#ffff00", "points": [30, 60, 9]},
+        {"type": "keypoint", "value": "k", "color": "#00ffff", "points": [100, 80]},
+    ]}]
+    fastlabel.Client().export_image_with_annotations(copy.deepcopy(drawn_tasks), str(images), str(tmp_path / "ref"))
+    export_image_with_annotations(drawn_tasks, images, tmp_path / "ours")
+    with Image.open(tmp_path / "ref/a.png") as ref, Image.open(tmp_path / "ours/a.png") as ours:
+        assert (np.array(ref.convert("RGB")) == np.array(ours)).all()

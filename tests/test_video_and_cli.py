@@ -91,3 +91,14 @@ def test_cli_renders_the_sample_project(tmp_path, capsys):
     # classes are the sorted values of all annotations: car, donut, eye, lake, lane, person, roof, sign, weather
     assert donut[100, 60] == 2 and donut[110, 120] == 0 and donut[10, 10] == 0
     assert (donut == 2).sum() == 160 * 140 - 60 * 40
+
+
+def test_cli_draws_the_sample_project(tmp_path, capsys):
+    from PIL import Image
+
+    code = main(["draw", str(SAMPLE / "tasks.json"), "--images", str(SAMPLE / "images"), "-o", str(tmp_path)])
+    assert code == 0 and "images: 6 file(s) written" in capsys.readouterr().out
+    with Image.open(tmp_path / "food/donut.png") as image, Image.open(SAMPLE / "images/food/donut.png") as source:
+        assert image.size == source.size and image.mode == "RGB"
+        assert image.getpixel((100, 100)) != source.getpixel((100, 100))  # the donut got its overlay
+        assert image.getpixel((120, 110)) == source.getpixel((120, 110))  # its hole did not

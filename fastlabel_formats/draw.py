@@ -1,0 +1,164 @@
+"""Images with their annotations drawn on them (``formats-spec.md`` §6), D7 and D24–D28 fixed."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageColor, ImageDraw
+
+from .errors import FormatError, where
+from .files import output_path, write_atomic
+from .parallel import Offsets, run_chunks
+from .render import paint_batch
+from .report import ConversionReport
+from .runtime import gc_paused
+from .tasks import gather, image_frames, load_tasks
+
+IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp")
+OPACITY_DARK, OPACITY_THIN = 200, 50
+KEYPOINT_MIN_STROKE, POSE_MIN_STROKE, STROKE_DIVISOR = 2, 7, 300
+NOT_DRAWN = ("classification",)
+IMAGES_PER_CHUNK = 4
+
+
+def _box(points: list) -> list:
+    x1, y1, x2, y2 = points
+    return [min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)]
+
+
+def _draw_pose(pen: ImageDraw.ImageDraw, annotation: dict, rgb: tuple, stroke: int) -> None:
+    stroke = max(stroke, POSE_MIN_STROKE)
+    located = {k.get("key"): k["value"][:2] for k in annotation.get("keypoints") or () if k.get("value")}
+    pairs = {tuple(sorted((k.get("key"), edge))) for k in annotation.get("keypoints") or ()
+             if k.get("key") in located for edge in k.get("edges") or () if edge in located}
+    for first, second in sorted(pairs):
+        pen.line(list(located[first]) + list(located[second]), fill=rgb + (OPACITY_DARK,), width=stroke)
+    for x, y in located.values():
+        pen.ellipse([x - stroke, y - stroke, x + stroke, y + stroke], fill=rgb, width=stroke)
+
+
+def draw_shape(pen: ImageDraw.ImageDraw, annotation: dict, rgb: tuple, stroke: int) -> bool:
+    """Draw one non-segmentation annotation; False when its type is not drawable here."""
+    kind, points = annotation.get("type"), annotation.get("points")
+    dark, thin = rgb + (OPACITY_DARK,), rgb + (OPACITY_THIN,)
+    if kind == "bbox":
+        pen.rectangle(_box(points), fill=thin, outline=dark, width=stroke)
+    elif kind == "polygon":
+        closed = list(points) + list(points[:2])  # a copy: the caller's points stay as they are (D25)
+        pen.line(closed, fill=dark, width=stroke)
+        pen.polygon(closed, fill=thin)
+    elif kind == "keypoint":
+        radius = max(stroke, KEYPOINT_MIN_STROKE)  # per annotation, never leaks to the next (D24)
+        x, y = points[:2]
+        pen.ellipse([x - radius, y - radius, x + radius, y + radius], fill=dark, width=radius)
+    elif kind == "line":
+        pen.line(list(points), fill=dark, width=stroke)
+    elif kind == "circle":
+        x, y, radius = points
+        pen.ellipse([x - radius, y - radius, x + radius, y + radius], fill=dark)
+    elif kind == "pose_estimation":
+        _draw_pose(pen, annotation, rgb, stroke)
+    else:
+        return kind in NOT_DRAWN
+    return True
+
+
+def _segmentation_overlay(image: Image.Image, task: dict, colours: dict[int, tuple], source: str) -> Image.Image:
+    """Blend the segmentations (§5.2 pixels, later ones overwrite earlier, D19/D28) onto the image."""
+    batch = gather([task], image_frames([task]), source, ("segmentation",))
+    index = np.zeros((image.height, image.width), np.int32)
+    values = [position + 1 if position in colours else None for position in range(len(task["annotations"]))]
+    paint_batch(index, batch, values)
+    lookup = np.zeros((len(values) + 1, 4), np.uint8)
+    for position, rgb in colours.items():
+        lookup[position + 1] = rgb + (2 * OPACITY_THIN,)
+    overlay = lookup[index]
+    base = np.array(image.convert("RGBA"))
+    merged = (base * 0.5 + overlay * 0.5).astype(np.uint8)
+    mask = Image.fromarray(overlay[..., 3], "L")
+    return Image.composite(Image.fromarray(merged), Image.fromarray(base), mask).convert("RGB")
+
+
+def draw_annotations(image: Image.Image, task: dict, *, source: str = "tasks",
+                     report: ConversionReport | None = None) -> Image.Image:
+    """A new RGB image: ``image`` with the task's annotations drawn as the reference draws them."""
+    report = report or ConversionReport("images")
+    image = image.convert("RGB")
+    stroke = max(1, int(min(image.width, image.height) / STROKE_DIVISOR))
+    pen = ImageDraw.Draw(image, "RGBA")
+    segmentation_colours: dict[int, tuple] = {}
+    for position, annotation in enumerate(task.get("annotations", ())):
+        place = where(source, task["name"], position, annotation.get("type"))
+        try:
+            rgb = ImageColor.getcolor(annotation.get("color") or "", "RGB")
+        except ValueError:
+            report.note("annotation without a usable colour not drawn", place)
+            continue
+        if annotation.get("type") == "segmentation":
+            segmentation_colours[position] = rgb
+        elif not annotation.get("points") and annotation.get("type") != "pose_estimation":
+            continue
+        elif not draw_shape(pen, annotation, rgb, stroke):
+            report.note(f"{annotation.get('type')} annotation: unknown type, not drawn", place)
+    if segmentation_colours:
+        image = _segmentation_overlay(image, task, segmentation_colours, source)
+    return image
+
+
+def _image_files(image_dir: Path) -> list[Path]:
+    return sorted(p for p in image_dir.rglob("*") if p.is_file() and p.name.lower().endswith(IMAGE_EXTENSIONS))
+
+
+@gc_paused
+def export_image_with_annotations(
+    tasks: str | os.PathLike[str] | Sequence[dict],
+    image_dir: str | os.PathLike[str],
+    output_dir: str | os.PathLike[str] = os.path.join("output", "images_with_annotations"),
+    *,
+    jobs: int = 1,
+    strict: bool = False,
+    progress: bool = False,
+) -> ConversionReport:
+    """Draw each task's annotations on its image (``image_dir/<task name>``) and write
+    ``output_dir/<task name>`` in the same format (RGB, JPEG quality 95)."""
+    from tqdm import tqdm
+
+    task_list, source = load_tasks(tasks)
+    report = ConversionReport("images", strict=strict)
+    by_name: dict[str, dict] = {}
+    for task in task_list:
+        by_name.setdefault(task["name"], task)
+    pairs = []
+    for path in _image_files(Path(image_dir)):
+        name = path.relative_to(image_dir).as_posix()
+        if name in by_name:
+            pairs.append((path, by_name[name], output_path(output_dir, name, f"{source}: task {name!r}")))
+        else:
+            report.note("image file without a task, skipped", str(path))
+    chunks = [pairs[i:i + IMAGES_PER_CHUNK] for i in range(0, len(pairs), IMAGES_PER_CHUNK)]
+
+    def work(chunk: int, offsets: Offsets, chunk_report: ConversionReport) -> int:
+        for path, task, target in chunks[chunk]:
+            write_atomic(target, _encoded(path, task, target, source, chunk_report))
+        return len(chunks[chunk])
+
+    with tqdm(total=len(pairs), desc="images", unit="image", disable=not progress, delay=0.5) as bar:
+        for done in run_chunks(len(chunks), work, report, jobs):
+            bar.update(done)
+    report.files.extend(target for _, _, target in pairs)
+    return report
+
+
+def _encoded(path: Path, task: dict, target: Path, source: str, report: ConversionReport) -> bytes:
+    try:
+        with Image.open(path) as opened:
+            image = draw_annotations(opened, task, source=source, report=report)
+    except OSError as error:
+        raise FormatError(f"{path}: cannot read the image of task {task['name']!r} ({error})") from error
+    stream = io.BytesIO()
+    image.save(stream, format=Image.registered_extensions()[target.suffix.lower()], quality=95)
+    return stream.getvalue()
