@@ -98,7 +98,8 @@ def test_cli_draws_the_sample_project(tmp_path, capsys):
 
     code = main(["draw", str(SAMPLE / "tasks.json"), "--images", str(SAMPLE / "images"), "-o", str(tmp_path)])
     assert code == 0 and "images: 6 file(s) written" in capsys.readouterr().out
-    with Image.open(tmp_path / "people/portrait.png") as image, Image.open(SAMPLE / "images/people/portrait.png") as source:
+    portrait = "people/portrait.png"
+    with Image.open(tmp_path / portrait) as image, Image.open(SAMPLE / "images" / portrait) as source:
         assert image.size == source.size and image.mode == "RGB"
         assert image.getpixel((160, 60)) == (247, 129, 191)  # the head keypoint, opaque pose colour
         assert image.getpixel((300, 10)) == source.getpixel((300, 10))
