@@ -93,7 +93,7 @@ def image_frames(tasks: list[dict]) -> list[Frame]:
     ]
 
 
-CHUNK_ROWS = 4096
+CHUNK_ROWS = 2048
 
 
 def frame_chunks(tasks: list[dict], frames: list[Frame], rows: int | None = None) -> Iterator[tuple[int, list[Frame]]]:
