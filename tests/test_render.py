@@ -212,3 +212,32 @@ def test_polygon_mask_is_independent_of_start_vertex(vertices):
     for start in range(1, len(vertices)):
         rotated = list(itertools.chain(*(vertices[start:] + vertices[:start])))
         assert (one("polygon", rotated, 32, 32) == base).all()
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(1, 3), st.integers(1, 3)),
+                min_size=1, max_size=6, unique_by=lambda r: (r[0], r[1])))
+def test_non_overlapping_shapes_get_one_index_each(cells):
+    # each shape lives in its own 4x4 block of a 16x16 image, so no two overlap
+    annotations = []
+    for number, (x, y, w, h) in enumerate(cells):
+        ox, oy = 4 * (number % 4), 4 * (number // 4)
+        kind = ("bbox", "polygon", "segmentation")[number % 3]
+        box = [ox + x, oy + y, ox + min(x + w, 4), oy + min(y + h, 4)]
+        ring = [box[0], box[1], box[2], box[1], box[2], box[3], box[0], box[3]]
+        points = box if kind == "bbox" else ring if kind == "polygon" else [[ring + ring[:2]]]
+        annotations.append(ann(kind, "v", points))
+    mask = render_instance_mask(task("n.png", 16, 16, *annotations))
+    assert sorted(np.unique(mask).tolist()) == [0] + list(range(1, len(cells) + 1))
+
+
+def test_bad_sizes_and_unreadable_images_name_the_place(tmp_path):
+    with pytest.raises(FormatError, match="task 'w.png': 'width' must be an integer >= 0, got -3"):
+        render_instance_mask({"name": "w.png", "width": -3, "height": 4, "annotations": []})
+    with pytest.raises(FormatError, match="task 'w.png': 'height' must be an integer >= 0, got 2.5"):
+        export_semantic_segmentation([{"name": "w.png", "width": 3, "height": 2.5, "annotations": []}], tmp_path)
+    from fastlabel_formats import export_image_with_annotations
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "broken.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(FormatError, match=r"broken.jpg: cannot read the image of task 'broken.jpg'"):
+        export_image_with_annotations([task("broken.jpg", 3, 3)], images, tmp_path / "out")
