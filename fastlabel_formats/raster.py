@@ -89,15 +89,20 @@ def ring_window(vertices: np.ndarray, width: int, height: int) -> Window:
 
 def fill_rings(vertices: np.ndarray, ring_offsets: np.ndarray, windows: np.ndarray) -> list[np.ndarray]:
     """Boolean mask of every ring over its window ``windows[r] = (x0, y0, x1, y1)``: the pixels
-    whose centres lie inside the staircased ring (even-odd), all rings in one pass."""
+    whose centres lie inside the staircased ring (even-odd), all rings in one pass.
+
+    Each window row is cut into runs at the columns where a vertical edge crosses it (an even
+    number of crossings at one column cancels); runs alternate outside / inside, so all masks
+    come out of a single ``np.repeat``.
+    """
     n_rings = len(ring_offsets) - 1
     windows = np.asarray(windows, np.int64).reshape(n_rings, 4)
     if n_rings == 0:
         return []
     cols = np.maximum(windows[:, 2] - windows[:, 0], 0)
     rows = np.maximum(windows[:, 3] - windows[:, 1], 0)
-    sizes = rows * (cols + 1)
-    slots = np.concatenate([[0], np.cumsum(sizes)])
+    slots = np.concatenate([[0], np.cumsum(rows * cols)])
+    first_row = np.concatenate([[0], np.cumsum(rows)])  # global row number of each ring's first row
     ring, x, y_from, y_to = vertical_edges(vertices, ring_offsets)
     x0, y0, y1 = windows[ring, 0], windows[ring, 1], windows[ring, 3]
     low = np.clip(np.minimum(y_from, y_to), y0, y1) - y0
@@ -105,16 +110,22 @@ def fill_rings(vertices: np.ndarray, ring_offsets: np.ndarray, windows: np.ndarr
     column = np.maximum(x - x0, 0)
     keep = (high > low) & (column < cols[ring])
     ring, low, column, spans = ring[keep], low[keep], column[keep], (high - low)[keep]
-    row = np.repeat(low, spans) + _segment_positions(spans)
-    width_of = np.repeat(cols[ring] + 1, spans)
-    position = np.repeat(slots[ring], spans) + row * width_of + np.repeat(column, spans)
-    toggles = (np.bincount(position, minlength=int(slots[-1])) & 1).astype(np.uint8)
-    running = np.cumsum(toggles, dtype=np.uint8)  # wraps mod 256: parity is all that is needed
-    row_lengths = np.repeat(cols + 1, rows)
-    row_starts = np.cumsum(row_lengths) - row_lengths
-    before_row = np.where(row_starts > 0, running[np.maximum(row_starts - 1, 0)], 0).astype(np.uint8)
-    parity = ((running ^ np.repeat(before_row, row_lengths)) & 1).view(bool)
-    return [parity[slots[r]:slots[r + 1]].reshape(rows[r], cols[r] + 1)[:, :cols[r]] for r in range(n_rings)]
+    crossing_row = np.repeat(first_row[ring] + low, spans) + _segment_positions(spans)
+    crossing_column = np.repeat(column, spans)
+    key, count = np.unique(crossing_row * (int(cols.max()) + 1) + crossing_column, return_counts=True)
+    key = key[count % 2 == 1]
+    crossing_row, crossing_column = np.divmod(key, int(cols.max()) + 1)
+    row_ring = np.repeat(np.arange(n_rings), rows)
+    row_width = cols[row_ring]
+    row_start = slots[row_ring] + (np.arange(int(first_row[-1])) - first_row[row_ring]) * row_width
+    rank = np.arange(len(key)) - np.searchsorted(crossing_row, crossing_row, side="left")
+    positions = np.concatenate([row_start, row_start[crossing_row] + crossing_column])
+    values = np.concatenate([np.zeros(len(row_start), bool), rank % 2 == 0])
+    order = np.argsort(positions, kind="stable")  # a row's start sorts before a crossing at column 0
+    positions, values = positions[order], values[order]
+    lengths = np.diff(np.append(positions, slots[-1]))
+    flat = np.repeat(values, lengths)
+    return [flat[slots[r]:slots[r + 1]].reshape(rows[r], cols[r]) for r in range(n_rings)]
 
 
 def fill_ring(vertices: np.ndarray, window: Window) -> np.ndarray:

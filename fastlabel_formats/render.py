@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -67,6 +68,10 @@ def paint_batch(canvas: np.ndarray, batch: Batch, values: Sequence[int | None]) 
     masks = fill_rings(vertices, rings.ring_offsets, windows)
     order = [row for row, kind in enumerate(batch.kinds) if kind in PAINT_ORDER]
     order += [row for row, kind in enumerate(batch.kinds) if kind == "segmentation"]
+    holes_of: dict[int, list[int]] = {}
+    for hole in np.flatnonzero(rings.is_hole).tolist():
+        holes_of.setdefault(int(outer[hole]), []).append(hole)
+    ring_bounds, is_hole, window_list = rings.shape_ring_offsets.tolist(), rings.is_hole.tolist(), windows.tolist()
     painted: dict[int, int] = {}
     for row in order:
         value = values[int(batch.index[row])]
@@ -76,15 +81,14 @@ def paint_batch(canvas: np.ndarray, batch: Batch, values: Sequence[int | None]) 
             painted[row] = _paint_box(canvas, batch.points[row], value) if batch.points[row] else 0
             continue
         painted[row] = 0
-        for ring in range(rings.shape_ring_offsets[row], rings.shape_ring_offsets[row + 1]):
-            if rings.is_hole[ring]:
-                continue
-            mask = masks[ring]
-            for hole in np.flatnonzero(outer == ring).tolist()[1:]:
-                mask = mask & ~masks[hole]
-            x0, y0, x1, y1 = windows[ring].tolist()
-            np.copyto(canvas[y0:y1, x0:x1], value, where=mask)
-            painted[row] += int(np.count_nonzero(mask))
+        for ring in range(ring_bounds[row], ring_bounds[row + 1]):
+            if not is_hole[ring]:
+                mask = masks[ring]
+                for hole in holes_of.get(ring, ()):
+                    mask = mask & ~masks[hole]
+                x0, y0, x1, y1 = window_list[ring]
+                np.copyto(canvas[y0:y1, x0:x1], value, where=mask)
+                painted[row] += int(np.count_nonzero(mask))
     return painted
 
 
@@ -158,15 +162,19 @@ def render_semantic_mask(task: dict, *, classes: Sequence[str] | None = None, st
 
 
 def encode_png(mask: np.ndarray, palette: Sequence[int]) -> bytes:
-    """An 8-bit palette PNG of a uint8 mask (D46: never 1/2/4-bit), or 16-bit grey for uint16."""
+    """An 8-bit palette PNG of a uint8 mask (D46: never 1/2/4-bit), or 16-bit grey for uint16.
+
+    Deflate runs with the run-length strategy: index masks are long runs of one value, so it
+    encodes about twice as fast as the default strategy for files about 10 % larger.
+    """
     stream = io.BytesIO()
     if mask.dtype == np.uint16:
-        Image.fromarray(mask).save(stream, format="PNG")
+        Image.fromarray(mask).save(stream, format="PNG", compress_type=zlib.Z_RLE)
         return stream.getvalue()
     image = Image.fromarray(mask, mode="L")
     image.putpalette(list(palette))
     options = {"bits": 8} if len(palette) // 3 <= 16 else {}
-    image.save(stream, format="PNG", **options)
+    image.save(stream, format="PNG", compress_type=zlib.Z_RLE, **options)
     return stream.getvalue()
 
 
