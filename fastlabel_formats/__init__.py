@@ -4,13 +4,13 @@ One module per format, each with the same verbs: ``to_<fmt>`` (objects, no files
 ``export_<fmt>`` (files, returns a :class:`ConversionReport`).
 """
 
-from .coco import export_coco, to_coco
+from .coco import coco_to_fastlabel, export_coco, to_coco
 from .draw import draw_annotations, export_image_with_annotations
 from .errors import FormatError
-from .labelme import export_labelme, to_labelme
+from .labelme import export_labelme, labelme_to_fastlabel, to_labelme
 from .masks import mask_to_polygon, mask_to_segmentation
 from .palette import COLOR_PALETTE
-from .pascalvoc import export_pascalvoc, to_pascalvoc
+from .pascalvoc import export_pascalvoc, pascalvoc_to_fastlabel, to_pascalvoc
 from .render import (
     export_instance_segmentation,
     export_semantic_segmentation,
@@ -25,6 +25,7 @@ __all__ = [
     "COLOR_PALETTE",
     "ConversionReport",
     "FormatError",
+    "coco_to_fastlabel",
     "draw_annotations",
     "export_coco",
     "export_image_with_annotations",
@@ -33,9 +34,11 @@ __all__ = [
     "export_labelme",
     "export_pascalvoc",
     "export_yolo",
+    "labelme_to_fastlabel",
     "load_tasks",
     "mask_to_polygon",
     "mask_to_segmentation",
+    "pascalvoc_to_fastlabel",
     "render_instance_mask",
     "render_semantic_mask",
     "to_coco",

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+import orjson
 
 from .boxes import has_points, rotations, row_kinds, rows_with_holes
+from .errors import FormatError
 from .files import basename, checked_paths, dump_json
 from .pipeline import write_per_image
 from .report import ConversionReport
@@ -90,3 +93,57 @@ def build_labelme(batch: Batch, report: ConversionReport) -> list[dict]:
         }
         for frame, frame_shapes in zip(batch.frames, shapes)
     ]
+
+
+# labelme -> FastLabel (§8, D34, D35); linestrip -> line, circle -> [cx, cy, r]
+
+IMPORT_SHAPE_TYPES = {"rectangle": "bbox", "polygon": "polygon", "point": "keypoint", "line": "line",
+                      "linestrip": "line", "circle": "circle"}
+
+
+def _labelme_points(shape_type: str, points: list) -> list:
+    flat = np.asarray(points).ravel()
+    if shape_type == "circle":
+        (cx, cy), (px, py) = np.asarray(points, dtype=np.float64)[:2]
+        radius = float(np.hypot(px - cx, py - cy))
+        return [flat[0].item(), flat[1].item(), int(radius) if radius.is_integer() else radius]
+    return flat.tolist()  # through numpy: one float makes every coordinate a float, as the SDK
+
+
+def labelme_annotations(document: dict, place: str, report: ConversionReport) -> list[dict]:
+    """The FastLabel annotations of one labelme document."""
+    annotations = []
+    for position, shape in enumerate(document.get("shapes") or []):
+        where_shape = f"{place} shape #{position}"
+        kind = IMPORT_SHAPE_TYPES.get(shape.get("shape_type"))
+        if kind is None:
+            report.note(f"labelme shape_type {shape.get('shape_type')!r} not supported, skipped (D34)", where_shape)
+        elif not shape.get("label"):
+            report.note("shape without a label, skipped (D35)", where_shape)
+        else:
+            try:
+                points = _labelme_points(shape["shape_type"], shape.get("points") or [])
+            except (TypeError, ValueError) as error:
+                raise FormatError(f"{where_shape}: points are not pairs of numbers ({error})") from error
+            annotations.append({"value": shape["label"], "points": points, "type": kind})
+    return annotations
+
+
+@gc_paused
+def labelme_to_fastlabel(
+    folder_path: str | os.PathLike[str], *, report: ConversionReport | None = None, strict: bool = False
+) -> dict[str, list[dict]]:
+    """``{image path: [annotations]}`` of every labelme ``*.json`` under ``folder_path`` (keys sorted;
+    the final ``.json`` replaced by the extension of ``imagePath``)."""
+    report = report or ConversionReport("labelme import", strict=strict)
+    folder = Path(folder_path)
+    results: dict[str, list[dict]] = {}
+    for path in sorted(folder.rglob("*.json")):
+        try:
+            document = orjson.loads(path.read_bytes())
+        except orjson.JSONDecodeError as error:
+            raise FormatError(f"{path}: not valid JSON: {error}") from error
+        extension = os.path.splitext(str(document.get("imagePath") or ""))[1]
+        key = os.path.splitext(path.relative_to(folder).as_posix())[0] + extension
+        results[key] = labelme_annotations(document, str(path), report)
+    return dict(sorted(results.items()))

@@ -128,3 +128,58 @@ def build_pascalvoc(batch: Batch, report: ConversionReport) -> list[tuple[str, s
          _HEAD.format(xml_text(frame.file_name), frame.width, frame.height) + "".join(parts) + _TAIL)
         for frame, parts in zip(batch.frames, objects)
     ]
+
+
+# Pascal VOC -> FastLabel (§9, D36–D38); truncated / occluded / difficult kept as switch attributes
+
+
+def _voc_number(text: str | None, place: str) -> int | float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise FormatError(f"{place}: bndbox value {text!r} is not a number") from None
+    return int(value) if value.is_integer() else value
+
+
+def voc_objects(root, place: str, report: ConversionReport) -> list[dict]:
+    """The FastLabel bbox annotations of one parsed VOC document."""
+    annotations = []
+    for position, element in enumerate(root.iter("object")):
+        where_object = f"{place} object #{position}"
+        name = (element.findtext("name") or "").strip()
+        if not name:
+            report.note("object without a name, skipped", where_object)
+            continue
+        box = element.find("bndbox")
+        if box is None:
+            report.note("object without bndbox, skipped", where_object)
+            continue
+        points = [_voc_number(box.findtext(k), where_object) for k in ("xmin", "ymin", "xmax", "ymax")]  # D36
+        flags = [{"key": flag, "value": (element.findtext(flag) or "0").strip() == "1", "type": "switch"}
+                 for flag in VOC_FLAGS if element.find(flag) is not None]
+        annotations.append({"value": name, "points": points, "type": "bbox", "attributes": flags})
+    return annotations
+
+
+@gc_paused
+def pascalvoc_to_fastlabel(
+    folder_path: str | os.PathLike[str], *, report: ConversionReport | None = None, strict: bool = False
+) -> dict[str, list[dict]]:
+    """``{image path: [bbox annotations]}`` of every ``*.xml`` under ``folder_path`` (keys sorted;
+    ``.xml`` replaced by the extension of ``<filename>``). Parsed without entity expansion or
+    network access."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    report = report or ConversionReport("pascalvoc import", strict=strict)
+    folder = Path(folder_path)
+    results: dict[str, list[dict]] = {}
+    for path in sorted(folder.rglob("*.xml")):
+        try:
+            root = etree.parse(str(path), parser).getroot()
+        except etree.XMLSyntaxError as error:
+            raise FormatError(f"{path}: not valid XML: {error}") from error
+        extension = os.path.splitext(root.findtext("filename") or "")[1]
+        key = os.path.splitext(path.relative_to(folder).as_posix())[0] + extension
+        results[key] = voc_objects(root, str(path), report)  # D37: no <object> gives []
+    return dict(sorted(results.items()))
