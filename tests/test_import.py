@@ -111,7 +111,8 @@ polygons = st.lists(st.tuples(st.integers(0, 900), st.integers(0, 900)), min_siz
 
 @given(st.lists(boxes, max_size=5), st.lists(polygons, max_size=5), st.booleans())
 def test_fastlabel_coco_fastlabel_keeps_bboxes_and_polygons(box_list, polygon_list, reverse):
-    annotations = [ann("bbox", "b", [x + w, y + h, x, y] if reverse else [x, y, x + w, y + h]) for x, y, w, h in box_list]
+    annotations = [ann("bbox", "b", [x + w, y + h, x, y] if reverse else [x, y, x + w, y + h])
+                   for x, y, w, h in box_list]
     annotations += [ann("polygon", "p", points) for points in polygon_list]
     back = coco_to_fastlabel(to_coco([task("t.jpg", 1000, 1000, *annotations)]))["t.jpg"]
     def key(a):
@@ -135,7 +136,8 @@ def test_segmentations_with_holes_come_back_as_the_same_pixels_via_rle(regions):
     assert (render_instance_mask(task("s.jpg", 820, 820, back)) == render_instance_mask(original)).all()
 
 
-VOC = """<annotation><filename>{filename}</filename><size><width>10</width><height>10</height></size>{objects}</annotation>"""
+VOC = ("<annotation><filename>{filename}</filename><size><width>10</width><height>10</height></size>"
+       "{objects}</annotation>")
 
 
 def test_pascalvoc_children_by_name_floats_and_no_objects(tmp_path):
