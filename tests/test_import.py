@@ -132,8 +132,11 @@ def test_segmentations_with_holes_come_back_as_the_same_pixels_via_rle(regions):
             rings.append([hx, hy, hx, hy + hh, hx + hw, hy + hh, hx + hw, hy, hx, hy])
         points.append(rings)
     original = task("s.jpg", 820, 820, ann("segmentation", "s", points))
-    [back] = coco_to_fastlabel(to_coco([original], holes="rle"))["s.jpg"]
-    assert (render_instance_mask(task("s.jpg", 820, 820, back)) == render_instance_mask(original)).all()
+    back = coco_to_fastlabel(to_coco([original], holes="rle"))["s.jpg"]
+    if not render_instance_mask(original).any():  # holes covering everything: nothing to bring back
+        assert back == []
+        return
+    assert (render_instance_mask(task("s.jpg", 820, 820, *back)) == render_instance_mask(original)).all()
 
 
 VOC = ("<annotation><filename>{filename}</filename><size><width>10</width><height>10</height></size>"
