@@ -19,7 +19,7 @@ from .render import (
 )
 from .report import ConversionReport
 from .tasks import load_tasks
-from .yolo import export_yolo, to_yolo
+from .yolo import export_yolo, to_yolo, yolo_to_fastlabel
 
 __all__ = [
     "COLOR_PALETTE",
@@ -45,5 +45,6 @@ __all__ = [
     "to_labelme",
     "to_pascalvoc",
     "to_yolo",
+    "yolo_to_fastlabel",
 ]
 __version__ = "0.1.0"

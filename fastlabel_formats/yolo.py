@@ -16,6 +16,7 @@ import numpy as np
 
 from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, rows_with_holes
 from .coco import COCO_GEOMETRY, coco_categories, coco_rows, coco_xywh
+from .errors import FormatError
 from .files import basename, checked_paths, write_atomic
 from .geometry import box_corners, truncate
 from .pipeline import write_per_image
@@ -273,3 +274,99 @@ def line_texts(batch: Batch, lines: YoloLines) -> list[str]:
     return [
         " ".join([str(classes[i]), *values[bounds[i]:bounds[i + 1]]]) for i in range(len(classes))
     ]
+
+
+# YOLO -> FastLabel (§10, D39–D41); project_type "bbox" (default), "segmentation" or "obb"
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+IMPORT_PROJECT_TYPES = ("bbox", "segmentation", "obb")
+VALUES_PER_LINE = {"bbox": 4, "obb": 8}
+
+
+def yolo_classes(path: str | os.PathLike[str]) -> dict[str, str]:
+    """``{"0": name, "1": name, ...}`` from a classes file, one stripped name per line."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise FormatError(f"{path}: cannot read the classes file ({error.strerror})") from error
+    return {str(index): line.strip() for index, line in enumerate(lines)}
+
+
+def _yolo_line(kind: str, values: list[float], width: int, height: int) -> tuple[list, dict]:
+    if kind == "bbox":
+        cx, cy = float(width) * values[0], float(height) * values[1]
+        w, h = float(width) * values[2], float(height) * values[3]
+        return [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], {}
+    if kind == "segmentation":
+        return [[[round(float(v) * (width if i % 2 == 0 else height)) for i, v in enumerate(values)]]], {}
+    corners = np.array(values, np.float64).reshape(4, 2) * [width, height]
+    centre = corners.mean(axis=0)
+    top, side = corners[1] - corners[0], corners[2] - corners[1]
+    half = np.array([np.hypot(*top), np.hypot(*side)]) / 2
+    rotation = float(np.degrees(np.arctan2(top[1], top[0])))
+    return [*(centre - half).tolist(), *(centre + half).tolist()], {"rotation": rotation}
+
+
+def yolo_label_annotations(path: Path, size: tuple[int, int], classes: dict, kind: str,
+                           report: ConversionReport) -> list[dict]:
+    """The annotations of one label file (blank lines ignored, any whitespace separates, D39)."""
+    annotations = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        tokens = line.split()
+        if not tokens:
+            continue
+        place = f"{path}: line {number}"
+        expected = VALUES_PER_LINE.get(kind)
+        try:
+            values = [float(token) for token in tokens[1:]]
+        except ValueError:
+            report.note("line with a non-numeric value, skipped", place)
+            continue
+        if tokens[0] not in classes:
+            report.note("class id missing from the classes file, line skipped", place)
+        elif not all(np.isfinite(values)) or (expected and len(values) != expected) or len(values) % 2 or not values:
+            report.note(f"line without the values of a {kind} label, skipped", place)
+        else:
+            points, extra = _yolo_line(kind, values, *size)
+            annotations.append({"value": classes[tokens[0]], "points": points, "type": kind if kind != "obb"
+                                else "bbox", **extra})
+    return annotations
+
+
+@gc_paused
+def yolo_to_fastlabel(
+    classes_file_path: str | os.PathLike[str],
+    dataset_folder_path: str | os.PathLike[str],
+    project_type: str = "bbox",
+    *,
+    report: ConversionReport | None = None,
+    strict: bool = False,
+) -> dict[str, list[dict]]:
+    """``{image path: [annotations]}`` for every image (jpg/jpeg/png, any case) with a label file of
+    the same name; sizes come from the image headers. ``project_type="obb"`` reads YOLO-OBB lines
+    into rotated bboxes. Keys sorted."""
+    from PIL import Image
+
+    if project_type not in IMPORT_PROJECT_TYPES:
+        raise FormatError(f"project_type must be one of {IMPORT_PROJECT_TYPES}, got {project_type!r}")
+    report = report or ConversionReport("yolo import", strict=strict)
+    classes = yolo_classes(classes_file_path)
+    folder = Path(dataset_folder_path)
+    images = {p.with_suffix(""): p for p in sorted(folder.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES}
+    results: dict[str, list[dict]] = {}
+    classes_file = Path(classes_file_path).resolve()
+    for label in sorted(folder.rglob("*.txt")):
+        image = images.get(label.with_suffix(""))
+        if label.resolve() == classes_file:
+            continue
+        if image is None:
+            report.note("label file without an image, skipped (D40)", str(label))
+            continue
+        try:
+            with Image.open(image) as opened:
+                size = opened.size
+        except OSError as error:
+            raise FormatError(f"{image}: cannot read the image size ({error})") from error
+        annotations = yolo_label_annotations(label, size, classes, project_type, report)
+        results[image.relative_to(folder).as_posix()] = annotations
+    return dict(sorted(results.items()))
