@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .coco import export_coco
+from .convert import SOURCES, TARGETS, read_tasks, write_tasks
 from .draw import export_image_with_annotations
 from .errors import FormatError
 from .labelme import export_labelme
@@ -148,6 +149,41 @@ def _add_draw(commands) -> None:
     draw.set_defaults(run=run_draw)
 
 
+def run_convert(args: argparse.Namespace) -> int:
+    """Read any supported format into FastLabel tasks and write another."""
+    started = time.perf_counter()
+    imported = ConversionReport(f"{args.source_format} import", strict=args.strict)
+    tasks = read_tasks(args.source, args.source_format, classes_file=args.classes_file, images=args.images,
+                       report=imported)
+    print(imported.summary().replace("0 file(s) written", f"{len(tasks)} image(s) read"))
+    report = write_tasks(tasks, args.target_format, args.output, classes=_classes(args.classes),
+                         strict=args.strict, jobs=args.jobs)
+    print(f"{report.summary()}  [{time.perf_counter() - started:.2f} s]")
+    return 0
+
+
+def _add_convert(commands) -> None:
+    convert = commands.add_parser(
+        "convert", help="convert between any two formats (through FastLabel tasks)",
+        description="Read SRC (a JSON file for fastlabel/coco, a folder for yolo/voc/labelme) and write it "
+                    "in another format.",
+        epilog="examples:\n  fastlabel-formats convert coco.json --from coco --to yolo -o out/yolo\n"
+               "  fastlabel-formats convert labels/ --from yolo --to coco -o out/coco\n"
+               "  fastlabel-formats convert voc/ --from voc --to fastlabel -o out",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    convert.add_argument("source", help="source file or folder")
+    convert.add_argument("--from", dest="source_format", required=True, choices=SOURCES)
+    convert.add_argument("--to", dest="target_format", required=True, choices=TARGETS)
+    convert.add_argument("-o", "--output", required=True, help="output folder")
+    convert.add_argument("--classes-file", help="YOLO source: its classes.txt (default: SRC/classes.txt)")
+    convert.add_argument("--classes", help="YOLO / semantic target: class names, a file or a,b,c")
+    convert.add_argument("--images", help="folder of the images, for sizes the source does not give")
+    convert.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: cores)")
+    convert.add_argument("--strict", action="store_true", help="fail instead of dropping anything")
+    convert.set_defaults(run=run_convert)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the command line."""
     parser = argparse.ArgumentParser(
@@ -180,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(run=run_export)
     _add_render(commands)
     _add_draw(commands)
+    _add_convert(commands)
     return parser
 
 

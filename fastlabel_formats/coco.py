@@ -359,7 +359,6 @@ def rle_rows(batch: Batch, kinds: np.ndarray, order: np.ndarray) -> dict[int, tu
 IMPORT_TYPES = ("bbox", "polygon", "pose_estimation")
 
 
-@gc_paused
 def coco_to_fastlabel(
     coco: dict | str | os.PathLike[str],
     annotation_type: str | None = None,
@@ -374,6 +373,19 @@ def coco_to_fastlabel(
     segmentation with holes, several polygons → one segmentation, a rectangle ring or a lone
     bbox → bbox, one polygon → polygon. Skipped annotations are counted in ``report``.
     """
+    tasks = coco_tasks(coco, annotation_type, report=report, strict=strict)
+    return {t["name"]: t["annotations"] for t in tasks}
+
+
+@gc_paused
+def coco_tasks(
+    coco: dict | str | os.PathLike[str],
+    annotation_type: str | None = None,
+    *,
+    report: ConversionReport | None = None,
+    strict: bool = False,
+) -> list[dict]:
+    """FastLabel tasks (name, width, height, annotations) of a COCO file; see coco_to_fastlabel."""
     if annotation_type is not None and annotation_type not in IMPORT_TYPES:
         raise FormatError(f"annotation_type must be one of {IMPORT_TYPES} or None, got {annotation_type!r}")
     data, source = _load_json(coco)
@@ -386,12 +398,14 @@ def coco_to_fastlabel(
     for image_id in by_image.keys() - image_ids:
         report.add("annotation of an image missing from images, skipped", len(by_image[image_id]),
                    [f"{source}: annotation #{p} (image_id {image_id!r})" for p, _ in by_image[image_id][:5]])
-    results: dict[str, list[dict]] = {}
+    results: dict[str, dict] = {}  # a file name given twice: the later image wins
     for image in data.get("images") or []:
         converted = (_from_coco(a, categories, annotation_type, f"{source}: annotation #{p}", report)
                      for p, a in by_image.get(image.get("id"), ()))
-        results[image.get("file_name")] = [a for a in converted if a is not None]
-    return results
+        results[image.get("file_name")] = {
+            "name": image.get("file_name"), "width": image.get("width", 0), "height": image.get("height", 0),
+            "annotations": [a for a in converted if a is not None]}
+    return list(results.values())
 
 
 def _load_json(data: object) -> tuple[dict, str]:

@@ -129,15 +129,22 @@ def labelme_annotations(document: dict, place: str, report: ConversionReport) ->
     return annotations
 
 
-@gc_paused
 def labelme_to_fastlabel(
     folder_path: str | os.PathLike[str], *, report: ConversionReport | None = None, strict: bool = False
 ) -> dict[str, list[dict]]:
     """``{image path: [annotations]}`` of every labelme ``*.json`` under ``folder_path`` (keys sorted;
     the final ``.json`` replaced by the extension of ``imagePath``)."""
+    return {t["name"]: t["annotations"] for t in labelme_tasks(folder_path, report=report, strict=strict)}
+
+
+@gc_paused
+def labelme_tasks(
+    folder_path: str | os.PathLike[str], *, report: ConversionReport | None = None, strict: bool = False
+) -> list[dict]:
+    """FastLabel tasks (name, width, height, annotations) of a labelme folder, sorted by name."""
     report = report or ConversionReport("labelme import", strict=strict)
     folder = Path(folder_path)
-    results: dict[str, list[dict]] = {}
+    results: dict[str, dict] = {}
     for path in sorted(folder.rglob("*.json")):
         try:
             document = orjson.loads(path.read_bytes())
@@ -145,5 +152,7 @@ def labelme_to_fastlabel(
             raise FormatError(f"{path}: not valid JSON: {error}") from error
         extension = os.path.splitext(str(document.get("imagePath") or ""))[1]
         key = os.path.splitext(path.relative_to(folder).as_posix())[0] + extension
-        results[key] = labelme_annotations(document, str(path), report)
-    return dict(sorted(results.items()))
+        results[key] = {"name": key, "width": int(document.get("imageWidth") or 0),
+                        "height": int(document.get("imageHeight") or 0),
+                        "annotations": labelme_annotations(document, str(path), report)}
+    return [results[key] for key in sorted(results)]

@@ -161,19 +161,31 @@ def voc_objects(root, place: str, report: ConversionReport) -> list[dict]:
     return annotations
 
 
-@gc_paused
 def pascalvoc_to_fastlabel(
     folder_path: str | os.PathLike[str], *, report: ConversionReport | None = None, strict: bool = False
 ) -> dict[str, list[dict]]:
     """``{image path: [bbox annotations]}`` of every ``*.xml`` under ``folder_path`` (keys sorted;
     ``.xml`` replaced by the extension of ``<filename>``). Parsed without entity expansion or
     network access."""
+    return {t["name"]: t["annotations"] for t in pascalvoc_tasks(folder_path, report=report, strict=strict)}
+
+
+def _voc_size(root, key: str) -> int:
+    text = (root.findtext(f"size/{key}") or "0").strip()
+    return int(float(text)) if text.replace(".", "", 1).isdigit() else 0
+
+
+@gc_paused
+def pascalvoc_tasks(
+    folder_path: str | os.PathLike[str], *, report: ConversionReport | None = None, strict: bool = False
+) -> list[dict]:
+    """FastLabel tasks (name, width, height, annotations) of a Pascal VOC folder, sorted by name."""
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     report = report or ConversionReport("pascalvoc import", strict=strict)
     folder = Path(folder_path)
-    results: dict[str, list[dict]] = {}
+    results: dict[str, dict] = {}
     for path in sorted(folder.rglob("*.xml")):
         try:
             root = etree.parse(str(path), parser).getroot()
@@ -181,5 +193,6 @@ def pascalvoc_to_fastlabel(
             raise FormatError(f"{path}: not valid XML: {error}") from error
         extension = os.path.splitext(root.findtext("filename") or "")[1]
         key = os.path.splitext(path.relative_to(folder).as_posix())[0] + extension
-        results[key] = voc_objects(root, str(path), report)  # D37: no <object> gives []
-    return dict(sorted(results.items()))
+        results[key] = {"name": key, "width": _voc_size(root, "width"), "height": _voc_size(root, "height"),
+                        "annotations": voc_objects(root, str(path), report)}  # D37: no <object> gives []
+    return [results[key] for key in sorted(results)]

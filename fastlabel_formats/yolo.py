@@ -333,7 +333,6 @@ def yolo_label_annotations(path: Path, size: tuple[int, int], classes: dict, kin
     return annotations
 
 
-@gc_paused
 def yolo_to_fastlabel(
     classes_file_path: str | os.PathLike[str],
     dataset_folder_path: str | os.PathLike[str],
@@ -345,6 +344,20 @@ def yolo_to_fastlabel(
     """``{image path: [annotations]}`` for every image (jpg/jpeg/png, any case) with a label file of
     the same name; sizes come from the image headers. ``project_type="obb"`` reads YOLO-OBB lines
     into rotated bboxes. Keys sorted."""
+    tasks = yolo_tasks(classes_file_path, dataset_folder_path, project_type, report=report, strict=strict)
+    return {t["name"]: t["annotations"] for t in tasks}
+
+
+@gc_paused
+def yolo_tasks(
+    classes_file_path: str | os.PathLike[str],
+    dataset_folder_path: str | os.PathLike[str],
+    project_type: str = "bbox",
+    *,
+    report: ConversionReport | None = None,
+    strict: bool = False,
+) -> list[dict]:
+    """FastLabel tasks (name, width, height, annotations) of a YOLO dataset, sorted by name."""
     from PIL import Image
 
     if project_type not in IMPORT_PROJECT_TYPES:
@@ -353,7 +366,7 @@ def yolo_to_fastlabel(
     classes = yolo_classes(classes_file_path)
     folder = Path(dataset_folder_path)
     images = {p.with_suffix(""): p for p in sorted(folder.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES}
-    results: dict[str, list[dict]] = {}
+    results: dict[str, dict] = {}
     classes_file = Path(classes_file_path).resolve()
     for label in sorted(folder.rglob("*.txt")):
         image = images.get(label.with_suffix(""))
@@ -367,6 +380,7 @@ def yolo_to_fastlabel(
                 size = opened.size
         except OSError as error:
             raise FormatError(f"{image}: cannot read the image size ({error})") from error
-        annotations = yolo_label_annotations(label, size, classes, project_type, report)
-        results[image.relative_to(folder).as_posix()] = annotations
-    return dict(sorted(results.items()))
+        name = image.relative_to(folder).as_posix()
+        results[name] = {"name": name, "width": size[0], "height": size[1],
+                         "annotations": yolo_label_annotations(label, size, classes, project_type, report)}
+    return [results[name] for name in sorted(results)]

@@ -1,0 +1,74 @@
+"""Any format to any format, always through FastLabel tasks (the hub)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+from .coco import coco_tasks, export_coco
+from .errors import FormatError
+from .files import write_atomic
+from .labelme import export_labelme, labelme_tasks
+from .pascalvoc import export_pascalvoc, pascalvoc_tasks
+from .render import export_instance_segmentation, export_semantic_segmentation
+from .report import ConversionReport
+from .tasks import load_tasks
+from .yolo import export_yolo, yolo_tasks
+
+SOURCES = ("fastlabel", "coco", "yolo", "voc", "labelme")
+TARGETS = ("fastlabel", "coco", "yolo", "voc", "labelme", "semantic", "instance")
+
+
+def read_tasks(source: str | os.PathLike[str], source_format: str, *, classes_file: str | None = None,
+               images: str | os.PathLike[str] | None = None, report: ConversionReport | None = None) -> list[dict]:
+    """FastLabel tasks read from ``source`` in ``source_format``; tasks without a size get it from
+    ``images/<task name>`` when that folder is given."""
+    report = report or ConversionReport(f"{source_format} import")
+    readers: dict[str, Callable[[], list[dict]]] = {
+        "fastlabel": lambda: list(load_tasks(source)[0]),
+        "coco": lambda: coco_tasks(source, report=report),
+        "yolo": lambda: yolo_tasks(classes_file or Path(source) / "classes.txt", source, report=report),
+        "voc": lambda: pascalvoc_tasks(source, report=report),
+        "labelme": lambda: labelme_tasks(source, report=report),
+    }
+    if source_format not in readers:
+        raise FormatError(f"unknown source format {source_format!r}; choose from {', '.join(SOURCES)}")
+    tasks = readers[source_format]()
+    return _sized(tasks, Path(images)) if images is not None else tasks
+
+
+def _sized(tasks: list[dict], images: Path) -> list[dict]:
+    from PIL import Image
+
+    sized = []
+    for task in tasks:
+        path = images / task["name"]
+        if (not task.get("width") or not task.get("height")) and path.is_file():
+            with Image.open(path) as image:
+                task = {**task, "width": image.width, "height": image.height}
+        sized.append(task)
+    return sized
+
+
+def write_tasks(tasks: list[dict], target_format: str, output_dir: str | os.PathLike[str], *,
+                classes: list[str] | None = None, strict: bool = False, jobs: int = 1) -> ConversionReport:
+    """Write ``tasks`` in ``target_format`` under ``output_dir``."""
+    if target_format == "fastlabel":
+        report = ConversionReport("fastlabel", strict=strict)
+        report.files.append(write_atomic(Path(output_dir) / "tasks.json", orjson.dumps(tasks)))
+        return report
+    common = {"strict": strict, "jobs": jobs, "progress": True}
+    writers: dict[str, Callable[[], ConversionReport]] = {
+        "coco": lambda: export_coco(tasks, output_dir, strict=strict, jobs=jobs),
+        "yolo": lambda: export_yolo(tasks, output_dir, classes=classes, **common),
+        "voc": lambda: export_pascalvoc(tasks, output_dir, **common),
+        "labelme": lambda: export_labelme(tasks, output_dir, **common),
+        "semantic": lambda: export_semantic_segmentation(tasks, output_dir, classes=classes, **common),
+        "instance": lambda: export_instance_segmentation(tasks, output_dir, **common),
+    }
+    if target_format not in writers:
+        raise FormatError(f"unknown target format {target_format!r}; choose from {', '.join(TARGETS)}")
+    return writers[target_format]()
