@@ -171,10 +171,12 @@ def encode_png(mask: np.ndarray, palette: Sequence[int]) -> bytes:
     if mask.dtype == np.uint16:
         Image.fromarray(mask).save(stream, format="PNG", compress_type=zlib.Z_RLE)
         return stream.getvalue()
+    colours = list(palette)
+    if len(colours) // 3 <= 16:  # Pillow would write 1/2/4-bit pixels: pad to 256 entries (black)
+        colours += [0] * (768 - len(colours))
     image = Image.fromarray(mask, mode="L")
-    image.putpalette(list(palette))
-    options = {"bits": 8} if len(palette) // 3 <= 16 else {}
-    image.save(stream, format="PNG", compress_type=zlib.Z_RLE, **options)
+    image.putpalette(colours)
+    image.save(stream, format="PNG", compress_type=zlib.Z_RLE)
     return stream.getvalue()
 
 

@@ -303,7 +303,10 @@ def _yolo_line(kind: str, values: list[float], width: int, height: int) -> tuple
     centre = corners.mean(axis=0)
     top, side = corners[1] - corners[0], corners[2] - corners[1]
     half = np.array([np.hypot(*top), np.hypot(*side)]) / 2
-    rotation = float(np.degrees(np.arctan2(top[1], top[0])))
+    # the top edge and the side edge turned back by 90° point the same way; their sum gives the
+    # angle from the whole box, not from its shortest edge (7-decimal corners are a little noisy)
+    direction = top + np.array([side[1], -side[0]])
+    rotation = float(np.degrees(np.arctan2(direction[1], direction[0])))
     return [*(centre - half).tolist(), *(centre + half).tolist()], {"rotation": rotation}
 
 

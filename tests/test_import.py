@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 from conftest import ann, task
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from pycocotools import mask as coco_mask
 
@@ -274,6 +274,7 @@ def test_fastlabel_yolo_fastlabel_within_a_millionth(tmp_path_factory, box_list,
 
 
 @given(st.lists(st.tuples(big_boxes, st.floats(-179, 179, allow_nan=False)), min_size=1, max_size=4))
+@example(rotated=[((0, 0, 2, 291), 2.0)])  # a thin box: its angle must not come from the short edge
 def test_yolo_obb_fastlabel_yolo_obb_within_a_millionth(tmp_path_factory, rotated):
     from fastlabel_formats import export_yolo, yolo_to_fastlabel
 
