@@ -72,6 +72,11 @@ def _read_json_list(path: str | None) -> list | None:
     return data
 
 
+def _finish(report: ConversionReport, started: float) -> int:
+    print(f"{report.summary()}  [{time.perf_counter() - started:.2f} s]")
+    return 0
+
+
 def run_export(args: argparse.Namespace) -> int:
     """Run every requested exporter and print their reports."""
     targets = []
@@ -83,8 +88,7 @@ def run_export(args: argparse.Namespace) -> int:
     exporters = _exporters(args)
     for target in targets:
         started = time.perf_counter()
-        report = exporters[target](tasks, Path(args.output) / target)
-        print(f"{report.summary()}  [{time.perf_counter() - started:.2f} s]")
+        _finish(exporters[target](tasks, Path(args.output) / target), started)
     return 0
 
 
@@ -99,8 +103,7 @@ def run_render(args: argparse.Namespace) -> int:
     else:
         report = export_instance_segmentation(tasks, args.output, start_index=args.start_index, jobs=args.jobs,
                                               strict=args.strict, progress=True)
-    print(f"{report.summary()}  [{time.perf_counter() - started:.2f} s]")
-    return 0
+    return _finish(report, started)
 
 
 def _add_render(commands) -> None:
@@ -129,8 +132,7 @@ def run_draw(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     report = export_image_with_annotations(args.tasks, args.images, args.output, jobs=args.jobs,
                                            strict=args.strict, progress=True)
-    print(f"{report.summary()}  [{time.perf_counter() - started:.2f} s]")
-    return 0
+    return _finish(report, started)
 
 
 def _add_draw(commands) -> None:
@@ -158,8 +160,7 @@ def run_convert(args: argparse.Namespace) -> int:
     print(imported.summary().replace("0 file(s) written", f"{len(tasks)} image(s) read"))
     report = write_tasks(tasks, args.target_format, args.output, classes=_classes(args.classes),
                          strict=args.strict, jobs=args.jobs)
-    print(f"{report.summary()}  [{time.perf_counter() - started:.2f} s]")
-    return 0
+    return _finish(report, started)
 
 
 def _add_convert(commands) -> None:
