@@ -8,16 +8,9 @@ from pathlib import Path
 from .files import write_atomic
 from .parallel import Offsets, run_chunks
 from .report import ConversionReport
-from .tasks import Batch, Frame, frame_chunks, gather
+from .tasks import Batch, Frame, chunk_batch, frame_chunks
 
 BuildChunk = Callable[[Batch, ConversionReport], list[bytes]]
-
-
-def chunk_batch(tasks: list[dict], chunk: tuple[int, list[Frame]], source: str, geometry: Iterable[str]) -> Batch:
-    """The gathered batch of one ``(first frame, frames)`` chunk, ``first_frame`` set."""
-    first_frame, frames = chunk
-    batch = gather(tasks, frames, source, geometry)
-    return Batch(**{**batch.__dict__, "first_frame": first_frame})
 
 
 def write_per_image(

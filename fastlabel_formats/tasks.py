@@ -110,13 +110,19 @@ def frame_chunks(tasks: list[dict], frames: list[Frame], rows: int | None = None
         yield start, frames[start:]
 
 
+def chunk_batch(tasks: list[dict], chunk: tuple[int, list[Frame]], source: str, geometry: Iterable[str]) -> Batch:
+    """The gathered batch of one ``(first frame, frames)`` chunk, ``first_frame`` set."""
+    first_frame, frames = chunk
+    batch = gather(tasks, frames, source, geometry)
+    return Batch(**{**batch.__dict__, "first_frame": first_frame})
+
+
 def batches(
     tasks: list[dict], frames: list[Frame], source: str, geometry: Iterable[str] = RING_TYPES
 ) -> Iterator[Batch]:
     """:func:`gather` over consecutive chunks of ``frames`` (``first_frame`` set on each)."""
-    for first_frame, chunk in frame_chunks(tasks, frames):
-        batch = gather(tasks, chunk, source, geometry)
-        yield Batch(**{**batch.__dict__, "first_frame": first_frame})
+    for chunk in frame_chunks(tasks, frames):
+        yield chunk_batch(tasks, chunk, source, geometry)
 
 
 def layout_problem(kind: str, points: object) -> str | None:
