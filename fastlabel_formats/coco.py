@@ -16,10 +16,9 @@ from .errors import FormatError, where
 from .files import atomic_output, dump_json, output_path
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
 from .parallel import Offsets, run_chunks
-from .pipeline import chunk_batch
 from .report import ConversionReport
 from .runtime import gc_paused
-from .tasks import Batch, frame_chunks, load_tasks
+from .tasks import Batch, chunk_batch, frame_chunks, load_tasks
 from .video import project_frames
 
 COCO_TYPES = ("bbox", "polygon", "segmentation", "pose_estimation")
