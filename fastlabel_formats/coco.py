@@ -446,9 +446,12 @@ def _from_coco(annotation: dict, categories: dict, annotation_type: str | None, 
     return out
 
 
+_NUMBER_TYPES = frozenset((int, float))
+
+
 def _is_numbers(values: object, count: int | None = None) -> bool:
-    return isinstance(values, list) and (count is None or len(values) == count) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    return isinstance(values, list) and (count is None or len(values) == count) and \
+        _NUMBER_TYPES.issuperset(map(type, values))
 
 
 def _shape_from_coco(annotation: dict, annotation_type: str | None) -> tuple[str, list] | None:
