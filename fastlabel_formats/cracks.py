@@ -1,9 +1,10 @@
 """Boundary rings of a mask along pixel edges ("cracks"), for ``mask_to_segmentation`` (§11).
 
-Every crack between a foreground and a background pixel becomes a directed unit edge with the
-foreground on its right (outer boundaries clockwise on screen, holes counter-clockwise). Where
-two foreground pixels touch only diagonally a vertex has two ways out; taking the left turn keeps
-an 8-connected component in one ring. Rings are the cycles of the resulting successor
+Every crack between a foreground and a background pixel (found from the border pixels that
+``cv2.findContours`` visits) becomes a directed unit edge with the foreground on its right (outer
+boundaries clockwise on screen, holes counter-clockwise). Where two foreground pixels touch only
+diagonally a vertex has two ways out; taking the left turn keeps an 8-connected component in one
+ring. Rings are the cycles of the resulting successor
 permutation, found for all edges at once by pointer jumping (no per-pixel Python loop).
 """
 
@@ -15,9 +16,8 @@ import numpy as np
 
 # directions in clockwise order: east, south, west, north (y grows downward)
 STEP = np.array([[1, 0], [0, 1], [-1, 0], [0, -1]], np.int64)
-# the pixel (dx, dy) relative to an edge's start vertex on its right (foreground) / left side
+# the pixel (dx, dy) relative to an edge's start vertex on its right (foreground) side
 RIGHT_PIXEL = np.array([[0, 0], [-1, 0], [-1, -1], [0, -1]], np.int64)
-LEFT_PIXEL = np.array([[0, -1], [0, 0], [-1, 0], [-1, -1]], np.int64)
 
 
 @dataclass(frozen=True)
@@ -30,22 +30,23 @@ class CrackRings:
     offsets: np.ndarray
 
 
-def crack_edges(padded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start vertices ``(E, 2)`` and directions ``(E,)`` of all boundary edges of a mask padded
-    with one background pixel on every side."""
-    horizontal = padded[1:, :] != padded[:-1, :]  # crack on y = row + 1, x .. x+1
-    rows, cols = np.nonzero(horizontal)
-    below = padded[rows + 1, cols]
-    y = rows + 1
-    h_start = np.stack([np.where(below, cols, cols + 1), y], 1)
-    h_direction = np.where(below, 0, 2)
-    vertical = padded[:, 1:] != padded[:, :-1]  # crack on x = col + 1, y .. y+1
-    rows, cols = np.nonzero(vertical)
-    left = padded[rows, cols]
-    x = cols + 1
-    v_start = np.stack([x, np.where(left, rows, rows + 1)], 1)
-    v_direction = np.where(left, 1, 3)
-    return np.concatenate([h_start, v_start]).astype(np.int64), np.concatenate([h_direction, v_direction])
+# a background 4-neighbour (dx, dy) of a foreground pixel -> the crack's start (relative to the
+# pixel's top-left corner) and direction, foreground on the right
+_BORDER_CRACKS = (((0, -1), (0, 0), 0), ((0, 1), (1, 1), 2), ((-1, 0), (0, 1), 3), ((1, 0), (1, 0), 1))
+
+
+def border_cracks(padded: np.ndarray, border_pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start vertices ``(E, 2)`` and directions ``(E,)`` of every crack between a foreground
+    pixel and a background pixel, given (at least) all foreground pixels that have a background
+    4-neighbour as ``(x, y)`` rows. ``padded`` has one background pixel on every side."""
+    width = padded.shape[1]
+    y, x = np.divmod(np.unique(border_pixels[:, 1] * width + border_pixels[:, 0]), width)
+    starts, directions = [], []
+    for (dx, dy), (sx, sy), direction in _BORDER_CRACKS:
+        background = ~padded[y + dy, x + dx]
+        starts.append(np.stack([x[background] + sx, y[background] + sy], 1))
+        directions.append(np.full(int(background.sum()), direction))
+    return np.concatenate(starts).astype(np.int64), np.concatenate(directions).astype(np.int64)
 
 
 def successors(start: np.ndarray, direction: np.ndarray, width: int) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Mask -> FastLabel geometry: ``mask_to_polygon`` (§11b) and ``mask_to_segmentation`` (§11).
 
 ``mask_to_segmentation`` traces pixel-corner boundaries ("cracks") so that rendering its
-output with the pixel-centre rule gives back the mask exactly; see :mod:`.cracks`.
+output with the pixel-centre rule gives back the mask exactly; see :mod:`.cracks`. OpenCV's
+border following supplies the border pixels and the nesting of components and holes.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 
 import numpy as np
 
-from .cracks import LEFT_PIXEL, RIGHT_PIXEL, corners, crack_edges, signed_areas, trace
+from .cracks import RIGHT_PIXEL, border_cracks, corners, signed_areas, trace
 from .errors import FormatError
 
 SIMPLIFY_EPSILON = 3.0
@@ -59,45 +60,72 @@ def mask_to_segmentation(mask: np.ndarray | str | os.PathLike[str]) -> list[list
         return []
     origin = np.array([cols[0], rows[0]]) - 1  # work on the bounding box, padded by one pixel
     padded = np.pad(foreground[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], 1)
-    start, direction = crack_edges(padded)
-    rings = trace(start, direction, padded.shape[1])
+    contours = Contours(padded)
+    rings = trace(*border_cracks(padded, contours.points), padded.shape[1])
     vertices, offsets = corners(rings)
     outer = signed_areas(vertices, offsets) > 0
-    component, background, thin, outside = _ring_labels(padded, rings)
+    component = contours.component_of_rings(rings, outer)
     points, first_corner = [], []
     for r in range(len(offsets) - 1):
         ring = vertices[offsets[r]:offsets[r + 1]] + origin
-        points.append(_ring_from_start(ring, outer[r], thin[component[r]]))
+        points.append(_ring_from_start(ring, outer[r], contours.thin[component[r]]))
         top_left = ring[np.lexsort((ring[:, 0], ring[:, 1]))[0]]
         first_corner.append((int(top_left[1]), int(top_left[0])))
     holes: dict[int, list[int]] = {}
-    owner_of_hole: dict[int, int] = {}
     for r in np.flatnonzero(~outer).tolist():
         holes.setdefault(int(component[r]), []).append(r)
-        owner_of_hole[int(background[r])] = int(component[r])
     children: dict[int, list[int]] = {}
     outer_ring: dict[int, int] = {}
     for r in np.flatnonzero(outer).tolist():
         outer_ring[int(component[r])] = r
-        parent = -1 if background[r] == outside else owner_of_hole.get(int(background[r]), -1)
-        children.setdefault(parent, []).append(int(component[r]))
+        children.setdefault(contours.enclosing_component(int(component[r])), []).append(int(component[r]))
     regions: list[list[list[int]]] = []
     _emit(-1, children, outer_ring, holes, points, first_corner, regions)
     return regions
 
 
-def _ring_labels(padded: np.ndarray, rings) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Per ring: its 8-connected foreground component and 4-connected background component;
-    per component: whether it is a single row or column; and the outside background's label."""
-    import cv2
+class Contours:
+    """OpenCV's border following of a padded mask: its border pixels and the nesting of outer
+    borders (components, 8-connected) and hole borders (4-connected background)."""
 
-    _, fg_label, stats, _ = cv2.connectedComponentsWithStats(padded.astype(np.uint8), connectivity=8)
-    bg_label = cv2.connectedComponents((~padded).astype(np.uint8), connectivity=4)[1]
-    first_edge = rings.offsets[:-1]
-    right = rings.start[first_edge] + RIGHT_PIXEL[rings.direction[first_edge]]
-    left = rings.start[first_edge] + LEFT_PIXEL[rings.direction[first_edge]]
-    thin = (stats[:, cv2.CC_STAT_WIDTH] == 1) | (stats[:, cv2.CC_STAT_HEIGHT] == 1)
-    return fg_label[right[:, 1], right[:, 0]], bg_label[left[:, 1], left[:, 0]], thin, int(bg_label[0, 0])
+    def __init__(self, padded: np.ndarray) -> None:
+        import cv2
+
+        found, hierarchy = cv2.findContours(padded.astype(np.uint8), cv2.RETR_TREE, cv2.CHAIN_APPROX_NONE)
+        self.parent = hierarchy[0][:, 3].astype(np.int64)
+        depth = np.zeros(len(found), np.int64)
+        for contour in range(len(found)):
+            ancestor = self.parent[contour]
+            while ancestor != -1:
+                depth[contour] += 1
+                ancestor = self.parent[ancestor]
+        self.points = np.concatenate([c.reshape(-1, 2) for c in found]).astype(np.int64)
+        self.contour_of_point = np.repeat(np.arange(len(found)), [len(c) for c in found])
+        self.hole_point = (depth % 2 == 1)[self.contour_of_point]
+        self.width = padded.shape[1]
+        boxes = np.array([cv2.boundingRect(c) for c in found])
+        self.thin = (boxes[:, 2] == 1) | (boxes[:, 3] == 1)
+
+    def _contour_at(self, pixels: np.ndarray, holes: bool) -> np.ndarray:
+        chosen = self.hole_point if holes else ~self.hole_point
+        if not chosen.any():
+            return np.zeros(len(pixels), np.int64)
+        ids = self.points[chosen, 1] * self.width + self.points[chosen, 0]
+        order = np.argsort(ids, kind="stable")
+        found = np.minimum(np.searchsorted(ids[order], pixels), len(order) - 1)
+        return self.contour_of_point[chosen][order][found]
+
+    def component_of_rings(self, rings, outer: np.ndarray) -> np.ndarray:
+        """Per crack ring, the outer contour of its component (found at the pixel on its right)."""
+        first_edge = rings.offsets[:-1]
+        right = rings.start[first_edge] + RIGHT_PIXEL[rings.direction[first_edge]]
+        pixels = right[:, 1] * self.width + right[:, 0]
+        return np.where(outer, self._contour_at(pixels, False), self.parent[self._contour_at(pixels, True)])
+
+    def enclosing_component(self, component: int) -> int:
+        """The component in whose hole ``component`` lies, or -1 at the top level."""
+        hole = self.parent[component]
+        return -1 if hole == -1 else int(self.parent[hole])
 
 
 def _emit(parent, children, outer_ring, holes, points, first_corner, regions) -> None:
