@@ -7,7 +7,14 @@ One module per format, each with the same verbs: ``to_<fmt>`` (objects, no files
 from .coco import coco_to_fastlabel, export_coco, to_coco
 from .draw import draw_annotations, export_image_with_annotations
 from .errors import FormatError
-from .integrate import integrate_audio, integrate_video, split_audio_task, split_video_task
+from .integrate import (
+    integrate_audio,
+    integrate_image_tiles,
+    integrate_video,
+    split_audio_task,
+    split_image_task,
+    split_video_task,
+)
 from .labelme import export_labelme, labelme_to_fastlabel, to_labelme
 from .masks import mask_to_polygon, mask_to_segmentation
 from .palette import COLOR_PALETTE
@@ -36,6 +43,7 @@ __all__ = [
     "export_pascalvoc",
     "export_yolo",
     "integrate_audio",
+    "integrate_image_tiles",
     "integrate_video",
     "labelme_to_fastlabel",
     "load_tasks",
@@ -45,6 +53,7 @@ __all__ = [
     "render_instance_mask",
     "render_semantic_mask",
     "split_audio_task",
+    "split_image_task",
     "split_video_task",
     "to_coco",
     "to_labelme",

@@ -95,3 +95,76 @@ def test_split_then_integrate_video_keeps_every_frame_key(counts, data):
     assert merged["frameCount"] == total
     assert sorted((a["value"], a["points"]) for a in merged["annotations"]) == sorted(
         (a["value"], a["points"]) for a in annotations)
+
+
+def tile(number: int, *annotations: dict, size: int = 100) -> dict:
+    return {"name": f"image/cat/{number}.jpg", "width": size, "height": size, "annotations": list(annotations)}
+
+
+def shape(kind: str, value: str, points) -> dict:
+    return {"type": kind, "value": value, "points": points}
+
+
+def test_image_tiles_spec_example():
+    from fastlabel_formats import integrate_image_tiles
+
+    tiles = [tile(1, shape("bbox", "bird", [50, 20, 100, 60]), shape("bbox", "x", [90, 0, 100, 10])),
+             tile(2, shape("bbox", "bird", [0, 30, 40, 80])), tile(3), tile(4),
+             tile(5, shape("polygon", "cat", [20, 20, 100, 20, 100, 100, 20, 100]), shape("bbox", "x", [0, 0, 10, 10])),
+             tile(6, shape("polygon", "cat", [0, 20, 50, 20, 50, 100, 0, 100])), tile(7),
+             tile(8, shape("polygon", "cat", [20, 0, 100, 0, 100, 50, 20, 50]), shape("keypoint", "k", [1, 1])),
+             tile(9, shape("bbox", "bird", [10, 10, 20, 20]))]
+    merged = integrate_image_tiles(tiles, "image/cat")
+    assert (merged["name"], merged["width"], merged["height"]) == ("image/cat.jpg", 300, 300)
+    assert [(a["type"], a["value"], a["points"]) for a in merged["annotations"]] == [
+        ("bbox", "bird", [50, 20, 140, 80]),
+        ("bbox", "x", [90, 0, 100, 10]),  # diagonal neighbours are not merged
+        ("polygon", "cat", [120, 120, 250, 120, 250, 200, 200, 200, 200, 250, 120, 250]),
+        ("bbox", "x", [100, 100, 110, 110]),
+        ("bbox", "bird", [210, 210, 220, 220]),
+    ]
+    assert merged["annotations"][0]["attributes"] == [] and merged["annotations"][0]["confidenceScore"] == -1
+    kept = integrate_image_tiles(tiles, "image/cat", keep_other_types=True)
+    assert ("keypoint", [101, 201]) in [(a["type"], a["points"]) for a in kept["annotations"]]
+
+
+def test_image_tiles_bad_grids():
+    from fastlabel_formats import integrate_image_tiles
+
+    with pytest.raises(FormatError, match="6 tiles are not a square grid"):
+        integrate_image_tiles([tile(n) for n in range(1, 7)], "image/cat")
+    with pytest.raises(FormatError, match="a 2x2 grid needs 4 tiles, got 6"):
+        integrate_image_tiles([tile(n) for n in range(1, 7)], "image/cat", rows=2, cols=2)
+    uneven = [tile(1), tile(2), tile(3), tile(4, size=90)]
+    with pytest.raises(FormatError, match="tile 4 is 90x90, but its column is 100 wide"):
+        integrate_image_tiles(uneven, "image/cat")
+
+
+rects = st.tuples(st.integers(0, 400), st.integers(0, 300), st.integers(1, 200), st.integers(1, 200))
+
+
+@given(st.integers(1, 4), st.integers(1, 5), st.integers(80, 500), st.integers(60, 400),
+       st.lists(st.tuples(st.sampled_from(["bbox", "polygon", "segmentation"]), rects), max_size=5))
+def test_split_then_integrate_image_gives_the_same_pixels(rows, cols, width, height, shapes):
+    from fastlabel_formats import integrate_image_tiles, render_instance_mask, split_image_task
+
+    annotations = []
+    for number, (kind, (x, y, w, h)) in enumerate(shapes):
+        x, y = x % width, y % height
+        w, h = min(w, width - x), min(h, height - y)
+        if w < 1 or h < 1:
+            continue
+        ring = [x, y, x + w, y, x + w, y + h, x, y + h]
+        points = {"bbox": [x, y, x + w, y + h], "polygon": ring, "segmentation": [[ring + ring[:2]]]}[kind]
+        annotations.append(shape(kind, f"v{number}", points))  # distinct values: never merged together
+    task = {"name": "img/a.png", "width": width, "height": height, "annotations": annotations}
+    merged = integrate_image_tiles(split_image_task(task, rows, cols), "img/a", rows=rows, cols=cols)
+    assert (merged["width"], merged["height"]) == (width, height)
+    assert len(merged["annotations"]) == len(annotations)
+    by_value = {a["value"]: a for a in merged["annotations"]}  # ordered by first tile, not as before
+    for original in annotations:
+        back = by_value[original["value"]]
+        assert back["type"] == original["type"]
+        one = {"name": "x", "width": width, "height": height}
+        assert (render_instance_mask({**one, "annotations": [back]}) ==
+                render_instance_mask({**one, "annotations": [original]})).all()
