@@ -280,7 +280,8 @@ class _UnionFind:
 
 
 def _seam_pairs(items: list[dict], cell: dict, grid: tuple, tol: float) -> list[tuple[int, int]]:
-    """Pairs of same type/value shapes in neighbouring tiles whose seam parts overlap."""
+    """Pairs of same type/value shapes in neighbouring tiles whose seam parts overlap: only shapes
+    reaching the seam are looked at, bucketed by type and value, and swept along the seam."""
     xs, ys, rows, cols = grid
     pairs = []
     for (row, col), members in cell.items():
@@ -288,15 +289,34 @@ def _seam_pairs(items: list[dict], cell: dict, grid: tuple, tol: float) -> list[
                                        ((row + 1, col), 1, ys[row + 1] if row + 1 < rows else None)):
             if seam is None or other_cell not in cell:
                 continue
-            for i in members:
-                near_i = _seam_intervals(items[i]["kind"], items[i]["rings"], axis, seam, tol)
-                for j in cell[other_cell]:
-                    if (items[i]["kind"], items[i]["value"]) != (items[j]["kind"], items[j]["value"]):
-                        continue
-                    near_j = _seam_intervals(items[j]["kind"], items[j]["rings"], axis, seam, tol)
-                    if _touch(near_i, near_j):
-                        pairs.append((i, j))
+            near = [_near_seam(items, members, axis, seam, tol), _near_seam(items, cell[other_cell], axis, seam, tol)]
+            for key, first in near[0].items():
+                pairs += _sweep(first, near[1].get(key, []))
     return pairs
+
+
+def _near_seam(items: list[dict], members: list[int], axis: int, seam: float, tol: float) -> dict:
+    """``{(type, value): [(low, high, item)]}`` of the members' seam intervals."""
+    buckets: dict = {}
+    for index in members:
+        item = items[index]
+        for low, high in _seam_intervals(item["kind"], item["rings"], axis, seam, tol):
+            buckets.setdefault((item["kind"], item["value"]), []).append((low, high, index))
+    return buckets
+
+
+def _sweep(first: list[tuple], second: list[tuple]) -> list[tuple[int, int]]:
+    """Index pairs of intervals from the two lists that overlap with positive length."""
+    events = sorted([(low, high, index, 0) for low, high, index in first] +
+                    [(low, high, index, 1) for low, high, index in second])
+    active: list[list[tuple]] = [[], []]
+    pairs = set()
+    for low, high, index, side in events:
+        for other in range(2):
+            active[other] = [entry for entry in active[other] if entry[0] > low]
+        pairs.update((index, o) if side == 0 else (o, index) for _, o in active[1 - side])
+        active[side].append((high, index))
+    return sorted(pairs)
 
 
 def _snap(ring: np.ndarray, cell: tuple[int, int], xs: list, ys: list, tol: float) -> np.ndarray:
