@@ -8,10 +8,14 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import orjson
+
 from .coco import export_coco
 from .convert import SOURCES, TARGETS, read_tasks, write_tasks
 from .draw import export_image_with_annotations
 from .errors import FormatError
+from .files import write_atomic
+from .integrate import integrate_audio, integrate_image_tiles, integrate_video, split_image_task
 from .labelme import export_labelme
 from .parallel import default_jobs
 from .pascalvoc import export_pascalvoc
@@ -185,6 +189,70 @@ def _add_convert(commands) -> None:
     convert.set_defaults(run=run_convert)
 
 
+AUDIO_EXTENSIONS, VIDEO_EXTENSIONS = (".mp3", ".wav", ".m4a"), (".mp4",)
+
+
+def _grid(text: str | None) -> tuple[int | None, int | None]:
+    if not text:
+        return None, None
+    try:
+        rows, cols = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise FormatError(f"--grid must look like 3x3 (rows x columns), got {text!r}") from None
+    return rows, cols
+
+
+def run_integrate(args: argparse.Namespace) -> int:
+    """Merge split pieces named PREFIX/<n>.<ext> into one task (image tiles, audio or video)."""
+    tasks, _ = load_tasks(args.tasks)
+    extensions = {Path(t["name"]).suffix.lower() for t in tasks if t["name"].startswith(args.prefix.rstrip("/") + "/")}
+    if extensions & set(AUDIO_EXTENSIONS):
+        merged = integrate_audio(tasks, args.prefix)
+    elif extensions & set(VIDEO_EXTENSIONS):
+        merged = integrate_video(tasks, args.prefix)
+    else:
+        rows, cols = _grid(args.grid)
+        merged = integrate_image_tiles(tasks, args.prefix, rows=rows, cols=cols, tol=args.tol,
+                                       keep_other_types=args.keep_other_types)
+    write_atomic(Path(args.output), orjson.dumps([merged]))
+    print(f"{merged['name']}: {len(merged['annotations'])} annotation(s) -> {args.output}")
+    return 0
+
+
+def run_split(args: argparse.Namespace) -> int:
+    """Split every image task into a grid of tiles (the inverse of integrate)."""
+    rows, cols = _grid(args.grid)
+    tasks, _ = load_tasks(args.tasks)
+    tiles = [piece for task in tasks for piece in split_image_task(task, rows, cols)]
+    write_atomic(Path(args.output) / "tasks.json", orjson.dumps(tiles))
+    print(f"{len(tasks)} task(s) -> {len(tiles)} tile task(s) in {Path(args.output) / 'tasks.json'}")
+    return 0
+
+
+def _add_integrate_and_split(commands) -> None:
+    integrate = commands.add_parser(
+        "integrate", help="merge split tasks PREFIX/1.ext, PREFIX/2.ext, … into PREFIX.ext",
+        description="Merge the pieces of a split image (tiles), audio or video task into one task, joining "
+                    "annotations cut at the seams. The kind follows the pieces' file extension.",
+        epilog="example:\n  fastlabel-formats integrate tiles.json --prefix image/cat --grid 3x3 -o cat.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    integrate.add_argument("tasks", help="JSON file holding the split tasks")
+    integrate.add_argument("--prefix", required=True, help="the common name prefix, e.g. image/cat")
+    integrate.add_argument("--grid", help="image tiles: ROWSxCOLS (default: a square grid)")
+    integrate.add_argument("--tol", type=float, default=1.0, help="image tiles: seam tolerance in pixels")
+    integrate.add_argument("--keep-other-types", action="store_true", help="image tiles: keep keypoints etc.")
+    integrate.add_argument("-o", "--output", required=True, help="output JSON file (a list with one task)")
+    integrate.set_defaults(run=run_integrate)
+    split = commands.add_parser("split", help="split image tasks into a grid of tile tasks",
+                                description="Split every image task into ROWSxCOLS tiles named <name without "
+                                            "extension>/<n>.<ext>, annotations clipped to each tile.")
+    split.add_argument("tasks", help="JSON file holding image tasks")
+    split.add_argument("--grid", required=True, help="ROWSxCOLS, e.g. 3x3")
+    split.add_argument("-o", "--output", required=True, help="output folder (tasks.json)")
+    split.set_defaults(run=run_split)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the command line."""
     parser = argparse.ArgumentParser(
@@ -218,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_render(commands)
     _add_draw(commands)
     _add_convert(commands)
+    _add_integrate_and_split(commands)
     return parser
 
 
