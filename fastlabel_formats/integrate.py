@@ -338,9 +338,10 @@ def _clean_ring(coords: np.ndarray, clockwise: bool) -> np.ndarray:
     the vertex with the smallest y, then x."""
     ring = coords[:-1] if len(coords) > 1 and (coords[0] == coords[-1]).all() else coords
     previous, following = np.roll(ring, 1, axis=0), np.roll(ring, -1, axis=0)
-    cross = (ring[:, 0] - previous[:, 0]) * (following[:, 1] - ring[:, 1]) - \
-        (ring[:, 1] - previous[:, 1]) * (following[:, 0] - ring[:, 0])
-    ring = ring[cross != 0]
+    incoming, outgoing = ring - previous, following - ring
+    cross = incoming[:, 0] * outgoing[:, 1] - incoming[:, 1] * outgoing[:, 0]
+    scale = np.hypot(*incoming.T) * np.hypot(*outgoing.T)
+    ring = ring[np.abs(cross) > 1e-6 * scale]  # also drops cut points a seam left on a straight edge
     area = np.sum(np.roll(ring, 1, axis=0)[:, 0] * ring[:, 1] - ring[:, 0] * np.roll(ring, 1, axis=0)[:, 1])
     if (area > 0) != clockwise:
         ring = ring[::-1]
