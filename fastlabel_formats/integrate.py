@@ -9,9 +9,11 @@ reach the piece's last frame with tracks that have frame 1 in the next piece.
 from __future__ import annotations
 
 import copy
+import os
 import posixpath
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -456,11 +458,41 @@ def _clip(kind: str, points: object, box) -> list:
     return [segmentation] if segmentation else []
 
 
-def split_image_task(task: dict, rows: int, cols: int) -> list[dict]:
+def split_image_task(task: dict, rows: int, cols: int, *, image_path: str | os.PathLike[str] | None = None,
+                     output_dir: str | os.PathLike[str] | None = None) -> list[dict]:
     """The tiles of an image task (the inverse of :func:`integrate_image_tiles`), numbered
-    row-major from the top left; bbox, polygon and segmentation annotations clipped to each tile."""
+    row-major from the top left; bbox, polygon and segmentation annotations clipped to each tile.
+    With ``image_path`` and ``output_dir`` the tile images are cut and written as
+    ``output_dir/<tile name>`` too."""
     import shapely
 
+    tiles = _split_annotations(task, rows, cols, shapely)
+    if image_path is not None and output_dir is not None:
+        _write_tile_images(task, tiles, rows, cols, Path(image_path), output_dir)
+    return tiles
+
+
+def _write_tile_images(task: dict, tiles: list[dict], rows: int, cols: int, image_path: Path,
+                       output_dir: str | os.PathLike[str]) -> None:
+    import io
+
+    from PIL import Image
+
+    from .files import output_path, write_atomic
+
+    with Image.open(image_path) as image:
+        image.load()
+        for number, tile_task in enumerate(tiles):
+            row, col = divmod(number, cols)
+            x0 = sum(t["width"] for t in tiles[row * cols:row * cols + col])
+            y0 = sum(tiles[r * cols + col]["height"] for r in range(row))
+            crop = image.crop((x0, y0, x0 + tile_task["width"], y0 + tile_task["height"]))
+            stream = io.BytesIO()
+            crop.save(stream, format=image.format or "PNG", quality=95)
+            write_atomic(output_path(output_dir, tile_task["name"], f"task {task['name']!r}"), stream.getvalue())
+
+
+def _split_annotations(task: dict, rows: int, cols: int, shapely) -> list[dict]:
     widths, heights = _tile_sizes(task["width"], cols), _tile_sizes(task["height"], rows)
     tiles = []
     for row in range(rows):

@@ -168,3 +168,36 @@ def test_split_then_integrate_image_gives_the_same_pixels(rows, cols, width, hei
         one = {"name": "x", "width": width, "height": height}
         assert (render_instance_mask({**one, "annotations": [back]}) ==
                 render_instance_mask({**one, "annotations": [original]})).all()
+
+
+def test_split_cuts_the_tile_images(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from fastlabel_formats import split_image_task
+
+    pixels = np.arange(7 * 5 * 3, dtype=np.uint8).reshape(5, 7, 3)
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    tiles = split_image_task({"name": "dir/a.png", "width": 7, "height": 5, "annotations": []}, 2, 3,
+                             image_path=tmp_path / "a.png", output_dir=tmp_path / "out")
+    assert [(t["name"], t["width"], t["height"]) for t in tiles][:4] == [
+        ("dir/a/1.png", 3, 3), ("dir/a/2.png", 2, 3), ("dir/a/3.png", 2, 3), ("dir/a/4.png", 3, 2)]
+    with Image.open(tmp_path / "out/dir/a/5.png") as tile:
+        assert (np.array(tile) == pixels[3:5, 3:5]).all()
+
+
+@given(st.sampled_from(["bbox", "polygon", "segmentation"]), st.sampled_from(["bbox", "polygon", "segmentation"]),
+       st.booleans(), st.booleans())
+def test_shapes_of_other_types_values_or_only_diagonal_never_merge(first_kind, second_kind, diagonal, same_value):
+    from fastlabel_formats import integrate_image_tiles
+
+    def square(kind: str, value: str, x: int, y: int) -> dict:
+        ring = [x, y, x + 10, y, x + 10, y + 10, x, y + 10]
+        return shape(kind, value, {"bbox": [x, y, x + 10, y + 10], "polygon": ring,
+                                   "segmentation": [[ring + ring[:2]]]}[kind])
+    second_tile, second_y = (4, 0) if diagonal else (2, 90)
+    tiles = [tile(1, square(first_kind, "a", 90, 90)), tile(2), tile(3), tile(4)]
+    tiles[second_tile - 1]["annotations"].append(square(second_kind, "a" if same_value else "b", 0, second_y))
+    merged = integrate_image_tiles(tiles, "image/cat")
+    joined = first_kind == second_kind and same_value and not diagonal
+    assert len(merged["annotations"]) == (1 if joined else 2)
