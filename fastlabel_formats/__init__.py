@@ -4,7 +4,7 @@ One module per format, each with the same verbs: ``to_<fmt>`` (objects, no files
 ``export_<fmt>`` (files, returns a :class:`ConversionReport`).
 """
 
-from .coco import coco_to_fastlabel, export_coco, to_coco
+from .coco import coco_tasks, coco_to_fastlabel, export_coco, to_coco
 from .draw import draw_annotations, export_image_with_annotations
 from .errors import FormatError
 from .integrate import (
@@ -15,10 +15,10 @@ from .integrate import (
     split_image_task,
     split_video_task,
 )
-from .labelme import export_labelme, labelme_to_fastlabel, to_labelme
+from .labelme import export_labelme, labelme_tasks, labelme_to_fastlabel, to_labelme
 from .masks import mask_to_polygon, mask_to_segmentation
 from .palette import COLOR_PALETTE
-from .pascalvoc import export_pascalvoc, pascalvoc_to_fastlabel, to_pascalvoc
+from .pascalvoc import export_pascalvoc, pascalvoc_tasks, pascalvoc_to_fastlabel, to_pascalvoc
 from .render import (
     export_instance_segmentation,
     export_semantic_segmentation,
@@ -27,12 +27,13 @@ from .render import (
 )
 from .report import ConversionReport
 from .tasks import load_tasks
-from .yolo import export_yolo, to_yolo, yolo_to_fastlabel
+from .yolo import export_yolo, to_yolo, yolo_tasks, yolo_to_fastlabel
 
 __all__ = [
     "COLOR_PALETTE",
     "ConversionReport",
     "FormatError",
+    "coco_tasks",
     "coco_to_fastlabel",
     "draw_annotations",
     "export_coco",
@@ -45,10 +46,12 @@ __all__ = [
     "integrate_audio",
     "integrate_image_tiles",
     "integrate_video",
+    "labelme_tasks",
     "labelme_to_fastlabel",
     "load_tasks",
     "mask_to_polygon",
     "mask_to_segmentation",
+    "pascalvoc_tasks",
     "pascalvoc_to_fastlabel",
     "render_instance_mask",
     "render_semantic_mask",
@@ -59,6 +62,7 @@ __all__ = [
     "to_labelme",
     "to_pascalvoc",
     "to_yolo",
+    "yolo_tasks",
     "yolo_to_fastlabel",
 ]
 __version__ = "0.1.0"

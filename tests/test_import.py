@@ -290,3 +290,13 @@ def test_yolo_obb_fastlabel_yolo_obb_within_a_millionth(tmp_path_factory, rotate
     assert len(first.splitlines()) == len(again.splitlines()) == len(annotations)
     for line, line_again in zip(first.splitlines(), again.splitlines()):  # boxes keep annotation order
         assert np.allclose([float(v) for v in line.split()], [float(v) for v in line_again.split()], atol=1e-6)
+
+
+def test_importers_raise_under_strict(tmp_path):
+    coco = coco_with({"category_id": 1, "segmentation": []})
+    with pytest.raises(FormatError, match=r"coco: annotation #0: annotation without a usable bbox"):
+        coco_to_fastlabel(coco, "polygon", strict=True)
+    (tmp_path / "x.json").write_text(json.dumps({"imagePath": "x.png", "shapes": [
+        {"label": "", "shape_type": "point", "points": [[1, 1]]}]}))
+    with pytest.raises(FormatError, match=r"x.json shape #0: shape without a label"):
+        labelme_to_fastlabel(tmp_path, strict=True)
