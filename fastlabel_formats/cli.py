@@ -76,6 +76,15 @@ def _read_json_list(path: str | None) -> list | None:
     return data
 
 
+def _command(commands, name: str, summary: str, description: str, epilog: str = "",
+             source: str = "JSON file holding a list of FastLabel tasks") -> argparse.ArgumentParser:
+    """A subcommand with its description, examples and the input argument."""
+    parser = commands.add_parser(name, help=summary, description=description, epilog=epilog,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("tasks" if name != "convert" else "source", help=source)
+    return parser
+
+
 def _finish(report: ConversionReport, started: float) -> int:
     print(f"{report.summary()}  [{time.perf_counter() - started:.2f} s]")
     return 0
@@ -111,14 +120,12 @@ def run_render(args: argparse.Namespace) -> int:
 
 
 def _add_render(commands) -> None:
-    render = commands.add_parser(
-        "render", help="write index-colour segmentation PNGs (instance or semantic)",
-        description="Write one palette PNG per image task: 0 = background, each bbox / polygon / segmentation "
-                    "painted with its instance number (--instance) or class index (--semantic).",
-        epilog="example:\n  fastlabel-formats render examples/sample_project/tasks.json --semantic -o out/semantic",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    render = _command(
+        commands, "render", "write index-colour segmentation PNGs (instance or semantic)",
+        "Write one palette PNG per image task: 0 = background, each bbox / polygon / segmentation "
+        "painted with its instance number (--instance) or class index (--semantic).",
+        "example:\n  fastlabel-formats render examples/sample_project/tasks.json --semantic -o out/semantic",
     )
-    render.add_argument("tasks", help="JSON file holding a list of FastLabel tasks")
     mode = render.add_mutually_exclusive_group(required=True)
     mode.add_argument("--semantic", action="store_true", help="index = position of the value in the classes")
     mode.add_argument("--instance", action="store_true", help="index = number of the annotation")
@@ -140,14 +147,12 @@ def run_draw(args: argparse.Namespace) -> int:
 
 
 def _add_draw(commands) -> None:
-    draw = commands.add_parser(
-        "draw", help="draw the annotations on their images",
-        description="Draw each task's annotations on IMAGES/<task name> and write OUT/<task name>.",
-        epilog="example:\n  fastlabel-formats draw examples/sample_project/tasks.json "
-               "--images examples/sample_project/images -o out/drawn",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    draw = _command(
+        commands, "draw", "draw the annotations on their images",
+        "Draw each task's annotations on IMAGES/<task name> and write OUT/<task name>.",
+        "example:\n  fastlabel-formats draw examples/sample_project/tasks.json "
+        "--images examples/sample_project/images -o out/drawn",
     )
-    draw.add_argument("tasks", help="JSON file holding a list of FastLabel tasks")
     draw.add_argument("--images", required=True, help="folder holding the images, named like the tasks")
     draw.add_argument("-o", "--output", required=True, help="output folder")
     draw.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: cores)")
@@ -168,16 +173,14 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def _add_convert(commands) -> None:
-    convert = commands.add_parser(
-        "convert", help="convert between any two formats (through FastLabel tasks)",
-        description="Read SRC (a JSON file for fastlabel/coco, a folder for yolo/voc/labelme) and write it "
-                    "in another format.",
-        epilog="examples:\n  fastlabel-formats convert coco.json --from coco --to yolo -o out/yolo\n"
-               "  fastlabel-formats convert labels/ --from yolo --to coco -o out/coco\n"
-               "  fastlabel-formats convert voc/ --from voc --to fastlabel -o out",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    convert = _command(
+        commands, "convert", "convert between any two formats (through FastLabel tasks)",
+        "Read SRC (a JSON file for fastlabel/coco, a folder for yolo/voc/labelme) and write it in another format.",
+        "examples:\n  fastlabel-formats convert coco.json --from coco --to yolo -o out/yolo\n"
+        "  fastlabel-formats convert labels/ --from yolo --to coco -o out/coco\n"
+        "  fastlabel-formats convert voc/ --from voc --to fastlabel -o out",
+        source="source file or folder",
     )
-    convert.add_argument("source", help="source file or folder")
     convert.add_argument("--from", dest="source_format", required=True, choices=SOURCES)
     convert.add_argument("--to", dest="target_format", required=True, choices=TARGETS)
     convert.add_argument("-o", "--output", required=True, help="output folder")
@@ -230,24 +233,22 @@ def run_split(args: argparse.Namespace) -> int:
 
 
 def _add_integrate_and_split(commands) -> None:
-    integrate = commands.add_parser(
-        "integrate", help="merge split tasks PREFIX/1.ext, PREFIX/2.ext, … into PREFIX.ext",
-        description="Merge the pieces of a split image (tiles), audio or video task into one task, joining "
-                    "annotations cut at the seams. The kind follows the pieces' file extension.",
-        epilog="example:\n  fastlabel-formats integrate tiles.json --prefix image/cat --grid 3x3 -o cat.json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    integrate = _command(
+        commands, "integrate", "merge split tasks PREFIX/1.ext, PREFIX/2.ext, … into PREFIX.ext",
+        "Merge the pieces of a split image (tiles), audio or video task into one task, joining "
+        "annotations cut at the seams. The kind follows the pieces' file extension.",
+        "example:\n  fastlabel-formats integrate tiles.json --prefix image/cat --grid 3x3 -o cat.json",
+        source="JSON file holding the split tasks",
     )
-    integrate.add_argument("tasks", help="JSON file holding the split tasks")
     integrate.add_argument("--prefix", required=True, help="the common name prefix, e.g. image/cat")
     integrate.add_argument("--grid", help="image tiles: ROWSxCOLS (default: a square grid)")
     integrate.add_argument("--tol", type=float, default=1.0, help="image tiles: seam tolerance in pixels")
     integrate.add_argument("--keep-other-types", action="store_true", help="image tiles: keep keypoints etc.")
     integrate.add_argument("-o", "--output", required=True, help="output JSON file (a list with one task)")
     integrate.set_defaults(run=run_integrate)
-    split = commands.add_parser("split", help="split image tasks into a grid of tile tasks",
-                                description="Split every image task into ROWSxCOLS tiles named <name without "
-                                            "extension>/<n>.<ext>, annotations clipped to each tile.")
-    split.add_argument("tasks", help="JSON file holding image tasks")
+    split = _command(commands, "split", "split image tasks into a grid of tile tasks",
+                     "Split every image task into ROWSxCOLS tiles named <name without extension>/<n>.<ext>, "
+                     "annotations clipped to each tile.", source="JSON file holding image tasks")
     split.add_argument("--grid", required=True, help="ROWSxCOLS, e.g. 3x3")
     split.add_argument("-o", "--output", required=True, help="output folder (tasks.json)")
     split.set_defaults(run=run_split)
