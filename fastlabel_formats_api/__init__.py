@@ -1,6 +1,13 @@
-"""fastlabel_formats_api: the thin REST client layer over :mod:`fastlabel_formats`.
+"""fastlabel_formats_api: the thin REST layer over :mod:`fastlabel_formats`.
 
-The drop-in ``Client`` for ``fastlabel.Client`` and the offline fake server are tracked in the
-client issue; this package already exists so that the distribution's layout is final. It may
-import the core; the core never imports it.
+So far: :class:`~fastlabel_formats_api.transport.Transport` (session, auth, timeouts, retries with
+backoff honouring ``Retry-After``, a 10,000 calls / 600 s limiter, the official error mapping),
+the official exceptions, and :mod:`fastlabel_formats_api.testing`, a fake of the REST API served
+over real HTTP on 127.0.0.1 with fault injection. The drop-in ``Client`` builds on these. The core
+never imports this package.
 """
+
+from .exceptions import FastLabelException, FastLabelInvalidException
+from .transport import RateLimiter, Transport
+
+__all__ = ["FastLabelException", "FastLabelInvalidException", "RateLimiter", "Transport"]

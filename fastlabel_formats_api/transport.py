@@ -1,0 +1,137 @@
+"""One object owns the HTTP side: session, auth, timeouts, retries, rate limit, error mapping.
+
+Success and error semantics per verb follow ``api-contract.md`` §1 (GET: 200 only; POST: 200,
+204 → None; PUT: 200 (empty → None), 204; DELETE: 200/204 → None). Beyond the official client:
+one ``requests.Session``, timeouts, retries with exponential backoff and jitter on 429/502/503/504
+and connection errors (``Retry-After`` honoured; POST only on 429 and on connections that never
+got through), a client-side limiter under 10,000 calls per 600 s, error bodies without JSON or
+without ``message`` handled, and a token that never shows in reprs, logs or exceptions.
+"""
+
+from __future__ import annotations
+
+import collections
+import email.utils
+import os
+import random
+import time
+from collections.abc import Callable
+
+import requests
+
+from .exceptions import FastLabelException, FastLabelInvalidException
+
+DEFAULT_BASE_URL = "https://api.fastlabel.ai/v1/"
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+USER_AGENT = "fastlabel-formats/0.1.0 (+python-requests)"
+
+
+class RateLimiter:
+    """Keeps at most ``calls`` calls in any ``period`` seconds (clock and sleep injectable)."""
+
+    def __init__(self, calls: int = 10_000, period: float = 600.0, *,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.calls, self.period, self.clock, self.sleep = calls, period, clock, sleep
+        self.recent: collections.deque[float] = collections.deque()
+
+    def wait(self) -> float:
+        """Block until one more call fits; returns the seconds waited."""
+        now, waited = self.clock(), 0.0
+        while self.recent and self.recent[0] <= now - self.period:
+            self.recent.popleft()
+        if len(self.recent) >= self.calls:
+            waited = self.recent[0] + self.period - now
+            self.sleep(waited)
+            now = self.clock()
+            while self.recent and self.recent[0] <= now - self.period:
+                self.recent.popleft()
+        self.recent.append(now)
+        return waited
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        moment = email.utils.parsedate_to_datetime(value)
+        return None if moment is None else max(moment.timestamp() - time.time(), 0.0)
+
+
+def error_message(response: requests.Response) -> object:
+    """The ``message`` of a JSON error body, else the raw text (never a KeyError)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text
+    return body["message"] if isinstance(body, dict) and "message" in body else response.text
+
+
+class Transport:
+    """Sends API calls; ``request(method, path, params, payload)`` returns the parsed result."""
+
+    def __init__(self, access_token: str | None = None, *, base_url: str | None = None,
+                 timeout: tuple[float, float] = (10.0, 120.0), max_retries: int = 5, backoff: float = 0.5,
+                 limiter: RateLimiter | None = None, session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        token = access_token or os.environ.get("FASTLABEL_ACCESS_TOKEN")
+        if not token:
+            raise ValueError("FASTLABEL_ACCESS_TOKEN is not configured.")
+        self.base_url = base_url or os.environ.get("FASTLABEL_API_URL") or DEFAULT_BASE_URL
+        self.timeout, self.max_retries, self.backoff, self.sleep = timeout, max_retries, backoff, sleep
+        self.limiter = limiter or RateLimiter(sleep=sleep)
+        self.session = session or requests.Session()
+        self._headers = {"Authorization": "Bearer " + token, "Content-Type": "application/json",
+                         "User-Agent": USER_AGENT}
+
+    def __repr__(self) -> str:
+        return f"Transport(base_url={self.base_url!r}, token=***)"
+
+    def request(self, method: str, path: str, params: dict | None = None, payload: object = None) -> object:
+        """One logical API call, retried as the module docstring says."""
+        body = payload if payload is not None else ({} if method in ("POST", "PUT") else None)
+        for attempt in range(self.max_retries + 1):
+            self.limiter.wait()
+            try:
+                response = self.session.request(method, self.base_url + path, params=params or None,
+                                                json=body, headers=self._headers, timeout=self.timeout)
+            except requests.exceptions.RequestException as error:
+                if attempt < self.max_retries and _may_retry_connection(method, error):
+                    self.sleep(self._delay(attempt, None))
+                    continue
+                raise FastLabelException(f"connection to the FastLabel API failed: {type(error).__name__}") from None
+            if response.status_code in RETRY_STATUSES and attempt < self.max_retries and (
+                    method != "POST" or response.status_code == 429):
+                self.sleep(self._delay(attempt, response.headers.get("Retry-After")))
+                continue
+            return _result(method, response)
+        raise AssertionError("unreachable")
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        told = retry_after_seconds(retry_after)
+        if told is not None:
+            return told
+        return self.backoff * (2 ** attempt) + random.uniform(0, self.backoff)
+
+
+def _may_retry_connection(method: str, error: Exception) -> bool:
+    if method != "POST":
+        return isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.Timeout))
+    # a POST is repeated only when it surely never reached the server
+    return isinstance(error, requests.exceptions.ConnectTimeout) or "NewConnectionError" in repr(error)
+
+
+def _result(method: str, response: requests.Response) -> object:
+    status = response.status_code
+    if method == "GET" and status == 200:
+        return response.json()
+    if method == "POST" and status in (200, 204):
+        return response.json() if status == 200 else None
+    if method == "PUT" and status in (200, 204):
+        return response.json() if status == 200 and response.content else None
+    if method == "DELETE" and status in (200, 204):
+        return None
+    exception = FastLabelInvalidException if str(status).startswith("4") else FastLabelException
+    raise exception(error_message(response), status)

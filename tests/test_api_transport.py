@@ -1,0 +1,115 @@
+"""The API layer's transport against the fake server: retries, limiter, errors, secrecy."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from fastlabel_formats_api.exceptions import FastLabelException, FastLabelInvalidException
+from fastlabel_formats_api.testing import FakeFastLabel
+from fastlabel_formats_api.transport import RateLimiter, Transport
+
+TOKEN = "secret-token-123"
+
+
+@pytest.fixture
+def fake():
+    with FakeFastLabel(token=TOKEN) as server:
+        yield server
+
+
+def transport(fake: FakeFastLabel, **options) -> tuple[Transport, list[float]]:
+    waits: list[float] = []
+    return Transport(TOKEN, base_url=fake.url, sleep=waits.append, **options), waits
+
+
+def test_three_429s_then_success_is_one_call_honouring_retry_after(fake):
+    api, waits = transport(fake)
+    fake.inject(times=3, status=429, retry_after="0.25")
+    project_id = api.request("POST", "projects", payload={"slug": "cats", "name": "Cats", "type": "image_bbox"})
+    assert project_id == "project-1" and waits == [0.25, 0.25, 0.25]
+    assert [entry.method for entry in fake.log] == ["POST"] * 4
+    assert api.request("GET", "projects", params={"slug": "cats"})[0]["slug"] == "cats"
+    assert fake.log[-1].headers["Authorization"] == f"Bearer {TOKEN}"
+    assert fake.log[-1].headers["User-Agent"].startswith("fastlabel-formats/")
+
+
+def test_5xx_is_retried_with_backoff_on_get_but_not_on_post(fake):
+    api, waits = transport(fake, backoff=0.01)
+    fake.inject(times=2, status=503)
+    assert api.request("GET", "projects") == [] and len(waits) == 2 and all(0.01 <= w < 0.08 for w in waits)
+    fake.inject(times=1, status=503)
+    with pytest.raises(FastLabelException, match=r"^<Response \[503\]> injected 503$"):
+        api.request("POST", "projects", payload={"slug": "x"})
+
+
+def test_errors_keep_the_official_types_and_messages(fake):
+    api, _ = transport(fake)
+    fake.inject(status=500, body='{"message": "boom"}')
+    with pytest.raises(FastLabelException) as raised:
+        api.request("GET", "projects")
+    assert raised.value.message == "boom" and raised.value.code == 500
+    assert not isinstance(raised.value, FastLabelInvalidException)
+    fake.inject(status=400, body='{"error": "no message key"}')
+    with pytest.raises(FastLabelInvalidException, match=r'<Response \[400\]> \{"error": "no message key"\}'):
+        api.request("GET", "projects")
+    fake.inject(status=422, body="plain text")
+    with pytest.raises(FastLabelInvalidException, match="plain text") as raised:
+        api.request("GET", "projects")
+    again = pickle.loads(pickle.dumps(raised.value))
+    assert (again.message, again.code, str(again)) == ("plain text", 422, "<Response [422]> plain text")
+
+
+def test_dropped_connection_on_get_is_retried(fake):
+    api, waits = transport(fake, backoff=0.0)
+    fake.inject(times=1, drop=True)
+    assert api.request("GET", "projects") == [] and len(waits) == 1
+    assert len(fake.log) == 2
+
+
+def test_wrong_token_and_missing_token(fake, monkeypatch):
+    api = Transport("wrong", base_url=fake.url, sleep=lambda s: None)
+    with pytest.raises(FastLabelInvalidException, match="Unauthorized"):
+        api.request("GET", "projects")
+    monkeypatch.delenv("FASTLABEL_ACCESS_TOKEN", raising=False)
+    with pytest.raises(ValueError, match="FASTLABEL_ACCESS_TOKEN is not configured."):
+        Transport()
+
+
+def test_the_token_never_shows(fake):
+    api, _ = transport(fake)
+    fake.inject(status=500, body="failure")
+    with pytest.raises(FastLabelException) as raised:
+        api.request("GET", "projects")
+    assert TOKEN not in repr(api) and TOKEN not in str(raised.value) and TOKEN not in repr(raised.value)
+
+
+def test_success_codes_per_verb(fake):
+    api, _ = transport(fake)
+    fake.inject(status=204, body="")
+    assert api.request("POST", "projects", payload={}) is None
+    fake.inject(status=200, body="")
+    assert api.request("PUT", "tasks/images/1", payload={}) is None
+    fake.inject(status=204, body="")
+    assert api.request("DELETE", "tasks/1") is None
+    fake.inject(status=201, body='{"message": "created"}')
+    with pytest.raises(FastLabelException, match="201"):  # the official client accepts only 200/204
+        api.request("POST", "projects", payload={})
+
+
+def test_limiter_delays_a_burst_beyond_its_budget():
+    now = [100.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(calls=3, period=10.0, clock=lambda: now[0], sleep=sleep)
+    for step in (0.0, 1.0, 1.0):
+        now[0] += step
+        assert limiter.wait() == 0.0
+    now[0] += 1.0  # t = 103: the 4th call must wait until the first (t = 100) is 10 s old
+    assert limiter.wait() == pytest.approx(7.0) and waits == [pytest.approx(7.0)]
+    assert limiter.wait() == pytest.approx(1.0)  # the next one waits for the call at t = 101
