@@ -7,7 +7,8 @@ over real HTTP on 127.0.0.1 with fault injection. The drop-in ``Client`` builds 
 never imports this package.
 """
 
+from .client import Client
 from .exceptions import FastLabelException, FastLabelInvalidException
 from .transport import RateLimiter, Transport
 
-__all__ = ["FastLabelException", "FastLabelInvalidException", "RateLimiter", "Transport"]
+__all__ = ["Client", "FastLabelException", "FastLabelInvalidException", "RateLimiter", "Transport"]

@@ -20,6 +20,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from .client import TASK_KINDS
+
 
 @dataclass
 class Fault:
@@ -109,7 +111,7 @@ class FakeFastLabel:
     def __init__(self, token: str = "test-token", port: int = 0) -> None:
         self.token, self.port = token, port
         self.projects: list[dict] = []
-        self.tasks: dict[str, list[dict]] = {"images": []}
+        self.tasks: dict[str, list[dict]] = {kind.path: [] for kind in TASK_KINDS}
         self.log: list[Logged] = []
         self._faults: list[Fault] = []
         self._ids = itertools.count(1)
@@ -138,27 +140,48 @@ class FakeFastLabel:
     def route(self, method: str, path: str, query: dict, payload: object) -> tuple[int, object]:
         """The contract's answer for the routes the fake knows (404 with a message otherwise)."""
         with self._lock:
-            if path == "projects" and method == "GET":
-                slug = (query.get("slug") or [None])[0]
-                return 200, [p for p in self.projects if slug in (None, p["slug"])]
-            if path == "projects" and method == "POST":
-                project = {"id": f"project-{next(self._ids)}", "slug": payload.get("slug"), "name": payload.get("name"),
-                           "type": payload.get("type"), "status": "active"}
-                self.projects.append(project)
-                return 200, project["id"]
-            kind = path.removeprefix("tasks/")
-            if kind in self.tasks:
-                return self._task_route(kind, method, query, payload)
+            if path.startswith("projects"):
+                return self._project_route(method, path, query, payload)
+            if method == "DELETE" and path.count("/") == 1:
+                task_id = path.split("/")[1]
+                for tasks in self.tasks.values():
+                    tasks[:] = [t for t in tasks if t["id"] != task_id]
+                return 204, None
+            for kind in sorted(self.tasks, key=len, reverse=True):
+                if path == kind or path.startswith(kind + "/"):
+                    return self._task_route(kind, method, path[len(kind) + 1:], query, payload)
         return 404, {"message": f"no route {method} {path}"}
 
-    def _task_route(self, kind: str, method: str, query: dict, payload: object) -> tuple[int, object]:
+    def _project_route(self, method: str, path: str, query: dict, payload: object) -> tuple[int, object]:
+        project_id = path.partition("/")[2]
         if method == "POST":
-            task = {"id": f"task-{next(self._ids)}", "status": "registered", "annotations": [], **payload}
+            project = {"id": f"project-{next(self._ids)}", "slug": payload.get("slug"), "name": payload.get("name"),
+                       "type": payload.get("type"), "status": "active"}
+            self.projects.append(project)
+            return 200, project["id"]
+        if method == "DELETE":
+            self.projects[:] = [p for p in self.projects if p["id"] != project_id]
+            return 204, None
+        if project_id:
+            found = [p for p in self.projects if p["id"] == project_id]
+            return (200, found[0]) if found else (404, {"message": "Project not found"})
+        slug, limit = (query.get("slug") or [None])[0], int((query.get("limit") or [100])[0])
+        return 200, [p for p in self.projects if slug in (None, p["slug"])][:limit]
+
+    def _task_route(self, kind: str, method: str, task_id: str, query: dict, payload: object) -> tuple[int, object]:
+        if method == "POST":
+            task = {"id": f"task-{next(self._ids)}", "status": "registered", **_image_size(payload),
+                    **{k: v for k, v in payload.items() if k != "file"}}
+            task.setdefault("annotations", [])
             self.tasks[kind].append(task)
             return 200, task["id"]
-        project = (query.get("project") or [None])[0]
-        offset, limit = int((query.get("offset") or [0])[0]), int((query.get("limit") or [100])[0])
-        rows = [t for t in self.tasks[kind] if t.get("project") == project]
+        if task_id:
+            found = [t for t in self.tasks[kind] if t["id"] == task_id]
+            return (200, found[0]) if found else (404, {"message": "Task not found"})
+        first = {key: values[0] for key, values in query.items()}
+        rows = [t for t in self.tasks[kind] if t.get("project") == first.get("project")
+                and first.get("taskName") in (None, t.get("name")) and first.get("status") in (None, t.get("status"))]
+        offset, limit = int(first.get("offset", 0)), int(first.get("limit", 100))
         return 200, rows[offset:offset + limit]
 
     def __enter__(self) -> FakeFastLabel:
@@ -170,6 +193,19 @@ class FakeFastLabel:
     def __exit__(self, *exc) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def _image_size(payload: dict) -> dict:
+    """width / height of an uploaded image, read from its header like the real service reports them."""
+    if not isinstance(payload.get("file"), str):
+        return {}
+    import base64
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(base64.b64decode(payload["file"]))) as image:
+        return {"width": image.width, "height": image.height}
 
 
 def main() -> None:

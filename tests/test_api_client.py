@@ -1,0 +1,105 @@
+"""The Client against the fake server: the generated task families, wire requests, exports."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+import fastlabel_formats as core
+from fastlabel_formats_api import Client, FastLabelInvalidException
+from fastlabel_formats_api.client import TASK_KINDS
+from fastlabel_formats_api.testing import FakeFastLabel
+
+TOKEN = "client-test-token"
+
+
+@pytest.fixture
+def fake():
+    with FakeFastLabel(token=TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def client(fake):
+    return Client(TOKEN, base_url=fake.url, sleep=lambda seconds: None)
+
+
+@pytest.mark.parametrize("kind", TASK_KINDS, ids=lambda k: k.name)
+def test_every_task_kind_family_sends_the_contract_request(fake, client, kind):
+    fake.tasks[kind.path].extend({"id": f"t{i}", "name": f"n{i}", "project": "p", "status": "registered"}
+                                 for i in range(3))
+    assert getattr(client, f"find_{kind.name}_task")("t1")["name"] == "n1"
+    assert fake.log[-1].method == "GET" and fake.log[-1].path == f"{kind.path}/t1"
+    rows = getattr(client, f"get_{kind.name}_tasks")("p", status="registered", tags=["a", "b"], offset=0)
+    assert [t["id"] for t in rows] == ["t0", "t1", "t2"]
+    assert fake.log[-1].query == {"project": ["p"], "status": ["registered"], "tags": ["a", "b"],
+                                  "limit": [str(kind.limit)]}  # offset=0 is not sent, as the official client
+    if kind.by_name:
+        assert getattr(client, f"find_{kind.name}_task_by_name")("p", "n2")["id"] == "t2"
+        assert fake.log[-1].query == {"project": ["p"], "taskName": ["n2"], "limit": [str(kind.limit)]}
+        assert getattr(client, f"find_{kind.name}_task_by_name")("p", "missing") is None
+    else:
+        assert not hasattr(client, f"find_{kind.name}_task_by_name")
+    if kind.max_limit is not None:
+        with pytest.raises(FastLabelInvalidException, match=f"Limit must be less than or equal to {kind.max_limit}."):
+            getattr(client, f"get_{kind.name}_tasks")("p", limit=kind.max_limit + 1)
+
+
+def test_iter_pages_until_the_end(fake, client):
+    fake.tasks["tasks/video"].extend({"id": f"v{i}", "name": f"v{i}.mp4", "project": "p"} for i in range(23))
+    assert [t["id"] for t in client.iter_video_tasks("p")] == [f"v{i}" for i in range(23)]
+    pages = [entry.query.get("offset", ["0"])[0] for entry in fake.log if entry.path == "tasks/video"]
+    assert pages == ["0", "10", "20"]
+
+
+def test_unknown_keyword_arguments_are_type_errors(client, tmp_path):
+    with pytest.raises(TypeError, match="priority"):
+        client.get_image_tasks("p", priority=10)
+    image = tmp_path / "a.png"
+    Image.new("RGB", (4, 3)).save(image)
+    with pytest.raises(TypeError, match="unexpected keyword argument.*asignee"):
+        client.create_image_task("p", "a.png", str(image), asignee="me")
+
+
+def test_create_image_task_checks_and_payload(fake, client, tmp_path):
+    with pytest.raises(FastLabelInvalidException, match="Supported extensions are png, jpg, jpeg."):
+        client.create_image_task("p", "a.gif", str(tmp_path / "a.gif"))
+    image = tmp_path / "a.png"
+    Image.new("RGB", (40, 30)).save(image)
+    annotation = {"type": "bbox", "value": "cat", "title": "Cat", "color": "#f00", "points": [1, 2, 3, 4],
+                  "attributes": [{"key": "k", "value": 1, "name": "K", "type": "text"}]}
+    task_id = client.create_image_task("p", "a.png", str(image), annotations=[annotation], priority=0,
+                                       assignee="alice")
+    sent = fake.log[-1].payload
+    assert sent["annotations"] == [{"type": "bbox", "value": "cat", "points": [1, 2, 3, 4],
+                                    "attributes": [{"key": "k", "value": 1}], "content": "a.png"}]
+    assert sent["priority"] == 0 and sent["assignee"] == "alice" and "status" not in sent
+    assert annotation["title"] == "Cat"  # the caller's annotation is not edited
+    assert client.find_image_task(task_id)["width"] == 40
+
+
+def test_end_to_end_project_tasks_and_exports_equal_the_core(fake, client, tmp_path):
+    client.create_project(type="image_bbox", name="Cats", slug="cats")
+    image = tmp_path / "img.png"
+    Image.new("RGB", (64, 48)).save(image)
+    for number in range(50):
+        boxes = [{"type": "bbox", "value": f"c{(number + k) % 3}", "points": [k, k, k + 10 + number % 7, k + 9],
+                  "attributes": []} for k in range(3)]
+        client.create_image_task("project-1", f"dir/{number:03d}.png", str(image), annotations=boxes)
+    tasks = list(client.iter_image_tasks("project-1"))
+    assert len(tasks) == 50 and tasks[0]["width"] == 64
+    for name, export in (("coco", client.export_coco), ("yolo", client.export_yolo), ("voc", client.export_pascalvoc)):
+        export("cats", tasks, output_dir=str(tmp_path / "client" / name))
+    core.export_coco(tasks, tmp_path / "core/coco")
+    core.export_yolo(tasks, tmp_path / "core/yolo")
+    core.export_pascalvoc(tasks, tmp_path / "core/voc")
+    for folder in ("coco", "yolo", "voc"):
+        ours = {p.relative_to(tmp_path / "client" / folder): p.read_bytes()
+                for p in (tmp_path / "client" / folder).rglob("*") if p.is_file()}
+        direct = {p.relative_to(tmp_path / "core" / folder): p.read_bytes()
+                  for p in (tmp_path / "core" / folder).rglob("*") if p.is_file()}
+        assert ours == direct and ours
+    with pytest.raises(FastLabelInvalidException, match="Project not found. Check the project slag."):
+        client.export_yolo("dogs", tasks, output_dir=str(tmp_path / "x"))
+    with pytest.raises(FastLabelInvalidException, match="Output file name must have a json extension"):
+        client.export_coco("cats", tasks, output_file_name="coco.txt")
