@@ -14,7 +14,7 @@ from .coco import export_coco
 from .convert import SOURCES, TARGETS, read_tasks, write_tasks
 from .draw import export_image_with_annotations
 from .errors import FormatError
-from .files import write_atomic
+from .files import read_json, write_atomic
 from .integrate import integrate_audio, integrate_image_tiles, integrate_video, split_image_task
 from .labelme import export_labelme
 from .parallel import default_jobs
@@ -65,12 +65,7 @@ def _exporters(args: argparse.Namespace) -> dict[str, Callable[[list, Path], Con
 def _read_json_list(path: str | None) -> list | None:
     if not path:
         return None
-    import orjson
-
-    try:
-        data = orjson.loads(Path(path).read_bytes())
-    except (OSError, orjson.JSONDecodeError) as error:
-        raise FormatError(f"{path}: cannot read annotation definitions: {error}") from error
+    data = read_json(path, "annotation definitions")
     if not isinstance(data, list):
         raise FormatError(f"{path}: annotation definitions must be a JSON list")
     return data

@@ -13,7 +13,7 @@ import orjson
 
 from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, rows_with_holes, vertex_bounds
 from .errors import FormatError, where
-from .files import atomic_output, dump_json, output_path
+from .files import atomic_output, dump_json, output_path, read_json
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
 from .parallel import Offsets, run_chunks
 from .report import ConversionReport
@@ -220,7 +220,7 @@ def coco_annotations(batch: Batch, rows: CocoRows, parts: CocoParts, first_id: i
     """The COCO annotation records of a batch, sorted per image by (category, area)."""
     holes = parts.holes
     if holes == "drop":
-        batch.note(report, np.isin(np.arange(len(batch)), rows.order) & rows_with_holes(batch),
+        batch.note(report, batch.rows_mask(rows.order) & rows_with_holes(batch),
                    "segmentation holes dropped (use holes='rle')")
     order = rows.order.tolist()
     annotations = [batch.annotations[row] for row in order]
@@ -410,12 +410,7 @@ def coco_tasks(
 def _load_json(data: object) -> tuple[dict, str]:
     if not isinstance(data, (str, os.PathLike)):
         return data, "coco"
-    try:
-        return orjson.loads(Path(data).read_bytes()), str(data)
-    except OSError as error:
-        raise FormatError(f"{data}: cannot read ({error.strerror})") from error
-    except orjson.JSONDecodeError as error:
-        raise FormatError(f"{data}: not valid JSON: {error}") from error
+    return read_json(data, "the COCO file"), str(data)
 
 
 def _coco_attributes(annotation: dict) -> list[dict]:

@@ -62,6 +62,16 @@ def write_atomic(path: Path, data: bytes) -> Path:
     return path
 
 
+def read_json(path: str | os.PathLike[str], what: str = "file") -> object:
+    """The parsed JSON of ``path``; FormatError naming the file (and line/column when malformed)."""
+    try:
+        return orjson.loads(Path(path).read_bytes())
+    except OSError as error:
+        raise FormatError(f"{path}: cannot read {what} ({error.strerror})") from error
+    except orjson.JSONDecodeError as error:
+        raise FormatError(f"{path}: not valid JSON: {error}") from error
+
+
 def dump_json(obj: object, indent: int | None = None) -> bytes:
     """JSON bytes: orjson by default, or the reference's ``json.dump(indent=4)`` text exactly."""
     if indent is None:

@@ -146,6 +146,6 @@ def corners_to_xywh(corners: np.ndarray) -> np.ndarray:
 def integral_to_int(values: np.ndarray) -> list:
     """``tolist()`` where integral floats become ``int`` (the spec's N()), other floats stay."""
     out = values.astype(object)
-    integral = np.isfinite(values) & (values == np.trunc(values))
+    integral = np.isfinite(values) & (values == np.trunc(values)) & (np.abs(values) < 2.0**63)
     out[integral] = values[integral].astype(np.int64)
     return out.tolist()

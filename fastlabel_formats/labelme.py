@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import orjson
 
 from .boxes import has_points, rotations, row_kinds, rows_with_holes
 from .errors import FormatError
-from .files import basename, checked_paths, dump_json
+from .files import basename, checked_paths, dump_json, read_json
 from .pipeline import write_per_image
 from .report import ConversionReport
 from .runtime import gc_paused
@@ -146,10 +145,7 @@ def labelme_tasks(
     folder = Path(folder_path)
     results: dict[str, dict] = {}
     for path in sorted(folder.rglob("*.json")):
-        try:
-            document = orjson.loads(path.read_bytes())
-        except orjson.JSONDecodeError as error:
-            raise FormatError(f"{path}: not valid JSON: {error}") from error
+        document = read_json(path, "the labelme file")
         extension = os.path.splitext(str(document.get("imagePath") or ""))[1]
         key = os.path.splitext(path.relative_to(folder).as_posix())[0] + extension
         results[key] = {"name": key, "width": int(document.get("imageWidth") or 0),

@@ -8,12 +8,11 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from pathlib import Path
 
 import numpy as np
-import orjson
 
 from .errors import FormatError, where
+from .files import read_json
 from .geometry import Rings
 from .report import EXAMPLES_KEPT, ConversionReport
 
@@ -49,14 +48,7 @@ def load_tasks(tasks: str | os.PathLike[str] | Sequence[dict]) -> tuple[list[dic
     if isinstance(tasks, TaskList):
         return tasks, tasks.source
     if isinstance(tasks, (str, os.PathLike)):
-        path = Path(tasks)
-        try:
-            data = orjson.loads(path.read_bytes())
-        except OSError as error:
-            raise FormatError(f"{path}: cannot read tasks file ({error.strerror})") from error
-        except orjson.JSONDecodeError as error:
-            raise FormatError(f"{path}: not valid JSON: {error}") from error
-        source = str(path)
+        data, source = read_json(tasks, "tasks file"), str(tasks)
     else:
         data, source = tasks, "tasks"
     if isinstance(data, dict):
@@ -190,6 +182,12 @@ class Batch:
         frame = self.frames[self.frame[row]]
         text = where(self.source, self.tasks[frame.task]["name"], int(self.index[row]), self.kinds[row])
         return text if frame.key is None else f"{text} frame {frame.key}"
+
+    def rows_mask(self, rows: np.ndarray) -> np.ndarray:
+        """A boolean mask over the rows, True at the given row indices."""
+        mask = np.zeros(len(self), bool)
+        mask[rows] = True
+        return mask
 
     def note(self, report: ConversionReport, rows: np.ndarray, problem: str) -> None:
         """Record ``problem`` (``{kind}`` and ``{target}`` filled in) for the rows of a boolean mask."""

@@ -140,7 +140,7 @@ def coco_lines(batch: Batch, category_ids: dict, project_type: str, obb: bool,
     """Lines of the COCO path (§2.1): one box per COCO annotation, or its polygon rings."""
     rows = coco_rows(batch, category_ids, report)
     pose = rows.kinds[rows.order] == "pose_estimation"
-    batch.note(report, np.isin(np.arange(len(batch)), rows.order[pose]),
+    batch.note(report, batch.rows_mask(rows.order[pose]),
                "pose_estimation has no box or polygon in YOLO, skipped")
     order = rows.order[~pose]
     klass = rows.category - 1
@@ -171,7 +171,7 @@ def classes_lines(batch: Batch, index_of: dict, obb: bool, report: ConversionRep
 def box_lines(batch: Batch, rows: np.ndarray, klass: np.ndarray, xywh: np.ndarray, obb: bool,
               report: ConversionReport) -> YoloLines:
     """Box lines: centre x, centre y, w, h of ``xywh`` — or with ``obb`` the 4 box corners."""
-    selected = np.isin(np.arange(len(batch)), rows)
+    selected = batch.rows_mask(rows)
     kinds = row_kinds(batch)
     batch.note(report, selected & (kinds != "bbox"), "{kind} written as its bounding box")
     if not obb:
@@ -197,7 +197,7 @@ def box_lines(batch: Batch, rows: np.ndarray, klass: np.ndarray, xywh: np.ndarra
 def polygon_lines(batch: Batch, rows: np.ndarray, klass: np.ndarray, boxes: np.ndarray,
                   report: ConversionReport) -> YoloLines:
     """One line per ring: the closed 5-vertex ring of a bbox, a polygon, each outer ring."""
-    batch.note(report, np.isin(np.arange(len(batch)), rows) & rows_with_holes(batch),
+    batch.note(report, batch.rows_mask(rows) & rows_with_holes(batch),
                "segmentation holes dropped")
     rings = batch.rings
     kinds = row_kinds(batch)
