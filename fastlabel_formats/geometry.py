@@ -29,14 +29,6 @@ class Rings:
     def n_shapes(self) -> int:
         return len(self.shape_ring_offsets) - 1
 
-    @property
-    def ring_lengths(self) -> np.ndarray:
-        return np.diff(self.ring_offsets)
-
-    def point_ring(self) -> np.ndarray:
-        """Ring index of every point."""
-        return np.repeat(np.arange(len(self.ring_offsets) - 1), self.ring_lengths)
-
     def ring_shape(self) -> np.ndarray:
         """Shape index of every ring."""
         return np.repeat(np.arange(self.n_shapes), np.diff(self.shape_ring_offsets))
