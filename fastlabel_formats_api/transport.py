@@ -16,8 +16,11 @@ import os
 import random
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import requests
+
+from fastlabel_formats.files import atomic_output
 
 from .exceptions import FastLabelException, FastLabelInvalidException
 
@@ -92,11 +95,34 @@ class Transport:
     def request(self, method: str, path: str, params: dict | None = None, payload: object = None) -> object:
         """One logical API call, retried as the module docstring says."""
         body = payload if payload is not None else ({} if method in ("POST", "PUT") else None)
+        response = self._send(method, self.base_url + path, headers=self._headers, params=params or None, json=body)
+        return _result(method, response)
+
+    def upload(self, url: str, path: str | os.PathLike[str]) -> None:
+        """PUT a file to a signed URL as multipart ``file`` (no auth header); a failure raises."""
+        with open(path, "rb") as file:
+            response = self._send("PUT", url, headers={"User-Agent": USER_AGENT}, limited=False,
+                                  files={"file": (os.path.basename(path), file)})
+        _check_storage(response, url)
+
+    def download(self, url: str, path: str | os.PathLike[str]) -> Path:
+        """GET a signed URL (no auth header) streamed into ``path``, atomically; a failure raises."""
+        response = self._send("GET", url, headers={"User-Agent": USER_AGENT}, limited=False, stream=True)
+        with response:
+            _check_storage(response, url)
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_output(path) as file:
+                for block in response.iter_content(1 << 20):
+                    file.write(block)
+        return path
+
+    def _send(self, method: str, url: str, *, headers: dict, limited: bool = True, **options) -> requests.Response:
         for attempt in range(self.max_retries + 1):
-            self.limiter.wait()
+            if limited:
+                self.limiter.wait()
             try:
-                response = self.session.request(method, self.base_url + path, params=params or None,
-                                                json=body, headers=self._headers, timeout=self.timeout)
+                response = self.session.request(method, url, headers=headers, timeout=self.timeout, **options)
             except requests.exceptions.RequestException as error:
                 if attempt < self.max_retries and _may_retry_connection(method, error):
                     self.sleep(self._delay(attempt, None))
@@ -104,9 +130,10 @@ class Transport:
                 raise FastLabelException(f"connection to the FastLabel API failed: {type(error).__name__}") from None
             if response.status_code in RETRY_STATUSES and attempt < self.max_retries and (
                     method != "POST" or response.status_code == 429):
+                response.close()
                 self.sleep(self._delay(attempt, response.headers.get("Retry-After")))
                 continue
-            return _result(method, response)
+            return response
         raise AssertionError("unreachable")
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
@@ -121,6 +148,12 @@ def _may_retry_connection(method: str, error: Exception) -> bool:
         return isinstance(error, (requests.exceptions.ConnectionError, requests.exceptions.Timeout))
     # a POST is repeated only when it surely never reached the server
     return isinstance(error, requests.exceptions.ConnectTimeout) or "NewConnectionError" in repr(error)
+
+
+def _check_storage(response: requests.Response, url: str) -> None:
+    if not 200 <= response.status_code < 300:
+        where = url.split("?", 1)[0]  # signed query strings are secrets too
+        raise FastLabelException(f"storage request to {where} failed: {response.text[:200]}", response.status_code)
 
 
 def _result(method: str, response: requests.Response) -> object:

@@ -27,7 +27,9 @@ def transport(fake: FakeFastLabel, **options) -> tuple[Transport, list[float]]:
 def test_three_429s_then_success_is_one_call_honouring_retry_after(fake):
     api, waits = transport(fake)
     fake.inject(times=3, status=429, retry_after="0.25")
-    project_id = api.request("POST", "projects", payload={"slug": "cats", "name": "Cats", "type": "image_bbox"})
+    project = {"slug": "cats", "name": "Cats", "type": "image_bbox", "workflow": "two_step",
+               "externalWorkflow": "two_step"}
+    project_id = api.request("POST", "projects", payload=project)
     assert project_id == "project-1" and waits == [0.25, 0.25, 0.25]
     assert [entry.method for entry in fake.log] == ["POST"] * 4
     assert api.request("GET", "projects", params={"slug": "cats"})[0]["slug"] == "cats"
