@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from math import isfinite
 from pathlib import Path
 from typing import BinaryIO
 
@@ -387,53 +388,73 @@ def coco_tasks(
     """FastLabel tasks (name, width, height, annotations) of a COCO file; see coco_to_fastlabel."""
     if annotation_type is not None and annotation_type not in IMPORT_TYPES:
         raise FormatError(f"annotation_type must be one of {IMPORT_TYPES} or None, got {annotation_type!r}")
-    data, source = _load_json(coco)
+    data, source, owned = _load_json(coco)
     report = report or ConversionReport("coco import", strict=strict)
     categories = {c.get("id"): c for c in data.get("categories") or []}
-    by_image: dict = {}
+    tasks, targets, shared = _empty_tasks(data.get("images") or [])
+    missing: dict = {}
     for position, annotation in enumerate(data.get("annotations") or []):
-        by_image.setdefault(annotation.get("image_id"), []).append((position, annotation))
-    image_ids = {image.get("id") for image in data.get("images") or []}
-    for image_id in by_image.keys() - image_ids:
-        report.add("annotation of an image missing from images, skipped", len(by_image[image_id]),
-                   [f"{source}: annotation #{p} (image_id {image_id!r})" for p, _ in by_image[image_id][:5]])
-    results: dict[str, dict] = {}  # a file name given twice: the later image wins
-    for image in data.get("images") or []:
-        converted = (_from_coco(a, categories, annotation_type, f"{source}: annotation #{p}", report)
-                     for p, a in by_image.get(image.get("id"), ()))
-        results[image.get("file_name")] = {
-            "name": image.get("file_name"), "width": image.get("width", 0), "height": image.get("height", 0),
-            "annotations": [a for a in converted if a is not None]}
-    return list(results.values())
+        target = targets.get(annotation.get("image_id"))
+        if target is None:
+            missing.setdefault(annotation.get("image_id"), []).append(position)
+            continue
+        try:
+            converted = _from_coco(annotation, categories, annotation_type, owned)
+        except FormatError as error:
+            raise FormatError(f"{source}: annotation #{position}: {error}") from None
+        if type(converted) is dict:
+            target.append(converted)
+        else:
+            report.note(converted, f"{source}: annotation #{position}")
+    for image_id, positions in missing.items():
+        report.add("annotation of an image missing from images, skipped", len(positions),
+                   [f"{source}: annotation #{p} (image_id {image_id!r})" for p in positions[:5]])
+    if shared:  # images sharing an id get equal, separate lists
+        return [{**task, "annotations": list(task["annotations"])} for task in tasks.values()]
+    return list(tasks.values())
 
 
-def _load_json(data: object) -> tuple[dict, str]:
+def _empty_tasks(images: list[dict]) -> tuple[dict[str, dict], dict[object, list], bool]:
+    """Tasks by file name (a name given twice: the later image wins), their annotation lists by
+    image id, and whether some images share an id (and so a list)."""
+    tasks: dict[str, dict] = {}
+    targets: dict[object, list] = {}
+    shared = []
+    for image in images:
+        image_id = image.get("id")
+        if image_id in targets:
+            shared.append(image_id)
+        annotations = targets.setdefault(image_id, [])
+        tasks[image.get("file_name")] = {"name": image.get("file_name"), "width": image.get("width", 0),
+                                         "height": image.get("height", 0), "annotations": annotations}
+    return tasks, targets, bool(shared)
+
+
+def _load_json(data: object) -> tuple[dict, str, bool]:
+    """The COCO dict, its name for messages, and whether its lists are ours to hand out."""
     if not isinstance(data, (str, os.PathLike)):
-        return data, "coco"
-    return read_json(data, "the COCO file"), str(data)
+        return data, "coco", False
+    return read_json(data, "the COCO file"), str(data), True
 
 
 def _coco_attributes(annotation: dict) -> list[dict]:
-    attributes = annotation.get("attributes") or {}
-    return [{"key": key, "value": value} for key, value in attributes.items()] if isinstance(attributes, dict) else []
+    attributes = annotation.get("attributes")
+    return [{"key": key, "value": value} for key, value in attributes.items()] if type(attributes) is dict else []
 
 
-def _from_coco(annotation: dict, categories: dict, annotation_type: str | None, place: str,
-               report: ConversionReport) -> dict | None:
+def _from_coco(annotation: dict, categories: dict, annotation_type: str | None, owned: bool) -> dict | str:
+    """The FastLabel annotation, or why it is skipped."""
     category = categories.get(annotation.get("category_id"))
     if category is None:
-        report.note("annotation with an unknown category_id, skipped", place)
-        return None
+        return "annotation with an unknown category_id, skipped"
     value = category.get("name") or category.get("supercategory")
     if not value:
-        report.note("category without name or supercategory, annotation skipped (D31)", place)
-        return None
+        return "category without name or supercategory, annotation skipped (D31)"
     if annotation_type == "pose_estimation" or (annotation_type is None and annotation.get("num_keypoints")):
-        return _pose_from_coco(annotation, value, category.get("keypoints") or [], place)
-    shape = _shape_from_coco(annotation, annotation_type)
+        return _pose_from_coco(annotation, value, category.get("keypoints") or [])
+    shape = _shape_from_coco(annotation, annotation_type, owned)
     if shape is None:
-        report.note("annotation without a usable bbox or polygon, skipped (D30, D32)", place)
-        return None
+        return "annotation without a usable bbox or polygon, skipped (D30, D32)"
     kind, points = shape
     out = {"value": value, "points": points, "type": kind, "attributes": _coco_attributes(annotation)}
     if kind == "bbox" and annotation.get("rotation"):
@@ -441,33 +462,39 @@ def _from_coco(annotation: dict, categories: dict, annotation_type: str | None, 
     return out
 
 
-_NUMBER_TYPES = frozenset((int, float))
-
-
 def _is_numbers(values: object, count: int | None = None) -> bool:
-    return isinstance(values, list) and (count is None or len(values) == count) and \
-        _NUMBER_TYPES.issuperset(map(type, values))
+    """A list of finite numbers (of ``count`` items)."""
+    if type(values) is not list or (count is not None and len(values) != count):
+        return False
+    try:
+        return isfinite(sum(values))  # TypeError for strings, nulls and nested lists
+    except TypeError:
+        return False
 
 
-def _shape_from_coco(annotation: dict, annotation_type: str | None) -> tuple[str, list] | None:
+def _shape_from_coco(annotation: dict, annotation_type: str | None, owned: bool) -> tuple[str, list] | None:
     segmentation, box = annotation.get("segmentation"), annotation.get("bbox")
     if annotation_type == "bbox" and _is_numbers(box, 4):  # D29: the COCO bbox itself
         return "bbox", [box[0], box[1], box[0] + box[2], box[1] + box[3]]
     if annotation_type is None:
-        if isinstance(segmentation, dict):
-            return _segmentation_from_rle(segmentation)
-        polygons = [s for s in segmentation or [] if _is_numbers(s) and len(s) >= 6 and len(s) % 2 == 0]
-        if len(polygons) > 1:
-            return "segmentation", [[p if p[:2] == p[-2:] else p + p[:2]] for p in polygons]
-        if len(polygons) == 1 and _rectangle_corners(polygons[0]) is not None:
-            return "bbox", _rectangle_corners(polygons[0])
-        if polygons:
-            return "polygon", list(polygons[0])
-        return ("bbox", [box[0], box[1], box[0] + box[2], box[1] + box[3]]) if _is_numbers(box, 4) else None
-    first = segmentation[0] if isinstance(segmentation, list) and segmentation else None
+        return _shape_by_content(segmentation, box)
+    first = segmentation[0] if type(segmentation) is list and segmentation else None
     if not _is_numbers(first) or len(first) < 4:
         return None
-    return ("bbox", list(first)) if len(first) == 4 else ("polygon", list(first))
+    return ("bbox" if len(first) == 4 else "polygon"), first if owned else list(first)
+
+
+def _shape_by_content(segmentation: object, box: object) -> tuple[str, list] | None:
+    if isinstance(segmentation, dict):
+        return _segmentation_from_rle(segmentation)
+    polygons = [s for s in segmentation or [] if _is_numbers(s) and len(s) >= 6 and len(s) % 2 == 0]
+    if len(polygons) > 1:
+        return "segmentation", [[p if p[:2] == p[-2:] else p + p[:2]] for p in polygons]
+    if len(polygons) == 1 and _rectangle_corners(polygons[0]) is not None:
+        return "bbox", _rectangle_corners(polygons[0])
+    if polygons:
+        return "polygon", list(polygons[0])
+    return ("bbox", [box[0], box[1], box[0] + box[2], box[1] + box[3]]) if _is_numbers(box, 4) else None
 
 
 def _rectangle_corners(ring: list) -> list | None:
@@ -496,7 +523,7 @@ def _segmentation_from_rle(rle: dict) -> tuple[str, list] | None:
     return ("segmentation", points) if points else None
 
 
-def _pose_from_coco(annotation: dict, value: str, keys: list, place: str) -> dict:
+def _pose_from_coco(annotation: dict, value: str, keys: list) -> dict:
     values = annotation.get("keypoints") or []
     keypoints = []
     for index, key in enumerate(keys):
@@ -504,7 +531,7 @@ def _pose_from_coco(annotation: dict, value: str, keys: list, place: str) -> dic
         if len(triplet) < 3 or triplet[2] == 0:  # D33: missing triplets count as not labelled
             continue
         if triplet[2] not in (1, 2):
-            raise FormatError(f"{place}: Visibility flag must be 0 or 1, 2 . annotation_id: {annotation.get('id')}")
+            raise FormatError(f"Visibility flag must be 0 or 1, 2 . annotation_id: {annotation.get('id')}")
         keypoints.append({"key": key, "value": [triplet[0], triplet[1], triplet[2] - 1]})
     return {"value": value, "type": "pose_estimation", "keypoints": keypoints,
             "attributes": _coco_attributes(annotation)}

@@ -14,6 +14,7 @@ from pycocotools import mask as coco_mask
 from fastlabel_formats import (
     ConversionReport,
     FormatError,
+    coco_tasks,
     coco_to_fastlabel,
     export_labelme,
     export_pascalvoc,
@@ -300,3 +301,30 @@ def test_importers_raise_under_strict(tmp_path):
         {"label": "", "shape_type": "point", "points": [[1, 1]]}]}))
     with pytest.raises(FormatError, match=r"x.json shape #0: shape without a label"):
         labelme_to_fastlabel(tmp_path, strict=True)
+
+
+@pytest.mark.parametrize("mode", ["polygon", "bbox", None])
+def test_non_numeric_and_non_finite_coordinates_are_reported_not_converted(mode):
+    report = ConversionReport("coco import")
+    coco = coco_with({"category_id": 1, "segmentation": [[0, 0, "4", 0, 4, 4]], "bbox": [0, 0, None, 4]},
+                     {"category_id": 1, "segmentation": [[0, 0, float("nan"), 0, 4, 4]], "bbox": [0, 0, 1, "x"]},
+                     {"category_id": 1, "segmentation": [[0, 0, float("inf"), 0, 4, 4]]},
+                     {"category_id": 1, "segmentation": [[0, 0, [4], 0, 4, 4]], "bbox": [0, 0, 1, float("-inf")]},
+                     {"category_id": 1, "segmentation": [[0, 0, 4, 0, 4, 4]]})
+    result = coco_to_fastlabel(coco, mode, report=report)
+    assert len(result["a.jpg"]) == 1  # bbox mode without a bbox reads the polygon, as the SDK does
+    assert report.findings["annotation without a usable bbox or polygon, skipped (D30, D32)"].count == 4
+    if mode is not None:
+        result["a.jpg"][0]["points"].append(99)  # the output never aliases the caller's lists
+        assert coco["annotations"][4]["segmentation"][0] == [0, 0, 4, 0, 4, 4]
+
+
+def test_images_sharing_an_id_get_separate_lists_and_missing_images_are_reported():
+    report = ConversionReport("coco import")
+    coco = coco_with({"category_id": 1, "segmentation": [[0, 0, 4, 0, 4, 4]]},
+                     {"category_id": 1, "segmentation": [[0, 0, 4, 0, 4, 4]], "image_id": 7})
+    coco["images"].append({"id": 1, "file_name": "again.jpg"})
+    tasks = coco_tasks(coco, "polygon", report=report)
+    lists = {task["name"]: task["annotations"] for task in tasks}
+    assert lists["a.jpg"] == lists["again.jpg"] and lists["a.jpg"] is not lists["again.jpg"]
+    assert report.findings["annotation of an image missing from images, skipped"].count == 1
