@@ -48,6 +48,16 @@ def timed(run: Callable[[Path], object], runs: int) -> float:
     return statistics.median(times)
 
 
+def timed_together(runs_by_label: dict[str, Callable[[Path], object]], runs: int) -> dict[str, float]:
+    """Median seconds of each callable, their runs interleaved round by round, so that the
+    machine's slow and fast minutes fall on all of them alike (ratios stay fair on a shared VM)."""
+    times: dict[str, list[float]] = {label: [] for label in runs_by_label}
+    for _ in range(runs):
+        for label, run in runs_by_label.items():
+            times[label].append(timed(run, 1))
+    return {label: statistics.median(values) for label, values in times.items()}
+
+
 def peak_and_size(run: Callable[[Path], object]) -> tuple[float, float]:
     """Peak traced allocation of one run and the bytes it wrote, in MB."""
     out = Path(tempfile.mkdtemp(prefix="bench-", dir=SCRATCH))

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_export import timed  # noqa: E402
+from bench_export import timed, timed_together  # noqa: E402
 from synthetic import make_tasks  # noqa: E402
 
 import fastlabel_formats as ff  # noqa: E402
@@ -24,6 +24,7 @@ from fastlabel_formats.render import (  # noqa: E402
     default_classes,
     encode_png,  # noqa: E402
     render_mask,
+    render_masks,
     semantic_values,
 )
 
@@ -48,8 +49,12 @@ def main() -> None:
     tasks = make_tasks(args.count, args.per_task)
     classes = default_classes(tasks)
     masks = [render_mask(t, semantic_values(t, classes)) for t in tasks]
-    floor = timed(lambda out: [encode_png(m, ff.COLOR_PALETTE) for m in masks], args.runs)
-    render_only = timed(lambda out: [render_mask(t, semantic_values(t, classes)) for t in tasks], args.runs)
+    medians = timed_together({
+        "floor": lambda out: [encode_png(m, ff.COLOR_PALETTE) for m in masks],
+        "render": lambda out: list(render_masks(tasks, [semantic_values(t, classes) for t in tasks])),
+        **{f"jobs={jobs}": lambda out, jobs=jobs: ff.export_semantic_segmentation(tasks, out, jobs=jobs)
+           for jobs in (1, 2)}}, args.runs)
+    floor, render_only = medians["floor"], medians["render"]
     print(f"workload: {args.count} tasks x {args.per_task} annotations (bbox, polygon with diagonal edges, "
           f"segmentation with holes), 1920x1080; median of {args.runs} runs; {os.cpu_count()} cores")
     per_image = 1000 / args.count
@@ -62,10 +67,11 @@ def main() -> None:
     if ref:
         print(f"| official SDK export_semantic_segmentation | {ref * per_image:.2f} | {ref / floor:.2f} | 1.0× |")
     for jobs in (1, 2):
-        seconds = timed(lambda out, jobs=jobs: ff.export_semantic_segmentation(tasks, out, jobs=jobs), args.runs)
+        seconds = medians[f"jobs={jobs}"]
         ratio = f"{ref / seconds:.1f}×" if ref else "—"
         print(f"| export_semantic_segmentation jobs={jobs} | {seconds * per_image:.2f} | {seconds / floor:.2f} "
               f"| {ratio} |")
+    print(f"jobs=2 speed-up over jobs=1 (same rounds): {medians['jobs=1'] / medians['jobs=2']:.2f}x")
     pixels = sum(int(np.count_nonzero(m)) for m in masks)
     print(f"(painted pixels: {pixels / len(masks):.0f} per image; output written to {tempfile.gettempdir()} or tmpfs)")
     bench_mask_to_segmentation(args.runs)

@@ -12,7 +12,7 @@ from PIL import Image, ImageColor, ImageDraw
 
 from .errors import FormatError, where
 from .files import output_path, write_atomic
-from .parallel import Offsets, run_chunks
+from .parallel import Offsets, balanced_chunks, run_chunks
 from .render import paint_batch
 from .report import ConversionReport
 from .runtime import gc_paused
@@ -139,7 +139,7 @@ def export_image_with_annotations(
             pairs.append((path, by_name[name], output_path(output_dir, name, f"{source}: task {name!r}")))
         else:
             report.note("image file without a task, skipped", str(path))
-    chunks = [pairs[i:i + IMAGES_PER_CHUNK] for i in range(0, len(pairs), IMAGES_PER_CHUNK)]
+    chunks = [pairs[part.start:part.stop] for part in balanced_chunks(len(pairs), IMAGES_PER_CHUNK, jobs)]
 
     def work(chunk: int, offsets: Offsets, chunk_report: ConversionReport) -> int:
         for path, task, target in chunks[chunk]:

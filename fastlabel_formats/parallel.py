@@ -122,6 +122,21 @@ def _receive(results, workers: list) -> tuple:
                 raise RuntimeError("a conversion worker process died unexpectedly") from None
 
 
+def balanced_chunks(count: int, size: int, jobs: int) -> list[range]:
+    """Consecutive ranges covering ``range(count)``, at most ``size`` long, their number a multiple
+    of ``jobs``, so that the workers (chunk ``k`` runs in worker ``k % jobs``) get shares within
+    one item of each other."""
+    jobs = max(jobs, 1)
+    pieces = -(-(-(-count // size)) // jobs)  # chunks per worker
+    shares = [count * (w + 1) // jobs - count * w // jobs for w in range(jobs)]
+    sizes = [shares[k % jobs] * (k // jobs + 1) // pieces - shares[k % jobs] * (k // jobs) // pieces
+             for k in range(pieces * jobs)]
+    bounds = [0]
+    for chunk_size in sizes:
+        bounds.append(bounds[-1] + chunk_size)
+    return [range(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
 def default_jobs() -> int:
     """The number of usable cores."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

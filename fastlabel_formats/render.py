@@ -9,10 +9,12 @@ temporary per annotation.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -20,7 +22,7 @@ from PIL import Image
 from .errors import FormatError, where
 from .files import basename, checked_paths, write_atomic
 from .palette import COLOR_PALETTE
-from .parallel import Offsets, run_chunks
+from .parallel import Offsets, balanced_chunks, run_chunks
 from .raster import fill_rings
 from .report import ConversionReport
 from .runtime import gc_paused
@@ -42,9 +44,9 @@ def _paint_box(canvas: np.ndarray, points: list, value: int) -> int:
     return (right - left) * (bottom - top)
 
 
-def _ring_windows(batch: Batch, vertices: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per ring: the window it is filled in (its region's outer ring bounds, clipped) and the
-    index of that outer ring."""
+def _ring_windows(batch: Batch, vertices: np.ndarray, limits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per ring: the window it is filled in (its region's outer ring bounds, clipped to its
+    image's ``limits`` = width, height, width, height) and the index of that outer ring."""
     rings = batch.rings
     starts, ends = rings.ring_offsets[:-1], rings.ring_offsets[1:]
     nonempty = ends > starts
@@ -54,60 +56,100 @@ def _ring_windows(batch: Batch, vertices: np.ndarray, width: int, height: int) -
         bounds[nonempty, 2:] = np.maximum.reduceat(vertices, starts[nonempty], axis=0)
     outer = np.maximum.accumulate(np.where(rings.is_hole, -1, np.arange(len(starts)))) if len(starts) else starts
     windows = bounds[np.maximum(outer, 0)]
-    np.clip(windows, 0, [width, height, width, height], out=windows)
+    np.clip(windows, 0, limits, out=windows)
     return windows, outer
 
 
-def paint_batch(canvas: np.ndarray, batch: Batch, values: Sequence[int | None]) -> dict[int, int]:
-    """Paint the rows of a one-task batch with ``values`` (by annotation index): bbox and polygon
-    first in annotation order, then segmentations. Returns the pixels painted per row."""
-    height, width = canvas.shape
+@dataclass(frozen=True)
+class FilledRings:
+    """Every ring of a batch filled over its window (see :func:`fill_batch`)."""
+
+    masks: list[np.ndarray]
+    windows: list[list[int]]
+    holes_of: dict[int, list[int]]
+
+
+def fill_batch(batch: Batch) -> FilledRings:
+    """Fill all rings of a batch (any number of images) in one pass, each over its window."""
     rings = batch.rings
     vertices = np.trunc(rings.coords).astype(np.int64)
-    windows, outer = _ring_windows(batch, vertices, width, height)
-    masks = fill_rings(vertices, rings.ring_offsets, windows)
-    order = [row for row, kind in enumerate(batch.kinds) if kind in PAINT_ORDER]
-    order += [row for row, kind in enumerate(batch.kinds) if kind == "segmentation"]
+    sizes = np.array([(f.width, f.height) for f in batch.frames], np.int64).reshape(-1, 2)
+    ring_frame = np.repeat(batch.frame, np.diff(rings.shape_ring_offsets))
+    windows, outer = _ring_windows(batch, vertices, np.tile(sizes[ring_frame], 2))
     holes_of: dict[int, list[int]] = {}
     for hole in np.flatnonzero(rings.is_hole).tolist():
         holes_of.setdefault(int(outer[hole]), []).append(hole)
-    ring_bounds, is_hole, window_list = rings.shape_ring_offsets.tolist(), rings.is_hole.tolist(), windows.tolist()
+    return FilledRings(fill_rings(vertices, rings.ring_offsets, windows), windows.tolist(), holes_of)
+
+
+def paint_rows(canvas: np.ndarray, batch: Batch, filled: FilledRings, rows: Sequence[int],
+               values: Sequence[int | None]) -> dict[int, int]:
+    """Paint ``rows`` (one image's rows of the batch) with ``values`` (by annotation index): bbox
+    and polygon first in annotation order, then segmentations. Returns the pixels painted per row."""
+    kinds, ring_bounds, is_hole = batch.kinds, batch.rings.shape_ring_offsets, batch.rings.is_hole
+    index = batch.index
+    order = [row for row in rows if kinds[row] in PAINT_ORDER] + [row for row in rows if kinds[row] == "segmentation"]
     painted: dict[int, int] = {}
     for row in order:
-        value = values[int(batch.index[row])]
+        value = values[index[row]]
         if value is None:
             continue
-        if batch.kinds[row] == "bbox":
+        if kinds[row] == "bbox":
             painted[row] = _paint_box(canvas, batch.points[row], value) if batch.points[row] else 0
             continue
         painted[row] = 0
         for ring in range(ring_bounds[row], ring_bounds[row + 1]):
             if not is_hole[ring]:
-                mask = masks[ring]
-                for hole in holes_of.get(ring, ()):
-                    mask = mask & ~masks[hole]
-                x0, y0, x1, y1 = window_list[ring]
+                mask = filled.masks[ring]
+                for hole in filled.holes_of.get(ring, ()):
+                    mask = mask & ~filled.masks[hole]
+                x0, y0, x1, y1 = filled.windows[ring]
                 np.copyto(canvas[y0:y1, x0:x1], value, where=mask)
                 painted[row] += int(np.count_nonzero(mask))
     return painted
 
 
+def paint_batch(canvas: np.ndarray, batch: Batch, values: Sequence[int | None]) -> dict[int, int]:
+    """Paint the rows of a one-task batch with ``values`` (by annotation index); see :func:`paint_rows`."""
+    return paint_rows(canvas, _listed(batch), fill_batch(batch), range(len(batch)), values)
+
+
+def _listed(batch: Batch) -> Batch:
+    """The batch with its per-row and per-ring columns as lists (fast scalar access in loops)."""
+    rings = batch.rings
+    listed_rings = dataclasses.replace(rings, shape_ring_offsets=rings.shape_ring_offsets.tolist(),
+                                       is_hole=rings.is_hole.tolist())
+    return dataclasses.replace(batch, index=batch.index.tolist(), rings=listed_rings)
+
+
+def render_masks(tasks: Sequence[dict], values: Sequence[Sequence[int | None]], *, dtype: type = np.uint8,
+                 source: str = "tasks", report: ConversionReport | None = None) -> Iterator[np.ndarray]:
+    """The index image of each task (see :func:`render_mask`), their rings filled in one pass."""
+    for number, task in enumerate(tasks):
+        check_task(task, number, source)
+    batch = gather(list(tasks), image_frames(list(tasks)), source, DRAWABLE)  # validates every drawable
+    limit = int(np.iinfo(dtype).max)
+    frame_of, index = batch.frame.tolist(), batch.index.tolist()
+    for row, kind in enumerate(batch.kinds):
+        value = values[frame_of[row]][index[row]]
+        if kind in DRAWABLE and value is not None and not 0 <= value <= limit:
+            raise FormatError(f"{batch.place(row)}: index {value} does not fit {np.dtype(dtype).name} "
+                              "(more than 255 instances or classes need dtype=np.uint16)")
+    filled, listed = fill_batch(batch), _listed(batch)
+    row_offsets = np.searchsorted(batch.frame, np.arange(len(tasks) + 1)).tolist()
+    for number, task in enumerate(tasks):
+        canvas = np.zeros((task.get("height", 0), task.get("width", 0)), dtype)
+        rows = range(row_offsets[number], row_offsets[number + 1])
+        for row, pixels in paint_rows(canvas, listed, filled, rows, values[number]).items():
+            if pixels == 0 and report is not None:
+                report.note("shape covers no pixel centre, nothing painted", batch.place(row))
+        yield canvas
+
+
 def render_mask(task: dict, values: Sequence[int | None], *, dtype: type = np.uint8, source: str = "tasks",
                 report: ConversionReport | None = None) -> np.ndarray:
     """Paint the drawable annotations of ``task`` with ``values[i]`` (None: not painted)."""
-    check_task(task, 0, source)
-    batch = gather([task], image_frames([task]), source, DRAWABLE)  # validates every drawable's points
-    canvas = np.zeros((task.get("height", 0), task.get("width", 0)), dtype)
-    limit = int(np.iinfo(canvas.dtype).max)
-    for row in range(len(batch)):
-        value = values[int(batch.index[row])]
-        if batch.kinds[row] in DRAWABLE and value is not None and not 0 <= value <= limit:
-            raise FormatError(f"{batch.place(row)}: index {value} does not fit {canvas.dtype.name} "
-                              "(more than 255 instances or classes need dtype=np.uint16)")
-    for row, pixels in paint_batch(canvas, batch, values).items():
-        if pixels == 0 and report is not None:
-            report.note("shape covers no pixel centre, nothing painted", batch.place(row))
-    return canvas
+    return next(render_masks([task], [values], dtype=dtype, source=source, report=report))
 
 
 def instance_values(task: dict, start_index: int = 1) -> list[int | None]:
@@ -192,13 +234,13 @@ def _export(tasks, output_dir, values_of, palette, dtype, jobs, strict, progress
         else:
             report.note("image with width or height 0 skipped (no PNG)", where(source, task["name"]))
     paths = checked_paths(output_dir, [basename(t["name"]) + ".png" for t in sized], f"{source}: PNG")
-    chunks = [range(start, min(start + IMAGES_PER_CHUNK, len(sized)))
-              for start in range(0, len(sized), IMAGES_PER_CHUNK)]
+    chunks = balanced_chunks(len(sized), IMAGES_PER_CHUNK, jobs)
 
     def work(chunk: int, offsets: Offsets, chunk_report: ConversionReport) -> int:
-        for position in chunks[chunk]:
-            task = sized[position]
-            mask = render_mask(task, values_of(task, source), dtype=dtype, source=source, report=chunk_report)
+        chunk_tasks = [sized[position] for position in chunks[chunk]]
+        masks = render_masks(chunk_tasks, [values_of(task, source) for task in chunk_tasks], dtype=dtype,
+                             source=source, report=chunk_report)
+        for position, mask in zip(chunks[chunk], masks):
             write_atomic(paths[position], encode_png(mask, palette))
         return len(chunks[chunk])
 
