@@ -1,11 +1,15 @@
-"""Boundary rings of a mask along pixel edges ("cracks"), for ``mask_to_segmentation`` (§11).
+"""Boundary rings along pixel edges ("cracks") from OpenCV's border chains, for ``mask_to_segmentation`` (§11).
 
-Every crack between a foreground and a background pixel (found from the border pixels that
-``cv2.findContours`` visits) becomes a directed unit edge with the foreground on its right (outer
-boundaries clockwise on screen, holes counter-clockwise). Where two foreground pixels touch only
-diagonally a vertex has two ways out; taking the left turn keeps an 8-connected component in one
-ring. Rings are the cycles of the resulting successor
-permutation, found for all edges at once by pointer jumping (no per-pixel Python loop).
+``cv2.findContours`` (Suzuki–Abe, ``CHAIN_APPROX_NONE``) gives every border as a closed chain of
+8-connected border pixels. Walked with the foreground on the right (outer borders clockwise on
+screen, holes counter-clockwise: OpenCV's chains reversed), each chain pixel contributes the run of
+its own square's corners from where the boundary enters the square to where it leaves it, going
+clockwise around the square; where the chain steps diagonally the boundary passes through the
+shared corner, which is the §11 left turn at diagonal touches. Only corners where the boundary
+turns are emitted, so the rings come out with collinear vertices already removed.
+
+Points are packed as ``y * stride + x`` (one integer each), so that every step is a 1-D
+whole-array operation over all chains at once.
 """
 
 from __future__ import annotations
@@ -14,96 +18,62 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# directions in clockwise order: east, south, west, north (y grows downward)
-STEP = np.array([[1, 0], [0, 1], [-1, 0], [0, -1]], np.int64)
-# the pixel (dx, dy) relative to an edge's start vertex on its right (foreground) side
-RIGHT_PIXEL = np.array([[0, 0], [-1, 0], [-1, -1], [0, -1]], np.int64)
+# chain moves clockwise on screen from east: E, SE, S, SW, W, NW, N, NE
+MOVES = ((1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1))
+# a pixel square's corners clockwise: top-left, top-right, bottom-right, bottom-left; the edge that
+# starts at corner c runs east, south, west, north for c = 0, 1, 2, 3
+CORNERS = ((0, 0), (1, 0), (1, 1), (0, 1))
+ENTRY_CORNER = np.array([0, 0, 1, 1, 2, 2, 3, 3], np.int64)  # by the move into the pixel
+EXIT_CORNER = np.array([1, 2, 2, 3, 3, 0, 0, 1], np.int64)  # by the move out of the pixel
 
 
 @dataclass(frozen=True)
-class CrackRings:
-    """Rings as runs of directed edges: ring r is ``start[offsets[r]:offsets[r+1]]`` (vertices in
-    padded pixel-corner coordinates) with ``direction`` of each edge."""
+class Chains:
+    """Closed pixel chains as ragged arrays of packed points ``y * stride + x``: chain c is
+    ``points[offsets[c]:offsets[c+1]]``."""
 
-    start: np.ndarray
-    direction: np.ndarray
+    points: np.ndarray
     offsets: np.ndarray
+    stride: int
+
+    def moves_out(self) -> np.ndarray:
+        """The code (index into MOVES) of the step from each point to the next one of its chain."""
+        code = np.zeros(2 * self.stride + 3, np.int64)  # by packed step + stride + 1
+        code[[dy * self.stride + dx + self.stride + 1 for dx, dy in MOVES]] = np.arange(8)
+        starts, ends = self.offsets[:-1], self.offsets[1:] - 1
+        step = np.empty_like(self.points)
+        step[:-1] = self.points[1:] - self.points[:-1]
+        step[ends] = self.points[starts] - self.points[ends]
+        return code[step + self.stride + 1]
 
 
-# a background 4-neighbour (dx, dy) of a foreground pixel -> the crack's start (relative to the
-# pixel's top-left corner) and direction, foreground on the right
-_BORDER_CRACKS = (((0, -1), (0, 0), 0), ((0, 1), (1, 1), 2), ((-1, 0), (0, 1), 3), ((1, 0), (1, 0), 1))
+def corner_runs(chains: Chains) -> tuple[np.ndarray, np.ndarray]:
+    """Per chain point, the first corner of its run and the run's length (0–4 edges)."""
+    code_out = chains.moves_out()
+    code_in = np.empty_like(code_out)
+    code_in[1:] = code_out[:-1]
+    code_in[chains.offsets[:-1]] = code_out[chains.offsets[1:] - 1]
+    entry = ENTRY_CORNER[code_in]
+    count = (EXIT_CORNER[code_out] - entry) & 3
+    count[(count == 0) & ((code_out - code_in) & 7 == 4)] = 4  # the tip of a spike: all around
+    alone = chains.offsets[:-1][np.diff(chains.offsets) == 1]  # a one-pixel chain: its whole square
+    entry[alone], count[alone] = 0, 4
+    return entry, count
 
 
-def border_cracks(padded: np.ndarray, border_pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start vertices ``(E, 2)`` and directions ``(E,)`` of every crack between a foreground
-    pixel and a background pixel, given (at least) all foreground pixels that have a background
-    4-neighbour as ``(x, y)`` rows. ``padded`` has one background pixel on every side."""
-    width = padded.shape[1]
-    y, x = np.divmod(np.unique(border_pixels[:, 1] * width + border_pixels[:, 0]), width)
-    starts, directions = [], []
-    for (dx, dy), (sx, sy), direction in _BORDER_CRACKS:
-        background = ~padded[y + dy, x + dx]
-        starts.append(np.stack([x[background] + sx, y[background] + sy], 1))
-        directions.append(np.full(int(background.sum()), direction))
-    return np.concatenate(starts).astype(np.int64), np.concatenate(directions).astype(np.int64)
-
-
-def successors(start: np.ndarray, direction: np.ndarray, width: int) -> np.ndarray:
-    """The edge that follows each edge: the only one leaving its end vertex, or the left turn."""
-    end = start + STEP[direction]
-    start_id = start[:, 1] * (width + 1) + start[:, 0]
-    end_id = end[:, 1] * (width + 1) + end[:, 0]
-    by_start = np.argsort(start_id, kind="stable")
-    first = np.searchsorted(start_id[by_start], end_id, side="left")
-    count = np.searchsorted(start_id[by_start], end_id, side="right") - first
-    candidate = by_start[first]
-    two = np.flatnonzero(count == 2)
-    if len(two):
-        other = by_start[first[two] + 1]
-        left_turn = (direction[two] + 3) % 4
-        candidate[two] = np.where(direction[candidate[two]] == left_turn, candidate[two], other)
-    return candidate
-
-
-def trace(start: np.ndarray, direction: np.ndarray, width: int) -> CrackRings:
-    """Split the edges into rings, each in traversal order beginning at its lowest edge index."""
-    following = successors(start, direction, width)
-    n = len(start)
-    label, jump = np.arange(n), following.copy()
-    for _ in range(max(int(np.ceil(np.log2(max(n, 2)))), 1) + 1):
-        label = np.minimum(label, label[jump])
-        jump = jump[jump]
-    # list ranking: distance of each edge to the edge that closes its ring
-    terminal = following == label  # the edge whose successor is the ring's first edge
-    succ = np.where(terminal, np.arange(n), following)
-    distance = np.where(terminal, 0, 1)
-    for _ in range(max(int(np.ceil(np.log2(max(n, 2)))), 1) + 1):
-        distance = distance + distance[succ]
-        succ = succ[succ]
-    order = np.lexsort((-distance, label))
-    ring_starts = np.flatnonzero(np.r_[True, label[order][1:] != label[order][:-1]]) if n else np.zeros(0, int)
-    return CrackRings(start[order], direction[order], np.append(ring_starts, n).astype(np.int64))
-
-
-def corners(rings: CrackRings) -> tuple[np.ndarray, np.ndarray]:
-    """Per ring, the vertices where the direction changes (collinear middle vertices dropped),
-    as ``(vertices (K, 2), offsets)``."""
-    offsets = rings.offsets
-    lengths = np.diff(offsets)
-    ring_of_edge = np.repeat(np.arange(len(lengths)), lengths)
-    previous = np.arange(len(rings.direction)) - 1
-    previous[offsets[:-1]] = offsets[1:] - 1
-    turn = rings.direction != rings.direction[previous]
-    kept = np.flatnonzero(turn)
-    counts = np.bincount(ring_of_edge[kept], minlength=len(lengths))
-    return rings.start[kept], np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-
-
-def signed_areas(vertices: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Shoelace S = Σ(x_{i−1}·y_i − x_i·y_{i−1}) per ring, > 0 for clockwise rings on screen."""
-    lengths = np.diff(offsets)
-    previous = np.arange(len(vertices)) - 1
-    previous[offsets[:-1][lengths > 0]] = offsets[1:][lengths > 0] - 1
-    cross = vertices[previous, 0] * vertices[:, 1] - vertices[:, 0] * vertices[previous, 1]
-    return np.add.reduceat(cross, offsets[:-1]) if len(vertices) else np.zeros(len(lengths))
+def crack_rings(chains: Chains) -> tuple[np.ndarray, np.ndarray]:
+    """The crack ring of every chain (foreground on the right), only its turning corners, packed
+    like the chains: ``(vertices, offsets)``, ring r = ``vertices[offsets[r]:offsets[r+1]]``."""
+    entry, count = corner_runs(chains)
+    walked = np.flatnonzero(count)  # pixels whose square the boundary runs along
+    bounds = np.searchsorted(walked, chains.offsets)  # each chain's walked pixels
+    before = np.arange(-1, len(walked) - 1)
+    before[bounds[:-1]] = bounds[1:] - 1
+    entry, count = entry[walked], count[walked]
+    straight = ((entry[before] + count[before] - 1) & 3) == entry  # the entry continues the last edge
+    start, emitted = entry + straight, count - straight
+    emitted_before = np.cumsum(emitted) - emitted
+    corners = (np.repeat(start - emitted_before, emitted) + np.arange(int(emitted.sum()))) & 3  # start, start+1, …
+    offset = np.array([dy * chains.stride + dx for dx, dy in CORNERS], np.int64)
+    vertices = np.repeat(chains.points[walked], emitted) + offset[corners]
+    return vertices, np.append(emitted_before[bounds[:-1]], len(vertices)).astype(np.int64)

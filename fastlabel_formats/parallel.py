@@ -11,6 +11,7 @@ chunks before it, so the expensive formatting still runs in parallel.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import sys
@@ -127,7 +128,7 @@ def balanced_chunks(count: int, size: int, jobs: int) -> list[range]:
     of ``jobs``, so that the workers (chunk ``k`` runs in worker ``k % jobs``) get shares within
     one item of each other."""
     jobs = max(jobs, 1)
-    pieces = -(-(-(-count // size)) // jobs)  # chunks per worker
+    pieces = math.ceil(math.ceil(count / size) / jobs)  # chunks per worker
     shares = [count * (w + 1) // jobs - count * w // jobs for w in range(jobs)]
     sizes = [shares[k % jobs] * (k // jobs + 1) // pieces - shares[k % jobs] * (k // jobs) // pieces
              for k in range(pieces * jobs)]

@@ -116,3 +116,15 @@ def test_mask_to_polygon_reference_behaviour_and_d47():
     two[2:8, 2:8] = True
     assert mask_to_polygon(two) == [7, 2, 7, 7, 2, 7, 2, 2]
     assert mask_to_polygon(np.zeros((5, 5), bool)) == []
+
+
+def test_masks_touching_the_image_edge_and_strided_views():
+    full = np.ones((3, 5), np.uint8) * 255
+    assert mask_to_segmentation(full) == [[[5, 0, 5, 3, 0, 3, 0, 0, 5, 0]]]
+    corner = cells(4, 4, (3, 3), (0, 0))
+    assert mask_to_segmentation(corner) == [[[3, 3, 4, 3, 4, 4, 3, 4, 3, 3]], [[0, 0, 1, 0, 1, 1, 0, 1, 0, 0]]]
+    rng = np.random.default_rng(3)
+    big = rng.random((40, 60)) < 0.5
+    view = big[::2, 1::3]  # not contiguous
+    assert mask_to_segmentation(view) == mask_to_segmentation(np.ascontiguousarray(view))
+    assert (rendered(np.ascontiguousarray(view)) == view).all()
