@@ -238,16 +238,55 @@ def files(tmp_path, monkeypatch):
     return tmp_path
 
 
+# the 126 method names of api-contract.md §2 (checked against the file itself when it is beside the repo)
+CONTRACT_METHODS = set("""
+    convert_coco_to_fastlabel convert_labelme_to_fastlabel convert_pascalvoc_to_fastlabel
+    convert_yolo_to_fastlabel copy_project count_tasks create_annotation create_audio_classification_task
+    create_audio_task create_classification_annotation create_dataset create_dataset_object create_dicom_task
+    create_image_classification_task create_image_task create_integrated_image_classification_task
+    create_integrated_image_task create_model_monitoring_request_results
+    create_multi_image_classification_task create_pcd_task create_project create_sequential_image_task
+    create_sequential_pcd_task create_task_from_aws_s3 create_text_classification_task create_text_task
+    create_video_classification_task create_video_task delete_annotation delete_dataset delete_dataset_object
+    delete_project delete_tags delete_task delete_task_annotations download_dataset_objects execute_endpoint
+    execute_evaluation_job execute_training_job export_coco export_image_with_annotations
+    export_instance_segmentation export_labelme export_pascalvoc export_semantic_segmentation export_yolo
+    find_annotation find_annotation_by_value find_audio_classification_task
+    find_audio_classification_task_by_name find_audio_task find_audio_task_by_name find_dataset
+    find_dataset_object find_dicom_task find_dicom_task_by_name find_evaluation_job find_history
+    find_image_classification_task find_image_classification_task_by_name find_image_task
+    find_image_task_by_name find_integrated_audio_task_by_prefix find_integrated_image_task_by_prefix
+    find_integrated_video_task_by_prefix find_multi_image_classification_task
+    find_multi_image_classification_task_by_name find_pcd_task find_pcd_task_by_name find_project
+    find_project_by_slug find_sequential_image_task find_sequential_image_task_by_name
+    find_sequential_pcd_task find_text_classification_task find_text_classification_task_by_name
+    find_text_task find_text_task_by_name find_training_job find_video_classification_task
+    find_video_classification_task_by_name find_video_task find_video_task_by_name get_annotations
+    get_audio_classification_tasks get_audio_tasks get_aws_s3_import_status_by_project get_dataset_objects
+    get_datasets get_dicom_tasks get_evaluation_jobs get_histories get_image_classification_tasks
+    get_image_tasks get_multi_image_classification_tasks get_pcd_tasks get_projects get_sequential_image_tasks
+    get_sequential_pcd_tasks get_tags get_task_id_name_map get_text_classification_tasks get_text_tasks
+    get_training_jobs get_video_classification_tasks get_video_tasks update_annotation
+    update_audio_classification_task update_audio_task update_aws_s3_storage update_classification_annotation
+    update_dataset update_dataset_object update_dicom_task update_image_classification_task update_image_task
+    update_multi_image_classification_task update_pcd_task update_project update_sequential_image_task
+    update_sequential_pcd_task update_task update_text_classification_task update_text_task
+    update_video_classification_task update_video_task
+""".split())
+
+
 def test_the_rows_cover_the_126_methods_of_the_contract():
-    section = CONTRACT.read_text()[CONTRACT.read_text().index("### 2.1 Image"):CONTRACT.read_text().index("### 2.20")]
-    named = set(re.findall(r"^\| `([a-z0-9_]+)\(", section, re.M))
+    if CONTRACT.exists():
+        text = CONTRACT.read_text()
+        section = text[text.index("### 2.1 Image"):text.index("### 2.20")]
+        assert set(re.findall(r"^\| `([a-z0-9_]+)\(", section, re.M)) == CONTRACT_METHODS
     local = {"export_coco", "export_yolo", "export_pascalvoc", "export_labelme", "export_instance_segmentation",
              "export_semantic_segmentation", "export_image_with_annotations", "convert_coco_to_fastlabel",
              "convert_labelme_to_fastlabel", "convert_pascalvoc_to_fastlabel", "convert_yolo_to_fastlabel"}
     rows = {row.method for row in ROWS} | {"create_dicom_task"}
-    assert len(named) == 126
-    assert named - local == rows - {"find_sequential_pcd_task_by_name"}  # that one exists beyond the seed README
-    assert all(callable(getattr(Client, name)) for name in named)
+    assert len(CONTRACT_METHODS) == 126
+    assert CONTRACT_METHODS - local == rows - {"find_sequential_pcd_task_by_name"}  # beyond the seed README
+    assert all(callable(getattr(Client, name)) for name in CONTRACT_METHODS)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda row: row.method)
