@@ -7,8 +7,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from math import isfinite
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+import msgspec
 import numpy as np
 import orjson
 
@@ -359,6 +360,7 @@ def rle_rows(batch: Batch, kinds: np.ndarray, order: np.ndarray) -> dict[int, tu
 IMPORT_TYPES = ("bbox", "polygon", "pose_estimation")
 
 
+@gc_paused
 def coco_to_fastlabel(
     coco: dict | str | os.PathLike[str],
     annotation_type: str | None = None,
@@ -388,15 +390,18 @@ def coco_tasks(
     """FastLabel tasks (name, width, height, annotations) of a COCO file; see coco_to_fastlabel."""
     if annotation_type is not None and annotation_type not in IMPORT_TYPES:
         raise FormatError(f"annotation_type must be one of {IMPORT_TYPES} or None, got {annotation_type!r}")
-    data, source, owned = _load_json(coco)
+    images, categories_list, annotations, source, owned = _coco_parts(coco, annotation_type)
     report = report or ConversionReport("coco import", strict=strict)
-    categories = {c.get("id"): c for c in data.get("categories") or []}
-    tasks, targets, shared = _empty_tasks(data.get("images") or [])
+    categories = {c.get("id"): c for c in categories_list}
+    tasks, targets, shared = _empty_tasks(images, source)
     missing: dict = {}
-    for position, annotation in enumerate(data.get("annotations") or []):
-        target = targets.get(annotation.get("image_id"))
+    for position, annotation in enumerate(annotations):
+        if annotation is None:
+            report.note("annotation that is not an object, skipped", f"{source}: annotation #{position}")
+            continue
+        target = targets.get(annotation.image_id)
         if target is None:
-            missing.setdefault(annotation.get("image_id"), []).append(position)
+            missing.setdefault(annotation.image_id, []).append(position)
             continue
         try:
             converted = _from_coco(annotation, categories, annotation_type, owned)
@@ -414,13 +419,15 @@ def coco_tasks(
     return list(tasks.values())
 
 
-def _empty_tasks(images: list[dict]) -> tuple[dict[str, dict], dict[object, list], bool]:
+def _empty_tasks(images: list[dict], source: str) -> tuple[dict[str, dict], dict[object, list], bool]:
     """Tasks by file name (a name given twice: the later image wins), their annotation lists by
     image id, and whether some images share an id (and so a list)."""
     tasks: dict[str, dict] = {}
     targets: dict[object, list] = {}
     shared = []
-    for image in images:
+    for number, image in enumerate(images):
+        if not isinstance(image, dict):
+            raise FormatError(f"{source}: images[{number}] is {type(image).__name__}, not an object")
         image_id = image.get("id")
         if image_id in targets:
             shared.append(image_id)
@@ -430,35 +437,69 @@ def _empty_tasks(images: list[dict]) -> tuple[dict[str, dict], dict[object, list
     return tasks, targets, bool(shared)
 
 
-def _load_json(data: object) -> tuple[dict, str, bool]:
-    """The COCO dict, its name for messages, and whether its lists are ours to hand out."""
-    if not isinstance(data, (str, os.PathLike)):
-        return data, "coco", False
-    return read_json(data, "the COCO file"), str(data), True
+# the annotation keys each import mode reads: typed parsing skips the others (bbox, area, … cost
+# nothing) and gives the annotations as small structs
+MODE_FIELDS = {
+    "bbox": ("image_id", "category_id", "segmentation", "bbox", "attributes", "rotation"),
+    "polygon": ("image_id", "category_id", "segmentation", "attributes", "rotation"),
+    "pose_estimation": ("image_id", "category_id", "keypoints", "attributes", "id"),
+    None: ("image_id", "category_id", "segmentation", "bbox", "keypoints", "num_keypoints", "attributes",
+           "rotation", "id"),
+}
+ANNOTATION_STRUCTS = {mode: msgspec.defstruct(f"CocoAnnotation_{mode}", [(f, Any, None) for f in fields], gc=False)
+                      for mode, fields in MODE_FIELDS.items()}
+COCO_STRUCTS = {mode: msgspec.defstruct(f"Coco_{mode}", [("images", Any, None), ("categories", Any, None),
+                                                         ("annotations", list[struct] | None, None)])
+                for mode, struct in ANNOTATION_STRUCTS.items()}
 
 
-def _coco_attributes(annotation: dict) -> list[dict]:
-    attributes = annotation.get("attributes")
+def _coco_parts(coco: object, annotation_type: str | None) -> tuple[list, list, list, str, bool]:
+    """images, categories, annotations (structs; None for an entry that is not an object), the
+    source's name for messages, and whether the parsed lists are ours to hand out."""
+    if isinstance(coco, (str, os.PathLike)):
+        try:
+            data = msgspec.json.decode(Path(coco).read_bytes(), type=COCO_STRUCTS[annotation_type])
+            return data.images or [], data.categories or [], data.annotations or [], str(coco), True
+        except (OSError, msgspec.DecodeError):  # unreadable, malformed or odd entries: the careful path
+            generic, source, owned = read_json(coco, "the COCO file"), str(coco), True
+    else:
+        generic, source, owned = coco, "coco", False
+    if not isinstance(generic, dict):
+        raise FormatError(f"{source}: a COCO file holds an object, not {type(generic).__name__}")
+    struct = ANNOTATION_STRUCTS[annotation_type]
+    annotations = [_as_struct(item, struct) for item in generic.get("annotations") or []]
+    return generic.get("images") or [], generic.get("categories") or [], annotations, source, owned
+
+
+def _as_struct(item: object, struct: type) -> object | None:
+    try:
+        return msgspec.convert(item, struct)
+    except msgspec.ValidationError:
+        return None
+
+
+def _coco_attributes(annotation) -> list[dict]:
+    attributes = annotation.attributes
     return [{"key": key, "value": value} for key, value in attributes.items()] if type(attributes) is dict else []
 
 
-def _from_coco(annotation: dict, categories: dict, annotation_type: str | None, owned: bool) -> dict | str:
-    """The FastLabel annotation, or why it is skipped."""
-    category = categories.get(annotation.get("category_id"))
+def _from_coco(annotation, categories: dict, annotation_type: str | None, owned: bool) -> dict | str:
+    """The FastLabel annotation of a parsed COCO annotation (see MODE_FIELDS), or why it is skipped."""
+    category = categories.get(annotation.category_id)
     if category is None:
         return "annotation with an unknown category_id, skipped"
     value = category.get("name") or category.get("supercategory")
     if not value:
         return "category without name or supercategory, annotation skipped (D31)"
-    if annotation_type == "pose_estimation" or (annotation_type is None and annotation.get("num_keypoints")):
+    if annotation_type == "pose_estimation" or (annotation_type is None and annotation.num_keypoints):
         return _pose_from_coco(annotation, value, category.get("keypoints") or [])
     shape = _shape_from_coco(annotation, annotation_type, owned)
     if shape is None:
         return "annotation without a usable bbox or polygon, skipped (D30, D32)"
     kind, points = shape
     out = {"value": value, "points": points, "type": kind, "attributes": _coco_attributes(annotation)}
-    if kind == "bbox" and annotation.get("rotation"):
-        out["rotation"] = annotation["rotation"]
+    if kind == "bbox" and annotation.rotation:
+        out["rotation"] = annotation.rotation
     return out
 
 
@@ -472,8 +513,9 @@ def _is_numbers(values: object, count: int | None = None) -> bool:
         return False
 
 
-def _shape_from_coco(annotation: dict, annotation_type: str | None, owned: bool) -> tuple[str, list] | None:
-    segmentation, box = annotation.get("segmentation"), annotation.get("bbox")
+def _shape_from_coco(annotation, annotation_type: str | None, owned: bool) -> tuple[str, list] | None:
+    segmentation = annotation.segmentation
+    box = annotation.bbox if annotation_type != "polygon" else None
     if annotation_type == "bbox" and _is_numbers(box, 4):  # D29: the COCO bbox itself
         return "bbox", [box[0], box[1], box[0] + box[2], box[1] + box[3]]
     if annotation_type is None:
@@ -523,15 +565,15 @@ def _segmentation_from_rle(rle: dict) -> tuple[str, list] | None:
     return ("segmentation", points) if points else None
 
 
-def _pose_from_coco(annotation: dict, value: str, keys: list) -> dict:
-    values = annotation.get("keypoints") or []
+def _pose_from_coco(annotation, value: str, keys: list) -> dict:
+    values = annotation.keypoints or []
     keypoints = []
     for index, key in enumerate(keys):
         triplet = list(values[3 * index:3 * index + 3])
         if len(triplet) < 3 or triplet[2] == 0:  # D33: missing triplets count as not labelled
             continue
         if triplet[2] not in (1, 2):
-            raise FormatError(f"Visibility flag must be 0 or 1, 2 . annotation_id: {annotation.get('id')}")
+            raise FormatError(f"Visibility flag must be 0 or 1, 2 . annotation_id: {annotation.id}")
         keypoints.append({"key": key, "value": [triplet[0], triplet[1], triplet[2] - 1]})
     return {"value": value, "type": "pose_estimation", "keypoints": keypoints,
             "attributes": _coco_attributes(annotation)}

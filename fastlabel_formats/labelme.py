@@ -128,6 +128,7 @@ def labelme_annotations(document: dict, place: str, report: ConversionReport) ->
     return annotations
 
 
+@gc_paused
 def labelme_to_fastlabel(
     folder_path: str | os.PathLike[str], *, report: ConversionReport | None = None, strict: bool = False
 ) -> dict[str, list[dict]]:

@@ -161,6 +161,7 @@ def voc_objects(root, place: str, report: ConversionReport) -> list[dict]:
     return annotations
 
 
+@gc_paused
 def pascalvoc_to_fastlabel(
     folder_path: str | os.PathLike[str], *, report: ConversionReport | None = None, strict: bool = False
 ) -> dict[str, list[dict]]:

@@ -26,6 +26,21 @@ def gc_paused(function: F) -> F:
             return function(*args, **kwargs)
         finally:
             if was_enabled:
+                promote_to_oldest_generation()
                 gc.enable()
 
     return wrapper  # type: ignore[return-value]
+
+
+def promote_to_oldest_generation() -> None:
+    """Move every tracked object into the oldest generation, without a collection pass.
+
+    A bulk conversion returns hundreds of thousands of new containers; left in the youngest
+    generation they would all be traversed by the next automatic collection (about 0.1 s per
+    60,000 annotations) only to be found alive and promoted. ``freeze`` + ``unfreeze`` promotes
+    them in O(1); they are still collected normally (by full collections) once unreachable.
+    Skipped when the caller has frozen objects of their own (``unfreeze`` would release them).
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()

@@ -336,6 +336,7 @@ def yolo_label_annotations(path: Path, size: tuple[int, int], classes: dict, kin
     return annotations
 
 
+@gc_paused
 def yolo_to_fastlabel(
     classes_file_path: str | os.PathLike[str],
     dataset_folder_path: str | os.PathLike[str],

@@ -328,3 +328,25 @@ def test_images_sharing_an_id_get_separate_lists_and_missing_images_are_reported
     lists = {task["name"]: task["annotations"] for task in tasks}
     assert lists["a.jpg"] == lists["again.jpg"] and lists["a.jpg"] is not lists["again.jpg"]
     assert report.findings["annotation of an image missing from images, skipped"].count == 1
+
+
+@pytest.mark.parametrize("mode", ["polygon", "bbox", "pose_estimation", None])
+def test_coco_file_with_odd_entries_converts_the_rest(tmp_path, mode):
+    coco = coco_with({"category_id": 1, "segmentation": [[0, 0, 4, 0, 4, 4]], "bbox": [0, 0, 4, 4],
+                      "keypoints": [1, 1, 2], "num_keypoints": 1})
+    coco["annotations"].insert(0, 5)
+    coco["annotations"].append("text")
+    path = tmp_path / "coco.json"
+    path.write_text(json.dumps(coco))
+    report = ConversionReport("coco import")
+    from_file = coco_to_fastlabel(path, mode, report=report)
+    assert len(from_file["a.jpg"]) == 1 and from_file == coco_to_fastlabel(coco, mode)
+    assert report.findings["annotation that is not an object, skipped"].count == 2
+    path.write_text(json.dumps([coco]))
+    with pytest.raises(FormatError, match="coco.json: a COCO file holds an object, not list"):
+        coco_to_fastlabel(path, mode)
+    coco["images"][1] = "b.jpg"
+    with pytest.raises(FormatError, match=r"coco: images\[1\] is str, not an object"):
+        coco_to_fastlabel(coco, mode)
+    with pytest.raises(FormatError, match="cannot read the COCO file"):
+        coco_to_fastlabel(tmp_path / "missing.json", mode)
