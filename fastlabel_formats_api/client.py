@@ -24,7 +24,6 @@ from .endpoints import (
     ALL_ENDPOINTS,
     LOOKUPS,
     OBJECT_CHECKS,
-    OBJECT_LIST,
     OBJECT_QUERY,
     PAGERS,
     TASK_KINDS,
@@ -34,8 +33,17 @@ from .endpoints import (
 )
 from .exceptions import FastLabelInvalidException
 from .transport import Transport
-from .wire import USER_KEYS, Endpoint, always, annotations_payload, bind, check_media, method, parse_signature
-from .wire import request_parts as _request_parts
+from .wire import (
+    USER_KEYS,
+    Endpoint,
+    always,
+    annotations_payload,
+    bind,
+    check_media,
+    method,
+    parse_signature,
+    request_parts,
+)
 
 __all__ = ["Client", "TASK_KINDS", "USER_KEYS", "annotations_payload"]
 
@@ -44,9 +52,8 @@ DICOM_CREATE = Endpoint("create_dicom_task", "POST", "tasks/dicom",
                         (always("project"), *task_keys_for("status, external_status, tags, metadatas"),
                          always("file_key", "fileKey")), users=True)
 SIGNED_URLS = Endpoint("download_dataset_objects", "GET", "dataset-revision-objects/signed-urls",
-                       "dataset, path, " + OBJECT_LIST.replace("version=None", "version=''")
-                       .replace("revision_id=None", "revision_id=''").removeprefix("dataset, "),
-                       OBJECT_QUERY, checks=OBJECT_CHECKS)
+                       "dataset, path, version='', revision_id='', tags=None, licenses=None, types=None, offset=0, "
+                       "limit=1000", OBJECT_QUERY, checks=OBJECT_CHECKS)
 _SIGNATURES = {row.name: parse_signature(row.signature, row.users) for row in (DICOM_CREATE, SIGNED_URLS)}
 
 
@@ -70,14 +77,14 @@ class Client:
                                                          "fileType": "application/zip"})
         self.api.upload(signed["url"], values["file_path"])
         values["file_key"] = signed["name"]
-        path, _, body = _request_parts(DICOM_CREATE, values)
+        path, _, body = request_parts(DICOM_CREATE, values)
         return self.api.request("POST", path, payload=body)
 
     def download_dataset_objects(self, *args, **kwargs) -> list[dict]:
         """Download a dataset's objects and their ``annotations.json`` (flow F5); object names that
         would leave ``path`` are refused before anything is fetched."""
         values = bind(_SIGNATURES["download_dataset_objects"], "download_dataset_objects", (self, *args), kwargs)
-        path, query, _ = _request_parts(SIGNED_URLS, values)
+        path, query, _ = request_parts(SIGNED_URLS, values)
         items = self.api.request("GET", path, params=query)
         root = Path(values["path"])
         kinds = [DatasetObjectType(kind).value for kind in values["types"] or []]

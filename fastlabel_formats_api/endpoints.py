@@ -55,7 +55,7 @@ MEDIA_UPDATE = "task_id, status=None, external_status=None, priority=None, tags=
 CLASSIFICATION_CREATE = ("project, name, file_path, status=None, external_status=None, priority=None, "
                          "attributes=[], tags=[]")
 CLASSIFICATION_UPDATE = "task_id, status=None, external_status=None, priority=None, attributes=[], tags=[]"
-LIST = "project, status=None, external_status=None, tags=[], task_name=None, offset=None, limit={limit}"
+LIST = "project, status=None, external_status=None, tags={tags}, task_name=None, offset=None, limit={limit}"
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class TaskKind:
     max_files: int | None = None
     create_content: str | None = "name"
     update_content: str | None = ""
+    list_tags_default: str = "[]"
 
 
 TASK_KINDS = (
@@ -104,7 +105,7 @@ TASK_KINDS = (
     TaskKind("pcd", "tasks/pcd", 100, 1000, MEDIA_CREATE, MEDIA_UPDATE, PCD),
     TaskKind("sequential_pcd", "tasks/sequential-pcd", 10, 10,
              MEDIA_CREATE.replace("file_path", "folder_path"), MEDIA_UPDATE, SEQUENTIAL_PCD, max_files=250,
-             create_content=None),
+             create_content=None, list_tags_default="None"),
     TaskKind("dicom", "tasks/dicom", 100, 1000, None,
              "task_id, status=None, external_status=None, tags=[], metadatas=[]", IMAGE),
 )
@@ -137,7 +138,7 @@ def kind_endpoints(kind: TaskKind) -> tuple[Endpoint, ...]:
     label = kind.name.replace("_", " ")
     rows = [
         Endpoint(f"find_{kind.name}_task", "GET", kind.path + "/{task_id}", "task_id", doc=f"One {label} task."),
-        Endpoint(f"get_{kind.name}_tasks", "GET", kind.path, LIST.format(limit=kind.limit),
+        Endpoint(f"get_{kind.name}_tasks", "GET", kind.path, LIST.format(limit=kind.limit, tags=kind.list_tags_default),
                  (always("project"), *STD, TAGS, truthy("task_name"), *PAGE),
                  checks=(limit_at_most(kind.max_limit),) if kind.max_limit else (),
                  doc=f"A page of {label} tasks (``iter_{kind.name}_tasks`` pages by itself)."),

@@ -431,3 +431,44 @@ def test_size_caps_and_the_real_codec_check(tmp_path):
         client.get_dataset_objects("ds", types=["val"])
     with pytest.raises(TypeError, match="update_pcd_task.*prority"):
         client.update_pcd_task("t", prority=10)
+
+
+SIGNATURES = json.loads((Path(__file__).parent / "fixtures" / "contract_signatures.json").read_text())
+# deliberate: seed-era two-argument calls keep working (README "Migrating")
+WIDER_DEFAULTS = {("convert_yolo_to_fastlabel", "project_type"): "bbox"}
+
+
+def contract_parameters(text: str) -> list[tuple[str, object]]:
+    import ast
+
+    arguments = ast.parse(f"def f({text}): pass").body[0].args
+    defaults = [None] * (len(arguments.args) - len(arguments.defaults)) + list(arguments.defaults)
+    out = []
+    for arg, node in zip(arguments.args, defaults):
+        try:
+            value = "required" if node is None else ast.literal_eval(node)
+        except ValueError:
+            value = ast.unparse(node)  # a name such as COLOR_PALETTE
+        out.append((arg.arg, value))
+    return out + ([("**kwargs", None)] if arguments.kwarg else [])
+
+
+@pytest.mark.parametrize("name", sorted(SIGNATURES))
+def test_signature_matches_the_contract(name):
+    import inspect
+
+    import fastlabel_formats as core
+
+    ours = []
+    for parameter in list(inspect.signature(getattr(Client, name)).parameters.values())[1:]:
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            ours.append(("**kwargs", None))
+            continue
+        default = "required" if parameter.default is inspect.Parameter.empty else parameter.default
+        ours.append((parameter.name, default))
+    expected = []
+    for parameter, default in contract_parameters(SIGNATURES[name]):
+        default = WIDER_DEFAULTS.get((name, parameter), default)
+        default = {"COLOR_PALETTE": core.COLOR_PALETTE}.get(default, default) if isinstance(default, str) else default
+        expected.append((parameter, () if default == [] else default))
+    assert [(p, () if d == [] else d) for p, d in ours] == expected
