@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 F = TypeVar("F", bound=Callable)
+PROMOTE_AFTER = 100_000
 
 
 def gc_paused(function: F) -> F:
@@ -39,8 +40,10 @@ def promote_to_oldest_generation() -> None:
     generation they would all be traversed by the next automatic collection (about 0.1 s per
     60,000 annotations) only to be found alive and promoted. ``freeze`` + ``unfreeze`` promotes
     them in O(1); they are still collected normally (by full collections) once unreachable.
-    Skipped when the caller has frozen objects of their own (``unfreeze`` would release them).
+    Done only after bulk work (more than ``PROMOTE_AFTER`` new containers, so that a loop of small
+    calls leaves the caller's young garbage to the usual young collections), and skipped when the
+    caller has frozen objects of their own (``unfreeze`` would release them).
     """
-    if gc.get_freeze_count() == 0:
+    if gc.get_count()[0] > PROMOTE_AFTER and gc.get_freeze_count() == 0:
         gc.freeze()
         gc.unfreeze()

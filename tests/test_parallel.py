@@ -55,3 +55,22 @@ def test_balanced_chunks_cover_everything_once_in_even_shares(count, size, jobs)
         assert max(sizes) <= size
         shares = [sum(len(chunk) for k, chunk in enumerate(chunks) if k % jobs == w) for w in range(jobs)]
         assert max(shares) - min(shares) <= 1 or len(chunks) < jobs
+
+
+def test_bulk_results_are_promoted_to_the_oldest_generation_small_calls_are_not():
+    import gc
+
+    from fastlabel_formats.runtime import PROMOTE_AFTER, gc_paused
+
+    @gc_paused
+    def build(count: int) -> list:
+        return [[number] for number in range(count)]
+
+    assert gc.isenabled()
+    gc.collect()
+    small = build(10)
+    assert gc.get_count()[0] >= 10 and gc.isenabled()
+    big = build(PROMOTE_AFTER + 1)
+    assert gc.get_count()[0] < 100 and gc.isenabled()  # moved, not left for a young collection
+    assert any(item is big for item in gc.get_objects(generation=2))
+    assert len(small) == 10 and gc.get_freeze_count() == 0
