@@ -350,3 +350,18 @@ def test_coco_file_with_odd_entries_converts_the_rest(tmp_path, mode):
         coco_to_fastlabel(coco, mode)
     with pytest.raises(FormatError, match="cannot read the COCO file"):
         coco_to_fastlabel(tmp_path / "missing.json", mode)
+
+
+@given(st.lists(boxes, max_size=4), st.lists(polygons, max_size=4), st.sampled_from(["polygon", "bbox", None]))
+def test_a_coco_file_and_the_same_dict_convert_alike(box_list, polygon_list, mode):
+    import tempfile
+    from pathlib import Path
+
+    annotations = [ann("bbox", "b", [x, y, x + w, y + h], attributes=[{"key": "k", "value": x}])
+                   for x, y, w, h in box_list]
+    annotations += [ann("polygon", "p", points) for points in polygon_list]
+    coco = to_coco([task("t.jpg", 1000, 1000, *annotations), task("u.jpg", 9, 9)])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "c.json"
+        path.write_bytes(json.dumps(coco).encode())
+        assert coco_to_fastlabel(path, mode) == coco_to_fastlabel(coco, mode)
