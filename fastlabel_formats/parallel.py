@@ -1,7 +1,8 @@
 """Chunks of work spread over forked worker processes, results handed back in chunk order.
 
-``jobs=1`` (the default everywhere) runs the same function in-process. With ``jobs=N`` chunk
-``k`` runs in worker ``k % N``; workers inherit the loaded tasks through ``fork`` (nothing is
+``jobs=1`` (the default everywhere) runs the same function in-process. With ``jobs=N`` each of
+N workers takes the next chunk not yet taken (lowest first) until none is left, so a worker slowed
+down by the machine takes fewer. Workers inherit the loaded tasks through ``fork`` (nothing is
 pickled on the way in) and send back small results (bytes, counts, report findings).
 
 Chunks whose numbering depends on earlier chunks (COCO annotation ids) use :class:`Offsets`:
@@ -64,11 +65,18 @@ def run_chunks(chunks: int, work: Work, report: ConversionReport, jobs: int = 1)
     yield from _forked(chunks, work, report, min(jobs, chunks))
 
 
-def _worker(worker: int, jobs: int, chunks: int, work: Work, offsets: Offsets, results,
-            parent: ConversionReport) -> None:
+def _next_chunk(counter) -> int:
+    with counter.get_lock():
+        chunk = counter.value
+        counter.value += 1
+    return chunk
+
+
+def _worker(worker: int, chunks: int, work: Work, offsets: Offsets, results, parent: ConversionReport,
+            counter) -> None:
     own_report = ConversionReport(parent.target, strict=parent.strict)
     try:
-        for chunk in range(worker, chunks, jobs):
+        while (chunk := _next_chunk(counter)) < chunks:
             results.put(("chunk", chunk, work(chunk, offsets, own_report)))
         results.put(("report", worker, own_report.findings))
     except BaseException as error:  # handed to the parent, which re-raises it
@@ -82,7 +90,8 @@ def _forked(chunks: int, work: Work, report: ConversionReport, jobs: int) -> Ite
     context = multiprocessing.get_context("fork")
     offsets = Offsets(chunks, shared=True)
     results = context.Queue()
-    workers = [context.Process(target=_worker, args=(w, jobs, chunks, work, offsets, results, report),
+    counter = context.Value("q", 0)  # the next chunk to take: workers that finish early take more
+    workers = [context.Process(target=_worker, args=(w, chunks, work, offsets, results, report, counter),
                                daemon=True) for w in range(jobs)]
     for process in workers:
         process.start()
@@ -125,8 +134,7 @@ def _receive(results, workers: list) -> tuple:
 
 def balanced_chunks(count: int, size: int, jobs: int) -> list[range]:
     """Consecutive ranges covering ``range(count)``, at most ``size`` long, their number a multiple
-    of ``jobs``, so that the workers (chunk ``k`` runs in worker ``k % jobs``) get shares within
-    one item of each other."""
+    of ``jobs`` and their sizes near equal, so that no worker is left with a long last chunk."""
     jobs = max(jobs, 1)
     pieces = math.ceil(math.ceil(count / size) / jobs)  # chunks per worker
     shares = [count * (w + 1) // jobs - count * w // jobs for w in range(jobs)]
