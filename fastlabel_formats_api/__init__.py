@@ -4,7 +4,7 @@ The drop-in :class:`~fastlabel_formats_api.client.Client` (all 126 methods of th
 :class:`~fastlabel_formats_api.transport.Transport` (session, auth, timeouts, retries with
 backoff honouring ``Retry-After``, a 10,000 calls / 600 s limiter, the official error mapping),
 the official exceptions, and :mod:`fastlabel_formats_api.testing`, a fake of the REST API served
-over real HTTP on 127.0.0.1 with fault injection. The drop-in ``Client`` builds on these. The core
+over real HTTP on 127.0.0.1 with fault injection. The core
 never imports this package.
 """
 

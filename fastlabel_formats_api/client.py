@@ -66,6 +66,16 @@ class Client:
     def __repr__(self) -> str:
         return f"Client({self.api!r})"
 
+    def close(self) -> None:
+        """Close the HTTP connections (also on leaving a ``with Client() as client:`` block)."""
+        self.api.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     # multi-step flows
 
     def create_dicom_task(self, *args, **kwargs) -> object:

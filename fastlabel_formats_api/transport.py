@@ -92,6 +92,10 @@ class Transport:
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, token=***)"
 
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.session.close()
+
     def request(self, method: str, path: str, params: dict | None = None, payload: object = None) -> object:
         """One logical API call, retried as the module docstring says."""
         body = payload if payload is not None else ({} if method in ("POST", "PUT") else None)

@@ -188,3 +188,13 @@ def test_the_pytest_fixture_and_the_standalone_server(fake_fastlabel):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_client_as_context_manager_and_the_fake_leaves_no_threads_behind():
+    import threading
+
+    before = threading.active_count()
+    for _ in range(5):
+        with FakeFastLabel(token=TOKEN) as server, Client(TOKEN, base_url=server.url) as client:
+            assert client.get_projects() == []
+    assert threading.active_count() <= before

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import email.parser
 import json
+import socket
 import threading
 import time
 import urllib.parse
@@ -46,6 +48,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args) -> None:  # quiet
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.fake.connections.add(self.connection)
+
+    def finish(self) -> None:
+        self.server.fake.connections.discard(self.connection)
+        super().finish()
 
     def _handle(self, method: str) -> None:
         url = urllib.parse.urlsplit(self.path)
@@ -124,6 +134,7 @@ class FakeFastLabel:
         self._lock = threading.Lock()
         self._routes = route_table(self.state)
         self._server: _Server | None = None
+        self.connections: set = set()  # open keep-alive connections, closed on exit
 
     def __getattr__(self, name: str) -> object:
         if name.startswith("_") or name == "state":
@@ -187,6 +198,9 @@ class FakeFastLabel:
     def __exit__(self, *exc) -> None:
         self._server.shutdown()
         self._server.server_close()
+        for connection in list(self.connections):  # ends the handler threads waiting on keep-alive
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 def main() -> None:
