@@ -197,4 +197,8 @@ def test_client_as_context_manager_and_the_fake_leaves_no_threads_behind():
     for _ in range(5):
         with FakeFastLabel(token=TOKEN) as server, Client(TOKEN, base_url=server.url) as client:
             assert client.get_projects() == []
+    for _ in range(200):  # handler threads end as their connections are shut down
+        if threading.active_count() <= before:
+            break
+        threading.Event().wait(0.01)
     assert threading.active_count() <= before
