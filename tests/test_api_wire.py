@@ -472,3 +472,21 @@ def test_signature_matches_the_contract(name):
         default = {"COLOR_PALETTE": core.COLOR_PALETTE}.get(default, default) if isinstance(default, str) else default
         expected.append((parameter, () if default == [] else default))
     assert [(p, () if d == [] else d) for p, d in ours] == expected
+
+
+def test_failed_signed_url_upload_and_download_raise(files):
+    from fastlabel_formats_api import FastLabelException
+
+    with FakeFastLabel(token=TOKEN) as fake:
+        seed(fake)
+        client = Client(TOKEN, base_url=fake.url, sleep=lambda seconds: None)
+        fake.state.storage_url = fake.state.storage_url + "nowhere/"
+        with pytest.raises(FastLabelException, match="storage request to .* failed") as raised:
+            client.create_dicom_task("p1", "a.zip")
+        assert raised.value.code == 404
+        assert not any(entry.path == "tasks/dicom" for entry in fake.log)  # no task for a missing file
+        fake.objects.rows[0]["_url"] += "-gone"
+        with pytest.raises(FastLabelException) as raised:
+            client.download_dataset_objects("ds", "out")
+        assert raised.value.code == 404 and "signature" not in str(raised.value)
+    assert not (files / "out" / "x" / "y 1.png").exists()
