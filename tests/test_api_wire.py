@@ -103,8 +103,9 @@ def other_rows() -> list[Row]:
             body={"project": "p1", "filePath": "bucket/x.jpg", "storageType": "gcp", "priority": 10,
                   "attributes": [{"key": "k", "value": "v"}]}, returns=is_task_id),
         *(Row(f"find_integrated_{m}_task_by_prefix", ("p1", "a"), path=f"tasks/integrate/{m}s",
-              query={"project": ["p1"], "prefix": ["a"]}, returns=lambda t: t["name"].startswith("a."))
-          for m in ("image", "video", "audio")),
+              query={"project": ["p1"], "prefix": ["a"]},
+              returns=lambda t, e=e: t["name"] == f"a.{e}" and len(t["annotations"]) == 1)
+          for m, e in (("image", "png"), ("video", "mp4"), ("audio", "mp3"))),
         Row("update_task", ("image-1",), {"priority": 30, "external_status": "approved", "workflow_2_user": "bob"},
             "PUT", "tasks/image-1", body={"priority": 30, "externalStatus": "approved", "workflow2User": "bob"},
             returns="image-1"),
@@ -212,6 +213,15 @@ def seed(fake: FakeFastLabel) -> None:
     for name, path, *_ in KINDS:
         state.tasks[path].append({"id": f"{name}-1", "name": "a.png", "project": "p1", "status": "registered",
                                   "tags": ["t"], "annotations": [{"type": "bbox", "value": "cat"}]})
+    pieces = {"tasks/image": ("a/1.png", {"width": 10, "height": 10},
+                              {"type": "bbox", "value": "cat", "points": [1, 1, 5, 5]}),
+              "tasks/video": ("a/1.mp4", {"frameCount": 3},
+                              {"type": "bbox", "value": "cat", "points": {"1": {"value": [1, 1, 5, 5]}}}),
+              "tasks/audio": ("a/1.mp3", {"duration": 2.0}, {"type": "segmentation", "value": "cat", "start": 0,
+                                                             "end": 1})}
+    for path, (name, sizes, annotation) in pieces.items():
+        state.tasks[path].append({"id": f"piece-{path}", "name": name, "project": "p1", **sizes,
+                                  "annotations": [annotation]})
     state.annotation_classes.add({"id": "a1", "project": "p1", "type": "bbox", "value": "cat", "title": "Cat"})
     state.tags.add({"id": "tag1", "project": "p1", "name": "t"})
     state.datasets.add({"id": "d1", "name": "ds", "tags": [], "visibility": "workspace"})

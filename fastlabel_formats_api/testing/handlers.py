@@ -7,6 +7,8 @@ import itertools
 import os
 import urllib.parse
 
+from fastlabel_formats import FormatError, integrate_audio, integrate_image_tiles, integrate_video
+
 from ..endpoints import TASK_KINDS
 from .state import (
     CLASSIFICATION_KINDS,
@@ -25,6 +27,7 @@ from .state import (
 )
 
 OBJECT_FIELDS = ("tags", "licenses", "annotations", "customMetadata")
+MERGERS = {"images": integrate_image_tiles, "videos": integrate_video, "audios": integrate_audio}
 
 
 def _matches(row: dict, query: dict, keys: dict[str, str]) -> bool:
@@ -167,13 +170,16 @@ class FakeState:
         return 200, len(self._project_tasks(query))
 
     def integrated_by_prefix(self, media: str, query: dict, payload: object) -> tuple[int, object]:
+        """The split tasks ``<prefix>/<n>.<ext>`` merged offline by the core, as the server merges them."""
         prefix, kind = first(query, "prefix"), f"tasks/{media[:-1]}"
-        parts = sorted((row for row in self.tasks[kind] if row.get("project") == first(query, "project")
-                        and row["name"].startswith(prefix)), key=lambda row: row["name"])
+        parts = [row for row in self.tasks[kind] if row.get("project") == first(query, "project")
+                 and row["name"].startswith(f"{prefix}/")]
         if not parts:
-            raise Answer(404, f"no {media} tasks start with {prefix!r}")
-        extension = os.path.splitext(parts[0]["name"])[1]
-        return 200, {"name": prefix + extension, "annotations": [a for row in parts for a in row["annotations"]]}
+            raise Answer(404, f"no {media} tasks named {prefix}/<n>")
+        try:
+            return 200, MERGERS[media](parts, prefix)
+        except FormatError as error:
+            raise Answer(400, str(error)) from None
 
     # S3 and import histories
 
