@@ -45,7 +45,6 @@ from .wire import (
     object_types,
     one_of_version_or_revision,
     parse_signature,
-    stripped_attributes,
     truthy,
 )
 
@@ -365,4 +364,4 @@ def pager_method(pager: Pager):
 
 ALL_ENDPOINTS = (*(row for kind in TASK_KINDS for row in kind_endpoints(kind)), *ENDPOINTS)
 
-__all__ = ["ALL_ENDPOINTS", "LOOKUPS", "PAGERS", "TASK_KINDS", "TaskKind", "stripped_attributes"]
+__all__ = ["ALL_ENDPOINTS", "LOOKUPS", "PAGERS", "TASK_KINDS", "TaskKind"]

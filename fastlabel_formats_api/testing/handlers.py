@@ -65,6 +65,19 @@ class FakeState:
         self.storage_url = ""
         self._ids = ids
 
+    # any store: one row by id
+
+    def find_row(self, store: str, id: str, query: dict, payload: object) -> tuple[int, object]:
+        return 200, getattr(self, store).get(id)
+
+    def update_row(self, store: str, id: str, query: dict, payload: object) -> tuple[int, object]:
+        rows = getattr(self, store)
+        return 200, rows.update(rows.get(id), require(payload))["id"]
+
+    def delete_row(self, store: str, id: str, query: dict, payload: object) -> tuple[int, object]:
+        getattr(self, store).remove(id)
+        return 204, None
+
     # storage (signed URLs, no auth)
 
     def put_blob(self, data: bytes, name: str) -> str:
@@ -199,9 +212,6 @@ class FakeState:
     def list_histories(self, query: dict, payload: object) -> tuple[int, object]:
         return 200, page([r for r in self.histories.rows if _matches(r, query, {"project": "project"})], query, 100)
 
-    def find_history(self, id: str, query: dict, payload: object) -> tuple[int, object]:
-        return 200, self.histories.get(id)
-
     # annotation classes
 
     def create_annotation(self, query: dict, payload: object) -> tuple[int, object]:
@@ -216,16 +226,6 @@ class FakeState:
     def list_annotations(self, query: dict, payload: object) -> tuple[int, object]:
         rows = [r for r in self.annotation_classes.rows if _matches(r, query, {"project": "project", "value": "value"})]
         return 200, page(rows, query, 10)
-
-    def find_annotation(self, id: str, query: dict, payload: object) -> tuple[int, object]:
-        return 200, self.annotation_classes.get(id)
-
-    def update_annotation(self, id: str, query: dict, payload: object) -> tuple[int, object]:
-        return 200, self.annotation_classes.update(self.annotation_classes.get(id), require(payload))["id"]
-
-    def delete_annotation(self, id: str, query: dict, payload: object) -> tuple[int, object]:
-        self.annotation_classes.remove(id)
-        return 204, None
 
     # projects and tags
 
@@ -245,16 +245,6 @@ class FakeState:
 
     def list_projects(self, query: dict, payload: object) -> tuple[int, object]:
         return 200, page([row for row in self.projects.rows if _matches(row, query, {"slug": "slug"})], query, 100)
-
-    def find_project(self, id: str, query: dict, payload: object) -> tuple[int, object]:
-        return 200, self.projects.get(id)
-
-    def update_project(self, id: str, query: dict, payload: object) -> tuple[int, object]:
-        return 200, self.projects.update(self.projects.get(id), require(payload))["id"]
-
-    def delete_project(self, id: str, query: dict, payload: object) -> tuple[int, object]:
-        self.projects.remove(id)
-        return 204, None
 
     def list_tags(self, query: dict, payload: object) -> tuple[int, object]:
         keyword = first(query, "keyword", "")
@@ -278,16 +268,9 @@ class FakeState:
                 and _matches(row, query, {"tags": "tags", "license": "license", "visibility": "visibility"})]
         return 200, rows
 
-    def find_dataset(self, id: str, query: dict, payload: object) -> tuple[int, object]:
-        return 200, self.datasets.get(id)
-
     def update_dataset(self, id: str, query: dict, payload: object) -> tuple[int, object]:
         changes = {k: v for k, v in require(payload).items() if v is not None}
         return 200, self.datasets.update(self.datasets.get(id), changes)
-
-    def delete_dataset(self, id: str, query: dict, payload: object) -> tuple[int, object]:
-        self.datasets.remove(id)
-        return 204, None
 
     def _public(self, row: dict) -> dict:
         return {k: v for k, v in row.items() if not k.startswith("_")}

@@ -14,6 +14,7 @@ import io
 import itertools
 import re
 from collections.abc import Callable
+from functools import partial
 
 from ..endpoints import TASK_KINDS
 
@@ -132,7 +133,7 @@ def route_table(state) -> list[tuple[str, re.Pattern, Handler]]:
         ("POST", "tasks/aws-s3", state.tasks_from_s3), ("GET", "tasks/import/status/aws-s3/(?P<project>[^/]+)",
                                                          state.s3_status),
         ("GET", "tasks/import/histories", state.list_histories),
-        ("GET", "tasks/import/histories/(?P<id>[^/]+)", state.find_history),
+        ("GET", "tasks/import/histories/(?P<id>[^/]+)", partial(state.find_row, "histories")),
         ("GET", "tasks/integrate/(?P<media>images|videos|audios)", state.integrated_by_prefix),
         ("POST", "tasks/integrated-image(?P<classification>/classification)?", state.create_integrated),
         ("POST", "tasks/dicom", state.create_dicom), ("GET", "files", state.signed_upload_url),
@@ -143,20 +144,21 @@ def route_table(state) -> list[tuple[str, re.Pattern, Handler]]:
         ("DELETE", "tasks/(?P<id>[^/]+)/task-annotations", state.delete_task_annotations),
         ("PUT", "storages/aws-s3/(?P<project>[^/]+)", state.update_s3),
         ("POST", "annotations/classification", state.create_classification_annotation),
-        ("PUT", "annotations/classification/(?P<id>[^/]+)", state.update_annotation),
+        ("PUT", "annotations/classification/(?P<id>[^/]+)", partial(state.update_row, "annotation_classes")),
         ("POST", "annotations", state.create_annotation), ("GET", "annotations", state.list_annotations),
-        ("GET", "annotations/(?P<id>[^/]+)", state.find_annotation),
-        ("PUT", "annotations/(?P<id>[^/]+)", state.update_annotation),
-        ("DELETE", "annotations/(?P<id>[^/]+)", state.delete_annotation),
+        ("GET", "annotations/(?P<id>[^/]+)", partial(state.find_row, "annotation_classes")),
+        ("PUT", "annotations/(?P<id>[^/]+)", partial(state.update_row, "annotation_classes")),
+        ("DELETE", "annotations/(?P<id>[^/]+)", partial(state.delete_row, "annotation_classes")),
         ("POST", "projects/copy", state.copy_project), ("POST", "projects", state.create_project),
-        ("GET", "projects", state.list_projects), ("GET", "projects/(?P<id>[^/]+)", state.find_project),
-        ("PUT", "projects/(?P<id>[^/]+)", state.update_project),
-        ("DELETE", "projects/(?P<id>[^/]+)", state.delete_project),
+        ("GET", "projects", state.list_projects),
+        ("GET", "projects/(?P<id>[^/]+)", partial(state.find_row, "projects")),
+        ("PUT", "projects/(?P<id>[^/]+)", partial(state.update_row, "projects")),
+        ("DELETE", "projects/(?P<id>[^/]+)", partial(state.delete_row, "projects")),
         ("GET", "tags", state.list_tags), ("POST", "tags/delete/multi", state.delete_tags),
         ("POST", "datasets-v2", state.create_dataset), ("GET", "datasets-v2", state.list_datasets),
-        ("GET", "datasets-v2/(?P<id>[^/]+)", state.find_dataset),
+        ("GET", "datasets-v2/(?P<id>[^/]+)", partial(state.find_row, "datasets")),
         ("PUT", "datasets-v2/(?P<id>[^/]+)", state.update_dataset),
-        ("DELETE", "datasets-v2/(?P<id>[^/]+)", state.delete_dataset),
+        ("DELETE", "datasets-v2/(?P<id>[^/]+)", partial(state.delete_row, "datasets")),
         ("POST", "dataset-revision-objects", state.create_object),
         ("GET", "dataset-revision-objects", state.list_objects),
         ("GET", "dataset-revision-objects/signed-urls", state.signed_objects),
