@@ -136,16 +136,6 @@ def fill_ring(vertices: np.ndarray, window: Window) -> np.ndarray:
     return fill_rings(vertices, np.array([0, len(vertices)]), box)[0]
 
 
-def region_mask(region: list, window: Window) -> np.ndarray:
-    """Pixels of a segmentation region over ``window``: the outer ring minus each hole."""
-    if not region:
-        return np.zeros(window.shape, bool)
-    mask = fill_ring(pixel_ring(region[0]), window)
-    for hole in region[1:]:
-        mask &= ~fill_ring(pixel_ring(hole), window)
-    return mask
-
-
 def segmentation_window(points: list, width: int, height: int) -> Window:
     """The window covering every outer ring of a segmentation, clipped to the image."""
     outers = [pixel_ring(region[0]) for region in points if region and region[0]]
@@ -155,11 +145,26 @@ def segmentation_window(points: list, width: int, height: int) -> Window:
 
 
 def segmentation_mask(points: list, width: int, height: int) -> tuple[np.ndarray, Window]:
-    """The union of a segmentation's region masks over its window."""
+    """The union of a segmentation's regions (each outer ring minus its holes) over its window,
+    every ring filled in one pass."""
     window = segmentation_window(points, width, height)
     mask = np.zeros(window.shape, bool)
-    for region in points:
-        mask |= region_mask(region, window)
+    rings = [(number, position, pixel_ring(ring)) for number, region in enumerate(points)
+             for position, ring in enumerate(region)]
+    rings = [ring for ring in rings if len(ring[2]) >= 3]  # fewer vertices cover no pixel
+    if window.empty or not rings:
+        return mask, window
+    offsets = np.cumsum([0] + [len(vertices) for _, _, vertices in rings])
+    box = np.array([[window.x0, window.y0, window.x1, window.y1]] * len(rings))
+    filled = fill_rings(np.concatenate([vertices for _, _, vertices in rings]), offsets, box)
+    regions: dict[int, np.ndarray] = {}
+    for (number, position, _), ring_mask in zip(rings, filled):
+        if position == 0:
+            regions[number] = ring_mask.copy()
+        elif number in regions:
+            regions[number] &= ~ring_mask
+    for region in regions.values():
+        mask |= region
     return mask, window
 
 
