@@ -47,8 +47,8 @@ def python_round(values: np.ndarray, decimals: int = ROUND_DECIMALS) -> np.ndarr
     frac = np.abs(scaled - np.trunc(scaled))
     doubtful = (np.abs(frac - 0.5) < 1e-6) | (np.abs(scaled) >= 2.0**52)
     if doubtful.any():
-        index = np.flatnonzero(doubtful)
-        result[index] = [round(v, decimals) for v in values[index].tolist()]
+        flat_result, index = result.reshape(-1), np.flatnonzero(doubtful)
+        flat_result[index] = [round(v, decimals) for v in np.ravel(values)[index].tolist()]
     return result
 
 

@@ -12,8 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fastlabel_formats import to_coco, to_labelme, to_pascalvoc, to_yolo
+from fastlabel_formats.geometry import python_round
 
-coordinate = st.one_of(st.integers(-50, 2000), st.floats(-50, 2000, allow_nan=False).map(lambda v: round(v, 3)))
+# a 5 in the 7th decimal (what YOLO import produces, e.g. -7.4999999997e-06) is a rounding tie for 6 decimals
+half_tie = st.integers(-50_000_000, 2_000_000_000).map(lambda n: n / 1e6 + 5e-7)
+coordinate = st.one_of(
+    st.integers(-50, 2000), st.floats(-50, 2000, allow_nan=False).map(lambda v: round(v, 3)), half_tie,
+)
 vertex = st.tuples(coordinate, coordinate)
 polygon_points = st.lists(vertex, min_size=3, max_size=12).map(lambda vs: [c for v in vs for c in v])
 size = st.integers(1, 4000)
@@ -121,3 +126,12 @@ def test_chunked_conversion_equals_one_chunk(task_groups, chunk_rows):
     finally:
         tasks_module.CHUNK_ROWS = saved
     assert chunked == whole
+
+
+@given(st.lists(st.one_of(half_tie, st.floats(-1e9, 1e9, allow_nan=False)), min_size=2, max_size=40).filter(
+    lambda values: len(values) % 2 == 0))
+def test_python_round_is_round_on_two_dimensional_arrays(values):
+    coords = np.asarray(values, dtype=np.float64).reshape(-1, 2)
+    rounded = python_round(coords)
+    assert rounded.shape == coords.shape
+    assert rounded.ravel().tolist() == [round(v, 6) for v in values]

@@ -120,3 +120,21 @@ def test_rotated_bbox_without_obb_is_its_enclosing_box():
     labels, _ = to_yolo([task("t.jpg", 100, 100, ann("bbox", "a", [40, 40, 60, 50], rotation=90))], report=report)
     assert labels[0][1] == ["0 0.5 0.45 0.1 0.2"]
     assert any("rotated bbox" in kind for kind in report.findings)
+
+
+def test_rounding_ties_in_the_seventh_decimal_do_not_crash_any_exporter(tmp_path):
+    # a 5 in the 7th decimal used to send flat indices into a 2-D array (TypeError/IndexError)
+    from fastlabel_formats import coco_to_fastlabel, export_coco, to_coco, to_pascalvoc, yolo_to_fastlabel
+
+    tasks = [task("a.jpg", 10, 10, ann("bbox", "c", [1.0000005, 2, 4, 4]),
+                  ann("polygon", "c", [-7.4999999997e-06, 2, 4, 4.0000005, 2.5000005, 1]))]
+    assert sorted(a["bbox"][0] for a in to_coco(tasks)["annotations"]) == [-7e-06, 1.000001]
+    assert "<xmin>1</xmin>" in to_pascalvoc(tasks)[0][1]
+    export_yolo(tasks, tmp_path / "yolo", classes=["c"])
+    from PIL import Image
+
+    Image.new("RGB", (10, 10)).save(tmp_path / "yolo/annotations/a.jpg")  # YOLO import reads sizes from images
+    back = yolo_to_fastlabel(tmp_path / "yolo/classes.txt", tmp_path / "yolo/annotations")
+    round_trip = [task("a.jpg", 10, 10, *back["a.jpg"])]
+    export_coco(round_trip, tmp_path / "coco")
+    assert len(coco_to_fastlabel(tmp_path / "coco/annotations.json")["a.jpg"]) == 2
