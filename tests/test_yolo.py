@@ -130,7 +130,7 @@ def test_rounding_ties_in_the_seventh_decimal_do_not_crash_any_exporter(tmp_path
                   ann("polygon", "c", [-7.4999999997e-06, 2, 4, 4.0000005, 2.5000005, 1]))]
     assert sorted(a["bbox"][0] for a in to_coco(tasks)["annotations"]) == [-7e-06, 1.000001]
     assert "<xmin>1</xmin>" in to_pascalvoc(tasks)[0][1]
-    export_yolo(tasks, tmp_path / "yolo", classes=["c"])
+    export_yolo(tasks, tmp_path / "yolo")
     from PIL import Image
 
     Image.new("RGB", (10, 10)).save(tmp_path / "yolo/annotations/a.jpg")  # YOLO import reads sizes from images
