@@ -1,4 +1,5 @@
-"""Boxes shared by the COCO, YOLO and Pascal VOC writers, computed for a whole batch at once."""
+"""Derived columns of an annotation table shared by every target (boxes, bounds, rotations, holes),
+computed for a whole table at once and cached in it: a run with several targets computes each once."""
 
 from __future__ import annotations
 
@@ -6,20 +7,23 @@ import numpy as np
 
 from .errors import FormatError
 from .geometry import outer_bounds, python_round
-from .tasks import Batch
+from .tasks import AnnotationTable, derived_column
 
 
-def row_kinds(batch: Batch) -> np.ndarray:
+@derived_column
+def row_kinds(batch: AnnotationTable) -> np.ndarray:
     """The annotation types of the rows as a numpy string array."""
     return np.asarray(batch.kinds, dtype=object)
 
 
-def has_points(batch: Batch) -> np.ndarray:
+@derived_column
+def has_points(batch: AnnotationTable) -> np.ndarray:
     """Rows whose points are present and non-empty."""
     return np.fromiter((bool(p) for p in batch.points), bool, len(batch))
 
 
-def bbox_points(batch: Batch) -> np.ndarray:
+@derived_column
+def bbox_points(batch: AnnotationTable) -> np.ndarray:
     """``(n, 4)`` x1, y1, x2, y2 as given for bbox rows with points; NaN elsewhere."""
     out = np.full((len(batch), 4), np.nan)
     rings = batch.rings
@@ -36,12 +40,14 @@ def degenerate_boxes(boxes: np.ndarray) -> np.ndarray:
     return (whole[:, 0] == whole[:, 2]) | (whole[:, 1] == whole[:, 3])
 
 
-def vertex_bounds(batch: Batch) -> np.ndarray:
+@derived_column
+def vertex_bounds(batch: AnnotationTable) -> np.ndarray:
     """``(n, 4)`` min x, min y, max x, max y of the outer vertices rounded to 6 decimals."""
     return outer_bounds(batch.rings, python_round(batch.rings.coords))
 
 
-def rotations(batch: Batch) -> np.ndarray:
+@derived_column
+def rotations(batch: AnnotationTable) -> np.ndarray:
     """The ``rotation`` of each row in degrees (0 when absent); FormatError when not a number."""
     values = [a.get("rotation") or 0 for a in batch.annotations]
     try:
@@ -58,7 +64,8 @@ def _finite_number(value: object) -> bool:
     return isinstance(value, (int, float)) and np.isfinite(value)
 
 
-def rows_with_holes(batch: Batch) -> np.ndarray:
+@derived_column
+def rows_with_holes(batch: AnnotationTable) -> np.ndarray:
     """Rows whose geometry has at least one hole ring."""
     rings = batch.rings
     return np.bincount(rings.ring_shape(), weights=rings.is_hole, minlength=len(batch)) > 0

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from math import isfinite
 from pathlib import Path
@@ -14,24 +16,23 @@ import numpy as np
 import orjson
 
 from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, rows_with_holes, vertex_bounds
-from .errors import FormatError, where
+from .categories import CLASSED_TYPES, Census, first_index
+from .errors import FormatError
 from .files import atomic_output, dump_json, output_path, read_json
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
-from .parallel import Offsets, run_chunks
 from .report import ConversionReport
+from .run import Target, planned_tables, run_export
 from .runtime import gc_paused
-from .tasks import Batch, chunk_batch, frame_chunks, load_tasks
-from .video import project_frames
+from .tasks import AnnotationTable
 
-COCO_TYPES = ("bbox", "polygon", "segmentation", "pose_estimation")
+COCO_TYPES = CLASSED_TYPES
 COCO_GEOMETRY = ("bbox", "polygon", "segmentation")
-KEYPOINT_DEFINITION_TYPES = ("pose_estimation", "bbox")
 HOLE_MODES = ("drop", "rle")
 
 
 @gc_paused
 def to_coco(
-    tasks: str | os.PathLike[str] | Sequence[dict],
+    tasks: object,
     *,
     project_type: str = "image_bbox",
     annotations: Sequence[dict] | None = None,
@@ -40,22 +41,27 @@ def to_coco(
     frame_counts: Mapping[str, int] | None = None,
     report: ConversionReport | None = None,
 ) -> dict:
-    """The COCO dict ``{"images", "categories", "annotations"}`` of ``tasks``.
+    """The COCO dict ``{"images", "categories", "annotations"}`` of ``tasks`` (a list, a path or
+    any iterable of task dicts).
 
     ``annotations`` are the project's annotation definitions (for categories, keypoints and
     skeletons). ``holes="rle"`` writes segmentations with holes or several regions as RLE.
     Video projects need ``frame_counts={task name: n}`` (or ``videos=`` to count by decoding).
     """
-    task_list, source = load_tasks(tasks)
-    frames = project_frames(task_list, source, project_type, videos=videos, frame_counts=frame_counts)
-    parts = CocoParts(task_list, source, frames, annotations, holes, report or ConversionReport("coco"))
-    return {"images": parts.images, "categories": parts.categories,
-            "annotations": [record for chunk in parts.annotation_chunks() for record in chunk]}
+    report = report or ConversionReport("coco")
+    target = CocoTarget(".", annotations=annotations, holes=holes)
+    target.share_input = False
+    images, records = [], []
+    for table, first_id in planned_tables(tasks, target, report, project_type, videos, frame_counts):
+        chunk_images, chunk_records = target.records(table, first_id, report)
+        images += chunk_images
+        records += chunk_records
+    return {"images": images, "categories": target.categories, "annotations": records}
 
 
 @gc_paused
 def export_coco(
-    tasks: str | os.PathLike[str] | Sequence[dict],
+    tasks: object,
     output_dir: str | os.PathLike[str] = os.path.join("output", "coco"),
     *,
     project_type: str = "image_bbox",
@@ -66,6 +72,7 @@ def export_coco(
     frame_counts: Mapping[str, int] | None = None,
     indent: int | None = None,
     strict: bool = False,
+    progress: bool = False,
     jobs: int = 1,
 ) -> ConversionReport:
     """Write ``output_dir/output_file_name`` (and video frames under ``output_dir/images``).
@@ -73,120 +80,129 @@ def export_coco(
     The default output is compact JSON, streamed chunk by chunk (``jobs=N``: chunks built in N
     worker processes); ``indent=4`` gives the reference's exact bytes.
     """
-    if not output_file_name.lower().endswith(".json"):
-        raise FormatError(f"output_file_name {output_file_name!r} must end with .json")
-    path = output_path(output_dir, output_file_name, "output_file_name")
     report = ConversionReport("coco", strict=strict)
-    task_list, source = load_tasks(tasks)
-    frames = project_frames(task_list, source, project_type, videos=videos, frame_counts=frame_counts,
-                            images_dir=Path(output_dir) / "images")
-    parts = CocoParts(task_list, source, frames, annotations, holes, report, share_input=True)
-    with atomic_output(path) as stream:
-        if indent is not None:
-            records = [record for chunk in parts.annotation_chunks() for record in chunk]
-            coco = {"images": parts.images, "categories": parts.categories, "annotations": records}
-            stream.write(dump_json(coco, indent))
-        else:
-            parts.stream_json(stream, jobs)
-    report.files.append(path)
+    target = CocoTarget(output_dir, annotations=annotations, output_file_name=output_file_name, holes=holes,
+                        indent=indent)
+    run_export(tasks, [target], [report], project_type=project_type, videos=videos, frame_counts=frame_counts,
+               jobs=jobs, progress=progress)
     return report
 
 
-class CocoParts:
-    """Images and categories of a COCO export, and its annotation records chunk by chunk."""
+class CocoTarget(Target):
+    """The COCO file of a run: image and annotation records per table, appended in order to two
+    spool files beside the output and assembled after the last table (categories come from the
+    census, annotation ids from the counts of the tables before)."""
 
-    def __init__(self, tasks: list[dict], source: str, frames: list, definitions: Sequence[dict] | None,
-                 holes: str, report: ConversionReport, share_input: bool = False) -> None:
+    name = "coco"
+    geometry = frozenset(COCO_GEOMETRY)
+    share_input = True  # records may share the caller's point lists (they are serialised at once)
+
+    def __init__(self, output_dir: str | os.PathLike[str], *, annotations: Sequence[dict] | None = None,
+                 output_file_name: str = "annotations.json", holes: str = "drop", indent: int | None = None) -> None:
+        super().__init__(output_dir)
         if holes not in HOLE_MODES:
             raise FormatError(f"holes must be one of {HOLE_MODES}, got {holes!r}")
-        self.tasks, self.source, self.frames, self.holes, self.report = tasks, source, frames, holes, report
-        self.share_input = share_input
-        self.categories = coco_categories(tasks, definitions, source)
+        if not output_file_name.lower().endswith(".json"):
+            raise FormatError(f"output_file_name {output_file_name!r} must end with .json")
+        self.path = output_path(output_dir, output_file_name, "output_file_name")
+        self.definitions, self.holes, self.indent = annotations, holes, indent
+        self._spools: dict[str, JsonListSpool] = {}
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_spools": {}}  # the spool files stay with the parent
+
+    def prepare(self, census: Census, report: ConversionReport) -> None:
+        self.categories = census.categories(self.definitions)
         self.keypoint_keys = {c["id"]: c["keypoints"] for c in self.categories}
-        self.category_ids: dict[str, int] = {}
-        for category in self.categories:
-            self.category_ids.setdefault(category["name"], category["id"])
-        self.images = [
-            {"file_name": f.file_name, "height": f.height, "width": f.width, "id": i}
-            for i, f in enumerate(frames, 1)
-        ]
-        self.chunks = list(frame_chunks(tasks, frames))
+        self.category_ids = {name: self.categories[i]["id"]
+                             for name, i in first_index([c["name"] for c in self.categories]).items()}
+        self.next_id = 1
 
-    def chunk_records(self, index: int, offsets: Offsets, report: ConversionReport) -> list[dict]:
-        """The records of chunk ``index``, numbered on from the records of the chunks before it."""
-        batch = chunk_batch(self.tasks, self.chunks[index], self.source, COCO_GEOMETRY)
-        rows = coco_rows(batch, self.category_ids, report)
-        offsets.publish(index, len(rows.order))
-        return coco_annotations(batch, rows, self, 1 + offsets.before(index), report)
+    def plan(self, table: AnnotationTable) -> int:
+        first_id = self.next_id
+        self.next_id += len(coco_selection(table, self.category_ids).order)
+        return first_id
 
-    def annotation_chunks(self) -> Iterator[list[dict]]:
-        """The annotation records, chunk by chunk of consecutive images."""
-        return run_chunks(len(self.chunks), self.chunk_records, self.report)
+    def records(self, table: AnnotationTable, first_id: int, report: ConversionReport) -> tuple[list, list]:
+        """The image records and annotation records of one table."""
+        images = [{"file_name": f.file_name, "height": f.height, "width": f.width, "id": i}
+                  for i, f in enumerate(table.frames, table.first_frame + 1)]
+        rows = coco_rows(table, self.category_ids, report)
+        return images, coco_annotations(table, rows, self, first_id, report)
 
-    def stream_json(self, stream: BinaryIO, jobs: int = 1) -> None:
-        """Write the compact JSON of the whole COCO dict, one chunk of records at a time
-        (``jobs=N``: chunks built in N worker processes)."""
-        stream.write(b'{"images":' + orjson.dumps(self.images) + b',"categories":'
-                     + orjson.dumps(self.categories) + b',"annotations":[')
-        separator = b""
-        for fragment in run_chunks(len(self.chunks), self._json_fragment, self.report, jobs):
-            if fragment:
-                stream.write(separator + fragment)
-                separator = b","
-        stream.write(b"]}")
+    def build(self, table: AnnotationTable, plan: int, report: ConversionReport) -> tuple[bytes, bytes]:
+        images, records = self.records(table, plan, report)
+        return json_fragment(images, self.indent), json_fragment(records, self.indent)
 
-    def _json_fragment(self, index: int, offsets: Offsets, report: ConversionReport) -> bytes:
-        return orjson.dumps(self.chunk_records(index, offsets, report))[1:-1]
+    def _spool(self, key: str) -> JsonListSpool:
+        if key not in self._spools:
+            self._spools[key] = JsonListSpool(self.path, key, self.indent)
+        return self._spools[key]
 
+    def collect(self, result: tuple[bytes, bytes], report: ConversionReport) -> None:
+        self._spool("images").append(result[0])
+        self._spool("annotations").append(result[1])
 
-def coco_categories(tasks: list[dict], definitions: Sequence[dict] | None, source: str) -> list[dict]:
-    """Categories from the task values (sorted) or from the project definitions (their order)."""
-    supported = frozenset(COCO_TYPES)
-    used = [a for t in tasks for a in t.get("annotations", ()) if a.get("type") in supported]
-    values = [a.get("value") for a in used]
-    if not all(type(v) is str for v in values):
-        bad = next(a for a in used if not isinstance(a.get("value"), str))
-        task_name, index = next((t["name"], t["annotations"].index(bad)) for t in tasks
-                                if any(a is bad for a in t.get("annotations", ())))
-        problem = f"value {bad['value']!r} is not a string" if "value" in bad else "no 'value'"
-        raise FormatError(f"{where(source, task_name, index, bad.get('type'))}: {problem}")
-    # reversed, so that the first annotation of each value writes its colour last (D2)
-    first_color = dict(zip(reversed(values), reversed([a.get("color") for a in used])))
-    if not definitions:
-        return [_category(i, v, first_color[v]) for i, v in enumerate(sorted(first_color), 1)]
-    kept = [d for d in definitions if d.get("value") in first_color]
-    return [_definition_category(i, d) for i, d in enumerate(kept, 1)]
+    def finish(self, report: ConversionReport) -> None:
+        categories = JsonListSpool(self.path, "categories", self.indent)
+        categories.append(json_fragment(self.categories, self.indent))
+        parts = [("images", self._spool("images")), ("categories", categories),
+                 ("annotations", self._spool("annotations"))]
+        newline = b"" if self.indent is None else b"\n"
+        try:
+            with atomic_output(self.path) as stream:
+                stream.write(b"{" + newline)
+                for number, (key, spool) in enumerate(parts):
+                    spool.copy_into(stream, key)
+                    stream.write(newline if number == len(parts) - 1 else b"," + newline)
+                stream.write(b"}")
+        finally:
+            for _, spool in parts:
+                spool.close()
+            self._spools = {}
+        report.files.append(self.path)
 
 
-def _category(category_id: int, value: str, color: object, keypoints: Sequence[dict] = ()) -> dict:
-    return {
-        "skeleton": coco_skeleton(keypoints),
-        "keypoints": [k["key"] for k in keypoints],
-        "keypoint_colors": [k.get("color") for k in keypoints],
-        "color": color,
-        "supercategory": value,
-        "id": category_id,
-        "name": value,
-    }
+def json_fragment(items: list, indent: int | None) -> bytes:
+    """The JSON of ``items`` without the list brackets: compact (orjson), or the items of a list
+    at depth 2 of ``json.dumps(..., indent=indent)`` (the reference's bytes)."""
+    if not items:
+        return b""
+    if indent is None:
+        return orjson.dumps(items)[1:-1]
+    pad = " " * (2 * indent)
+    return ",\n".join(pad + dump_json(item, indent).decode().replace("\n", "\n" + pad) for item in items).encode()
 
 
-def _definition_category(category_id: int, definition: dict) -> dict:
-    keypoints = definition.get("keypoints") or [] if definition.get("type") in KEYPOINT_DEFINITION_TYPES else []
-    return _category(category_id, definition["value"], definition.get("color"), keypoints)
+class JsonListSpool:
+    """The items of one JSON list, appended fragment by fragment to a temporary file beside ``path``."""
 
+    def __init__(self, path: Path, key: str, indent: int | None) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = tempfile.TemporaryFile(prefix=f".{path.name}.{key}.", suffix=".tmp", dir=path.parent)
+        self.separator = b"," if indent is None else b",\n"
+        self.indent, self.empty = indent, True
 
-def coco_skeleton(keypoints: Sequence[dict]) -> list[list[int]]:
-    """1-based ``[self, target]`` pairs of the keypoint edges, each unordered pair once (D4)."""
-    position = {k.get("id"): p for p, k in enumerate(keypoints, 1)}
-    skeleton, seen = [], set()
-    for own, keypoint in enumerate(keypoints, 1):
-        for edge in keypoint.get("edges") or ():
-            target = position.get(edge)
-            if target is None or frozenset((own, target)) in seen:
-                continue
-            seen.add(frozenset((own, target)))
-            skeleton.append([own, target])
-    return skeleton
+    def append(self, fragment: bytes) -> None:
+        if fragment:
+            self.file.write(fragment if self.empty else self.separator + fragment)
+            self.empty = False
+
+    def copy_into(self, stream: BinaryIO, key: str) -> None:
+        """Write ``"key": [items]`` into ``stream`` as the compact or the indented writer would."""
+        name = b'"' + key.encode() + b'"'
+        if self.indent is None:
+            head, tail = name + b":[", b"]"
+        else:
+            pad = b" " * self.indent
+            head, tail = (pad + name + b": [", b"]") if self.empty else (pad + name + b": [\n", b"\n" + pad + b"]")
+        stream.write(head)
+        self.file.seek(0)
+        shutil.copyfileobj(self.file, stream, 1 << 20)
+        stream.write(tail)
+
+    def close(self) -> None:
+        self.file.close()
 
 
 @dataclass(frozen=True)
@@ -201,23 +217,36 @@ class CocoRows:
     kinds: np.ndarray
 
 
-def coco_rows(batch: Batch, category_ids: dict, report: ConversionReport) -> CocoRows:
-    """Select, measure and order the rows as §1.4 says (skips counted in ``report``)."""
+def coco_selection(batch: AnnotationTable, category_ids: dict) -> CocoRows:
+    """The rows COCO keeps, measured and in the order §1.4 says (cached in the table)."""
+    key = f"coco_selection {sorted(category_ids.items())}"
+    return batch.cached(key, lambda table: _coco_selection(table, category_ids))
+
+
+def _coco_selection(batch: AnnotationTable, category_ids: dict) -> CocoRows:
     kinds = row_kinds(batch)
-    supported = np.isin(kinds, COCO_TYPES)
     present = has_points(batch)
     boxes = bbox_points(batch)
     degenerate = (kinds == "bbox") & present & degenerate_boxes(boxes)
     category = np.array([category_ids.get(a.get("value"), 0) for a in batch.annotations], np.int64)
-    keep = supported & ((kinds == "pose_estimation") | present) & ~degenerate & (category > 0)
-    _note_losses(batch, report, supported, present, degenerate, category)
+    keep = np.isin(kinds, COCO_TYPES) & ((kinds == "pose_estimation") | present) & ~degenerate & (category > 0)
     area = coco_areas(batch, kinds, boxes)
     order = np.lexsort((area, category, batch.frame))
     xywh = coco_xywh(batch, kinds, boxes)
     return CocoRows(order[keep[order]], category, area, xywh, boxes, kinds)
 
 
-def coco_annotations(batch: Batch, rows: CocoRows, parts: CocoParts, first_id: int,
+def coco_rows(batch: AnnotationTable, category_ids: dict, report: ConversionReport) -> CocoRows:
+    """:func:`coco_selection`, the skipped rows counted in ``report``."""
+    rows = coco_selection(batch, category_ids)
+    kinds = rows.kinds
+    present = has_points(batch)
+    degenerate = (kinds == "bbox") & present & degenerate_boxes(rows.boxes)
+    _note_losses(batch, report, np.isin(kinds, COCO_TYPES), present, degenerate, rows.category)
+    return rows
+
+
+def coco_annotations(batch: AnnotationTable, rows: CocoRows, parts: CocoTarget, first_id: int,
                      report: ConversionReport) -> list[dict]:
     """The COCO annotation records of a batch, sorted per image by (category, area)."""
     holes = parts.holes
@@ -274,7 +303,7 @@ def _note_losses(batch, report, supported, present, degenerate, category) -> Non
                "value missing from the annotation definitions, skipped")
 
 
-def coco_areas(batch: Batch, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+def coco_areas(batch: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """bbox: |(x1−x2)·(y1−y2)| (D3); polygon/segmentation: outer shoelace areas; else 0."""
     area = np.where(np.isin(kinds, ("polygon", "segmentation")), outer_area_sums(batch.rings), 0.0)
     box_rows = ~np.isnan(boxes[:, 0])
@@ -282,7 +311,7 @@ def coco_areas(batch: Batch, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray
     return area
 
 
-def coco_xywh(batch: Batch, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+def coco_xywh(batch: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """``(n, 4)`` COCO ``[x, y, w, h]``: rounded vertex bounds, or the enclosing box of a rotated
     bbox (D1); NaN for pose_estimation and rows without points."""
     bounds = vertex_bounds(batch)
@@ -326,7 +355,7 @@ def coco_keypoints(keypoints: list[dict] | None, keys: list[str]) -> tuple[int, 
     return len(values), flat
 
 
-def coco_attributes(annotations: list[dict], batch: Batch, rows: list[int]) -> list[dict]:
+def coco_attributes(annotations: list[dict], batch: AnnotationTable, rows: list[int]) -> list[dict]:
     """``{key: value}`` of each annotation's attribute list, later duplicates winning."""
     try:
         return [{a["key"]: a["value"] for a in attributes} if attributes else {}
@@ -340,7 +369,7 @@ def coco_attributes(annotations: list[dict], batch: Batch, rows: list[int]) -> l
         raise
 
 
-def rle_rows(batch: Batch, kinds: np.ndarray, order: np.ndarray) -> dict[int, tuple[dict, int]]:
+def rle_rows(batch: AnnotationTable, kinds: np.ndarray, order: np.ndarray) -> dict[int, tuple[dict, int]]:
     """``{position in order: (RLE, pixel area)}`` for segmentations with holes or several regions."""
     from .raster import segmentation_rle
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from .boxes import has_points, rotations, row_kinds, rows_with_holes
 from .errors import FormatError
-from .files import basename, checked_paths, dump_json, read_json
-from .pipeline import write_per_image
+from .files import dump_json, read_json
 from .report import ConversionReport
+from .run import PerImageTarget, planned_tables, run_export
 from .runtime import gc_paused
-from .tasks import RING_TYPES, Batch, batches, image_frames, load_tasks
+from .tasks import RING_TYPES, AnnotationTable
 
 LABELME_VERSION = "4.5.9"
 SHAPE_TYPES = {"polygon": "polygon", "segmentation": "polygon", "bbox": "rectangle",
@@ -22,19 +21,17 @@ SHAPE_TYPES = {"polygon": "polygon", "segmentation": "polygon", "bbox": "rectang
 
 
 @gc_paused
-def to_labelme(
-    tasks: str | os.PathLike[str] | Sequence[dict], *, report: ConversionReport | None = None
-) -> list[dict]:
+def to_labelme(tasks: object, *, report: ConversionReport | None = None) -> list[dict]:
     """One labelme document per task, in task order."""
-    task_list, source = load_tasks(tasks)
     report = report or ConversionReport("labelme")
-    return [document for batch in batches(task_list, image_frames(task_list), source)
-            for document in build_labelme(batch, report)]
+    target = LabelmeTarget(".")
+    return [document for table, _ in planned_tables(tasks, target, report, "image_bbox", None, None)
+            for document in build_labelme(table, report)]
 
 
 @gc_paused
 def export_labelme(
-    tasks: str | os.PathLike[str] | Sequence[dict],
+    tasks: object,
     output_dir: str | os.PathLike[str] = os.path.join("output", "labelme"),
     *,
     indent: int | None = None,
@@ -45,13 +42,23 @@ def export_labelme(
     """Write ``<task basename>.json`` per task (``indent=4``: the reference's exact bytes;
     ``jobs=N``: in N worker processes)."""
     report = ConversionReport("labelme", strict=strict)
-    task_list, source = load_tasks(tasks)
-    frames = image_frames(task_list)
-    paths = checked_paths(output_dir, [basename(f.file_name) + ".json" for f in frames], f"{source}: labelme file")
-    write_per_image(task_list, source, frames, RING_TYPES,
-                    lambda batch, chunk_report: [dump_json(d, indent) for d in build_labelme(batch, chunk_report)],
-                    paths, report, jobs=jobs, progress=progress)
+    run_export(tasks, [LabelmeTarget(output_dir, indent=indent)], [report], jobs=jobs, progress=progress)
     return report
+
+
+class LabelmeTarget(PerImageTarget):
+    """One labelme document per image task."""
+
+    name = "labelme"
+    geometry = RING_TYPES
+    suffix = ".json"
+
+    def __init__(self, output_dir, *, indent: int | None = None) -> None:
+        super().__init__(output_dir)
+        self.indent = indent
+
+    def encode(self, table: AnnotationTable, report: ConversionReport) -> list[bytes | None]:
+        return [dump_json(document, self.indent) for document in build_labelme(table, report)]
 
 
 def _pairs(ring: list) -> list[list]:
@@ -68,7 +75,7 @@ def labelme_shapes(kind: str, value: object, points: list) -> list[dict]:
     ]
 
 
-def build_labelme(batch: Batch, report: ConversionReport) -> list[dict]:
+def build_labelme(batch: AnnotationTable, report: ConversionReport) -> list[dict]:
     """The labelme documents of the tasks of a batch."""
     kinds = row_kinds(batch)
     supported = np.isin(kinds, list(SHAPE_TYPES))

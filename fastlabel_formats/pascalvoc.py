@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,12 +17,10 @@ import numpy as np
 
 from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, vertex_bounds
 from .errors import FormatError
-from .files import basename, checked_paths
-from .pipeline import write_per_image
 from .report import ConversionReport
+from .run import PerImageTarget, planned_tables, run_export
 from .runtime import gc_paused
-from .tasks import Batch, batches, load_tasks
-from .video import project_frames
+from .tasks import AnnotationTable
 
 VOC_TYPES = ("bbox", "polygon")
 VOC_FLAGS = ("truncated", "occluded", "difficult")
@@ -42,7 +40,7 @@ _TAIL = "\n</annotation>"
 
 @gc_paused
 def to_pascalvoc(
-    tasks: str | os.PathLike[str] | Sequence[dict],
+    tasks: object,
     *,
     project_type: str = "image_bbox",
     videos: object = None,
@@ -50,16 +48,15 @@ def to_pascalvoc(
     report: ConversionReport | None = None,
 ) -> list[tuple[str, str]]:
     """``[(image file name, XML text)]``, one document per image (video: per frame)."""
-    task_list, source = load_tasks(tasks)
-    frames = project_frames(task_list, source, project_type, videos=videos, frame_counts=frame_counts)
     report = report or ConversionReport("pascalvoc")
-    return [document for batch in batches(task_list, frames, source, VOC_TYPES)
-            for document in build_pascalvoc(batch, report)]
+    target = PascalVocTarget(".")
+    return [document for table, _ in planned_tables(tasks, target, report, project_type, videos, frame_counts)
+            for document in build_pascalvoc(table, report)]
 
 
 @gc_paused
 def export_pascalvoc(
-    tasks: str | os.PathLike[str] | Sequence[dict],
+    tasks: object,
     output_dir: str | os.PathLike[str] = os.path.join("output", "pascalvoc"),
     *,
     project_type: str = "image_bbox",
@@ -71,15 +68,21 @@ def export_pascalvoc(
 ) -> ConversionReport:
     """Write ``annotations/<image basename>.xml`` per image (``jobs=N``: in N worker processes)."""
     report = ConversionReport("pascalvoc", strict=strict)
-    task_list, source = load_tasks(tasks)
-    frames = project_frames(task_list, source, project_type, videos=videos,
-                            frame_counts=frame_counts, images_dir=Path(output_dir) / "images")
-    names = [basename(frame.file_name) + ".xml" for frame in frames]
-    paths = checked_paths(Path(output_dir) / "annotations", names, f"{source}: VOC file")
-    write_per_image(task_list, source, frames, VOC_TYPES,
-                    lambda batch, chunk_report: [t.encode() for _, t in build_pascalvoc(batch, chunk_report)],
-                    paths, report, jobs=jobs, progress=progress)
+    run_export(tasks, [PascalVocTarget(output_dir)], [report], project_type=project_type, videos=videos,
+               frame_counts=frame_counts, jobs=jobs, progress=progress)
     return report
+
+
+class PascalVocTarget(PerImageTarget):
+    """One VOC XML document per image."""
+
+    name = "pascalvoc"
+    geometry = frozenset(VOC_TYPES)
+    folder = "annotations"
+    suffix = ".xml"
+
+    def encode(self, table: AnnotationTable, report: ConversionReport) -> list[bytes | None]:
+        return [text.encode() for _, text in build_pascalvoc(table, report)]
 
 
 @lru_cache(maxsize=4096)
@@ -100,7 +103,7 @@ def voc_flags(attributes: object) -> tuple[int, int, int]:
     return (int(switches.get("truncated", 0)), int(switches.get("occluded", 0)), int(switches.get("difficult", 0)))
 
 
-def build_pascalvoc(batch: Batch, report: ConversionReport) -> list[tuple[str, str]]:
+def build_pascalvoc(batch: AnnotationTable, report: ConversionReport) -> list[tuple[str, str]]:
     """The XML text of every frame of a batch."""
     kinds = row_kinds(batch)
     present = has_points(batch)

@@ -26,7 +26,7 @@ from .parallel import Offsets, balanced_chunks, run_chunks
 from .raster import fill_rings
 from .report import ConversionReport
 from .runtime import gc_paused
-from .tasks import Batch, check_task, gather, image_frames, load_tasks
+from .tasks import AnnotationTable, check_task, gather, image_frames, load_tasks
 
 DRAWABLE = ("bbox", "polygon", "segmentation")
 PAINT_ORDER = ("bbox", "polygon")  # painted before every segmentation
@@ -44,7 +44,7 @@ def _paint_box(canvas: np.ndarray, points: list, value: int) -> int:
     return (right - left) * (bottom - top)
 
 
-def _ring_windows(batch: Batch, vertices: np.ndarray, limits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ring_windows(batch: AnnotationTable, vertices: np.ndarray, limits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per ring: the window it is filled in (its region's outer ring bounds, clipped to its
     image's ``limits`` = width, height, width, height) and the index of that outer ring."""
     rings = batch.rings
@@ -69,7 +69,7 @@ class FilledRings:
     holes_of: dict[int, list[int]]
 
 
-def fill_batch(batch: Batch) -> FilledRings:
+def fill_batch(batch: AnnotationTable) -> FilledRings:
     """Fill all rings of a batch (any number of images) in one pass, each over its window."""
     rings = batch.rings
     vertices = np.trunc(rings.coords).astype(np.int64)
@@ -82,7 +82,7 @@ def fill_batch(batch: Batch) -> FilledRings:
     return FilledRings(fill_rings(vertices, rings.ring_offsets, windows), windows.tolist(), holes_of)
 
 
-def paint_rows(canvas: np.ndarray, batch: Batch, filled: FilledRings, rows: Sequence[int],
+def paint_rows(canvas: np.ndarray, batch: AnnotationTable, filled: FilledRings, rows: Sequence[int],
                values: Sequence[int | None]) -> dict[int, int]:
     """Paint ``rows`` (one image's rows of the batch) with ``values`` (by annotation index): bbox
     and polygon first in annotation order, then segmentations. Returns the pixels painted per row."""
@@ -109,12 +109,12 @@ def paint_rows(canvas: np.ndarray, batch: Batch, filled: FilledRings, rows: Sequ
     return painted
 
 
-def paint_batch(canvas: np.ndarray, batch: Batch, values: Sequence[int | None]) -> dict[int, int]:
+def paint_batch(canvas: np.ndarray, batch: AnnotationTable, values: Sequence[int | None]) -> dict[int, int]:
     """Paint the rows of a one-task batch with ``values`` (by annotation index); see :func:`paint_rows`."""
     return paint_rows(canvas, _listed(batch), fill_batch(batch), range(len(batch)), values)
 
 
-def _listed(batch: Batch) -> Batch:
+def _listed(batch: AnnotationTable) -> AnnotationTable:
     """The batch with its per-row and per-ring columns as lists (fast scalar access in loops)."""
     rings = batch.rings
     listed_rings = dataclasses.replace(rings, shape_ring_offsets=rings.shape_ring_offsets.tolist(),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from itertools import chain
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +32,12 @@ class Frame:
     height: int
     task: int
     key: str | None = None
+    task_name: str = ""
+
+    @property
+    def name(self) -> str:
+        """The name of the task this frame belongs to."""
+        return self.task_name or self.file_name
 
 
 def is_video(project_type: object) -> bool:
@@ -81,40 +89,26 @@ def check_task(task: object, position: int, source: str) -> None:
 def image_frames(tasks: list[dict]) -> list[Frame]:
     """One frame per image task."""
     return [
-        Frame(t["name"], t.get("width", 0), t.get("height", 0), i) for i, t in enumerate(tasks)
+        Frame(t["name"], t.get("width", 0), t.get("height", 0), i, None, t["name"]) for i, t in enumerate(tasks)
     ]
 
 
 CHUNK_ROWS = 2048
 
 
-def frame_chunks(tasks: list[dict], frames: list[Frame], rows: int | None = None) -> Iterator[tuple[int, list[Frame]]]:
-    """``(index of the first frame, frames)`` runs of consecutive frames holding about ``rows``
-    (default CHUNK_ROWS) annotations each, so that conversions stream with bounded memory."""
-    rows = rows or CHUNK_ROWS
-    start, count = 0, 0
-    for position, frame in enumerate(frames):
-        count += len(tasks[frame.task].get("annotations", ()))
-        if count >= rows:
-            yield start, frames[start:position + 1]
-            start, count = position + 1, 0
-    if start < len(frames):
-        yield start, frames[start:]
+def table_of(tasks: list[dict], source: str, geometry: Iterable[str] = RING_TYPES) -> AnnotationTable:
+    """The table of whole image tasks (one frame each)."""
+    return gather(tasks, image_frames(tasks), source, geometry)
 
 
-def chunk_batch(tasks: list[dict], chunk: tuple[int, list[Frame]], source: str, geometry: Iterable[str]) -> Batch:
-    """The gathered batch of one ``(first frame, frames)`` chunk, ``first_frame`` set."""
-    first_frame, frames = chunk
-    batch = gather(tasks, frames, source, geometry)
-    return Batch(**{**batch.__dict__, "first_frame": first_frame})
+def derived_column(compute: Callable[[AnnotationTable], Any]) -> Callable[[AnnotationTable], Any]:
+    """``compute(table)`` computed once per table and cached in it (by the function's name)."""
 
+    @functools.wraps(compute)
+    def column(table: AnnotationTable) -> Any:
+        return table.cached(compute.__name__, compute)
 
-def batches(
-    tasks: list[dict], frames: list[Frame], source: str, geometry: Iterable[str] = RING_TYPES
-) -> Iterator[Batch]:
-    """:func:`gather` over consecutive chunks of ``frames`` (``first_frame`` set on each)."""
-    for chunk in frame_chunks(tasks, frames):
-        yield chunk_batch(tasks, chunk, source, geometry)
+    return column
 
 
 def layout_problem(kind: str, points: object) -> str | None:
@@ -151,15 +145,18 @@ def frame_points(annotation: dict, key: str | None) -> object:
 
 
 @dataclass(frozen=True)
-class Batch:
-    """The annotations of a batch of frames, one row each, with their validated geometry.
+class AnnotationTable:
+    """The annotations of a chunk of frames (whole images, or frames of video tasks), one row each,
+    with their validated geometry: self-contained and picklable, the unit of work of every target.
 
     ``rings`` holds one shape per row: bbox (its two corners), polygon, line and keypoint
     (one ring), segmentation (every ring, holes flagged); other types have no rings.
+    ``annotations`` is the object column (value, attributes, keypoints, colour and other keys);
+    derived columns (boxes, bounds, rotations, …) are computed once and cached in ``derived``.
+    ``first_frame`` is the index of the first frame in the whole run (COCO image ids).
     """
 
     source: str
-    tasks: list[dict]
     frames: list[Frame]
     frame: np.ndarray
     index: np.ndarray
@@ -168,6 +165,13 @@ class Batch:
     points: list
     rings: Rings
     first_frame: int = 0
+    derived: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def cached(self, name: str, compute: Callable[[AnnotationTable], object]) -> Any:
+        """The derived column ``name``, computed by ``compute(table)`` the first time."""
+        if name not in self.derived:
+            self.derived[name] = compute(self)
+        return self.derived[name]
 
     def __len__(self) -> int:
         return len(self.kinds)
@@ -180,7 +184,7 @@ class Batch:
     def place(self, row: int) -> str:
         """Where row ``row`` came from, for messages."""
         frame = self.frames[self.frame[row]]
-        text = where(self.source, self.tasks[frame.task]["name"], int(self.index[row]), self.kinds[row])
+        text = where(self.source, frame.name, int(self.index[row]), self.kinds[row])
         return text if frame.key is None else f"{text} frame {frame.key}"
 
     def rows_mask(self, rows: np.ndarray) -> np.ndarray:
@@ -199,8 +203,8 @@ class Batch:
 
 
 def gather(
-    tasks: list[dict], frames: list[Frame], source: str, geometry: Iterable[str] = RING_TYPES
-) -> Batch:
+    tasks: list[dict], frames: list[Frame], source: str, geometry: Iterable[str] = RING_TYPES, first_frame: int = 0
+) -> AnnotationTable:
     """The batch of all annotations of ``frames``, with the rings of the ``geometry`` types.
 
     Raises FormatError naming the first annotation whose type, value or points are malformed.
@@ -216,14 +220,15 @@ def gather(
         points = [frame_points(a, key) for a, key in zip(annotations, keys)]
     else:
         points = [a.get("points") for a in annotations]
-    batch = Batch(source, tasks, frames, frame, index, row_kinds, annotations, points, _EMPTY_RINGS)
+    frames = [f if f.task_name else replace(f, task_name=tasks[f.task]["name"]) for f in frames]
+    batch = AnnotationTable(source, frames, frame, index, row_kinds, annotations, points, _EMPTY_RINGS, first_frame)
     _check_types_and_values(batch)
     try:
         rings = _batch_rings(row_kinds, points, frozenset(geometry) & RING_TYPES)
     except (TypeError, ValueError, OverflowError, _Malformed):
         _raise_first_problem(batch, frozenset(geometry))
         raise
-    return Batch(**{**batch.__dict__, "rings": rings})
+    return replace(batch, rings=rings)
 
 
 class _Malformed(Exception):
@@ -234,7 +239,7 @@ _EMPTY_RINGS = Rings(np.zeros((0, 2)), np.zeros(1, np.int64), np.zeros(1, np.int
 
 
 def _batch_rings(kinds: list, points: list, geometry: frozenset) -> Rings:
-    """Rings of every row (see Batch); raises on any malformed layout or number."""
+    """Rings of every row (see AnnotationTable); raises on any malformed layout or number."""
     flat_kinds = geometry - {"segmentation"}
     segmentation = "segmentation" in geometry
     row_rings = [
@@ -269,7 +274,7 @@ def _hole_flags(kinds: list, points: list, ring_kind: np.ndarray) -> np.ndarray:
     return holes.astype(bool)
 
 
-def _check_types_and_values(batch: Batch) -> None:
+def _check_types_and_values(batch: AnnotationTable) -> None:
     if not all(type(kind) is str for kind in batch.kinds):
         row = next(i for i, kind in enumerate(batch.kinds) if not isinstance(kind, str))
         raise FormatError(f"{batch.place(row)}: 'type' is {batch.kinds[row]!r}, not a string")
@@ -278,7 +283,7 @@ def _check_types_and_values(batch: Batch) -> None:
             raise FormatError(f"{batch.place(row)}: no 'value'")
 
 
-def _raise_first_problem(batch: Batch, geometry: frozenset) -> None:
+def _raise_first_problem(batch: AnnotationTable, geometry: frozenset) -> None:
     """Slow path: find and name the first malformed annotation."""
     for row, (kind, points) in enumerate(zip(batch.kinds, batch.points)):
         if kind not in geometry or not points:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from .errors import FormatError, where
@@ -37,8 +37,8 @@ def video_path(task_name: str, videos: object) -> Path | None:
     return None
 
 
-def decode_frames(task_name: str, path: Path, images_dir: Path | None) -> list[str]:
-    """Decode every frame of ``path``; write them as JPEG under ``images_dir`` when given."""
+def decode_frames(task_name: str, path: Path, images_dirs: list[Path]) -> list[str]:
+    """Decode every frame of ``path``; write them as JPEG under each of ``images_dirs``."""
     import cv2
 
     capture = cv2.VideoCapture(str(path))
@@ -53,12 +53,12 @@ def decode_frames(task_name: str, path: Path, images_dir: Path | None) -> list[s
             if not ok:
                 break
             name = f"{stem}_{str(len(names)).zfill(digits)}.jpg"
-            if images_dir is not None:
+            if images_dirs:
                 encoded_ok, encoded = cv2.imencode(".jpg", image)
                 if not encoded_ok:
                     raise FormatError(f"{path}: frame {len(names)} could not be encoded as JPEG")
-                write_atomic(output_path(images_dir, name, where(str(path), task_name)),
-                             encoded.tobytes())
+                for images_dir in images_dirs:
+                    write_atomic(output_path(images_dir, name, where(str(path), task_name)), encoded.tobytes())
             names.append(name)
         return names
     finally:
@@ -72,9 +72,10 @@ def project_frames(
     *,
     videos: object = None,
     frame_counts: Mapping[str, int] | None = None,
-    images_dir: str | os.PathLike[str] | None = None,
+    images_dirs: Sequence[str | os.PathLike[str]] = (),
 ) -> list[Frame]:
-    """The output images: one per image task, or one per frame of each video task."""
+    """The output images: one per image task, or one per frame of each video task (decoded frames
+    written as JPEG into each of ``images_dirs``)."""
     if not is_video(project_type):
         return image_frames(tasks)
     frames = []
@@ -82,7 +83,7 @@ def project_frames(
         name = task["name"]
         path = video_path(name, videos)
         if path is not None:
-            names = decode_frames(name, path, None if images_dir is None else Path(images_dir))
+            names = decode_frames(name, path, [Path(d) for d in images_dirs])
         elif frame_counts is not None and name in frame_counts:
             names = frame_file_names(name, int(frame_counts[name]))
         else:
@@ -91,5 +92,5 @@ def project_frames(
                 "(videos=folder or {name: path}) or its frame count (frame_counts={name: n})"
             )
         width, height = task.get("width", 0), task.get("height", 0)
-        frames += [Frame(n, width, height, task_index, str(j + 1)) for j, n in enumerate(names)]
+        frames += [Frame(n, width, height, task_index, str(j + 1), name) for j, n in enumerate(names)]
     return frames

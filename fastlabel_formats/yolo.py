@@ -8,22 +8,21 @@ boxes as YOLO-OBB lines: class and the 4 normalised corners of the (rotated) box
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, rows_with_holes
-from .coco import COCO_GEOMETRY, coco_categories, coco_rows, coco_xywh
+from .categories import Census, first_index
+from .coco import COCO_GEOMETRY, coco_rows, coco_xywh
 from .errors import FormatError
-from .files import basename, checked_paths, write_atomic
 from .geometry import box_corners, truncate
-from .pipeline import write_per_image
 from .report import ConversionReport
+from .run import PerImageTarget, planned_tables, run_export, write_text_file
 from .runtime import gc_paused
-from .tasks import Batch, batches, load_tasks
-from .video import project_frames
+from .tasks import AnnotationTable
 
 YOLO_DECIMALS = 7
 YOLO_TYPES = ("bbox", "polygon", "segmentation")
@@ -45,7 +44,7 @@ class YoloLines:
 
 @gc_paused
 def to_yolo(
-    tasks: str | os.PathLike[str] | Sequence[dict],
+    tasks: object,
     *,
     project_type: str = "image_bbox",
     classes: Sequence[str] | None = None,
@@ -55,15 +54,16 @@ def to_yolo(
     report: ConversionReport | None = None,
 ) -> tuple[list[tuple[str, list[str]]], list[str]]:
     """``([(image file name, label lines)], class names)`` of ``tasks``."""
-    task_list, source = load_tasks(tasks)
-    frames = project_frames(task_list, source, project_type, videos=videos, frame_counts=frame_counts)
-    dataset = YoloDataset(task_list, source, frames, project_type, classes, obb, report or ConversionReport("yolo"))
-    return [label for chunk in dataset.label_chunks() for label in chunk], dataset.names
+    report = report or ConversionReport("yolo")
+    target = YoloTarget(".", project_type=project_type, classes=classes, obb=obb)
+    labels = [label for table, _ in planned_tables(tasks, target, report, project_type, videos, frame_counts)
+              for label in target.labels(table, report) if label is not None]
+    return labels, target.names
 
 
 @gc_paused
 def export_yolo(
-    tasks: str | os.PathLike[str] | Sequence[dict],
+    tasks: object,
     output_dir: str | os.PathLike[str] = os.path.join("output", "yolo"),
     *,
     project_type: str = "image_bbox",
@@ -80,62 +80,60 @@ def export_yolo(
     ``jobs=N`` converts and writes chunks of images in N worker processes.
     """
     report = ConversionReport("yolo", strict=strict)
-    task_list, source = load_tasks(tasks)
-    frames = project_frames(task_list, source, project_type, videos=videos,
-                            frame_counts=frame_counts, images_dir=Path(output_dir) / "images")
-    dataset = YoloDataset(task_list, source, frames, project_type, classes, obb, report)
-    names = [basename(frame.file_name) + ".txt" for frame in dataset.frames]
-    paths = checked_paths(Path(output_dir) / "annotations", names, f"{source}: label file")
-
-    def label_files(batch: Batch, chunk_report: ConversionReport) -> list[bytes]:
-        return ["".join(line + "\n" for line in lines).encode() for _, lines in dataset.labels(batch, chunk_report)]
-
-    write_per_image(task_list, source, dataset.frames, COCO_GEOMETRY, label_files, paths, report,
-                    jobs=jobs, progress=progress)
-    classes_text = "".join(name + "\n" for name in dataset.names).encode()
-    report.files.append(write_atomic(Path(output_dir) / "classes.txt", classes_text))
+    target = YoloTarget(output_dir, project_type=project_type, classes=classes, obb=obb)
+    run_export(tasks, [target], [report], project_type=project_type, videos=videos, frame_counts=frame_counts,
+               jobs=jobs, progress=progress)
     return report
 
 
-class YoloDataset:
-    """Class names and label lines of a YOLO export, by the COCO path or the classes path.
+class YoloTarget(PerImageTarget):
+    """Class names and label files of a YOLO export, by the COCO path or the classes path.
 
     Images of width or height 0 get no label file on either path (D11).
     """
 
-    def __init__(self, tasks, source, frames, project_type, classes, obb, report) -> None:
-        self.tasks, self.source, self.project_type, self.obb, self.report = tasks, source, project_type, obb, report
-        self.frames = [f for f in frames if f.width and f.height]
-        for frame in frames:
-            if not (frame.width and frame.height):
-                report.note("image with width or height 0 skipped (no label file)",
-                            f"{source}: image {frame.file_name!r}")
+    name = "yolo"
+    geometry = frozenset(COCO_GEOMETRY)
+    folder = "annotations"
+    suffix = ".txt"
+
+    def __init__(self, output_dir, *, project_type: str = "image_bbox", classes: Sequence[str] | None = None,
+                 obb: bool = False) -> None:
+        super().__init__(output_dir)
+        self.project_type, self.obb = project_type, obb
         self.by_classes = bool(classes)
-        if classes:
-            self.names = list(classes)
-            self.class_index: dict = {}
-            for position, name in enumerate(self.names):
-                self.class_index.setdefault(name, position)
+        self.names = list(classes) if classes else []
+
+    def prepare(self, census: Census, report: ConversionReport) -> None:
+        if self.by_classes:
+            self.class_index = first_index(self.names)
         else:
-            categories = coco_categories(tasks, None, source)
-            self.names = [c["name"] for c in categories]
-            self.category_ids = {c["name"]: c["id"] for c in categories}
+            self.names = census.class_names()
+            self.category_ids = {name: position for position, name in enumerate(self.names, 1)}
 
-    def label_chunks(self) -> Iterator[list[tuple[str, list[str]]]]:
-        """``[(image file name, lines)]`` per chunk of consecutive images."""
-        for batch in batches(self.tasks, self.frames, self.source, COCO_GEOMETRY):
-            yield self.labels(batch, self.report)
-
-    def labels(self, batch: Batch, report: ConversionReport) -> list[tuple[str, list[str]]]:
-        """``[(image file name, lines)]`` of the images of one batch."""
+    def labels(self, batch: AnnotationTable, report: ConversionReport) -> list[tuple[str, list[str]] | None]:
+        """``(image file name, lines)`` of every frame of one table (None: no label file)."""
         if self.by_classes:
             lines = classes_lines(batch, self.class_index, self.obb, report)
         else:
             lines = coco_lines(batch, self.category_ids, self.project_type, self.obb, report)
-        return format_labels(batch, lines, by_class=self.by_classes)
+        labels = format_labels(batch, lines, by_class=self.by_classes)
+        for position, frame in enumerate(batch.frames):
+            if not (frame.width and frame.height):
+                report.note("image with width or height 0 skipped (no label file)",
+                            f"{batch.source}: image {frame.file_name!r}")
+                labels[position] = None
+        return labels
+
+    def encode(self, table: AnnotationTable, report: ConversionReport) -> list[bytes | None]:
+        return [None if label is None else "".join(line + "\n" for line in label[1]).encode()
+                for label in self.labels(table, report)]
+
+    def finish(self, report: ConversionReport) -> None:
+        report.files.append(write_text_file(self.output_dir / "classes.txt", self.names))
 
 
-def coco_lines(batch: Batch, category_ids: dict, project_type: str, obb: bool,
+def coco_lines(batch: AnnotationTable, category_ids: dict, project_type: str, obb: bool,
                report: ConversionReport) -> YoloLines:
     """Lines of the COCO path (§2.1): one box per COCO annotation, or its polygon rings."""
     rows = coco_rows(batch, category_ids, report)
@@ -149,7 +147,7 @@ def coco_lines(batch: Batch, category_ids: dict, project_type: str, obb: bool,
     return box_lines(batch, order, klass, rows.xywh, obb, report)
 
 
-def classes_lines(batch: Batch, index_of: dict, obb: bool, report: ConversionReport) -> YoloLines:
+def classes_lines(batch: AnnotationTable, index_of: dict, obb: bool, report: ConversionReport) -> YoloLines:
     """Lines of the classes path (§2.2): boxes, then per class polygons sorted by text."""
     kinds = row_kinds(batch)
     supported = np.isin(kinds, YOLO_TYPES)
@@ -168,7 +166,7 @@ def classes_lines(batch: Batch, index_of: dict, obb: bool, report: ConversionRep
     return _concat(lines)
 
 
-def box_lines(batch: Batch, rows: np.ndarray, klass: np.ndarray, xywh: np.ndarray, obb: bool,
+def box_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray, xywh: np.ndarray, obb: bool,
               report: ConversionReport) -> YoloLines:
     """Box lines: centre x, centre y, w, h of ``xywh`` — or with ``obb`` the 4 box corners."""
     selected = batch.rows_mask(rows)
@@ -194,7 +192,7 @@ def box_lines(batch: Batch, rows: np.ndarray, klass: np.ndarray, xywh: np.ndarra
     return YoloLines(rows, klass[rows], np.zeros(len(rows), bool), coords, offsets)
 
 
-def polygon_lines(batch: Batch, rows: np.ndarray, klass: np.ndarray, boxes: np.ndarray,
+def polygon_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray, boxes: np.ndarray,
                   report: ConversionReport) -> YoloLines:
     """One line per ring: the closed 5-vertex ring of a bbox, a polygon, each outer ring."""
     batch.note(report, batch.rows_mask(rows) & rows_with_holes(batch),
@@ -233,7 +231,7 @@ def _concat(parts: list[YoloLines]) -> YoloLines:
     )
 
 
-def format_labels(batch: Batch, lines: YoloLines, by_class: bool) -> list[tuple[str, list[str]]]:
+def format_labels(batch: AnnotationTable, lines: YoloLines, by_class: bool) -> list[tuple[str, list[str]]]:
     """Text of every line grouped per frame: in line order, or ``by_class`` as §2.4 says."""
     texts = line_texts(batch, lines)
     frame_of_line = batch.frame[lines.row]
@@ -260,7 +258,7 @@ def _classes_order(frame_of_line: np.ndarray, lines: YoloLines, texts: list[str]
     return np.array([key[-1] for key in sorted(keys)], np.int64)
 
 
-def line_texts(batch: Batch, lines: YoloLines) -> list[str]:
+def line_texts(batch: AnnotationTable, lines: YoloLines) -> list[str]:
     """``"<class> <v> <v> ..."`` per line, values truncated to 7 decimals and printed as ``str``."""
     if len(lines.row) == 0:
         return []

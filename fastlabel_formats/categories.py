@@ -1,0 +1,93 @@
+"""The census of a run's input: its class values, their colours and order, found in one cheap pass
+before anything is written (COCO categories, YOLO class names and semantic classes come from it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .errors import FormatError, where
+
+CLASSED_TYPES = ("bbox", "polygon", "segmentation", "pose_estimation")  # what COCO and YOLO classify
+KEYPOINT_DEFINITION_TYPES = ("pose_estimation", "bbox")
+
+
+@dataclass
+class Census:
+    """What a pass over the tasks found: how many, every value, and per value of the classed
+    types the colour of its first annotation (D2), in order of first occurrence."""
+
+    source: str = "tasks"
+    tasks: int = 0
+    first_color: dict = field(default_factory=dict)
+    values: set = field(default_factory=set)
+
+    def add(self, task: dict) -> None:
+        """Count one (already checked) task and its values."""
+        self.tasks += 1
+        for index, annotation in enumerate(task.get("annotations", ())):
+            value, kind = annotation.get("value"), annotation.get("type")
+            if value is not None:
+                self.values.add(value)
+            if kind in CLASSED_TYPES:
+                if type(value) is not str:
+                    problem = f"value {value!r} is not a string" if "value" in annotation else "no 'value'"
+                    raise FormatError(f"{where(self.source, task['name'], index, kind)}: {problem}")
+                if value not in self.first_color:
+                    self.first_color[value] = annotation.get("color")
+
+    def class_names(self) -> list[str]:
+        """The values of the classed types, sorted (the default class order)."""
+        return sorted(self.first_color)
+
+    def all_values(self) -> list:
+        """Every value of any type, sorted (the reference's default semantic classes)."""
+        return sorted(self.values)
+
+    def categories(self, definitions: Sequence[dict] | None = None) -> list[dict]:
+        """COCO categories: the sorted values, or the project definitions in their order (those used)."""
+        if not definitions:
+            return [category(i, v, self.first_color[v]) for i, v in enumerate(self.class_names(), 1)]
+        kept = [d for d in definitions if d.get("value") in self.first_color]
+        return [definition_category(i, d) for i, d in enumerate(kept, 1)]
+
+
+def category(category_id: int, value: str, color: object, keypoints: Sequence[dict] = ()) -> dict:
+    """One COCO category record."""
+    return {
+        "skeleton": coco_skeleton(keypoints),
+        "keypoints": [k["key"] for k in keypoints],
+        "keypoint_colors": [k.get("color") for k in keypoints],
+        "color": color,
+        "supercategory": value,
+        "id": category_id,
+        "name": value,
+    }
+
+
+def definition_category(category_id: int, definition: dict) -> dict:
+    """The COCO category of one project annotation definition (keypoints for pose and bbox)."""
+    keypoints = definition.get("keypoints") or [] if definition.get("type") in KEYPOINT_DEFINITION_TYPES else []
+    return category(category_id, definition["value"], definition.get("color"), keypoints)
+
+
+def coco_skeleton(keypoints: Sequence[dict]) -> list[list[int]]:
+    """1-based ``[self, target]`` pairs of the keypoint edges, each unordered pair once (D4)."""
+    position = {k.get("id"): p for p, k in enumerate(keypoints, 1)}
+    skeleton, seen = [], set()
+    for own, keypoint in enumerate(keypoints, 1):
+        for edge in keypoint.get("edges") or ():
+            target = position.get(edge)
+            if target is None or frozenset((own, target)) in seen:
+                continue
+            seen.add(frozenset((own, target)))
+            skeleton.append([own, target])
+    return skeleton
+
+
+def first_index(names: Sequence) -> dict:
+    """``{name: position of its first occurrence}``."""
+    index: dict = {}
+    for position, name in enumerate(names):
+        index.setdefault(name, position)
+    return index
