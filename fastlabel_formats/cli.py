@@ -5,24 +5,21 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
 
-from .coco import export_coco
-from .convert import SOURCES, TARGETS, read_tasks, write_tasks
+from .convert import SOURCES, TARGET_FORMATS, read_tasks, write_tasks
 from .draw import export_image_with_annotations
 from .errors import FormatError
 from .files import read_json, write_atomic
 from .integrate import integrate_audio, integrate_image_tiles, integrate_video, split_image_task
-from .labelme import export_labelme
 from .parallel import default_jobs
-from .pascalvoc import export_pascalvoc
 from .render import export_instance_segmentation, export_semantic_segmentation
 from .report import ConversionReport
+from .targets import TargetOptions, export_targets, target_name
 from .tasks import load_tasks
-from .yolo import export_yolo
 
 EXPORT_EPILOG = """\
 examples:
@@ -35,10 +32,6 @@ out/pascalvoc/annotations/..., out/labelme/...). A report of what could not be c
 is printed at the end; --strict turns the first such loss into an error instead.
 """
 
-TARGET_ALIASES = {"coco": "coco", "yolo": "yolo", "voc": "pascalvoc", "pascalvoc": "pascalvoc",
-                  "labelme": "labelme"}
-
-
 def _classes(text: str | None) -> list[str] | None:
     if not text:
         return None
@@ -46,20 +39,6 @@ def _classes(text: str | None) -> list[str] | None:
     if path.is_file():
         return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [name.strip() for name in text.split(",") if name.strip()]
-
-
-def _exporters(args: argparse.Namespace) -> dict[str, Callable[[list, Path], ConversionReport]]:
-    common = {"strict": args.strict, "progress": True, "jobs": args.jobs}
-    video = {"project_type": args.project_type, "videos": args.videos}
-    return {
-        "coco": lambda tasks, out: export_coco(
-            tasks, out, annotations=_read_json_list(args.annotations), holes=args.holes,
-            indent=args.indent, strict=args.strict, jobs=args.jobs, **video),
-        "yolo": lambda tasks, out: export_yolo(
-            tasks, out, classes=_classes(args.classes), obb=args.obb, **video, **common),
-        "pascalvoc": lambda tasks, out: export_pascalvoc(tasks, out, **video, **common),
-        "labelme": lambda tasks, out: export_labelme(tasks, out, indent=args.indent, **common),
-    }
 
 
 def _read_json_list(path: str | None) -> list | None:
@@ -86,24 +65,23 @@ def _finish(report: ConversionReport, started: float) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    """Run every requested exporter and print their reports."""
-    targets = []
-    for name in args.to.split(","):
-        if name.strip().lower() not in TARGET_ALIASES:
-            raise FormatError(f"unknown target {name!r}; choose from coco, yolo, voc, labelme")
-        targets.append(TARGET_ALIASES[name.strip().lower()])
-    tasks, _ = load_tasks(args.tasks)
-    exporters = _exporters(args)
-    for target in targets:
-        started = time.perf_counter()
-        _finish(exporters[target](tasks, Path(args.output) / target), started)
+    """Write every requested target in one pass over the tasks and print their reports."""
+    started = time.perf_counter()
+    names = [target_name(name) for name in args.to.split(",") if name.strip()]
+    options = TargetOptions(project_type=args.project_type, annotations=_read_json_list(args.annotations),
+                            classes=_classes(args.classes), holes=args.holes, indent=args.indent, obb=args.obb)
+    reports = export_targets(args.tasks, {name: Path(args.output) / name for name in names}, options,
+                             videos=args.videos, strict=args.strict, jobs=args.jobs, progress=True)
+    for report in reports.values():
+        print(report.summary())
+    print(f"[{time.perf_counter() - started:.2f} s]")
     return 0
 
 
 def run_render(args: argparse.Namespace) -> int:
     """Write index-colour PNGs (instance or semantic) of every image task."""
     started = time.perf_counter()
-    tasks, _ = load_tasks(args.tasks)
+    tasks = args.tasks
     if args.semantic:
         report = export_semantic_segmentation(tasks, args.output, classes=_classes(args.classes),
                                               start_index=args.start_index, jobs=args.jobs,
@@ -177,7 +155,7 @@ def _add_convert(commands) -> None:
         source="source file or folder",
     )
     convert.add_argument("--from", dest="source_format", required=True, choices=SOURCES)
-    convert.add_argument("--to", dest="target_format", required=True, choices=TARGETS)
+    convert.add_argument("--to", dest="target_format", required=True, choices=TARGET_FORMATS)
     convert.add_argument("-o", "--output", required=True, help="output folder")
     convert.add_argument("--classes-file", help="YOLO source: its classes.txt (default: SRC/classes.txt)")
     convert.add_argument("--classes", help="YOLO / semantic target: class names, a file or a,b,c")
@@ -262,9 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write FastLabel tasks (a JSON list, as get_image_tasks returns) in other formats.",
         epilog=EXPORT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    export.add_argument("tasks", help="JSON file holding a list of FastLabel tasks")
+    export.add_argument("tasks", help="FastLabel tasks: a JSON list, a .jsonl file (one task per line) or a "
+                                      "folder of such page files")
     export.add_argument("--to", default="coco,yolo,voc,labelme",
-                        help="comma-separated targets: coco, yolo, voc, labelme (default: all)")
+                        help="comma-separated targets: coco, yolo, voc, labelme, semantic, instance "
+                             "(default: coco,yolo,voc,labelme); all are written in one pass")
     export.add_argument("-o", "--output", default="output", help="output folder (default: output)")
     export.add_argument("--classes", help="YOLO classes: a file with one name per line, or a,b,c")
     export.add_argument("--annotations", help="COCO: JSON file of the project's annotation definitions")

@@ -8,18 +8,18 @@ from pathlib import Path
 
 import orjson
 
-from .coco import coco_tasks, export_coco
+from .coco import coco_tasks
 from .errors import FormatError
 from .files import write_atomic
-from .labelme import export_labelme, labelme_tasks
-from .pascalvoc import export_pascalvoc, pascalvoc_tasks
-from .render import export_instance_segmentation, export_semantic_segmentation
+from .labelme import labelme_tasks
+from .pascalvoc import pascalvoc_tasks
 from .report import ConversionReport
+from .targets import TargetOptions, export_targets, target_name
 from .tasks import load_tasks
-from .yolo import export_yolo, yolo_tasks
+from .yolo import yolo_tasks
 
 SOURCES = ("fastlabel", "coco", "yolo", "voc", "labelme")
-TARGETS = ("fastlabel", "coco", "yolo", "voc", "labelme", "semantic", "instance")
+TARGET_FORMATS = ("fastlabel", "coco", "yolo", "voc", "labelme", "semantic", "instance")
 
 
 def read_tasks(source: str | os.PathLike[str], source_format: str, *, classes_file: str | None = None,
@@ -53,22 +53,16 @@ def _sized(tasks: list[dict], images: Path) -> list[dict]:
     return sized
 
 
-def write_tasks(tasks: list[dict], target_format: str, output_dir: str | os.PathLike[str], *,
+def write_tasks(tasks: object, target_format: str, output_dir: str | os.PathLike[str], *,
                 classes: list[str] | None = None, strict: bool = False, jobs: int = 1) -> ConversionReport:
-    """Write ``tasks`` in ``target_format`` under ``output_dir``."""
+    """Write ``tasks`` in ``target_format`` under ``output_dir`` (any target of the registry, or
+    ``fastlabel``: the tasks themselves as ``tasks.json``)."""
     if target_format == "fastlabel":
         report = ConversionReport("fastlabel", strict=strict)
-        report.files.append(write_atomic(Path(output_dir) / "tasks.json", orjson.dumps(tasks)))
+        report.files.append(write_atomic(Path(output_dir) / "tasks.json", orjson.dumps(list(tasks))))
         return report
-    common = {"strict": strict, "jobs": jobs, "progress": True}
-    writers: dict[str, Callable[[], ConversionReport]] = {
-        "coco": lambda: export_coco(tasks, output_dir, strict=strict, jobs=jobs),
-        "yolo": lambda: export_yolo(tasks, output_dir, classes=classes, **common),
-        "voc": lambda: export_pascalvoc(tasks, output_dir, **common),
-        "labelme": lambda: export_labelme(tasks, output_dir, **common),
-        "semantic": lambda: export_semantic_segmentation(tasks, output_dir, classes=classes, **common),
-        "instance": lambda: export_instance_segmentation(tasks, output_dir, **common),
-    }
-    if target_format not in writers:
-        raise FormatError(f"unknown target format {target_format!r}; choose from {', '.join(TARGETS)}")
-    return writers[target_format]()
+    if target_format not in TARGET_FORMATS:
+        raise FormatError(f"unknown target format {target_format!r}; choose from {', '.join(TARGET_FORMATS)}")
+    reports = export_targets(tasks, {target_format: output_dir}, TargetOptions(classes=classes), strict=strict,
+                             jobs=jobs, progress=True)
+    return reports[target_name(target_format)]

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw
 
 from .errors import FormatError, where
-from .files import output_path, write_atomic
-from .parallel import Offsets, balanced_chunks, run_chunks
+from .files import output_path
 from .render import paint_batch
 from .report import ConversionReport
+from .run import PerImageTarget, run_export
 from .runtime import gc_paused
-from .tasks import gather, image_frames, load_tasks
+from .tasks import AnnotationTable, table_of
 
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp")
 OPACITY_DARK, OPACITY_THIN = 200, 50
@@ -69,7 +68,7 @@ def draw_shape(pen: ImageDraw.ImageDraw, annotation: dict, rgb: tuple, stroke: i
 
 def _segmentation_overlay(image: Image.Image, task: dict, colours: dict[int, tuple], source: str) -> Image.Image:
     """Blend the segmentations (§5.2 pixels, later ones overwrite earlier, D19/D28) onto the image."""
-    batch = gather([task], image_frames([task]), source, ("segmentation",))
+    batch = table_of([task], source, ("segmentation",))
     index = np.zeros((image.height, image.width), np.int32)
     values = [position + 1 if position in colours else None for position in range(len(task["annotations"]))]
     paint_batch(index, batch, values)
@@ -115,7 +114,7 @@ def _image_files(image_dir: Path) -> list[Path]:
 
 @gc_paused
 def export_image_with_annotations(
-    tasks: str | os.PathLike[str] | Sequence[dict],
+    tasks: object,
     image_dir: str | os.PathLike[str],
     output_dir: str | os.PathLike[str] = os.path.join("output", "images_with_annotations"),
     *,
@@ -124,33 +123,66 @@ def export_image_with_annotations(
     progress: bool = False,
 ) -> ConversionReport:
     """Draw each task's annotations on its image (``image_dir/<task name>``) and write
-    ``output_dir/<task name>`` in the same format (RGB, JPEG quality 95)."""
-    from tqdm import tqdm
-
-    task_list, source = load_tasks(tasks)
+    ``output_dir/<task name>`` in the same format (RGB, JPEG quality 95). Tasks without an image
+    file and image files without a task are reported."""
     report = ConversionReport("images", strict=strict)
-    by_name: dict[str, dict] = {}
-    for task in task_list:
-        by_name.setdefault(task["name"], task)
-    pairs = []
-    for path in _image_files(Path(image_dir)):
-        name = path.relative_to(image_dir).as_posix()
-        if name in by_name:
-            pairs.append((path, by_name[name], output_path(output_dir, name, f"{source}: task {name!r}")))
-        else:
-            report.note("image file without a task, skipped", str(path))
-    chunks = [pairs[part.start:part.stop] for part in balanced_chunks(len(pairs), IMAGES_PER_CHUNK, jobs)]
-
-    def work(chunk: int, offsets: Offsets, chunk_report: ConversionReport) -> int:
-        for path, task, target in chunks[chunk]:
-            write_atomic(target, _encoded(path, task, target, source, chunk_report))
-        return len(chunks[chunk])
-
-    with tqdm(total=len(pairs), desc="images", unit="image", disable=not progress, delay=0.5) as bar:
-        for done in run_chunks(len(chunks), work, report, jobs):
-            bar.update(done)
-    report.files.extend(target for _, _, target in pairs)
+    run_export(tasks, [DrawTarget(output_dir, image_dir)], [report], jobs=jobs, progress=progress)
     return report
+
+
+class DrawTarget(PerImageTarget):
+    """Each task's image with its annotations drawn, under the task's own name."""
+
+    name = "images"
+    images_per_chunk = IMAGES_PER_CHUNK
+
+    def __init__(self, output_dir, image_dir: str | os.PathLike[str]) -> None:
+        super().__init__(output_dir)
+        self.image_dir = Path(image_dir)
+        self._unused: set[str] = set()
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_unused": set()}  # the parent's bookkeeping
+
+    def file_name(self, frame) -> str:
+        return frame.file_name
+
+    def check_task(self, task: dict, source: str) -> None:
+        output_path(self.output_dir, task["name"], f"{source}: task {task['name']!r}")
+
+    def prepare(self, census, report: ConversionReport) -> None:
+        self._unused = {path.relative_to(self.image_dir).as_posix() for path in _image_files(self.image_dir)}
+        self._drawn: set[str] = set()
+
+    def plan(self, table: AnnotationTable) -> list[str]:
+        """Per frame: "draw", "missing" (no image file) or "duplicate" (a task of that name came before)."""
+        states = []
+        for frame in table.frames:
+            if frame.file_name in self._unused:
+                self._unused.discard(frame.file_name)
+                self._drawn.add(frame.file_name)
+                states.append("draw")
+            else:
+                states.append("duplicate" if frame.file_name in self._drawn else "missing")
+        return states
+
+    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
+        row_offsets = np.searchsorted(table.frame, np.arange(len(table.frames) + 1)).tolist()
+        out: list[bytes | None] = []
+        for number, (frame, state) in enumerate(zip(table.frames, plan)):
+            if state != "draw":
+                report.note("task without an image file, not drawn" if state == "missing"
+                            else "task name given twice, only the first drawn", where(table.source, frame.name))
+                out.append(None)
+                continue
+            task = {"name": frame.name, "width": frame.width, "height": frame.height,
+                    "annotations": table.annotations[row_offsets[number]:row_offsets[number + 1]]}
+            out.append(_encoded(self.image_dir / frame.file_name, task, Path(frame.file_name), table.source, report))
+        return out
+
+    def finish(self, report: ConversionReport) -> None:
+        for name in sorted(self._unused):
+            report.note("image file without a task, skipped", str(self.image_dir / name))
 
 
 def _encoded(path: Path, task: dict, target: Path, source: str, report: ConversionReport) -> bytes:

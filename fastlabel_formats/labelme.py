@@ -57,7 +57,7 @@ class LabelmeTarget(PerImageTarget):
         super().__init__(output_dir)
         self.indent = indent
 
-    def encode(self, table: AnnotationTable, report: ConversionReport) -> list[bytes | None]:
+    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
         return [dump_json(document, self.indent) for document in build_labelme(table, report)]
 
 

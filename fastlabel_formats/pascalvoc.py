@@ -81,7 +81,7 @@ class PascalVocTarget(PerImageTarget):
     folder = "annotations"
     suffix = ".xml"
 
-    def encode(self, table: AnnotationTable, report: ConversionReport) -> list[bytes | None]:
+    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
         return [text.encode() for _, text in build_pascalvoc(table, report)]
 
 

@@ -19,14 +19,15 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from .boxes import row_kinds
+from .categories import Census, first_index
 from .errors import FormatError, where
-from .files import basename, checked_paths, write_atomic
 from .palette import COLOR_PALETTE
-from .parallel import Offsets, balanced_chunks, run_chunks
 from .raster import fill_rings
 from .report import ConversionReport
+from .run import PerImageTarget, run_export
 from .runtime import gc_paused
-from .tasks import AnnotationTable, check_task, gather, image_frames, load_tasks
+from .tasks import AnnotationTable, check_task, table_of
 
 DRAWABLE = ("bbox", "polygon", "segmentation")
 PAINT_ORDER = ("bbox", "polygon")  # painted before every segmentation
@@ -84,14 +85,13 @@ def fill_batch(batch: AnnotationTable) -> FilledRings:
 
 def paint_rows(canvas: np.ndarray, batch: AnnotationTable, filled: FilledRings, rows: Sequence[int],
                values: Sequence[int | None]) -> dict[int, int]:
-    """Paint ``rows`` (one image's rows of the batch) with ``values`` (by annotation index): bbox
-    and polygon first in annotation order, then segmentations. Returns the pixels painted per row."""
+    """Paint ``rows`` (one image's rows of the table) with ``values`` (by row; None: not painted):
+    bbox and polygon first in annotation order, then segmentations. Returns the pixels painted per row."""
     kinds, ring_bounds, is_hole = batch.kinds, batch.rings.shape_ring_offsets, batch.rings.is_hole
-    index = batch.index
     order = [row for row in rows if kinds[row] in PAINT_ORDER] + [row for row in rows if kinds[row] == "segmentation"]
     painted: dict[int, int] = {}
     for row in order:
-        value = values[index[row]]
+        value = values[row]
         if value is None:
             continue
         if kinds[row] == "bbox":
@@ -127,22 +127,28 @@ def render_masks(tasks: Sequence[dict], values: Sequence[Sequence[int | None]], 
     """The index image of each task (see :func:`render_mask`), their rings filled in one pass."""
     for number, task in enumerate(tasks):
         check_task(task, number, source)
-    batch = gather(list(tasks), image_frames(list(tasks)), source, DRAWABLE)  # validates every drawable
+    table = table_of(list(tasks), source, DRAWABLE)  # validates every drawable
+    row_values = [values[frame][index] for frame, index in zip(table.frame.tolist(), table.index.tolist())]
+    return table_masks(table, row_values, dtype=dtype, report=report)
+
+
+def table_masks(table: AnnotationTable, row_values: Sequence[int | None], *, dtype: type = np.uint8,
+                report: ConversionReport | None = None) -> Iterator[np.ndarray]:
+    """The index image of every frame of ``table``, each row painted with ``row_values[row]``."""
     limit = int(np.iinfo(dtype).max)
-    frame_of, index = batch.frame.tolist(), batch.index.tolist()
-    for row, kind in enumerate(batch.kinds):
-        value = values[frame_of[row]][index[row]]
+    for row, kind in enumerate(table.kinds):
+        value = row_values[row]
         if kind in DRAWABLE and value is not None and not 0 <= value <= limit:
-            raise FormatError(f"{batch.place(row)}: index {value} does not fit {np.dtype(dtype).name} "
+            raise FormatError(f"{table.place(row)}: index {value} does not fit {np.dtype(dtype).name} "
                               "(more than 255 instances or classes need dtype=np.uint16)")
-    filled, listed = fill_batch(batch), _listed(batch)
-    row_offsets = np.searchsorted(batch.frame, np.arange(len(tasks) + 1)).tolist()
-    for number, task in enumerate(tasks):
-        canvas = np.zeros((task.get("height", 0), task.get("width", 0)), dtype)
+    filled, listed = fill_batch(table), _listed(table)
+    row_offsets = np.searchsorted(table.frame, np.arange(len(table.frames) + 1)).tolist()
+    for number, frame in enumerate(table.frames):
+        canvas = np.zeros((frame.height, frame.width), dtype)
         rows = range(row_offsets[number], row_offsets[number + 1])
-        for row, pixels in paint_rows(canvas, listed, filled, rows, values[number]).items():
+        for row, pixels in paint_rows(canvas, listed, filled, rows, row_values).items():
             if pixels == 0 and report is not None:
-                report.note("shape covers no pixel centre, nothing painted", batch.place(row))
+                report.note("shape covers no pixel centre, nothing painted", table.place(row))
         yield canvas
 
 
@@ -222,33 +228,51 @@ def encode_png(mask: np.ndarray, palette: Sequence[int]) -> bytes:
     return stream.getvalue()
 
 
-def _export(tasks, output_dir, values_of, palette, dtype, jobs, strict, progress, target) -> ConversionReport:
-    from tqdm import tqdm
+class MaskTarget(PerImageTarget):
+    """One index-colour PNG per image: each drawable annotation its instance number, or its class."""
 
-    task_list, source = load_tasks(tasks)
-    report = ConversionReport(target, strict=strict)
-    sized = []
-    for task in task_list:
-        if task.get("width") and task.get("height"):
-            sized.append(task)
-        else:
-            report.note("image with width or height 0 skipped (no PNG)", where(source, task["name"]))
-    paths = checked_paths(output_dir, [basename(t["name"]) + ".png" for t in sized], f"{source}: PNG")
-    chunks = balanced_chunks(len(sized), IMAGES_PER_CHUNK, jobs)
+    geometry = frozenset(DRAWABLE)
+    images_per_chunk = IMAGES_PER_CHUNK
+    suffix = ".png"
 
-    def work(chunk: int, offsets: Offsets, chunk_report: ConversionReport) -> int:
-        chunk_tasks = [sized[position] for position in chunks[chunk]]
-        masks = render_masks(chunk_tasks, [values_of(task, source) for task in chunk_tasks], dtype=dtype,
-                             source=source, report=chunk_report)
-        for position, mask in zip(chunks[chunk], masks):
-            write_atomic(paths[position], encode_png(mask, palette))
-        return len(chunks[chunk])
+    def __init__(self, output_dir, *, semantic: bool, palette: Sequence[int] = COLOR_PALETTE,
+                 classes: Sequence[str] | None = None, start_index: int = 1, dtype: type = np.uint8) -> None:
+        super().__init__(output_dir)
+        self.name = "semantic" if semantic else "instance"
+        self.semantic, self.palette, self.start_index, self.dtype = semantic, list(palette), start_index, dtype
+        self.classes = list(classes) if classes else None
 
-    with tqdm(total=len(sized), desc=target, unit="image", disable=not progress, delay=0.5) as bar:
-        for done in run_chunks(len(chunks), work, report, jobs):
-            bar.update(done)
-    report.files.extend(paths)
-    return report
+    def prepare(self, census: Census, report: ConversionReport) -> None:
+        if self.semantic and self.classes is None:
+            self.classes = census.all_values()
+
+    def row_values(self, table: AnnotationTable) -> list[int | None]:
+        """The index each row is painted with (None: not painted)."""
+        drawable = np.isin(row_kinds(table), DRAWABLE)
+        if not self.semantic:  # D21: the k-th drawable annotation of its image, painted or not
+            rank = np.cumsum(drawable) - 1
+            first_of_frame = np.searchsorted(table.frame, table.frame)
+            before = np.concatenate([[0], np.cumsum(drawable)])[first_of_frame]
+            return np.where(drawable, rank - before + self.start_index, -1).astype(object).tolist()
+        position = first_index(self.classes)
+        values: list[int | None] = []
+        for row, annotation in enumerate(table.annotations):
+            if drawable[row] and annotation.get("value") not in position:
+                raise FormatError(f"{table.place(row)}: value {annotation.get('value')!r} is missing from classes")
+            values.append(position[annotation["value"]] + self.start_index if drawable[row] else None)
+        return values
+
+    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
+        row_values = [None if v == -1 else v for v in self.row_values(table)]
+        masks = table_masks(table, row_values, dtype=self.dtype, report=report)
+        out: list[bytes | None] = []
+        for frame, mask in zip(table.frames, masks):
+            if frame.width and frame.height:
+                out.append(encode_png(mask, self.palette))
+            else:
+                report.note("image with width or height 0 skipped (no PNG)", where(table.source, frame.name))
+                out.append(None)
+        return out
 
 
 @gc_paused
@@ -268,8 +292,11 @@ def export_instance_segmentation(
 
     ``pallete`` is accepted as the official SDK's spelling of ``palette``.
     """
-    return _export(tasks, output_dir, lambda task, _: instance_values(task, start_index),
-                   pallete if pallete is not None else palette, dtype, jobs, strict, progress, "instance")
+    report = ConversionReport("instance", strict=strict)
+    target = MaskTarget(output_dir, semantic=False, palette=pallete if pallete is not None else palette,
+                        start_index=start_index, dtype=dtype)
+    run_export(tasks, [target], [report], jobs=jobs, progress=progress)
+    return report
 
 
 @gc_paused
@@ -290,7 +317,8 @@ def export_semantic_segmentation(
 
     ``classes`` defaults to the sorted values of all annotations of all tasks (any type).
     """
-    task_list, _ = load_tasks(tasks)
-    names = default_classes(task_list) if not classes else list(classes)
-    return _export(task_list, output_dir, lambda task, source: semantic_values(task, names, start_index, source),
-                   pallete if pallete is not None else palette, dtype, jobs, strict, progress, "semantic")
+    report = ConversionReport("semantic", strict=strict)
+    target = MaskTarget(output_dir, semantic=True, palette=pallete if pallete is not None else palette,
+                        classes=classes, start_index=start_index, dtype=dtype)
+    run_export(tasks, [target], [report], jobs=jobs, progress=progress)
+    return report

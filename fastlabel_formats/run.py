@@ -12,17 +12,15 @@ counts, so the output is byte-identical to ``jobs=1``.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 from . import tasks as tasks_module
 from .categories import Census
 from .files import basename, output_path, write_atomic
+from .parallel import ordered_results
 from .report import ConversionReport, Finding
 from .source import TaskSource, task_source
 from .tasks import AnnotationTable, Frame, gather, image_frames, is_video
@@ -74,13 +72,13 @@ class PerImageTarget(Target):
         output_path(self.output_dir / self.folder, basename(task["name"]) + self.suffix,
                     f"{source}: {self.name} file {task['name']!r}")
 
-    def encode(self, table: AnnotationTable, report: ConversionReport) -> list[bytes | None]:
+    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
         """The file contents of every frame of ``table`` (None: no file for that frame)."""
         raise NotImplementedError
 
     def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[str]:
         written = []
-        for frame, data in zip(table.frames, self.encode(table, report), strict=True):
+        for frame, data in zip(table.frames, self.encode(table, plan, report), strict=True):
             if data is not None:
                 path = output_path(self.output_dir / self.folder, self.file_name(frame), f"{table.source}")
                 written.append(str(write_atomic(path, data)))
@@ -162,18 +160,20 @@ def stream_tables(source: TaskSource, frames_of: Callable[[dict], list[Frame]], 
         yield gather(chunk_tasks, chunk_frames, source.name, geometry, first_frame)
 
 
-def build_all(table: AnnotationTable, work: list[tuple[Target, object]], strict: list[bool]) -> list[tuple]:
-    """Every target's :meth:`~Target.build` of one table, in a worker: results and report findings."""
+def build_all(table: AnnotationTable, work: list[tuple[Target, object]], strict: list[bool]) -> tuple[int, list]:
+    """Every target's :meth:`~Target.build` of one table, in a worker: the table's frame count and
+    per target the result and the report findings."""
     out = []
     for (target, plan), is_strict in zip(work, strict):
         report = ConversionReport(target.name, strict=is_strict)
         out.append((target.build(table, plan, report), report.findings))
-    return out
+    return len(table.frames), out
 
 
 def run_tables(tables: Iterator[AnnotationTable], targets: Sequence[Target], reports: Sequence[ConversionReport],
                jobs: int, done: Callable[[int], object]) -> None:
-    """Plan, build and collect every table for every target, in table order."""
+    """Plan, build and collect every table for every target, in table order (``jobs`` > 1: the
+    builds in spawned worker processes, each report's findings merged back)."""
     if jobs <= 1:
         for table in tables:
             for target, report in zip(targets, reports):
@@ -181,24 +181,12 @@ def run_tables(tables: Iterator[AnnotationTable], targets: Sequence[Target], rep
             done(len(table.frames))
         return
     strict = [r.strict for r in reports]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        pending: deque[tuple[Future, int]] = deque()
-        for table in tables:
-            work = [(target, target.plan(table)) for target in targets]
-            pending.append((pool.submit(build_all, table, work, strict), len(table.frames)))
-            while len(pending) > 2 * jobs:  # bounded: at most a few tables in flight
-                _collect(pending.popleft(), targets, reports, done)
-        while pending:
-            _collect(pending.popleft(), targets, reports, done)
-
-
-def _collect(entry: tuple[Future, int], targets, reports, done) -> None:
-    future, count = entry
-    for target, report, (result, findings) in zip(targets, reports, future.result()):
-        _merge(report, findings)
-        target.collect(result, report)
-    done(count)
+    work = ((table, [(target, target.plan(table)) for target in targets], strict) for table in tables)
+    for frames, table_results in ordered_results(build_all, work, jobs):
+        for target, report, (result, findings) in zip(targets, reports, table_results):
+            _merge(report, findings)
+            target.collect(result, report)
+        done(frames)
 
 
 def _merge(report: ConversionReport, findings: dict[str, Finding]) -> None:

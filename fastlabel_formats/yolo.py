@@ -125,7 +125,7 @@ class YoloTarget(PerImageTarget):
                 labels[position] = None
         return labels
 
-    def encode(self, table: AnnotationTable, report: ConversionReport) -> list[bytes | None]:
+    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
         return [None if label is None else "".join(line + "\n" for line in label[1]).encode()
                 for label in self.labels(table, report)]
 

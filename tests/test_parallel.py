@@ -7,17 +7,13 @@ from pathlib import Path
 
 import pytest
 from conftest import ann, task
-from hypothesis import given
-from hypothesis import strategies as st
 
 import fastlabel_formats.tasks as tasks_module
 from fastlabel_formats import FormatError, export_coco, export_labelme, export_pascalvoc, export_yolo
-from fastlabel_formats.parallel import balanced_chunks
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from synthetic import make_tasks  # noqa: E402
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forked workers: Linux only")
 EXPORTERS = [export_coco, export_yolo, export_pascalvoc, export_labelme]
 
 
@@ -44,17 +40,6 @@ def test_a_worker_error_is_raised_in_the_caller(tmp_path, monkeypatch):
     for export in EXPORTERS:
         with pytest.raises(FormatError, match=r"task 't9.jpg' annotation #1 \(circle\)"):
             export(tasks, tmp_path / export.__name__, jobs=2, strict=True)
-
-
-@given(st.integers(0, 500), st.integers(1, 16), st.integers(1, 4))
-def test_balanced_chunks_cover_everything_once_in_even_shares(count, size, jobs):
-    chunks = balanced_chunks(count, size, jobs)
-    assert [i for chunk in chunks for i in chunk] == list(range(count))
-    if count:
-        sizes = [len(chunk) for chunk in chunks]
-        assert max(sizes) <= size
-        shares = [sum(len(chunk) for k, chunk in enumerate(chunks) if k % jobs == w) for w in range(jobs)]
-        assert max(shares) - min(shares) <= 1 or len(chunks) < jobs
 
 
 def test_bulk_results_are_promoted_to_the_oldest_generation_small_calls_are_not():

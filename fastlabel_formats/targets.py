@@ -1,0 +1,78 @@
+"""The one registry of export targets, used by the ``export_*`` functions' callers: the command line,
+:func:`fastlabel_formats.convert.write_tasks` and :func:`export_targets` (several targets, one pass)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .coco import CocoTarget
+from .errors import FormatError
+from .labelme import LabelmeTarget
+from .palette import COLOR_PALETTE
+from .pascalvoc import PascalVocTarget
+from .render import MaskTarget
+from .report import ConversionReport
+from .run import Target, run_export
+from .yolo import YoloTarget
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    """Every target's options in one place (each target reads its own)."""
+
+    project_type: str = "image_bbox"
+    annotations: Sequence[dict] | None = None
+    classes: Sequence[str] | None = None
+    holes: str = "drop"
+    indent: int | None = None
+    obb: bool = False
+    start_index: int = 1
+    palette: Sequence[int] = tuple(COLOR_PALETTE)
+    dtype: type = np.uint8
+
+
+TARGETS: dict[str, Callable[[Path, TargetOptions], Target]] = {
+    "coco": lambda out, o: CocoTarget(out, annotations=o.annotations, holes=o.holes, indent=o.indent),
+    "yolo": lambda out, o: YoloTarget(out, project_type=o.project_type, classes=o.classes, obb=o.obb),
+    "pascalvoc": lambda out, o: PascalVocTarget(out),
+    "labelme": lambda out, o: LabelmeTarget(out, indent=o.indent),
+    "semantic": lambda out, o: MaskTarget(out, semantic=True, palette=o.palette, classes=o.classes,
+                                          start_index=o.start_index, dtype=o.dtype),
+    "instance": lambda out, o: MaskTarget(out, semantic=False, palette=o.palette, start_index=o.start_index,
+                                          dtype=o.dtype),
+}
+ALIASES = {"voc": "pascalvoc"}
+
+
+def target_name(name: str) -> str:
+    """The registry name of ``name`` (``voc`` → ``pascalvoc``); FormatError for an unknown one."""
+    key = ALIASES.get(name.strip().lower(), name.strip().lower())
+    if key not in TARGETS:
+        raise FormatError(f"unknown target {name!r}; choose from {', '.join([*TARGETS, *ALIASES])}")
+    return key
+
+
+def export_targets(
+    tasks: object,
+    output_dirs: Mapping[str, str | os.PathLike[str]],
+    options: TargetOptions = TargetOptions(),
+    *,
+    videos: object = None,
+    frame_counts: Mapping[str, int] | None = None,
+    strict: bool = False,
+    jobs: int = 1,
+    progress: bool = False,
+) -> dict[str, ConversionReport]:
+    """Write every target of ``{target name: output folder}`` in one pass over ``tasks``: each
+    chunk becomes one table, read by all targets. Returns each target's report."""
+    names = [target_name(name) for name in output_dirs]
+    targets = [TARGETS[name](Path(folder), options) for name, folder in zip(names, output_dirs.values())]
+    reports = [ConversionReport(target.name, strict=strict) for target in targets]
+    run_export(tasks, targets, reports, project_type=options.project_type, videos=videos,
+               frame_counts=frame_counts, jobs=jobs, progress=progress)
+    return dict(zip(names, reports))
