@@ -1,0 +1,226 @@
+"""Every input kind (task list, JSON array, JSON Lines, a folder of pages, any iterable) and every
+mode (in-process, spawned workers) writes the same bytes for every target; bad streamed input is
+named like bad in-memory input, and a cut-off array writes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+from conftest import ann, task
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+import fastlabel_formats.source as source_module
+import fastlabel_formats.tasks as tasks_module
+from fastlabel_formats import FormatError, export_coco, export_image_with_annotations, export_yolo, to_coco
+from fastlabel_formats.source import element_cut, task_source, top_level_ends
+from fastlabel_formats.targets import TargetOptions, export_targets
+
+SAMPLE = Path(__file__).resolve().parents[1] / "examples" / "sample_project"
+TARGET_RUNS = {  # one pass of several targets, and the options that change their bytes
+    "plain": (("coco", "yolo", "voc", "labelme", "semantic", "instance"), TargetOptions()),
+    "rle+indent": (("coco", "labelme"), TargetOptions(holes="rle", indent=4)),
+    "segmentation+obb": (("yolo",), TargetOptions(project_type="image_segmentation", obb=True)),
+    "classes": (("yolo", "semantic"), TargetOptions(classes=("car", "dog", "sign", "person", "lake", "roof",
+                                                             "donut", "cat", "road"))),
+}
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def write_inputs(tasks: list[dict], folder: Path) -> dict[str, object]:
+    """The same tasks as every kind of input."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tasks.json").write_bytes(json.dumps(tasks, indent=1).encode())
+    (folder / "tasks.jsonl").write_bytes(b"".join(orjson.dumps(t) + b"\n" for t in tasks))
+    pages = folder / "pages"
+    pages.mkdir()
+    for number in range(0, max(len(tasks), 1), 3):
+        page = tasks[number:number + 3]
+        suffix = ".jsonl" if number % 2 else ".json"
+        body = b"".join(orjson.dumps(t) + b"\n" for t in page) if suffix == ".jsonl" else orjson.dumps(page)
+        (pages / f"page-{number:04d}{suffix}").write_bytes(body)
+    return {"list": tasks, "array": folder / "tasks.json", "jsonl": str(folder / "tasks.jsonl"), "pages": pages,
+            "iterable": (t for t in tasks)}
+
+
+def export_all(tasks: object, out: Path, run: str, jobs: int = 1) -> dict[str, bytes]:
+    names, options = TARGET_RUNS[run]
+    reports = export_targets(tasks, {name: out / name for name in names}, options, jobs=jobs)
+    written = tree(out)
+    assert sorted(written) == sorted(str(p.relative_to(out)) for r in reports.values() for p in r.files)
+    return written
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Make the JSON array reader cut files of a few KB into many blocks."""
+    monkeypatch.setattr(source_module, "BLOCK_BYTES", 512)
+    monkeypatch.setattr(tasks_module, "CHUNK_ROWS", 7)
+
+
+@pytest.mark.parametrize("run", list(TARGET_RUNS))
+def test_every_input_kind_writes_the_same_bytes_on_the_sample_project(tmp_path, small_blocks, run):
+    tasks = orjson.loads((SAMPLE / "tasks.json").read_bytes())
+    expected = export_all(tasks, tmp_path / "expected", run)
+    for kind, source in write_inputs(tasks, tmp_path / "inputs").items():
+        assert export_all(source, tmp_path / kind, run) == expected, kind
+
+
+def test_spawned_workers_write_the_same_bytes(tmp_path, monkeypatch):
+    monkeypatch.setattr(tasks_module, "CHUNK_ROWS", 5)  # read in the parent only: chunks are cut there
+    tasks = orjson.loads((SAMPLE / "tasks.json").read_bytes()) * 3
+    tasks = [{**t, "name": f"{n}/{t['name']}"} for n, t in enumerate(tasks)]
+    tasks.append(task("empty.jpg", 10, 10))
+    for run in ("plain", "rle+indent"):
+        expected = export_all(tasks, tmp_path / f"one-{run}", run)
+        assert export_all(tasks, tmp_path / f"two-{run}", run, jobs=2) == expected
+
+
+def test_drawn_images_are_the_same_from_every_input_kind(tmp_path, small_blocks):
+    tasks = orjson.loads((SAMPLE / "tasks.json").read_bytes())
+    export_image_with_annotations(tasks, SAMPLE / "images", tmp_path / "expected")
+    expected = tree(tmp_path / "expected")
+    assert len(expected) == len(tasks)
+    for kind, source in write_inputs(tasks, tmp_path / "inputs").items():
+        export_image_with_annotations(source, SAMPLE / "images", tmp_path / kind)
+        assert tree(tmp_path / kind) == expected, kind
+
+
+coordinate = st.integers(0, 60)
+shape = st.one_of(
+    st.tuples(coordinate, coordinate, coordinate, coordinate).map(lambda p: ann("bbox", "box", list(p))),
+    st.lists(st.tuples(coordinate, coordinate), min_size=3, max_size=6).map(
+        lambda vs: ann("polygon", "poly", [c for v in vs for c in v])),
+    st.lists(st.tuples(coordinate, coordinate), min_size=3, max_size=5).map(
+        lambda vs: ann("segmentation", "seg", [[[c for v in vs + vs[:1] for c in v]]])),
+    st.just(ann("classification", "cls")),
+)
+projects = st.lists(st.lists(shape, max_size=5), max_size=8).map(
+    lambda per_task: [task(f"t{n}.jpg", 64, 48, *annotations) for n, annotations in enumerate(per_task)])
+
+
+@settings(max_examples=25)
+@given(projects, st.integers(1, 9))
+def test_generated_projects_write_the_same_bytes_from_every_input_kind(tmp_path_factory, tasks, chunk_rows):
+    folder = tmp_path_factory.mktemp("generated")
+    original = tasks_module.CHUNK_ROWS, source_module.BLOCK_BYTES
+    tasks_module.CHUNK_ROWS, source_module.BLOCK_BYTES = chunk_rows, 256
+    try:
+        expected = export_all(tasks, folder / "expected", "plain")
+        for kind, source in write_inputs(tasks, folder / "inputs").items():
+            assert export_all(source, folder / kind, "plain") == expected, kind
+    finally:
+        tasks_module.CHUNK_ROWS, source_module.BLOCK_BYTES = original
+
+
+def video_tasks() -> list[dict]:
+    track = {str(k): {"value": [k, k, k + 10, k + 8], "autogenerated": False} for k in (1, 3, 4, 9)}
+    return [task("v/a.mp4", 64, 48, ann("bbox", "car", track)), task("v/empty.mp4", 64, 48),
+            task("v/b.mp4", 64, 48, ann("bbox", "dog", {"2": {"value": [0, 0, 5, 5]}}))]
+
+
+def test_video_projects_stream_and_spawn_alike(tmp_path, monkeypatch):
+    monkeypatch.setattr(tasks_module, "CHUNK_ROWS", 3)  # a video's frames span several tables
+    counts = {"v/a.mp4": 10, "v/empty.mp4": 2, "v/b.mp4": 3}
+    tasks = video_tasks()
+    options = TargetOptions(project_type="video_bbox")
+    outputs = []
+    for number, (source, jobs) in enumerate([(tasks, 1), (iter(tasks), 1), (tasks, 2)]):
+        export_targets(source, {n: tmp_path / str(number) / n for n in ("coco", "yolo", "voc")}, options,
+                       frame_counts=counts, jobs=jobs)
+        outputs.append(tree(tmp_path / str(number)))
+    assert outputs[0] == outputs[1] == outputs[2]
+    coco = json.loads(outputs[0]["coco/annotations.json"])
+    assert [i["id"] for i in coco["images"]] == list(range(1, 16))
+    assert [(a["id"], a["image_id"]) for a in coco["annotations"]] == [(1, 1), (2, 3), (3, 4), (4, 9), (5, 14)]
+
+
+def test_to_coco_takes_any_iterable_and_a_client_style_pager():
+    tasks = orjson.loads((SAMPLE / "tasks.json").read_bytes())
+
+    def pages():  # what iter_image_tasks yields: task dicts, a page at a time
+        for start in range(0, len(tasks), 4):
+            yield from tasks[start:start + 4]
+
+    assert to_coco(pages()) == to_coco(tasks)
+
+
+def test_a_bad_task_in_a_stream_is_named_like_in_a_list(tmp_path, small_blocks):
+    tasks = [task(f"t{n}.jpg", 10, 10, ann("bbox", "a", [0, 0, 5, 5])) for n in range(40)]
+    tasks[33]["annotations"].append(ann("bbox", "a", [1, 2, 3]))
+    with pytest.raises(FormatError) as in_memory:
+        export_coco(tasks, tmp_path / "list")
+    for kind, source in write_inputs(tasks, tmp_path / "inputs").items():
+        with pytest.raises(FormatError) as streamed:
+            export_coco(source, tmp_path / kind)
+        message = str(streamed.value)
+        assert message.split(": ", 1)[1] == str(in_memory.value).split(": ", 1)[1], kind
+        assert "task 't33.jpg' annotation #1 (bbox): expected 4 coordinates, got 3" in message
+
+
+def test_a_cut_off_array_says_where_it_ends_and_writes_nothing(tmp_path, small_blocks):
+    tasks = [task(f"t{n}.jpg", 10, 10, ann("bbox", "a", [0, 0, 5, 5])) for n in range(60)]
+    data = json.dumps(tasks).encode()
+    path = tmp_path / "cut.json"
+    path.write_bytes(data[:len(data) * 2 // 3])
+    for export in (export_coco, export_yolo):
+        with pytest.raises(FormatError, match=r"cut\.json: not valid JSON: the array is cut off after task #\d+"):
+            export(path, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_malformed_json_in_a_large_array_names_the_task_and_line(tmp_path, small_blocks):
+    tasks = [task(f"t{n}.jpg", 10, 10) for n in range(50)]
+    lines = json.dumps(tasks, indent=1).splitlines()
+    bad_line = next(n for n, line in enumerate(lines) if '"t41.jpg"' in line)
+    lines[bad_line] = lines[bad_line].replace('"t41.jpg"', '"t41.jpg" oops')
+    path = tmp_path / "bad.json"
+    path.write_text("\n".join(lines))
+    with pytest.raises(FormatError, match=rf"bad\.json: task #41: not valid JSON: .*\(line {bad_line + 1} column"):
+        export_coco(path, tmp_path / "out")
+    jsonl = tmp_path / "bad.jsonl"
+    jsonl.write_text('{"name": "a"}\n\n{"name": "b",}\n')
+    with pytest.raises(FormatError, match=r"bad\.jsonl: line 3: not valid JSON"):
+        list(task_source(str(jsonl)))
+
+
+@given(st.lists(st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(alphabet='ab"\\[]{},: \n')),
+    lambda children: st.one_of(st.lists(children, max_size=3), st.dictionaries(st.text(alphabet='k"\\]}'),
+                                                                               children, max_size=3)),
+    max_leaves=8), max_size=6), st.integers(0, 2))
+def test_element_boundaries_are_found_outside_strings(elements, indent):
+    containers = [e if isinstance(e, (list, dict)) else [e] for e in elements]
+    text = json.dumps(containers, indent=indent or None).encode()
+    inside = text[text.index(b"[") + 1:]
+    cut, ended = element_cut(inside)
+    assert ended and cut == inside.rindex(b"]")
+    ends = top_level_ends(inside[:cut]).tolist()
+    starts = [0, *ends]
+    parsed = [json.loads(inside[a:b].lstrip().lstrip(b",")) for a, b in zip(starts, ends)]
+    assert parsed == containers
+
+
+def test_remote_paths_need_fsspec_or_read_through_it(tmp_path):
+    fsspec = pytest.importorskip("fsspec")
+    tasks = orjson.loads((SAMPLE / "tasks.json").read_bytes())
+    with fsspec.open("memory://project/tasks.jsonl", "wb") as stream:
+        stream.write(b"".join(orjson.dumps(t) + b"\n" for t in tasks))
+    assert to_coco("memory://project/tasks.jsonl") == to_coco(tasks)
+
+
+def test_images_of_drawn_tasks_without_files_are_reported(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.new("RGB", (8, 8)).save(images / "a.png")
+    report = export_image_with_annotations([task("a.png", 8, 8), task("gone.png", 8, 8), task("a.png", 8, 8)],
+                                           images, tmp_path / "out")
+    assert report.findings["task without an image file, not drawn"].count == 1
+    assert report.findings["task name given twice, only the first drawn"].count == 1
