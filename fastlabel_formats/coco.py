@@ -23,7 +23,7 @@ from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_
 from .report import ConversionReport
 from .run import Target, planned_tables, run_export
 from .runtime import gc_paused
-from .tasks import AnnotationTable
+from .tasks import AnnotationTable, TaskChunk, frame_points
 
 COCO_TYPES = CLASSED_TYPES
 COCO_GEOMETRY = ("bbox", "polygon", "segmentation")
@@ -118,19 +118,23 @@ class CocoTarget(Target):
                              for name, i in first_index([c["name"] for c in self.categories]).items()}
         self.next_id = 1
 
-    def plan(self, table: AnnotationTable) -> int:
-        first_id = self.next_id
-        self.next_id += len(coco_selection(table, self.category_ids).order)
-        return first_id
+    def plan(self, chunk: TaskChunk) -> tuple[int, int]:
+        """The id of the chunk's first annotation record, and how many records it has."""
+        count = coco_record_count(chunk, self.category_ids)
+        self.next_id += count
+        return self.next_id - count, count
 
-    def records(self, table: AnnotationTable, first_id: int, report: ConversionReport) -> tuple[list, list]:
+    def records(self, table: AnnotationTable, plan: tuple[int, int], report: ConversionReport) -> tuple[list, list]:
         """The image records and annotation records of one table."""
         images = [{"file_name": f.file_name, "height": f.height, "width": f.width, "id": i}
                   for i, f in enumerate(table.frames, table.first_frame + 1)]
         rows = coco_rows(table, self.category_ids, report)
+        first_id, count = plan
+        if len(rows.order) != count:  # the plan's count and the table's selection must agree
+            raise RuntimeError(f"{table.source}: planned {count} COCO records for a chunk, built {len(rows.order)}")
         return images, coco_annotations(table, rows, self, first_id, report)
 
-    def build(self, table: AnnotationTable, plan: int, report: ConversionReport) -> tuple[bytes, bytes]:
+    def build(self, table: AnnotationTable, plan: tuple[int, int], report: ConversionReport) -> tuple[bytes, bytes]:
         images, records = self.records(table, plan, report)
         return json_fragment(images, self.indent), json_fragment(records, self.indent)
 
@@ -161,6 +165,28 @@ class CocoTarget(Target):
                 spool.close()
             self._spools = {}
         report.files.append(self.path)
+
+
+def coco_record_count(chunk: TaskChunk, category_ids: dict) -> int:
+    """How many COCO records the chunk's table will give (the rule of :func:`coco_selection`,
+    read from the task dicts: the parent plans ids without building the table)."""
+    count = 0
+    for frame, frame_annotations in chunk.frame_annotations():
+        for annotation in frame_annotations:
+            kind = annotation.get("type")
+            if kind not in COCO_TYPES or not category_ids.get(annotation.get("value")):
+                continue
+            points = frame_points(annotation, frame.key)
+            count += kind == "pose_estimation" or (bool(points) and not (kind == "bbox" and _is_degenerate(points)))
+    return count
+
+
+def _is_degenerate(points: object) -> bool:
+    try:
+        x1, y1, x2, y2 = points
+        return int(x1) == int(x2) or int(y1) == int(y2)
+    except (TypeError, ValueError, OverflowError):
+        return False  # malformed: the table names it
 
 
 def json_fragment(items: list, indent: int | None) -> bytes:

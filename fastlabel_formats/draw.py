@@ -154,10 +154,10 @@ class DrawTarget(PerImageTarget):
         self._unused = {path.relative_to(self.image_dir).as_posix() for path in _image_files(self.image_dir)}
         self._drawn: set[str] = set()
 
-    def plan(self, table: AnnotationTable) -> list[str]:
+    def plan(self, chunk) -> list[str]:
         """Per frame: "draw", "missing" (no image file) or "duplicate" (a task of that name came before)."""
         states = []
-        for frame in table.frames:
+        for frame in chunk.frames:
             if frame.file_name in self._unused:
                 self._unused.discard(frame.file_name)
                 self._drawn.add(frame.file_name)

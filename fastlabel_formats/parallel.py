@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
+from contextlib import contextmanager
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -26,7 +28,7 @@ def ordered_results(function: Callable[..., Any], arguments: Iterable[tuple], jo
         return
     window = window or 2 * jobs
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with _main_without_missing_file(), ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         pending: deque[Future] = deque()
         try:
             for args in arguments:
@@ -38,6 +40,22 @@ def ordered_results(function: Callable[..., Any], arguments: Iterable[tuple], jo
         finally:
             for future in pending:
                 future.cancel()
+
+
+@contextmanager
+def _main_without_missing_file() -> Iterator[None]:
+    """Spawned workers re-import the caller's main script; when there is none on disk (``python -``,
+    ``python -c``, an embedded interpreter) hide its non-existent path so they do not try."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or os.path.exists(path):
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 def default_jobs() -> int:

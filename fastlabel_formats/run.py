@@ -22,15 +22,17 @@ from .categories import Census
 from .files import basename, output_path, write_atomic
 from .parallel import ordered_results
 from .report import ConversionReport, Finding
+from .runtime import gc_paused
 from .source import TaskSource, task_source
-from .tasks import AnnotationTable, Frame, gather, image_frames, is_video
+from .tasks import AnnotationTable, Frame, TaskChunk, image_frames, is_video
 from .video import project_frames
 
 
 class Target:
     """One output of a run. The parent calls :meth:`prepare` once after the census, then per table
-    :meth:`plan` (in order, cheap: what depends on earlier tables) and :meth:`collect` (in order);
-    :meth:`build` (the expensive part) may run in a worker process, so targets are picklable."""
+    :meth:`plan` (in order, cheap, from the chunk's task dicts: what depends on earlier chunks) and
+    :meth:`collect` (in order); :meth:`build` (the expensive part, on the chunk's table) may run in a
+    worker process, so targets are picklable."""
 
     name = "target"
     geometry: frozenset = frozenset()
@@ -45,8 +47,9 @@ class Target:
     def prepare(self, census: Census, report: ConversionReport) -> None:
         """Everything that needs the whole input's census (class names, categories)."""
 
-    def plan(self, table: AnnotationTable) -> object:
-        """What :meth:`build` of this table needs to know about the tables before it."""
+    def plan(self, chunk: TaskChunk) -> object:
+        """What :meth:`build` of this chunk needs to know about the chunks before it (from the
+        chunk's task dicts: the table is built where :meth:`build` runs)."""
         return None
 
     def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> object:
@@ -88,6 +91,7 @@ class PerImageTarget(Target):
         report.files.extend(Path(p) for p in result)
 
 
+@gc_paused
 def run_export(
     tasks: object,
     targets: Sequence[Target],
@@ -108,9 +112,9 @@ def run_export(
     frames_of = frame_maker(source.name, project_type, videos, frame_counts, images_dirs)
     geometry = frozenset().union(*(t.geometry for t in targets))
     limits = [t.images_per_chunk for t in targets if t.images_per_chunk]
-    tables = stream_tables(source, frames_of, geometry, images=min(limits) if limits else None)
+    chunks = stream_chunks(source, frames_of, images=min(limits) if limits else None)
     with _progress(census.tasks if not is_video(project_type) else None, reports, progress) as bar:
-        run_tables(tables, targets, reports, jobs, bar.update)
+        run_chunks(chunks, targets, reports, geometry, jobs, bar.update)
     for target, report in zip(targets, reports):
         target.finish(report)
 
@@ -136,10 +140,10 @@ def frame_maker(source: str, project_type: str, videos: object, frame_counts: di
                                        images_dirs=images_dirs)
 
 
-def stream_tables(source: TaskSource, frames_of: Callable[[dict], list[Frame]], geometry: frozenset,
-                  images: int | None = None) -> Iterator[AnnotationTable]:
-    """One table per run of consecutive frames holding about ``CHUNK_ROWS`` annotations (and at
-    most ``images`` frames); a video task's frames may span tables."""
+def stream_chunks(source: TaskSource, frames_of: Callable[[dict], list[Frame]],
+                  images: int | None = None) -> Iterator[TaskChunk]:
+    """One chunk per run of consecutive frames holding about ``CHUNK_ROWS`` annotations (and at
+    most ``images`` frames); a video task's frames may span chunks."""
     rows_limit = tasks_module.CHUNK_ROWS
     chunk_tasks: list[dict] = []
     chunk_frames: list[Frame] = []
@@ -151,18 +155,20 @@ def stream_tables(source: TaskSource, frames_of: Callable[[dict], list[Frame]], 
             chunk_frames.append(replace(frame, task=len(chunk_tasks) - 1))
             rows += per_frame
             if rows >= rows_limit or (images and len(chunk_frames) >= images):
-                yield gather(chunk_tasks, chunk_frames, source.name, geometry, first_frame)
+                yield TaskChunk(source.name, chunk_tasks, chunk_frames, first_frame)
                 first_frame += len(chunk_frames)
                 chunk_tasks, chunk_frames, rows = [task], [], 0
         if not chunk_frames:
             chunk_tasks = []
     if chunk_frames:
-        yield gather(chunk_tasks, chunk_frames, source.name, geometry, first_frame)
+        yield TaskChunk(source.name, chunk_tasks, chunk_frames, first_frame)
 
 
-def build_all(table: AnnotationTable, work: list[tuple[Target, object]], strict: list[bool]) -> tuple[int, list]:
-    """Every target's :meth:`~Target.build` of one table, in a worker: the table's frame count and
-    per target the result and the report findings."""
+def build_chunk(chunk: TaskChunk, geometry: frozenset, work: list[tuple[Target, object]],
+                strict: list[bool]) -> tuple[int, list]:
+    """Every target's :meth:`~Target.build` of one chunk's table, in a worker: the frame count
+    and per target the result and the report findings."""
+    table = chunk.table(geometry)
     out = []
     for (target, plan), is_strict in zip(work, strict):
         report = ConversionReport(target.name, strict=is_strict)
@@ -170,20 +176,22 @@ def build_all(table: AnnotationTable, work: list[tuple[Target, object]], strict:
     return len(table.frames), out
 
 
-def run_tables(tables: Iterator[AnnotationTable], targets: Sequence[Target], reports: Sequence[ConversionReport],
-               jobs: int, done: Callable[[int], object]) -> None:
-    """Plan, build and collect every table for every target, in table order (``jobs`` > 1: the
+def run_chunks(chunks: Iterator[TaskChunk], targets: Sequence[Target], reports: Sequence[ConversionReport],
+               geometry: frozenset, jobs: int, done: Callable[[int], object]) -> None:
+    """Plan, build and collect every chunk for every target, in chunk order (``jobs`` > 1: the
     builds in spawned worker processes, each report's findings merged back)."""
     if jobs <= 1:
-        for table in tables:
-            for target, report in zip(targets, reports):
-                target.collect(target.build(table, target.plan(table), report), report)
-            done(len(table.frames))
+        for chunk in chunks:
+            plans = [target.plan(chunk) for target in targets]
+            table = chunk.table(geometry)
+            for target, plan, report in zip(targets, plans, reports):
+                target.collect(target.build(table, plan, report), report)
+            done(len(chunk.frames))
         return
     strict = [r.strict for r in reports]
-    work = ((table, [(target, target.plan(table)) for target in targets], strict) for table in tables)
-    for frames, table_results in ordered_results(build_all, work, jobs):
-        for target, report, (result, findings) in zip(targets, reports, table_results):
+    work = ((chunk, geometry, [(target, target.plan(chunk)) for target in targets], strict) for chunk in chunks)
+    for frames, results in ordered_results(build_chunk, work, jobs):
+        for target, report, (result, findings) in zip(targets, reports, results):
             _merge(report, findings)
             target.collect(result, report)
         done(frames)
@@ -217,8 +225,8 @@ def planned_tables(tasks: object, target: Target, report: ConversionReport, proj
     source = task_source(tasks).replayable()
     target.prepare(take_census(source, [], check_names=False), report)
     frames_of = frame_maker(source.name, project_type, videos, frame_counts, [])
-    for table in stream_tables(source, frames_of, target.geometry):
-        yield table, target.plan(table)
+    for chunk in stream_chunks(source, frames_of):
+        yield chunk.table(target.geometry), target.plan(chunk)
 
 
 def write_text_file(path: Path, lines: Sequence[str]) -> Path:
