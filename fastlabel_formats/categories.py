@@ -36,6 +36,13 @@ class Census:
                 if value not in self.first_color:
                     self.first_color[value] = annotation.get("color")
 
+    def merge(self, other: Census) -> None:
+        """Add the census of the tasks that come after ours."""
+        self.tasks += other.tasks
+        for value, color in other.first_color.items():
+            self.first_color.setdefault(value, color)
+        self.values |= other.values
+
     def class_names(self) -> list[str]:
         """The values of the classed types, sorted (the default class order)."""
         return sorted(self.first_color)

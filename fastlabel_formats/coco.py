@@ -21,7 +21,7 @@ from .errors import FormatError
 from .files import atomic_output, dump_json, output_path, read_json
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
 from .report import ConversionReport
-from .run import Target, planned_tables, run_export
+from .run import Target, prepared_tables, run_export
 from .runtime import gc_paused
 from .tasks import AnnotationTable, TaskChunk, frame_points
 
@@ -52,8 +52,8 @@ def to_coco(
     target = CocoTarget(".", annotations=annotations, holes=holes)
     target.share_input = False
     images, records = [], []
-    for table, first_id in planned_tables(tasks, target, report, project_type, videos, frame_counts):
-        chunk_images, chunk_records = target.records(table, first_id, report)
+    for table in prepared_tables(tasks, target, report, project_type, videos, frame_counts):
+        chunk_images, chunk_records = target.records(table, len(records) + 1, report)
         images += chunk_images
         records += chunk_records
     return {"images": images, "categories": target.categories, "annotations": records}
@@ -112,31 +112,33 @@ class CocoTarget(Target):
         return {**self.__dict__, "_spools": {}}  # the spool files stay with the parent
 
     def prepare(self, census: Census, report: ConversionReport) -> None:
+        """Categories from the census (D2 colours), ids numbered from 1."""
         self.categories = census.categories(self.definitions)
         self.keypoint_keys = {c["id"]: c["keypoints"] for c in self.categories}
         self.category_ids = {name: self.categories[i]["id"]
                              for name, i in first_index([c["name"] for c in self.categories]).items()}
         self.next_id = 1
 
-    def plan(self, chunk: TaskChunk) -> tuple[int, int]:
-        """The id of the chunk's first annotation record, and how many records it has."""
-        count = coco_record_count(chunk, self.category_ids)
-        self.next_id += count
-        return self.next_id - count, count
+    def survey(self, chunk: TaskChunk) -> int:
+        """How many annotation records the block will give."""
+        allowed = None if not self.definitions else {d.get("value") for d in self.definitions}
+        return coco_record_count(chunk, allowed)
 
-    def records(self, table: AnnotationTable, plan: tuple[int, int], report: ConversionReport) -> tuple[list, list]:
+    def plan(self, survey: int) -> int:
+        """The id of the block's first annotation record."""
+        self.next_id += survey
+        return self.next_id - survey
+
+    def records(self, table: AnnotationTable, first_id: int, report: ConversionReport) -> tuple[list, list]:
         """The image records and annotation records of one table."""
         images = [{"file_name": f.file_name, "height": f.height, "width": f.width, "id": i}
                   for i, f in enumerate(table.frames, table.first_frame + 1)]
         rows = coco_rows(table, self.category_ids, report)
-        first_id, count = plan
-        if len(rows.order) != count:  # the plan's count and the table's selection must agree
-            raise RuntimeError(f"{table.source}: planned {count} COCO records for a chunk, built {len(rows.order)}")
         return images, coco_annotations(table, rows, self, first_id, report)
 
-    def build(self, table: AnnotationTable, plan: tuple[int, int], report: ConversionReport) -> tuple[bytes, bytes]:
+    def build(self, table: AnnotationTable, plan: int, report: ConversionReport) -> tuple[tuple[bytes, bytes], int]:
         images, records = self.records(table, plan, report)
-        return json_fragment(images, self.indent), json_fragment(records, self.indent)
+        return (json_fragment(images, self.indent), json_fragment(records, self.indent)), plan + len(records)
 
     def _spool(self, key: str) -> JsonListSpool:
         if key not in self._spools:
@@ -167,14 +169,14 @@ class CocoTarget(Target):
         report.files.append(self.path)
 
 
-def coco_record_count(chunk: TaskChunk, category_ids: dict) -> int:
-    """How many COCO records the chunk's table will give (the rule of :func:`coco_selection`,
-    read from the task dicts: the parent plans ids without building the table)."""
+def coco_record_count(chunk: TaskChunk, values: set | None) -> int:
+    """How many COCO records the chunk's table will give (the rule of :func:`coco_selection`, read
+    from the task dicts, without building the table); ``values``: the categories' values (None: all)."""
     count = 0
     for frame, frame_annotations in chunk.frame_annotations():
         for annotation in frame_annotations:
             kind = annotation.get("type")
-            if kind not in COCO_TYPES or not category_ids.get(annotation.get("value")):
+            if kind not in COCO_TYPES or (values is not None and annotation.get("value") not in values):
                 continue
             points = frame_points(annotation, frame.key)
             count += kind == "pose_estimation" or (bool(points) and not (kind == "bbox" and _is_degenerate(points)))

@@ -10,7 +10,6 @@ import numpy as np
 from PIL import Image, ImageColor, ImageDraw
 
 from .errors import FormatError, where
-from .files import output_path
 from .render import paint_batch
 from .report import ConversionReport
 from .run import PerImageTarget, run_export
@@ -147,24 +146,28 @@ class DrawTarget(PerImageTarget):
     def file_name(self, frame) -> str:
         return frame.file_name
 
-    def check_task(self, task: dict, source: str) -> None:
-        output_path(self.output_dir, task["name"], f"{source}: task {task['name']!r}")
-
     def prepare(self, census, report: ConversionReport) -> None:
         self._unused = {path.relative_to(self.image_dir).as_posix() for path in _image_files(self.image_dir)}
         self._drawn: set[str] = set()
 
-    def plan(self, chunk) -> list[str]:
+    def survey(self, chunk) -> list[str]:
+        return [frame.file_name for frame in chunk.frames]
+
+    def plan(self, survey: list[str]) -> list[str]:
         """Per frame: "draw", "missing" (no image file) or "duplicate" (a task of that name came before)."""
         states = []
-        for frame in chunk.frames:
-            if frame.file_name in self._unused:
-                self._unused.discard(frame.file_name)
-                self._drawn.add(frame.file_name)
+        for name in survey:
+            if name in self._unused:
+                self._unused.discard(name)
+                self._drawn.add(name)
                 states.append("draw")
             else:
-                states.append("duplicate" if frame.file_name in self._drawn else "missing")
+                states.append("duplicate" if name in self._drawn else "missing")
         return states
+
+    def build(self, table: AnnotationTable, plan: list[str], report: ConversionReport) -> tuple[list[str], list]:
+        written, _ = super().build(table, plan, report)
+        return written, plan[len(table.frames):]
 
     def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
         row_offsets = np.searchsorted(table.frame, np.arange(len(table.frames) + 1)).tolist()

@@ -34,15 +34,38 @@ def safe_relative(name: str, place: str) -> PurePosixPath:
     return PurePosixPath(normal)
 
 
-def output_path(output_dir: str | os.PathLike[str], name: str, place: str) -> Path:
-    """``output_dir/name`` after checking that ``name`` stays inside ``output_dir``."""
-    return Path(output_dir).joinpath(*safe_relative(name, place).parts)
+def is_remote(path: object) -> bool:
+    """A path with a protocol (``s3://``, ``memory://``, …), read and written through fsspec."""
+    return isinstance(path, str) and "://" in path
+
+
+def output_path(output_dir: str | os.PathLike[str], name: str, place: str) -> Path | str:
+    """``output_dir/name`` after checking that ``name`` stays inside ``output_dir`` (a string for
+    an fsspec ``output_dir``)."""
+    relative = safe_relative(name, place)
+    if is_remote(output_dir):
+        return f"{str(output_dir).rstrip('/')}/{relative}"
+    return Path(output_dir).joinpath(*relative.parts)
+
+
+def fsspec_module():
+    try:
+        import fsspec
+    except ImportError:
+        raise FormatError("paths with a protocol (s3://, memory://, …) need fsspec: "
+                          "pip install 'fastlabel-formats[dask]'") from None
+    return fsspec
 
 
 @contextmanager
-def atomic_output(path: Path) -> Iterator[BinaryIO]:
+def atomic_output(path: Path | str) -> Iterator[BinaryIO]:
     """A binary stream to a temporary file beside ``path``, renamed into place on success and
-    removed on failure, so no half-written file ever carries the final name."""
+    removed on failure, so no half-written file ever carries the final name. An fsspec path is
+    written through fsspec (object stores publish an object only once it is complete)."""
+    if is_remote(path):
+        with fsspec_module().open(path, "wb", auto_mkdir=True) as stream:
+            yield stream
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -55,7 +78,7 @@ def atomic_output(path: Path) -> Iterator[BinaryIO]:
         raise
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
+def write_atomic(path: Path | str, data: bytes) -> Path | str:
     """Write ``data`` to ``path`` atomically (see :func:`atomic_output`)."""
     with atomic_output(path) as stream:
         stream.write(data)

@@ -11,7 +11,7 @@ from .boxes import has_points, rotations, row_kinds, rows_with_holes
 from .errors import FormatError
 from .files import dump_json, read_json
 from .report import ConversionReport
-from .run import PerImageTarget, planned_tables, run_export
+from .run import PerImageTarget, prepared_tables, run_export
 from .runtime import gc_paused
 from .tasks import RING_TYPES, AnnotationTable
 
@@ -25,7 +25,7 @@ def to_labelme(tasks: object, *, report: ConversionReport | None = None) -> list
     """One labelme document per task, in task order."""
     report = report or ConversionReport("labelme")
     target = LabelmeTarget(".")
-    return [document for table, _ in planned_tables(tasks, target, report, "image_bbox", None, None)
+    return [document for table in prepared_tables(tasks, target, report, "image_bbox", None, None)
             for document in build_labelme(table, report)]
 
 

@@ -11,35 +11,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from contextlib import contextmanager
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any
-
-
-def ordered_results(function: Callable[..., Any], arguments: Iterable[tuple], jobs: int,
-                    window: int | None = None) -> Iterator[Any]:
-    """``function(*args)`` for every ``args`` of ``arguments``, in order; ``jobs`` > 1 runs them
-    in that many spawned processes, at most ``window`` (default ``2 * jobs``) submitted ahead."""
-    if jobs <= 1:
-        for args in arguments:
-            yield function(*args)
-        return
-    window = window or 2 * jobs
-    context = multiprocessing.get_context("spawn")
-    with _main_without_missing_file(), ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        pending: deque[Future] = deque()
-        try:
-            for args in arguments:
-                pending.append(pool.submit(function, *args))
-                while len(pending) > window:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
 
 
 @contextmanager
@@ -56,6 +32,64 @@ def _main_without_missing_file() -> Iterator[None]:
         yield
     finally:
         main.__file__ = path
+
+
+class Runner:
+    """Where the blocks of a run are processed: in-process (``jobs=1``), in a pool of ``jobs``
+    spawned processes, or on a Dask cluster (``scheduler``: ``"local"`` for a LocalCluster of
+    ``jobs`` worker processes on this machine, a scheduler address such as ``tcp://host:8786``, or
+    a ``distributed.Client``). :meth:`map` yields results in input order with a bounded number of
+    items in flight."""
+
+    def __init__(self, jobs: int = 1, scheduler: object = None) -> None:
+        self.jobs, self.scheduler = max(int(jobs), 1), scheduler
+        self._pool = self._client = None
+        self._owned: list = []
+
+    def __enter__(self) -> Runner:
+        if self.scheduler is not None:
+            from .cluster import connect
+
+            self._client, self._owned = connect(self.scheduler, self.jobs)
+        elif self.jobs > 1:
+            self._hidden = _main_without_missing_file()
+            self._hidden.__enter__()
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._hidden.__exit__(*exc)
+        for resource in reversed(self._owned):
+            resource.close()
+
+    def map(self, function: Callable[..., Any], arguments: Iterable[tuple]) -> Iterator[Any]:
+        """``function(*args)`` for every ``args``, in order."""
+        if self._client is not None:
+            from .cluster import ordered_map
+
+            yield from ordered_map(self._client, function, arguments, 2 * self.jobs)
+        elif self._pool is not None:
+            yield from _ordered(self._pool, function, arguments, 2 * self.jobs)
+        else:
+            for args in arguments:
+                yield function(*args)
+
+
+def _ordered(pool: ProcessPoolExecutor, function: Callable[..., Any], arguments: Iterable[tuple],
+             window: int) -> Iterator[Any]:
+    pending: deque[Future] = deque()
+    try:
+        for args in arguments:
+            pending.append(pool.submit(function, *args))
+            while len(pending) > window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
 
 
 def default_jobs() -> int:

@@ -18,7 +18,7 @@ import numpy as np
 from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, vertex_bounds
 from .errors import FormatError
 from .report import ConversionReport
-from .run import PerImageTarget, planned_tables, run_export
+from .run import PerImageTarget, prepared_tables, run_export
 from .runtime import gc_paused
 from .tasks import AnnotationTable
 
@@ -50,7 +50,7 @@ def to_pascalvoc(
     """``[(image file name, XML text)]``, one document per image (video: per frame)."""
     report = report or ConversionReport("pascalvoc")
     target = PascalVocTarget(".")
-    return [document for table, _ in planned_tables(tasks, target, report, project_type, videos, frame_counts)
+    return [document for table in prepared_tables(tasks, target, report, project_type, videos, frame_counts)
             for document in build_pascalvoc(table, report)]
 
 

@@ -1,62 +1,72 @@
-"""One export run: a census pass over the input, then the input streamed once more as one annotation
-table per chunk, shared by every target of the run, in-process or in worker processes.
+"""One export run: the input in blocks of whole tasks, surveyed once, then converted once, by every
+target of the run, in-process, in spawned worker processes or on a Dask cluster.
 
-Memory depends on the chunk size, not on the project: tasks are read one at a time (see
-:mod:`fastlabel_formats.source`), a chunk of about ``CHUNK_ROWS`` annotations becomes one
-:class:`~fastlabel_formats.tasks.AnnotationTable`, and every target turns it into files (per-image
-formats) or into a fragment that the parent appends in order (COCO). With ``jobs=N`` the tables
-are pickled to N spawned worker processes (no fork, no threads inherited, macOS / Windows /
-Python 3.12+ safe); whatever depends on earlier chunks (COCO ids) is planned in the parent from
-counts, so the output is byte-identical to ``jobs=1``.
+Memory depends on the block and chunk sizes, not on the project. The parent only cuts the input
+into blocks (byte ranges of a file, slices of a list: :mod:`fastlabel_formats.source`); whoever
+processes a block parses it. Pass 1 (:func:`survey_block`) checks every task and output name, and
+counts what later blocks depend on (values and their first colours, frames, COCO records); the
+parent merges the surveys in order and plans each block (first frame, first COCO id). Pass 2
+(:func:`build_block`) cuts a block into chunks of about ``CHUNK_ROWS`` annotations, makes one
+:class:`~fastlabel_formats.tasks.AnnotationTable` per chunk and lets every target turn it into
+files (per-image formats) or fragments that the parent appends in order (COCO). Nothing is
+written before pass 1 has read the whole input, and the output is byte-identical in every mode.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import tasks as tasks_module
 from .categories import Census
-from .files import basename, output_path, write_atomic
-from .parallel import ordered_results
+from .files import basename, is_remote, output_path, write_atomic
+from .parallel import Runner
 from .report import ConversionReport, Finding
 from .runtime import gc_paused
-from .source import TaskSource, task_source
+from .source import TaskBlock, task_source
 from .tasks import AnnotationTable, Frame, TaskChunk, image_frames, is_video
 from .video import project_frames
 
 
 class Target:
-    """One output of a run. The parent calls :meth:`prepare` once after the census, then per table
-    :meth:`plan` (in order, cheap, from the chunk's task dicts: what depends on earlier chunks) and
-    :meth:`collect` (in order); :meth:`build` (the expensive part, on the chunk's table) may run in a
-    worker process, so targets are picklable."""
+    """One output of a run. In workers: :meth:`check_task` and :meth:`survey` (pass 1, per block),
+    :meth:`build` (pass 2, per chunk table). In the parent, in input order: :meth:`prepare` (after
+    pass 1), :meth:`plan` (per block, from its survey), :meth:`collect` (per build result) and
+    :meth:`finish`. Targets travel to workers pickled."""
 
     name = "target"
     geometry: frozenset = frozenset()
     images_per_chunk: int | None = None
 
     def __init__(self, output_dir: str | os.PathLike[str]) -> None:
-        self.output_dir = Path(output_dir)
+        self.output_dir = output_dir if is_remote(output_dir) else Path(output_dir)
+
+    def output(self, name: str, place: str, folder: str = "") -> Path | str:
+        """The checked path of ``name`` inside ``folder`` of the output folder."""
+        return output_path(output_path(self.output_dir, folder, place) if folder else self.output_dir, name, place)
 
     def check_task(self, task: dict, source: str) -> None:
-        """Raise FormatError before anything is written when ``task`` cannot be written."""
+        """Raise FormatError (in pass 1, before anything is written) when ``task`` cannot be written."""
+
+    def survey(self, chunk: TaskChunk) -> object:
+        """What later blocks need to know about this block (pass 1)."""
+        return None
 
     def prepare(self, census: Census, report: ConversionReport) -> None:
         """Everything that needs the whole input's census (class names, categories)."""
 
-    def plan(self, chunk: TaskChunk) -> object:
-        """What :meth:`build` of this chunk needs to know about the chunks before it (from the
-        chunk's task dicts: the table is built where :meth:`build` runs)."""
+    def plan(self, survey: object) -> object:
+        """The plan of the next block, from its survey (blocks come in input order)."""
         return None
 
-    def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> object:
+    def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[object, object]:
+        """The result of one chunk table and the plan of the next chunk of the same block."""
         raise NotImplementedError
 
     def collect(self, result: object, report: ConversionReport) -> None:
-        """Take the result of :meth:`build` in table order."""
+        """Take the result of :meth:`build` in input order."""
 
     def finish(self, report: ConversionReport) -> None:
         """Write what comes after all tables (class lists, the assembled COCO file)."""
@@ -69,26 +79,129 @@ class PerImageTarget(Target):
     suffix = ""
 
     def file_name(self, frame: Frame) -> str:
+        """The frame's file name inside ``folder``."""
         return basename(frame.file_name) + self.suffix
 
     def check_task(self, task: dict, source: str) -> None:
-        output_path(self.output_dir / self.folder, basename(task["name"]) + self.suffix,
-                    f"{source}: {self.name} file {task['name']!r}")
+        self.output(self.file_name(image_frames([task])[0]), f"{source}: {self.name} file {task['name']!r}",
+                    self.folder)
 
     def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
         """The file contents of every frame of ``table`` (None: no file for that frame)."""
         raise NotImplementedError
 
-    def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[str]:
+    def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[list[str], object]:
         written = []
         for frame, data in zip(table.frames, self.encode(table, plan, report), strict=True):
             if data is not None:
-                path = output_path(self.output_dir / self.folder, self.file_name(frame), f"{table.source}")
+                path = self.output(self.file_name(frame), table.source, self.folder)
                 written.append(str(write_atomic(path, data)))
-        return written
+        return written, plan
 
     def collect(self, result: list[str], report: ConversionReport) -> None:
-        report.files.extend(Path(p) for p in result)
+        report.files.extend(Path(p) if not is_remote(p) else p for p in result)
+
+
+@dataclass(frozen=True)
+class FrameMaker:
+    """The frames of one task: itself for image projects, its frames for video projects (decoded
+    frames written into ``images_dirs``)."""
+
+    source: str
+    project_type: str = "image_bbox"
+    videos: object = None
+    frame_counts: Mapping[str, int] | None = None
+    images_dirs: tuple = ()
+
+    def __call__(self, task: dict) -> list[Frame]:
+        if not is_video(self.project_type):
+            return image_frames([task])
+        return project_frames([task], self.source, self.project_type, videos=self.videos,
+                              frame_counts=self.frame_counts, images_dirs=self.images_dirs)
+
+
+@dataclass
+class BlockSurvey:
+    """Pass 1 of one block: its census, its frame count and each target's survey."""
+
+    census: Census
+    frames: int
+    surveys: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What both passes of a run need in every worker."""
+
+    targets: tuple
+    strict: tuple
+    frames_of: FrameMaker
+    geometry: frozenset
+    images_per_chunk: int | None
+    check_names: bool
+
+
+def survey_block(block: TaskBlock, run: RunPlan) -> BlockSurvey:
+    """Pass 1 of one block (in a worker): tasks and output names checked, values counted."""
+    tasks = block.tasks()
+    census = Census(block.source)
+    frames: list[Frame] = []
+    for position, task in enumerate(tasks):
+        census.add(task)
+        if run.check_names:
+            for target in run.targets:
+                target.check_task(task, block.source)
+        frames += [replace(frame, task=position) for frame in run.frames_of(task)]
+    chunk = TaskChunk(block.source, tasks, frames)
+    return BlockSurvey(census, len(frames), [target.survey(chunk) for target in run.targets])
+
+
+def build_block(block: TaskBlock, first_frame: int, plans: list, run: RunPlan) -> tuple[int, list]:
+    """Pass 2 of one block (in a worker): per target its chunk results in order and its findings."""
+    reports = [ConversionReport(target.name, strict=strict) for target, strict in zip(run.targets, run.strict)]
+    results: list[list] = [[] for _ in run.targets]
+    plans = list(plans)
+    for chunk in stream_chunks(block.source, block.tasks(), run.frames_of, run.images_per_chunk, first_frame):
+        table = chunk.table(run.geometry)
+        for number, (target, report) in enumerate(zip(run.targets, reports)):
+            result, plans[number] = target.build(table, plans[number], report)
+            results[number].append(result)
+    return block.count, [(result, report.findings) for result, report in zip(results, reports)]
+
+
+def stream_chunks(source: str, tasks: Iterable[dict], frames_of: Callable[[dict], list[Frame]],
+                  images: int | None = None, first_frame: int = 0) -> Iterator[TaskChunk]:
+    """One chunk per run of consecutive frames holding about ``CHUNK_ROWS`` annotations (and at
+    most ``images`` frames); a video task's frames may span chunks."""
+    rows_limit = tasks_module.CHUNK_ROWS
+    chunk_tasks: list[dict] = []
+    chunk_frames: list[Frame] = []
+    rows = 0
+    for task in tasks:
+        chunk_tasks.append(task)
+        per_frame = len(task.get("annotations", ()))
+        for frame in frames_of(task):
+            chunk_frames.append(replace(frame, task=len(chunk_tasks) - 1))
+            rows += per_frame
+            if rows >= rows_limit or (images and len(chunk_frames) >= images):
+                yield TaskChunk(source, chunk_tasks, chunk_frames, first_frame)
+                first_frame += len(chunk_frames)
+                chunk_tasks, chunk_frames, rows = [task], [], 0
+        if not chunk_frames:
+            chunk_tasks = []
+    if chunk_frames:
+        yield TaskChunk(source, chunk_tasks, chunk_frames, first_frame)
+
+
+def run_plan(source: str, targets: Sequence[Target], reports: Sequence[ConversionReport], project_type: str,
+             videos: object, frame_counts: Mapping[str, int] | None, images: bool = False) -> RunPlan:
+    """The plan shared by both passes (``images``: decoded video frames are written)."""
+    images_dirs = tuple(output_path(t.output_dir, "images", "images") for t in targets) if images else ()
+    limits = [t.images_per_chunk for t in targets if t.images_per_chunk]
+    return RunPlan(tuple(targets), tuple(r.strict for r in reports),
+                   FrameMaker(source, project_type, videos, frame_counts, images_dirs),
+                   frozenset().union(*(t.geometry for t in targets)), min(limits) if limits else None,
+                   not is_video(project_type))
 
 
 @gc_paused
@@ -99,102 +212,52 @@ def run_export(
     *,
     project_type: str = "image_bbox",
     videos: object = None,
-    frame_counts: dict | None = None,
+    frame_counts: Mapping[str, int] | None = None,
     jobs: int = 1,
+    scheduler: object = None,
     progress: bool = False,
 ) -> None:
-    """Convert ``tasks`` (any :func:`~fastlabel_formats.source.task_source`) into every target."""
+    """Convert ``tasks`` (anything :func:`~fastlabel_formats.source.task_source` takes) into every
+    target; ``jobs`` worker processes, or ``scheduler`` (``"local"``, a Dask scheduler address or a
+    ``distributed.Client``)."""
     source = task_source(tasks).replayable()
-    census = take_census(source, targets, check_names=not is_video(project_type))
-    for target, report in zip(targets, reports):
-        target.prepare(census, report)
-    images_dirs = [t.output_dir / "images" for t in targets] if videos is not None else []
-    frames_of = frame_maker(source.name, project_type, videos, frame_counts, images_dirs)
-    geometry = frozenset().union(*(t.geometry for t in targets))
-    limits = [t.images_per_chunk for t in targets if t.images_per_chunk]
-    chunks = stream_chunks(source, frames_of, images=min(limits) if limits else None)
-    with _progress(census.tasks if not is_video(project_type) else None, reports, progress) as bar:
-        run_chunks(chunks, targets, reports, geometry, jobs, bar.update)
+    blocks = list(source.blocks())
+    survey_run = run_plan(source.name, targets, reports, project_type, videos, frame_counts)
+    with Runner(jobs, scheduler) as runner:
+        census, surveys = _survey(runner, blocks, survey_run, progress)
+        for target, report in zip(targets, reports):
+            target.prepare(census, report)
+        build_run = replace(run_plan(source.name, targets, reports, project_type, videos, frame_counts,
+                                     images=videos is not None), targets=tuple(targets))
+        items = _build_items(blocks, surveys, targets, build_run)
+        with _progress(census.tasks, reports, progress) as bar:
+            for done, results in runner.map(build_block, items):
+                for target, report, (chunk_results, findings) in zip(targets, reports, results):
+                    _merge(report, findings)
+                    for result in chunk_results:
+                        target.collect(result, report)
+                bar.update(done)
     for target, report in zip(targets, reports):
         target.finish(report)
 
 
-def take_census(source: TaskSource, targets: Sequence[Target], check_names: bool = True) -> Census:
-    """One pass over the input: every task checked (and its output names, before anything is
-    written), values and their first colours counted."""
-    census = Census(source.name)
-    for task in source:
-        census.add(task)
-        if check_names:
-            for target in targets:
-                target.check_task(task, source.name)
-    return census
+def _survey(runner: Runner, blocks: list[TaskBlock], run: RunPlan, progress: bool) -> tuple[Census, list]:
+    census, surveys = Census(run.frames_of.source), []
+    with _progress(sum(b.count for b in blocks) or None, [], progress, "reading") as bar:
+        for block_survey in runner.map(survey_block, ((block, run) for block in blocks)):
+            census.merge(block_survey.census)
+            surveys.append(block_survey)
+            bar.update(block_survey.census.tasks)
+    return census, surveys
 
 
-def frame_maker(source: str, project_type: str, videos: object, frame_counts: dict | None,
-                images_dirs: list[Path]) -> Callable[[dict], list[Frame]]:
-    """The frames of one task: itself for image projects, its frames for video projects."""
-    if not is_video(project_type):
-        return lambda task: image_frames([task])
-    return lambda task: project_frames([task], source, project_type, videos=videos, frame_counts=frame_counts,
-                                       images_dirs=images_dirs)
-
-
-def stream_chunks(source: TaskSource, frames_of: Callable[[dict], list[Frame]],
-                  images: int | None = None) -> Iterator[TaskChunk]:
-    """One chunk per run of consecutive frames holding about ``CHUNK_ROWS`` annotations (and at
-    most ``images`` frames); a video task's frames may span chunks."""
-    rows_limit = tasks_module.CHUNK_ROWS
-    chunk_tasks: list[dict] = []
-    chunk_frames: list[Frame] = []
-    rows = first_frame = 0
-    for task in source:
-        chunk_tasks.append(task)
-        per_frame = len(task.get("annotations", ()))
-        for frame in frames_of(task):
-            chunk_frames.append(replace(frame, task=len(chunk_tasks) - 1))
-            rows += per_frame
-            if rows >= rows_limit or (images and len(chunk_frames) >= images):
-                yield TaskChunk(source.name, chunk_tasks, chunk_frames, first_frame)
-                first_frame += len(chunk_frames)
-                chunk_tasks, chunk_frames, rows = [task], [], 0
-        if not chunk_frames:
-            chunk_tasks = []
-    if chunk_frames:
-        yield TaskChunk(source.name, chunk_tasks, chunk_frames, first_frame)
-
-
-def build_chunk(chunk: TaskChunk, geometry: frozenset, work: list[tuple[Target, object]],
-                strict: list[bool]) -> tuple[int, list]:
-    """Every target's :meth:`~Target.build` of one chunk's table, in a worker: the frame count
-    and per target the result and the report findings."""
-    table = chunk.table(geometry)
-    out = []
-    for (target, plan), is_strict in zip(work, strict):
-        report = ConversionReport(target.name, strict=is_strict)
-        out.append((target.build(table, plan, report), report.findings))
-    return len(table.frames), out
-
-
-def run_chunks(chunks: Iterator[TaskChunk], targets: Sequence[Target], reports: Sequence[ConversionReport],
-               geometry: frozenset, jobs: int, done: Callable[[int], object]) -> None:
-    """Plan, build and collect every chunk for every target, in chunk order (``jobs`` > 1: the
-    builds in spawned worker processes, each report's findings merged back)."""
-    if jobs <= 1:
-        for chunk in chunks:
-            plans = [target.plan(chunk) for target in targets]
-            table = chunk.table(geometry)
-            for target, plan, report in zip(targets, plans, reports):
-                target.collect(target.build(table, plan, report), report)
-            done(len(chunk.frames))
-        return
-    strict = [r.strict for r in reports]
-    work = ((chunk, geometry, [(target, target.plan(chunk)) for target in targets], strict) for chunk in chunks)
-    for frames, results in ordered_results(build_chunk, work, jobs):
-        for target, report, (result, findings) in zip(targets, reports, results):
-            _merge(report, findings)
-            target.collect(result, report)
-        done(frames)
+def _build_items(blocks: list[TaskBlock], surveys: list[BlockSurvey], targets: Sequence[Target],
+                 run: RunPlan) -> Iterator[tuple]:
+    first_frame = 0
+    for block, block_survey in zip(blocks, surveys):
+        plans = [target.plan(survey) for target, survey in zip(targets, block_survey.surveys)]
+        yield block, first_frame, plans, run
+        first_frame += block_survey.frames
 
 
 def _merge(report: ConversionReport, findings: dict[str, Finding]) -> None:
@@ -205,9 +268,10 @@ def _merge(report: ConversionReport, findings: dict[str, Finding]) -> None:
 class _progress:
     """A tqdm bar over tasks (off unless asked for)."""
 
-    def __init__(self, total: int | None, reports: Sequence[ConversionReport], enabled: bool) -> None:
+    def __init__(self, total: int | None, reports: Sequence[ConversionReport], enabled: bool,
+                 label: str | None = None) -> None:
         self.total, self.enabled = total, enabled
-        self.label = ",".join(r.target for r in reports)
+        self.label = label or ",".join(r.target for r in reports)
 
     def __enter__(self):
         from tqdm import tqdm
@@ -219,16 +283,24 @@ class _progress:
         self.bar.close()
 
 
-def planned_tables(tasks: object, target: Target, report: ConversionReport, project_type: str, videos: object,
-                   frame_counts: Mapping[str, int] | None) -> Iterator[tuple[AnnotationTable, object]]:
-    """In-process: the tables of ``tasks`` for one prepared ``target``, each with its plan."""
+def prepared_tables(tasks: object, target: Target, report: ConversionReport, project_type: str, videos: object,
+                    frame_counts: Mapping[str, int] | None) -> Iterator[AnnotationTable]:
+    """In-process, for the ``to_*`` functions: the chunk tables of ``tasks`` for ``target``,
+    prepared with the census of the whole input."""
     source = task_source(tasks).replayable()
-    target.prepare(take_census(source, [], check_names=False), report)
-    frames_of = frame_maker(source.name, project_type, videos, frame_counts, [])
-    for chunk in stream_chunks(source, frames_of):
-        yield chunk.table(target.geometry), target.plan(chunk)
+    blocks = list(source.blocks())
+    run = run_plan(source.name, [target], [report], project_type, videos, frame_counts)
+    census = Census(source.name)
+    for block in blocks:
+        census.merge(survey_block(block, replace(run, targets=())).census)
+    target.prepare(census, report)
+    first_frame = 0
+    for block in blocks:
+        for chunk in stream_chunks(source.name, block.tasks(), run.frames_of, None, first_frame):
+            first_frame += len(chunk.frames)
+            yield chunk.table(target.geometry)
 
 
-def write_text_file(path: Path, lines: Sequence[str]) -> Path:
+def write_text_file(path: Path | str, lines: Sequence[str]) -> Path | str:
     """``path`` with one line per entry, atomically."""
     return write_atomic(path, "".join(line + "\n" for line in lines).encode())

@@ -20,6 +20,7 @@ import numpy as np
 import orjson
 
 from .errors import FormatError
+from .files import fsspec_module, is_remote
 from .tasks import TaskList, check_task
 
 BLOCK_BYTES = 8 << 20
@@ -31,26 +32,117 @@ _DELTA[[ord("["), ord("{")]] = 1
 _DELTA[[ord("]"), ord("}")]] = -1
 
 
-def is_remote(path: object) -> bool:
-    """A path with a protocol (``s3://``, ``memory://``, …), opened through fsspec."""
-    return isinstance(path, str) and "://" in path
-
-
 def open_binary(path: str | os.PathLike[str], mode: str = "rb"):
     """A binary file object of a local or fsspec path."""
     if is_remote(path):
-        try:
-            import fsspec
-        except ImportError:
-            raise FormatError(f"{path}: paths with a protocol need fsspec: "
-                              "pip install 'fastlabel-formats[dask]'") from None
-        return fsspec.open(str(path), mode).open()
+        return fsspec_module().open(str(path), mode).open()
     return open(path, mode)
+
+
+BLOCK_ROWS = 16384  # annotations per block of an in-memory task list
+
+
+@dataclass
+class TaskBlock:
+    """A run of whole tasks of the input: the unit that worker processes read and convert.
+
+    ``kind`` says what it holds: ``list`` (task dicts), ``document`` (a whole JSON file: an array
+    or one task), ``array`` (the bytes of consecutive elements of a large top-level array) or
+    ``jsonl`` (whole lines). File blocks are byte ranges, read where the block is processed (a
+    worker on another machine reads them through fsspec); list blocks travel as JSON.
+    """
+
+    source: str
+    kind: str
+    first_task: int
+    count: int
+    items: list | None = None
+    path: str = ""
+    offset: int = 0
+    length: int = -1
+    first_line: int = 1
+
+    def tasks(self) -> list[dict]:
+        """The block's tasks, parsed and checked (FormatError naming file, task and line)."""
+        tasks = self.items if self.kind == "list" else _BLOCK_READERS[self.kind](self, self._bytes())
+        for position, task in enumerate(tasks, self.first_task):
+            check_task(task, position, self.source)
+        return tasks
+
+    def _bytes(self) -> bytes:
+        try:
+            with open_binary(self.path) as stream:
+                stream.seek(self.offset)
+                return stream.read() if self.length < 0 else stream.read(self.length)
+        except OSError as error:
+            raise _read_failed(self.path, error) from error
+
+    def __reduce__(self):
+        if self.kind != "list":
+            return (TaskBlock, tuple(self.__dict__.values()))
+        try:
+            packed = orjson.dumps(self.items)
+        except TypeError:  # what JSON cannot hold travels as a plain pickle
+            return (TaskBlock, tuple(self.__dict__.values()))
+        return (_unpack_block, (self.source, self.first_task, self.count, packed))
+
+
+def _unpack_block(source: str, first_task: int, count: int, packed: bytes) -> TaskBlock:
+    return TaskBlock(source, "list", first_task, count, orjson.loads(packed))
+
+
+def _document_tasks(block: TaskBlock, data: bytes) -> list:
+    parsed = _loads(data, block.path)
+    if isinstance(parsed, dict):
+        return [parsed]
+    if not isinstance(parsed, list):
+        raise FormatError(f"{block.path}: expected a list of tasks, got {type(parsed).__name__}")
+    return parsed
+
+
+def _array_block_tasks(block: TaskBlock, data: bytes) -> list:
+    body = data.lstrip()
+    try:
+        return orjson.loads(b"[" + (body[1:] if body[:1] == b"," else body) + b"]")
+    except orjson.JSONDecodeError:
+        raise locate_array_error(block, data) from None
+
+
+def _jsonl_block_tasks(block: TaskBlock, data: bytes) -> list:
+    tasks = []
+    for number, line in enumerate(data.split(b"\n"), block.first_line):
+        if line.strip():
+            try:
+                tasks.append(orjson.loads(line))
+            except orjson.JSONDecodeError as error:
+                raise FormatError(f"{block.path}: line {number}: not valid JSON: {error}") from None
+    return tasks
+
+
+_BLOCK_READERS = {"document": _document_tasks, "array": _array_block_tasks, "jsonl": _jsonl_block_tasks}
+
+
+def locate_array_error(block: TaskBlock, data: bytes) -> FormatError:
+    """The message of the first element of an array block that does not parse."""
+    start = 0
+    for number, end in enumerate([*top_level_ends(data).tolist(), len(data)], block.first_task):
+        element = data[start:end]
+        if element.lstrip()[:1] == b",":  # the separator before it, blanked (lines unchanged)
+            element = element.replace(b",", b" ", 1)
+        try:
+            orjson.loads(element)
+        except orjson.JSONDecodeError as error:
+            line = block.first_line + data.count(b"\n", 0, start) + error.lineno - 1
+            return FormatError(f"{block.path}: task #{number}: not valid JSON: {error.msg} "
+                               f"(line {line} column {error.colno})")
+        start = end
+    return FormatError(f"{block.path}: not valid JSON near line {block.first_line}")
 
 
 @dataclass
 class TaskSource:
-    """Tasks to convert: ``iter()`` yields every task, checked, in order; ``name`` is for messages.
+    """Tasks to convert, as :meth:`blocks` of whole tasks (or ``iter()``: every task, checked, in
+    order); ``name`` is for messages.
 
     ``reiterable`` is False for a one-shot iterable: :meth:`replayable` then spools it to a
     temporary JSON Lines file so that a second pass can read it again.
@@ -64,12 +156,24 @@ class TaskSource:
     def reiterable(self) -> bool:
         return self.kind != "iterable"
 
+    def blocks(self) -> Iterator[TaskBlock]:
+        """The input as consecutive blocks of whole tasks."""
+        if self.kind == "iterable":
+            raise TypeError("a one-shot iterable has no blocks; use replayable() first")
+        if self.kind == "list":
+            return _list_blocks(self.name, self.items)
+        if self.kind == "pages":
+            return _page_blocks(self.name, self.items)
+        return _file_blocks(self.name, str(self.items), self.kind, 0)
+
     def __iter__(self) -> Iterator[dict]:
-        readers = {"list": iter, "iterable": iter, "array": _array_tasks, "jsonl": _jsonl_tasks,
-                   "pages": _page_tasks}
-        for position, task in enumerate(readers[self.kind](self.items)):
-            check_task(task, position, self.name)
-            yield task
+        if self.kind == "iterable":
+            for position, task in enumerate(self.items):
+                check_task(task, position, self.name)
+                yield task
+            return
+        for block in self.blocks():
+            yield from block.tasks()
 
     def replayable(self, spool_dir: str | None = None) -> TaskSource:
         """This source, or for a one-shot iterable a source over a spooled copy (read once now)."""
@@ -119,47 +223,63 @@ def _path_source(path: str | os.PathLike[str]) -> TaskSource:
     return TaskSource(name, path, kind)
 
 
-def _page_tasks(pages: list[Path]) -> Iterator[dict]:
+def _list_blocks(name: str, tasks: Sequence) -> Iterator[TaskBlock]:
+    start = rows = 0
+    for position, task in enumerate(tasks):
+        rows += 1 + (len(task.get("annotations") or ()) if isinstance(task, dict) else 0)
+        if rows >= BLOCK_ROWS:
+            yield TaskBlock(name, "list", start, position + 1 - start, list(tasks[start:position + 1]))
+            start, rows = position + 1, 0
+    if start < len(tasks):
+        yield TaskBlock(name, "list", start, len(tasks) - start, list(tasks[start:]))
+
+
+def _page_blocks(name: str, pages: list[Path]) -> Iterator[TaskBlock]:
+    first_task = 0
     for page in pages:
-        yield from (_jsonl_tasks if page.suffix.lower() in JSONL_SUFFIXES else _array_tasks)(page)
+        kind = "jsonl" if page.suffix.lower() in JSONL_SUFFIXES else "array"
+        for block in _file_blocks(str(page), str(page), kind, first_task):
+            first_task += block.count
+            yield block
 
 
 def _read_failed(path: object, error: OSError) -> FormatError:
     return FormatError(f"{path}: cannot read tasks file ({error.strerror or error})")
 
 
-def _jsonl_tasks(path: str | os.PathLike[str]) -> Iterator[dict]:
-    """One task per non-blank line."""
-    try:
-        stream = open_binary(path)
-    except OSError as error:
-        raise _read_failed(path, error) from error
-    with stream:
-        for number, line in enumerate(stream, 1):
-            if line.strip():
-                try:
-                    yield orjson.loads(line)
-                except orjson.JSONDecodeError as error:
-                    raise FormatError(f"{path}: line {number}: not valid JSON: {error}") from None
-
-
-def _array_tasks(path: str | os.PathLike[str]) -> Iterator[dict]:
-    """The elements of a top-level JSON array (or the one task of a top-level object)."""
+def _file_blocks(name: str, path: str, kind: str, first_task: int) -> Iterator[TaskBlock]:
+    """Byte ranges of whole tasks of a JSON array or JSON Lines file (a file that is not an array
+    is one ``document`` block)."""
     try:
         stream = open_binary(path)
     except OSError as error:
         raise _read_failed(path, error) from error
     with stream:
         head = stream.read(BLOCK_BYTES)
-        if len(head) < BLOCK_BYTES or not head.lstrip()[:1] == b"[":  # small, or not an array: at once
-            data = _loads(head + stream.read(), path)
-            if isinstance(data, dict):
-                data = [data]
-            if not isinstance(data, list):
-                raise FormatError(f"{path}: expected a list of tasks, got {type(data).__name__}")
-            yield from data
-            return
-        yield from ArrayReader(stream, path, head).elements()
+        if kind == "jsonl":
+            yield from _line_blocks(name, path, stream, head, first_task)
+        elif head.lstrip()[:1] != b"[":  # one task, or not tasks at all: parsed whole, where it is read
+            yield TaskBlock(name, "document", first_task, 1, None, path)
+        else:
+            for offset, length, count, first_line in ArrayReader(stream, path, head).ranges():
+                yield TaskBlock(name, "array", first_task, count, None, path, offset, length, first_line)
+                first_task += count
+
+
+def _line_blocks(name: str, path: str, stream: BinaryIO, pending: bytes, first_task: int) -> Iterator[TaskBlock]:
+    offset, first_line = 0, 1
+    while pending:
+        more = stream.read(BLOCK_BYTES)
+        cut = len(pending) if not more else pending.rfind(b"\n") + 1
+        if cut == 0:  # one line longer than a block: read on
+            pending += more
+            continue
+        body = pending[:cut]
+        lines = body.split(b"\n")
+        count = sum(1 for line in lines if line.strip())
+        yield TaskBlock(name, "jsonl", first_task, count, None, path, offset, cut, first_line)
+        first_task, first_line, offset = first_task + count, first_line + body.count(b"\n"), offset + cut
+        pending = pending[cut:] + more
 
 
 def _loads(data: bytes, path: object) -> object:
@@ -170,26 +290,29 @@ def _loads(data: bytes, path: object) -> object:
 
 
 class ArrayReader:
-    """The elements of a large top-level JSON array, a block of whole elements at a time."""
+    """Element-aligned byte ranges of a large top-level JSON array, a block at a time."""
 
     def __init__(self, stream: BinaryIO, path: object, head: bytes) -> None:
         self.stream, self.path = stream, path
         self.pending = head[head.index(b"[") + 1:]
         self.consumed = len(head) - len(self.pending)  # bytes of the file before ``pending``
         self.lines = head[:self.consumed].count(b"\n")  # newlines before ``pending``
-        self.count = 0  # elements yielded so far
+        self.count = 0  # elements so far
 
-    def elements(self) -> Iterator[object]:
+    def ranges(self) -> Iterator[tuple[int, int, int, int]]:
+        """``(offset, length, element count, first line)`` of each block of whole elements."""
         ended = False
         while not ended:
-            cut, ended = element_cut(self.pending)
+            cut, ended, count = element_cut(self.pending)
             while cut is None:
                 more = self.stream.read(max(BLOCK_BYTES, len(self.pending)))
                 if not more:
                     raise self._truncated()
                 self.pending += more
-                cut, ended = element_cut(self.pending)
-            yield from self._parse(self.pending[:cut])
+                cut, ended, count = element_cut(self.pending)
+            if count:
+                yield self.consumed, cut, count, self.lines + 1
+            self.count += count
             self._advance(cut + 1 if ended else cut)
         if self.pending.strip() or self.stream.read(1).strip():
             raise FormatError(f"{self.path}: not valid JSON: data after the end of the array "
@@ -199,35 +322,6 @@ class ArrayReader:
         self.lines += self.pending.count(b"\n", 0, size)
         self.consumed += size
         self.pending = self.pending[size:]
-
-    def _parse(self, block: bytes) -> list:
-        body = block.lstrip()
-        if body[:1] == b",":
-            body = body[1:]
-        if not body.strip():
-            return []
-        try:
-            elements = orjson.loads(b"[" + body + b"]")
-        except orjson.JSONDecodeError:
-            raise self._locate_error(block) from None
-        self.count += len(elements)
-        return elements
-
-    def _locate_error(self, block: bytes) -> FormatError:
-        """The message of the first element of ``block`` that does not parse."""
-        start = 0
-        for number, end in enumerate([*top_level_ends(block).tolist(), len(block)]):
-            element = block[start:end]
-            if element.lstrip()[:1] == b",":  # the separator before it, blanked (lines unchanged)
-                element = element.replace(b",", b" ", 1)
-            try:
-                orjson.loads(element)
-            except orjson.JSONDecodeError as error:
-                line = self.lines + block.count(b"\n", 0, start) + error.lineno
-                return FormatError(f"{self.path}: task #{self.count + number}: not valid JSON: {error.msg} "
-                                   f"(line {line} column {error.colno})")
-            start = end
-        return FormatError(f"{self.path}: not valid JSON near line {self.lines + 1}")
 
     def _truncated(self) -> FormatError:
         lines = self.lines + self.pending.count(b"\n")
@@ -259,13 +353,15 @@ def top_level_ends(data: bytes) -> np.ndarray:
     return positions[(depth == 0) & (_DELTA[np.frombuffer(data, np.uint8)[positions]] < 0)] + 1
 
 
-def element_cut(data: bytes) -> tuple[int | None, bool]:
+def element_cut(data: bytes) -> tuple[int | None, bool, int]:
     """Where ``data`` (the inside of a top-level array, from an element's start) can be cut after
     whole elements: just after the last element that ends in it, or at the array's closing
-    bracket; and whether it is the closing bracket. ``(None, False)`` when no element ends."""
+    bracket; whether it is the closing bracket; and how many elements come before the cut.
+    ``(None, False, 0)`` when no element ends."""
     positions, depth = _structure(data)
+    ends = positions[(depth == 0) & (_DELTA[np.frombuffer(data, np.uint8)[positions]] < 0)]
     closing = np.flatnonzero(depth < 0)
     if closing.size:
-        return int(positions[closing[0]]), True
-    ends = positions[(depth == 0) & (_DELTA[np.frombuffer(data, np.uint8)[positions]] < 0)]
-    return (int(ends[-1]) + 1, False) if ends.size else (None, False)
+        cut = int(positions[closing[0]])
+        return cut, True, int(np.count_nonzero(ends < cut)) + bool(data[:cut].strip() and not ends.size)
+    return (int(ends[-1]) + 1, False, int(ends.size)) if ends.size else (None, False, 0)

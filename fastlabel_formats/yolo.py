@@ -20,7 +20,7 @@ from .coco import COCO_GEOMETRY, coco_rows, coco_xywh
 from .errors import FormatError
 from .geometry import box_corners, truncate
 from .report import ConversionReport
-from .run import PerImageTarget, planned_tables, run_export, write_text_file
+from .run import PerImageTarget, prepared_tables, run_export, write_text_file
 from .runtime import gc_paused
 from .tasks import AnnotationTable
 
@@ -56,7 +56,7 @@ def to_yolo(
     """``([(image file name, label lines)], class names)`` of ``tasks``."""
     report = report or ConversionReport("yolo")
     target = YoloTarget(".", project_type=project_type, classes=classes, obb=obb)
-    labels = [label for table, _ in planned_tables(tasks, target, report, project_type, videos, frame_counts)
+    labels = [label for table in prepared_tables(tasks, target, report, project_type, videos, frame_counts)
               for label in target.labels(table, report) if label is not None]
     return labels, target.names
 
@@ -130,7 +130,7 @@ class YoloTarget(PerImageTarget):
                 for label in self.labels(table, report)]
 
     def finish(self, report: ConversionReport) -> None:
-        report.files.append(write_text_file(self.output_dir / "classes.txt", self.names))
+        report.files.append(write_text_file(self.output("classes.txt", "classes.txt"), self.names))
 
 
 def coco_lines(batch: AnnotationTable, category_ids: dict, project_type: str, obb: bool,

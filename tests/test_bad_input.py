@@ -78,7 +78,7 @@ def test_file_name_appears_in_messages(tmp_path):
     with pytest.raises(FormatError, match=r"tasks.json: task 'a.jpg' annotation #3 \(bbox\)"):
         to_yolo(path)
     path.write_text('[{"name": "a.jpg",\n "width": 1,, }]')
-    with pytest.raises(FormatError, match=r"tasks.json: not valid JSON: .*line 2 column 1[34]"):
+    with pytest.raises(FormatError, match=r"tasks.json: task #0: not valid JSON: .*line 2 column 1[34]"):
         to_yolo(str(path))
     with pytest.raises(FormatError, match="cannot read tasks file"):
         to_coco(tmp_path / "missing.json")

@@ -200,8 +200,8 @@ def test_element_boundaries_are_found_outside_strings(elements, indent):
     containers = [e if isinstance(e, (list, dict)) else [e] for e in elements]
     text = json.dumps(containers, indent=indent or None).encode()
     inside = text[text.index(b"[") + 1:]
-    cut, ended = element_cut(inside)
-    assert ended and cut == inside.rindex(b"]")
+    cut, ended, count = element_cut(inside)
+    assert ended and cut == inside.rindex(b"]") and count == len(containers)
     ends = top_level_ends(inside[:cut]).tolist()
     starts = [0, *ends]
     parsed = [json.loads(inside[a:b].lstrip().lstrip(b",")) for a, b in zip(starts, ends)]

@@ -1,0 +1,57 @@
+"""Dask as a scheduler of a run's blocks (the optional extra ``fastlabel-formats[dask]``)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from .errors import FormatError
+
+INSTALL_HINT = "pip install 'fastlabel-formats[dask]'"
+
+
+def distributed_module():
+    """``distributed``, or FormatError saying how to install it."""
+    try:
+        import distributed
+    except ImportError:
+        raise FormatError(f"--scheduler / scheduler= needs Dask's distributed scheduler: {INSTALL_HINT}") from None
+    return distributed
+
+
+def connect(scheduler: object, workers: int) -> tuple[Any, list]:
+    """A ``distributed.Client`` for ``scheduler`` (``"local"``: a LocalCluster of ``workers``
+    single-threaded worker processes; an address; or a Client, used as it is) and what to close."""
+    distributed = distributed_module()
+    if isinstance(scheduler, distributed.Client):
+        return scheduler, []
+    if scheduler == "local":
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs="error")
+        client = distributed.Client(cluster)
+        return client, [cluster, client]
+    if not isinstance(scheduler, str) or "://" not in scheduler:
+        raise FormatError(f"scheduler must be 'local', an address such as tcp://host:8786 or a "
+                          f"distributed.Client, got {scheduler!r}")
+    try:
+        client = distributed.Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError) as error:
+        raise FormatError(f"cannot reach the Dask scheduler at {scheduler} ({error})") from None
+    return client, [client]
+
+
+def ordered_map(client: Any, function: Callable[..., Any], arguments: Iterable[tuple], window: int) -> Iterator[Any]:
+    """``function(*args)`` on the cluster for every ``args``, results in order, ``window`` in flight."""
+    window = max(window, 2 * sum(client.nthreads().values()))
+    pending: deque = deque()
+    try:
+        for args in arguments:
+            pending.append(client.submit(function, *args, pure=False))
+            while len(pending) > window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
