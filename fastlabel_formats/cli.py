@@ -59,6 +59,13 @@ def _command(commands, name: str, summary: str, description: str, epilog: str = 
     return parser
 
 
+def _add_workers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=int, default=default_jobs(),
+                        help="worker processes (default: the number of cores); with --scheduler local: Dask workers")
+    parser.add_argument("--scheduler", help="run on Dask: 'local' (a LocalCluster on this machine) or a scheduler "
+                                            "address such as tcp://HOST:8786 (needs fastlabel-formats[dask])")
+
+
 def _finish(report: ConversionReport, started: float) -> int:
     print(f"{report.summary()}  [{time.perf_counter() - started:.2f} s]")
     return 0
@@ -71,7 +78,8 @@ def run_export(args: argparse.Namespace) -> int:
     options = TargetOptions(project_type=args.project_type, annotations=_read_json_list(args.annotations),
                             classes=_classes(args.classes), holes=args.holes, indent=args.indent, obb=args.obb)
     reports = export_targets(args.tasks, {name: Path(args.output) / name for name in names}, options,
-                             videos=args.videos, strict=args.strict, jobs=args.jobs, progress=True)
+                             videos=args.videos, strict=args.strict, jobs=args.jobs, scheduler=args.scheduler,
+                             progress=True)
     for report in reports.values():
         print(report.summary())
     print(f"[{time.perf_counter() - started:.2f} s]")
@@ -85,10 +93,10 @@ def run_render(args: argparse.Namespace) -> int:
     if args.semantic:
         report = export_semantic_segmentation(tasks, args.output, classes=_classes(args.classes),
                                               start_index=args.start_index, jobs=args.jobs,
-                                              strict=args.strict, progress=True)
+                                              scheduler=args.scheduler, strict=args.strict, progress=True)
     else:
         report = export_instance_segmentation(tasks, args.output, start_index=args.start_index, jobs=args.jobs,
-                                              strict=args.strict, progress=True)
+                                              scheduler=args.scheduler, strict=args.strict, progress=True)
     return _finish(report, started)
 
 
@@ -106,7 +114,7 @@ def _add_render(commands) -> None:
     render.add_argument("--classes", help="semantic classes: a file with one name per line, or a,b,c "
                                           "(default: sorted values of all annotations)")
     render.add_argument("--start-index", type=int, default=1, help="index of the first instance / class (0 or 1)")
-    render.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: cores)")
+    _add_workers(render)
     render.add_argument("--strict", action="store_true", help="fail instead of skipping anything")
     render.set_defaults(run=run_render)
 
@@ -115,7 +123,7 @@ def run_draw(args: argparse.Namespace) -> int:
     """Draw every task's annotations on its image."""
     started = time.perf_counter()
     report = export_image_with_annotations(args.tasks, args.images, args.output, jobs=args.jobs,
-                                           strict=args.strict, progress=True)
+                                           scheduler=args.scheduler, strict=args.strict, progress=True)
     return _finish(report, started)
 
 
@@ -128,7 +136,7 @@ def _add_draw(commands) -> None:
     )
     draw.add_argument("--images", required=True, help="folder holding the images, named like the tasks")
     draw.add_argument("-o", "--output", required=True, help="output folder")
-    draw.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: cores)")
+    _add_workers(draw)
     draw.add_argument("--strict", action="store_true", help="fail instead of skipping anything")
     draw.set_defaults(run=run_draw)
 
@@ -141,7 +149,7 @@ def run_convert(args: argparse.Namespace) -> int:
                        report=imported)
     print(imported.summary().replace("0 file(s) written", f"{len(tasks)} image(s) read"))
     report = write_tasks(tasks, args.target_format, args.output, classes=_classes(args.classes),
-                         strict=args.strict, jobs=args.jobs)
+                         strict=args.strict, jobs=args.jobs, scheduler=args.scheduler)
     return _finish(report, started)
 
 
@@ -160,7 +168,7 @@ def _add_convert(commands) -> None:
     convert.add_argument("--classes-file", help="YOLO source: its classes.txt (default: SRC/classes.txt)")
     convert.add_argument("--classes", help="YOLO / semantic target: class names, a file or a,b,c")
     convert.add_argument("--images", help="folder of the images, for sizes the source does not give")
-    convert.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: cores)")
+    _add_workers(convert)
     convert.add_argument("--strict", action="store_true", help="fail instead of dropping anything")
     convert.set_defaults(run=run_convert)
 
@@ -256,8 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--videos", help="video projects: folder holding each task's video file")
     export.add_argument("--indent", type=int, choices=(4,), help="JSON: 4 = the official SDK's bytes")
     export.add_argument("--strict", action="store_true", help="fail instead of dropping anything")
-    export.add_argument("--jobs", type=int, default=default_jobs(),
-                        help="worker processes for large exports (default: the number of cores)")
+    _add_workers(export)
     export.set_defaults(run=run_export)
     _add_render(commands)
     _add_draw(commands)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -28,7 +29,7 @@ def connect(scheduler: object, workers: int) -> tuple[Any, list]:
         return scheduler, []
     if scheduler == "local":
         cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs="error")
+                                           dashboard_address=None, silence_logs=logging.ERROR)
         client = distributed.Client(cluster)
         return client, [cluster, client]
     if not isinstance(scheduler, str) or "://" not in scheduler:

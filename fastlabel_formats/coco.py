@@ -18,7 +18,7 @@ import orjson
 from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, rows_with_holes, vertex_bounds
 from .categories import CLASSED_TYPES, Census, first_index
 from .errors import FormatError
-from .files import atomic_output, dump_json, output_path, read_json
+from .files import atomic_output, dump_json, is_remote, output_path, read_json
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
 from .report import ConversionReport
 from .run import Target, prepared_tables, run_export
@@ -74,6 +74,7 @@ def export_coco(
     strict: bool = False,
     progress: bool = False,
     jobs: int = 1,
+    scheduler: object = None,
 ) -> ConversionReport:
     """Write ``output_dir/output_file_name`` (and video frames under ``output_dir/images``).
 
@@ -84,7 +85,7 @@ def export_coco(
     target = CocoTarget(output_dir, annotations=annotations, output_file_name=output_file_name, holes=holes,
                         indent=indent)
     run_export(tasks, [target], [report], project_type=project_type, videos=videos, frame_counts=frame_counts,
-               jobs=jobs, progress=progress)
+               jobs=jobs, scheduler=scheduler, progress=progress)
     return report
 
 
@@ -119,13 +120,18 @@ class CocoTarget(Target):
                              for name, i in first_index([c["name"] for c in self.categories]).items()}
         self.next_id = 1
 
-    def survey(self, chunk: TaskChunk) -> int:
-        """How many annotation records the block will give."""
+    def survey(self, chunk: TaskChunk) -> int | None:
+        """How many annotation records the block will give (None when blocks are built in order,
+        in this process: ids are then simply numbered on)."""
+        if self.in_order:
+            return None
         allowed = None if not self.definitions else {d.get("value") for d in self.definitions}
         return coco_record_count(chunk, allowed)
 
-    def plan(self, survey: int) -> int:
-        """The id of the block's first annotation record."""
+    def plan(self, survey: int | None) -> int | None:
+        """The id of the block's first annotation record (None: the next one when it is built)."""
+        if survey is None:
+            return None
         self.next_id += survey
         return self.next_id - survey
 
@@ -136,9 +142,13 @@ class CocoTarget(Target):
         rows = coco_rows(table, self.category_ids, report)
         return images, coco_annotations(table, rows, self, first_id, report)
 
-    def build(self, table: AnnotationTable, plan: int, report: ConversionReport) -> tuple[tuple[bytes, bytes], int]:
-        images, records = self.records(table, plan, report)
-        return (json_fragment(images, self.indent), json_fragment(records, self.indent)), plan + len(records)
+    def build(self, table: AnnotationTable, plan: int | None, report: ConversionReport
+              ) -> tuple[tuple[bytes, bytes], int | None]:
+        images, records = self.records(table, self.next_id if plan is None else plan, report)
+        if plan is None:
+            self.next_id += len(records)
+        fragments = json_fragment(images, self.indent), json_fragment(records, self.indent)
+        return fragments, None if plan is None else plan + len(records)
 
     def _spool(self, key: str) -> JsonListSpool:
         if key not in self._spools:
@@ -205,9 +215,13 @@ def json_fragment(items: list, indent: int | None) -> bytes:
 class JsonListSpool:
     """The items of one JSON list, appended fragment by fragment to a temporary file beside ``path``."""
 
-    def __init__(self, path: Path, key: str, indent: int | None) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = tempfile.TemporaryFile(prefix=f".{path.name}.{key}.", suffix=".tmp", dir=path.parent)
+    def __init__(self, path: Path | str, key: str, indent: int | None) -> None:
+        folder = None  # beside a local output, in the temporary folder for an fsspec one
+        if not is_remote(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            folder = path.parent
+        name = str(path).rsplit("/", 1)[-1]
+        self.file = tempfile.TemporaryFile(prefix=f".{name}.{key}.", suffix=".tmp", dir=folder)
         self.separator = b"," if indent is None else b",\n"
         self.indent, self.empty = indent, True
 

@@ -54,7 +54,8 @@ def _sized(tasks: list[dict], images: Path) -> list[dict]:
 
 
 def write_tasks(tasks: object, target_format: str, output_dir: str | os.PathLike[str], *,
-                classes: list[str] | None = None, strict: bool = False, jobs: int = 1) -> ConversionReport:
+                classes: list[str] | None = None, strict: bool = False, jobs: int = 1,
+                scheduler: object = None) -> ConversionReport:
     """Write ``tasks`` in ``target_format`` under ``output_dir`` (any target of the registry, or
     ``fastlabel``: the tasks themselves as ``tasks.json``)."""
     if target_format == "fastlabel":
@@ -64,5 +65,5 @@ def write_tasks(tasks: object, target_format: str, output_dir: str | os.PathLike
     if target_format not in TARGET_FORMATS:
         raise FormatError(f"unknown target format {target_format!r}; choose from {', '.join(TARGET_FORMATS)}")
     reports = export_targets(tasks, {target_format: output_dir}, TargetOptions(classes=classes), strict=strict,
-                             jobs=jobs, progress=True)
+                             jobs=jobs, scheduler=scheduler, progress=True)
     return reports[target_name(target_format)]

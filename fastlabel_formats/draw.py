@@ -118,6 +118,7 @@ def export_image_with_annotations(
     output_dir: str | os.PathLike[str] = os.path.join("output", "images_with_annotations"),
     *,
     jobs: int = 1,
+    scheduler: object = None,
     strict: bool = False,
     progress: bool = False,
 ) -> ConversionReport:
@@ -125,7 +126,7 @@ def export_image_with_annotations(
     ``output_dir/<task name>`` in the same format (RGB, JPEG quality 95). Tasks without an image
     file and image files without a task are reported."""
     report = ConversionReport("images", strict=strict)
-    run_export(tasks, [DrawTarget(output_dir, image_dir)], [report], jobs=jobs, progress=progress)
+    run_export(tasks, [DrawTarget(output_dir, image_dir)], [report], jobs=jobs, scheduler=scheduler, progress=progress)
     return report
 
 

@@ -8,7 +8,7 @@ import posixpath
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import BinaryIO
 
 import orjson
@@ -21,17 +21,18 @@ def basename(name: str) -> str:
     return os.path.splitext(name)[0]
 
 
-def safe_relative(name: str, place: str) -> PurePosixPath:
-    """``name`` as a relative path that cannot leave its folder, or FormatError."""
-    if name and ".." not in name and "\\" not in name and name[0] != "/" and name[1:2] != ":":
-        return PurePosixPath(name)
+def safe_relative(name: str, place: str) -> str:
+    """``name`` as a relative POSIX path that cannot leave its folder, or FormatError."""
+    if name and ".." not in name and "\\" not in name and name[0] != "/" and name[1:2] != ":" \
+            and "//" not in name and not name.startswith("./"):
+        return name
     text = name.replace("\\", "/")
     if not text or text.startswith("/") or (len(text) > 1 and text[1] == ":"):
         raise FormatError(f"{place}: name {name!r} is absolute or empty; refusing to write it")
     normal = posixpath.normpath(text)
     if normal == ".." or normal.startswith("../") or normal == ".":
         raise FormatError(f"{place}: name {name!r} climbs out of the output folder")
-    return PurePosixPath(normal)
+    return normal
 
 
 def is_remote(path: object) -> bool:
@@ -45,7 +46,7 @@ def output_path(output_dir: str | os.PathLike[str], name: str, place: str) -> Pa
     relative = safe_relative(name, place)
     if is_remote(output_dir):
         return f"{str(output_dir).rstrip('/')}/{relative}"
-    return Path(output_dir).joinpath(*relative.parts)
+    return Path(output_dir, relative)
 
 
 def fsspec_module():

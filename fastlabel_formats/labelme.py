@@ -38,11 +38,13 @@ def export_labelme(
     strict: bool = False,
     progress: bool = False,
     jobs: int = 1,
+    scheduler: object = None,
 ) -> ConversionReport:
     """Write ``<task basename>.json`` per task (``indent=4``: the reference's exact bytes;
     ``jobs=N``: in N worker processes)."""
     report = ConversionReport("labelme", strict=strict)
-    run_export(tasks, [LabelmeTarget(output_dir, indent=indent)], [report], jobs=jobs, progress=progress)
+    run_export(tasks, [LabelmeTarget(output_dir, indent=indent)], [report], jobs=jobs, scheduler=scheduler,
+               progress=progress)
     return report
 
 

@@ -64,6 +64,11 @@ class Runner:
         for resource in reversed(self._owned):
             resource.close()
 
+    @property
+    def in_process(self) -> bool:
+        """True when every item runs here, in order."""
+        return self._client is None and self._pool is None
+
     def map(self, function: Callable[..., Any], arguments: Iterable[tuple]) -> Iterator[Any]:
         """``function(*args)`` for every ``args``, in order."""
         if self._client is not None:

@@ -285,6 +285,7 @@ def export_instance_segmentation(
     start_index: int = 1,
     dtype: type = np.uint8,
     jobs: int = 1,
+    scheduler: object = None,
     strict: bool = False,
     progress: bool = False,
 ) -> ConversionReport:
@@ -295,7 +296,7 @@ def export_instance_segmentation(
     report = ConversionReport("instance", strict=strict)
     target = MaskTarget(output_dir, semantic=False, palette=pallete if pallete is not None else palette,
                         start_index=start_index, dtype=dtype)
-    run_export(tasks, [target], [report], jobs=jobs, progress=progress)
+    run_export(tasks, [target], [report], jobs=jobs, scheduler=scheduler, progress=progress)
     return report
 
 
@@ -310,6 +311,7 @@ def export_semantic_segmentation(
     start_index: int = 1,
     dtype: type = np.uint8,
     jobs: int = 1,
+    scheduler: object = None,
     strict: bool = False,
     progress: bool = False,
 ) -> ConversionReport:
@@ -320,5 +322,5 @@ def export_semantic_segmentation(
     report = ConversionReport("semantic", strict=strict)
     target = MaskTarget(output_dir, semantic=True, palette=pallete if pallete is not None else palette,
                         classes=classes, start_index=start_index, dtype=dtype)
-    run_export(tasks, [target], [report], jobs=jobs, progress=progress)
+    run_export(tasks, [target], [report], jobs=jobs, scheduler=scheduler, progress=progress)
     return report

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import tasks as tasks_module
 from .categories import Census
-from .files import basename, is_remote, output_path, write_atomic
+from .files import basename, is_remote, output_path, safe_relative, write_atomic
 from .parallel import Runner
 from .report import ConversionReport, Finding
 from .runtime import gc_paused
@@ -39,13 +39,14 @@ class Target:
     name = "target"
     geometry: frozenset = frozenset()
     images_per_chunk: int | None = None
+    in_order = False  # set by the run when every block is built in this process, in order
 
     def __init__(self, output_dir: str | os.PathLike[str]) -> None:
         self.output_dir = output_dir if is_remote(output_dir) else Path(output_dir)
 
     def output(self, name: str, place: str, folder: str = "") -> Path | str:
         """The checked path of ``name`` inside ``folder`` of the output folder."""
-        return output_path(output_path(self.output_dir, folder, place) if folder else self.output_dir, name, place)
+        return output_path(self.output_dir, f"{folder}/{safe_relative(name, place)}" if folder else name, place)
 
     def check_task(self, task: dict, source: str) -> None:
         """Raise FormatError (in pass 1, before anything is written) when ``task`` cannot be written."""
@@ -83,8 +84,7 @@ class PerImageTarget(Target):
         return basename(frame.file_name) + self.suffix
 
     def check_task(self, task: dict, source: str) -> None:
-        self.output(self.file_name(image_frames([task])[0]), f"{source}: {self.name} file {task['name']!r}",
-                    self.folder)
+        safe_relative(self.file_name(image_frames([task])[0]), f"{source}: {self.name} file {task['name']!r}")
 
     def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
         """The file contents of every frame of ``table`` (None: no file for that frame)."""
@@ -141,6 +141,7 @@ class RunPlan:
     check_names: bool
 
 
+@gc_paused
 def survey_block(block: TaskBlock, run: RunPlan) -> BlockSurvey:
     """Pass 1 of one block (in a worker): tasks and output names checked, values counted."""
     tasks = block.tasks()
@@ -156,12 +157,14 @@ def survey_block(block: TaskBlock, run: RunPlan) -> BlockSurvey:
     return BlockSurvey(census, len(frames), [target.survey(chunk) for target in run.targets])
 
 
+@gc_paused
 def build_block(block: TaskBlock, first_frame: int, plans: list, run: RunPlan) -> tuple[int, list]:
     """Pass 2 of one block (in a worker): per target its chunk results in order and its findings."""
     reports = [ConversionReport(target.name, strict=strict) for target, strict in zip(run.targets, run.strict)]
     results: list[list] = [[] for _ in run.targets]
     plans = list(plans)
-    for chunk in stream_chunks(block.source, block.tasks(), run.frames_of, run.images_per_chunk, first_frame):
+    tasks = block.tasks(check=False)  # pass 1 checked them
+    for chunk in stream_chunks(block.source, tasks, run.frames_of, run.images_per_chunk, first_frame):
         table = chunk.table(run.geometry)
         for number, (target, report) in enumerate(zip(run.targets, reports)):
             result, plans[number] = target.build(table, plans[number], report)
@@ -224,6 +227,8 @@ def run_export(
     blocks = list(source.blocks())
     survey_run = run_plan(source.name, targets, reports, project_type, videos, frame_counts)
     with Runner(jobs, scheduler) as runner:
+        for target in targets:
+            target.in_order = runner.in_process
         census, surveys = _survey(runner, blocks, survey_run, progress)
         for target, report in zip(targets, reports):
             target.prepare(census, report)

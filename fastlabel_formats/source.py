@@ -49,7 +49,8 @@ class TaskBlock:
     ``kind`` says what it holds: ``list`` (task dicts), ``document`` (a whole JSON file: an array
     or one task), ``array`` (the bytes of consecutive elements of a large top-level array) or
     ``jsonl`` (whole lines). File blocks are byte ranges, read where the block is processed (a
-    worker on another machine reads them through fsspec); list blocks travel as JSON.
+    worker on another machine reads them through fsspec); list blocks travel as JSON (``packed``),
+    parsed by :meth:`tasks`.
     """
 
     source: str
@@ -62,14 +63,17 @@ class TaskBlock:
     length: int = -1
     first_line: int = 1
 
-    def tasks(self) -> list[dict]:
-        """The block's tasks, parsed and checked (FormatError naming file, task and line)."""
+    def tasks(self, check: bool = True) -> list[dict]:
+        """The block's tasks, parsed and (``check``) checked: FormatError naming file, task and line."""
         tasks = self.items if self.kind == "list" else _BLOCK_READERS[self.kind](self, self._bytes())
-        for position, task in enumerate(tasks, self.first_task):
-            check_task(task, position, self.source)
+        if check:
+            for position, task in enumerate(tasks, self.first_task):
+                check_task(task, position, self.source)
         return tasks
 
     def _bytes(self) -> bytes:
+        if self.kind == "packed":
+            return self.items[0]
         try:
             with open_binary(self.path) as stream:
                 stream.seek(self.offset)
@@ -88,7 +92,7 @@ class TaskBlock:
 
 
 def _unpack_block(source: str, first_task: int, count: int, packed: bytes) -> TaskBlock:
-    return TaskBlock(source, "list", first_task, count, orjson.loads(packed))
+    return TaskBlock(source, "packed", first_task, count, [packed])  # parsed by tasks(), GC paused there
 
 
 def _document_tasks(block: TaskBlock, data: bytes) -> list:
@@ -119,7 +123,8 @@ def _jsonl_block_tasks(block: TaskBlock, data: bytes) -> list:
     return tasks
 
 
-_BLOCK_READERS = {"document": _document_tasks, "array": _array_block_tasks, "jsonl": _jsonl_block_tasks}
+_BLOCK_READERS = {"document": _document_tasks, "array": _array_block_tasks, "jsonl": _jsonl_block_tasks,
+                  "packed": lambda block, data: orjson.loads(data)}
 
 
 def locate_array_error(block: TaskBlock, data: bytes) -> FormatError:

@@ -66,13 +66,14 @@ def export_targets(
     frame_counts: Mapping[str, int] | None = None,
     strict: bool = False,
     jobs: int = 1,
+    scheduler: object = None,
     progress: bool = False,
 ) -> dict[str, ConversionReport]:
     """Write every target of ``{target name: output folder}`` in one pass over ``tasks``: each
     chunk becomes one table, read by all targets. Returns each target's report."""
     names = [target_name(name) for name in output_dirs]
-    targets = [TARGETS[name](Path(folder), options) for name, folder in zip(names, output_dirs.values())]
+    targets = [TARGETS[name](folder, options) for name, folder in zip(names, output_dirs.values())]
     reports = [ConversionReport(target.name, strict=strict) for target in targets]
     run_export(tasks, targets, reports, project_type=options.project_type, videos=videos,
-               frame_counts=frame_counts, jobs=jobs, progress=progress)
+               frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress)
     return dict(zip(names, reports))

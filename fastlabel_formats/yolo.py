@@ -74,6 +74,7 @@ def export_yolo(
     strict: bool = False,
     progress: bool = False,
     jobs: int = 1,
+    scheduler: object = None,
 ) -> ConversionReport:
     """Write ``annotations/<image basename>.txt`` per image and ``classes.txt``.
 
@@ -82,7 +83,7 @@ def export_yolo(
     report = ConversionReport("yolo", strict=strict)
     target = YoloTarget(output_dir, project_type=project_type, classes=classes, obb=obb)
     run_export(tasks, [target], [report], project_type=project_type, videos=videos, frame_counts=frame_counts,
-               jobs=jobs, progress=progress)
+               jobs=jobs, scheduler=scheduler, progress=progress)
     return report
 
 

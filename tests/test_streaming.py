@@ -224,3 +224,45 @@ def test_images_of_drawn_tasks_without_files_are_reported(tmp_path):
                                            images, tmp_path / "out")
     assert report.findings["task without an image file, not drawn"].count == 1
     assert report.findings["task name given twice, only the first drawn"].count == 1
+
+
+def test_a_dask_local_cluster_writes_the_same_bytes(tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(tasks_module, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(source_module, "BLOCK_ROWS", 12)  # several blocks for two workers
+    tasks = orjson.loads((SAMPLE / "tasks.json").read_bytes()) * 4
+    tasks = [{**t, "name": f"{n}/{t['name']}"} for n, t in enumerate(tasks)]
+    inputs = write_inputs(tasks, tmp_path / "inputs")
+    expected = export_all(tasks, tmp_path / "expected", "plain")
+    names, options = TARGET_RUNS["plain"]
+    for kind in ("list", "jsonl"):
+        reports = export_targets(inputs[kind], {n: tmp_path / kind / n for n in names}, options, jobs=2,
+                                 scheduler="local")
+        assert tree(tmp_path / kind) == expected, kind
+        assert reports["coco"].findings.keys() == {"line annotation not representable in coco",
+                                                   "keypoint annotation not representable in coco",
+                                                   "classification annotation not representable in coco",
+                                                   "segmentation holes dropped (use holes='rle')"}
+
+
+def test_fsspec_memory_paths_in_and_out():
+    fsspec = pytest.importorskip("fsspec")
+    tasks = orjson.loads((SAMPLE / "tasks.json").read_bytes())
+    with fsspec.open("memory://in/tasks.json", "wb") as stream:
+        stream.write(orjson.dumps(tasks))
+    reports = export_targets("memory://in/tasks.json", {"coco": "memory://out/coco", "yolo": "memory://out/yolo"})
+    memory = fsspec.filesystem("memory")
+    assert memory.cat("memory://out/coco/annotations.json") == orjson.dumps(to_coco(tasks))
+    labels = sorted(p for p in memory.find("memory://out/yolo") if p.endswith(".txt"))
+    assert len(labels) == len(tasks) + 1 and reports["yolo"].files  # one per task, and classes.txt
+
+
+def test_without_the_dask_extra_the_scheduler_option_says_what_to_install(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from fastlabel_formats.cli import main
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    code = main(["export", str(SAMPLE / "tasks.json"), "--to", "coco", "-o", str(tmp_path), "--scheduler", "local"])
+    assert code == 2
+    assert "pip install 'fastlabel-formats[dask]'" in capsys.readouterr().err
