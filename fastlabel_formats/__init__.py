@@ -8,6 +8,7 @@ from .coco import coco_tasks, coco_to_fastlabel, export_coco, to_coco
 from .draw import draw_annotations, export_image_with_annotations
 from .errors import FormatError
 from .integrate import (
+    integrate,
     integrate_audio,
     integrate_image_tiles,
     integrate_video,
@@ -26,11 +27,15 @@ from .render import (
     render_semantic_mask,
 )
 from .report import ConversionReport
-from .tasks import load_tasks
+from .source import task_source
+from .targets import TargetOptions, export_targets
+from .tasks import AnnotationTable, load_tasks
 from .yolo import export_yolo, to_yolo, yolo_tasks, yolo_to_fastlabel
 
 __all__ = [
+    "AnnotationTable",
     "COLOR_PALETTE",
+    "TargetOptions",
     "ConversionReport",
     "FormatError",
     "coco_tasks",
@@ -40,9 +45,11 @@ __all__ = [
     "export_image_with_annotations",
     "export_instance_segmentation",
     "export_semantic_segmentation",
+    "export_targets",
     "export_labelme",
     "export_pascalvoc",
     "export_yolo",
+    "integrate",
     "integrate_audio",
     "integrate_image_tiles",
     "integrate_video",
@@ -58,6 +65,7 @@ __all__ = [
     "split_audio_task",
     "split_image_task",
     "split_video_task",
+    "task_source",
     "to_coco",
     "to_labelme",
     "to_pascalvoc",

@@ -14,7 +14,7 @@ from .convert import SOURCES, TARGET_FORMATS, read_tasks, write_tasks
 from .draw import export_image_with_annotations
 from .errors import FormatError
 from .files import read_json, write_atomic
-from .integrate import integrate_audio, integrate_image_tiles, integrate_video, split_image_task
+from .integrate import integrate, piece_kind, split_image_task
 from .parallel import default_jobs
 from .render import export_instance_segmentation, export_semantic_segmentation
 from .report import ConversionReport
@@ -173,9 +173,6 @@ def _add_convert(commands) -> None:
     convert.set_defaults(run=run_convert)
 
 
-AUDIO_EXTENSIONS, VIDEO_EXTENSIONS = (".mp3", ".wav", ".m4a"), (".mp4",)
-
-
 def _grid(text: str | None) -> tuple[int | None, int | None]:
     if not text:
         return None, None
@@ -189,15 +186,13 @@ def _grid(text: str | None) -> tuple[int | None, int | None]:
 def run_integrate(args: argparse.Namespace) -> int:
     """Merge split pieces named PREFIX/<n>.<ext> into one task (image tiles, audio or video)."""
     tasks, _ = load_tasks(args.tasks)
-    extensions = {Path(t["name"]).suffix.lower() for t in tasks if t["name"].startswith(args.prefix.rstrip("/") + "/")}
-    if extensions & set(AUDIO_EXTENSIONS):
-        merged = integrate_audio(tasks, args.prefix)
-    elif extensions & set(VIDEO_EXTENSIONS):
-        merged = integrate_video(tasks, args.prefix)
-    else:
+    kind = piece_kind(tasks, args.prefix)
+    if kind == "image":
         rows, cols = _grid(args.grid)
-        merged = integrate_image_tiles(tasks, args.prefix, rows=rows, cols=cols, tol=args.tol,
-                                       keep_other_types=args.keep_other_types)
+        merged = integrate(tasks, args.prefix, rows=rows, cols=cols, tol=args.tol,
+                           keep_other_types=args.keep_other_types)
+    else:
+        merged = integrate(tasks, args.prefix, kind=kind)
     write_atomic(Path(args.output), orjson.dumps([merged]))
     print(f"{merged['name']}: {len(merged['annotations'])} annotation(s) -> {args.output}")
     return 0

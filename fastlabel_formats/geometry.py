@@ -85,8 +85,9 @@ def outer_bounds(rings: Rings, coords: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-def ring_areas(rings: Rings) -> np.ndarray:
-    """Shoelace area of every ring, ½·|Σ x_i·y_{i-1} − y_i·x_{i-1}| (cyclic).
+def signed_ring_areas(rings: Rings) -> np.ndarray:
+    """Signed shoelace area of every ring, ½·Σ x_i·y_{i-1} − y_i·x_{i-1} (cyclic): negative for a
+    ring clockwise on screen (y down), positive counter-clockwise.
 
     Computed relative to each ring's first vertex, which is exact for integer coordinates and
     loses far less to cancellation than the raw sum for large float ones.
@@ -103,7 +104,26 @@ def ring_areas(rings: Rings) -> np.ndarray:
     cross = coords[:, 0] * previous[:, 1] - coords[:, 1] * previous[:, 0]
     sums = np.zeros(n_rings)
     sums[nonempty] = np.add.reduceat(cross, starts[nonempty])
-    return 0.5 * np.abs(sums)
+    return 0.5 * sums
+
+
+def ring_areas(rings: Rings) -> np.ndarray:
+    """Shoelace area of every ring (see :func:`signed_ring_areas`)."""
+    return np.abs(signed_ring_areas(rings))
+
+
+def signed_ring_area(ring: np.ndarray) -> float:
+    """The signed area of one ``(n, 2)`` ring (see :func:`signed_ring_areas`)."""
+    one = Rings(np.asarray(ring, np.float64).reshape(-1, 2), np.array([0, len(ring)]), np.array([0, 1]),
+                np.zeros(1, bool))
+    return float(signed_ring_areas(one)[0])
+
+
+def region_polygon(rings: list[np.ndarray]):
+    """A valid shapely polygon of one region: outer ring first, then its holes (``buffer(0)``)."""
+    import shapely
+
+    return shapely.Polygon(rings[0], rings[1:]).buffer(0)
 
 
 def outer_area_sums(rings: Rings) -> np.ndarray:

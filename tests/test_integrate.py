@@ -201,3 +201,20 @@ def test_shapes_of_other_types_values_or_only_diagonal_never_merge(first_kind, s
     merged = integrate_image_tiles(tiles, "image/cat")
     joined = first_kind == second_kind and same_value and not diagonal
     assert len(merged["annotations"]) == (1 if joined else 2)
+
+
+def test_integrate_picks_the_kind_from_the_pieces():
+    from fastlabel_formats import integrate, split_audio_task, split_image_task, split_video_task
+
+    image = {"name": "scan.png", "width": 40, "height": 20, "annotations": [
+        {"type": "bbox", "value": "v", "points": [5, 5, 35, 15]}]}
+    assert integrate(split_image_task(image, 1, 2), "scan", rows=1, cols=2)["annotations"][0]["points"] == [5, 5, 35, 15]
+    audio = {"name": "voice.wav", "annotations": [{"type": "segment", "value": "a", "start": 1, "end": 3}]}
+    merged = integrate(split_audio_task(audio, [2, 2]), "voice")
+    assert (merged["name"], merged["annotations"][0]["start"], merged["annotations"][0]["end"]) == ("voice.wav", 1, 3)
+    video = {"name": "clip.mp4", "annotations": [{"type": "bbox", "value": "c", "points": {
+        "2": {"value": [0, 0, 1, 1]}, "4": {"value": [1, 1, 2, 2]}}}]}
+    tracks = integrate(split_video_task(video, [3, 3]), "clip")["annotations"]  # a gap at frame 3: two tracks
+    assert [sorted(track["points"]) for track in tracks] == [["2"], ["4"]]
+    with pytest.raises(FormatError, match="kind must be one of"):
+        integrate(split_audio_task(audio, [2, 2]), "voice", kind="text")

@@ -7,7 +7,7 @@ import itertools
 import os
 import urllib.parse
 
-from fastlabel_formats import FormatError, integrate_audio, integrate_image_tiles, integrate_video
+from fastlabel_formats import FormatError, integrate
 
 from ..endpoints import TASK_KINDS
 from .state import (
@@ -27,7 +27,7 @@ from .state import (
 )
 
 OBJECT_FIELDS = ("tags", "licenses", "annotations", "customMetadata")
-MERGERS = {"images": integrate_image_tiles, "videos": integrate_video, "audios": integrate_audio}
+PIECE_KINDS = {"images": "image", "videos": "video", "audios": "audio"}
 
 
 def _matches(row: dict, query: dict, keys: dict[str, str]) -> bool:
@@ -190,7 +190,7 @@ class FakeState:
         if not parts:
             raise Answer(404, f"no {media} tasks named {prefix}/<n>")
         try:
-            return 200, MERGERS[media](parts, prefix)
+            return 200, integrate(parts, prefix, kind=PIECE_KINDS[media])
         except FormatError as error:
             raise Answer(400, str(error)) from None
 

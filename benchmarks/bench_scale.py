@@ -1,0 +1,193 @@
+"""Projects of any size: wall time and peak memory of ``export --to coco,yolo`` in every mode.
+
+    python benchmarks/bench_scale.py [--sizes 10000,100000] [--per-task 30] [--runs 1] [--dir /tmp]
+                                     [--baseline /path/to/a/checkout/of/the/previous/main]
+
+For each size a project is generated *as a stream* into ``DIR/scale-N.json`` (never held in
+memory), then exported by the command line in-process (``--jobs 1``), with ``--jobs 2`` (spawned
+workers) and with ``--scheduler local --jobs 2`` (a Dask LocalCluster of 2 workers). Peak RSS is
+sampled from /proc every 50 ms for the command and for each of its descendant processes. The
+machine's two-process ceiling (two CPU loops in two processes vs one) is printed alongside, as
+bench_render does. ``--baseline`` also times in-process COCO and YOLO exports of 2,000 × 30
+in-memory tasks against that checkout, rounds interleaved (the "streaming costs little" target).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+sys.path.insert(0, str(Path(__file__).parent))
+from synthetic import _annotation  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+KINDS = ("bbox", "polygon", "segmentation")
+
+
+def write_project(path: Path, count: int, per_task: int, seed: int = 0) -> None:
+    """A JSON array of ``count`` synthetic tasks, written task by task."""
+    rng = np.random.default_rng(seed)
+    with open(path, "wb") as stream:
+        stream.write(b"[")
+        for number in range(count):
+            task = {"id": f"task-{number}", "name": f"images/{number // 1000}/img_{number:07d}.jpg",
+                    "status": "completed", "width": 1920, "height": 1080,
+                    "annotations": [_annotation(rng, KINDS[int(rng.integers(3))], 1920, 1080, True)
+                                    for _ in range(per_task)]}
+            stream.write((b"," if number else b"") + orjson.dumps(task))
+        stream.write(b"]")
+
+
+def _tree_rss(root: int) -> dict[int, int]:
+    """RSS in bytes of ``root`` and each of its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    out, todo = {}, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/statm") as statm:
+                out[pid] = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            continue
+        todo += children.get(pid, [])
+    return out
+
+
+def run_measured(command: list[str]) -> tuple[float, int, int, int]:
+    """Wall seconds, peak RSS of the command, of its largest descendant, and of the whole tree."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peaks: dict[int, int] = {}
+    total = [0]
+
+    def sample() -> None:
+        while process.poll() is None:
+            rss = _tree_rss(process.pid)
+            for pid, value in rss.items():
+                peaks[pid] = max(peaks.get(pid, 0), value)
+            total[0] = max(total[0], sum(rss.values()))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, errors = process.communicate()
+    sampler.join()
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{errors.decode()[-2000:]}")
+    own = peaks.pop(process.pid, 0)
+    return wall, own, max(peaks.values(), default=0), total[0]
+
+
+def ceiling() -> float:
+    """How much faster two CPU loops in two processes finish than in one (this machine, now)."""
+    loop = [sys.executable, "-c", "s=0\nfor i in range(30_000_000): s+=i"]
+    started = time.perf_counter()
+    subprocess.run(loop, check=True)
+    subprocess.run(loop, check=True)
+    serial = time.perf_counter() - started
+    started = time.perf_counter()
+    both = [subprocess.Popen(loop) for _ in range(2)]
+    for process in both:
+        process.wait()
+    return serial / (time.perf_counter() - started)
+
+
+MODES = {"in-process": ["--jobs", "1"], "--jobs 2": ["--jobs", "2"],
+         "--scheduler local (2)": ["--jobs", "2", "--scheduler", "local"]}
+
+
+def scale_rows(sizes: list[int], per_task: int, folder: Path, runs: int) -> list[tuple]:
+    rows = []
+    for size in sizes:
+        project = folder / f"scale-{size}.json"
+        if not project.exists():
+            write_project(project, size, per_task)
+        for mode, flags in MODES.items():
+            measured = []
+            for _ in range(runs):
+                out = folder / f"scale-out-{size}"
+                shutil.rmtree(out, ignore_errors=True)
+                command = [sys.executable, "-m", "fastlabel_formats", "export", str(project), "--to", "coco,yolo",
+                           "-o", str(out), *flags]
+                measured.append(run_measured(command))
+                shutil.rmtree(out, ignore_errors=True)
+            wall = statistics.median(m[0] for m in measured)
+            rows.append((size, mode, wall, *measured[len(measured) // 2][1:], project.stat().st_size))
+    return rows
+
+
+BASELINE_SCRIPT = """
+import sys, time, tempfile, shutil
+sys.path.insert(0, {bench!r})
+from synthetic import make_tasks
+import fastlabel_formats as ff
+tasks = make_tasks(2000, 30, seed=1)
+for name in ("export_coco", "export_yolo"):
+    out = tempfile.mkdtemp(dir="/dev/shm" if __import__("os").path.isdir("/dev/shm") else None)
+    started = time.perf_counter()
+    getattr(ff, name)(tasks, out)
+    print(name, time.perf_counter() - started)
+    shutil.rmtree(out)
+"""
+
+
+def baseline_rows(baseline: Path, runs: int) -> dict[str, dict[str, float]]:
+    """Median seconds of in-process COCO / YOLO exports of 2,000 × 30 tasks, here and in ``baseline``."""
+    times: dict[str, dict[str, list[float]]] = {"this tree": {}, "baseline": {}}
+    script = BASELINE_SCRIPT.format(bench=str(Path(__file__).parent))
+    for _ in range(runs):
+        for label, tree in (("this tree", ROOT), ("baseline", baseline)):
+            result = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
+                                    env={**os.environ, "PYTHONPATH": str(tree)})
+            for line in result.stdout.decode().splitlines():
+                name, seconds = line.split()
+                times[label].setdefault(name, []).append(float(seconds))
+    return {label: {name: statistics.median(v) for name, v in by_name.items()} for label, by_name in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--per-task", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--dir", type=Path, default=Path("/tmp"))
+    parser.add_argument("--baseline", type=Path, help="a checkout of the previous main, for the 2,000 × 30 rows")
+    args = parser.parse_args()
+    print(f"machine's two-process ceiling now: {ceiling():.2f}x")
+    if args.baseline:
+        medians = baseline_rows(args.baseline, max(args.runs, 5))
+        print("\n| 2,000 × 30 in memory, in-process | this tree | baseline | ratio |\n|---|---|---|---|")
+        for name in ("export_coco", "export_yolo"):
+            ours, theirs = medians["this tree"][name], medians["baseline"][name]
+            print(f"| {name} | {ours:.2f} s | {theirs:.2f} s | {ours / theirs:.2f} |")
+    rows = scale_rows([int(v) for v in args.sizes.split(",")], args.per_task, args.dir, args.runs)
+    print("\n| tasks × 30 | JSON | mode | wall | vs in-process | peak RSS: command | largest worker | all |")
+    print("|---|---|---|---|---|---|---|---|")
+    single = {}
+    for size, mode, wall, own, worker, total, json_bytes in rows:
+        single.setdefault(size, wall)
+        print(f"| {size:,} | {json_bytes / 1e9:.2f} GB | {mode} | {wall:.1f} s | {single[size] / wall:.2f}x | "
+              f"{own / 1e6:.0f} MB | {worker / 1e6:.0f} MB | {total / 1e6:.0f} MB |")
+
+
+if __name__ == "__main__":
+    main()
