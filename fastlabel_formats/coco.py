@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from math import isfinite
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import msgspec
 import numpy as np
-import orjson
 
 from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, rows_with_holes, vertex_bounds
 from .categories import CLASSED_TYPES, Census, first_index
 from .errors import FormatError
-from .files import atomic_output, dump_json, is_remote, output_path, read_json
+from .files import atomic_output, output_path, read_json
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
+from .jsonparts import JsonListSpool, json_fragment
 from .report import ConversionReport
 from .run import Target, prepared_tables, run_export
 from .runtime import gc_paused
@@ -199,52 +197,6 @@ def _is_degenerate(points: object) -> bool:
         return int(x1) == int(x2) or int(y1) == int(y2)
     except (TypeError, ValueError, OverflowError):
         return False  # malformed: the table names it
-
-
-def json_fragment(items: list, indent: int | None) -> bytes:
-    """The JSON of ``items`` without the list brackets: compact (orjson), or the items of a list
-    at depth 2 of ``json.dumps(..., indent=indent)`` (the reference's bytes)."""
-    if not items:
-        return b""
-    if indent is None:
-        return orjson.dumps(items)[1:-1]
-    pad = " " * (2 * indent)
-    return ",\n".join(pad + dump_json(item, indent).decode().replace("\n", "\n" + pad) for item in items).encode()
-
-
-class JsonListSpool:
-    """The items of one JSON list, appended fragment by fragment to a temporary file beside ``path``."""
-
-    def __init__(self, path: Path | str, key: str, indent: int | None) -> None:
-        folder = None  # beside a local output, in the temporary folder for an fsspec one
-        if not is_remote(path):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            folder = path.parent
-        name = str(path).rsplit("/", 1)[-1]
-        self.file = tempfile.TemporaryFile(prefix=f".{name}.{key}.", suffix=".tmp", dir=folder)
-        self.separator = b"," if indent is None else b",\n"
-        self.indent, self.empty = indent, True
-
-    def append(self, fragment: bytes) -> None:
-        if fragment:
-            self.file.write(fragment if self.empty else self.separator + fragment)
-            self.empty = False
-
-    def copy_into(self, stream: BinaryIO, key: str) -> None:
-        """Write ``"key": [items]`` into ``stream`` as the compact or the indented writer would."""
-        name = b'"' + key.encode() + b'"'
-        if self.indent is None:
-            head, tail = name + b":[", b"]"
-        else:
-            pad = b" " * self.indent
-            head, tail = (pad + name + b": [", b"]") if self.empty else (pad + name + b": [\n", b"\n" + pad + b"]")
-        stream.write(head)
-        self.file.seek(0)
-        shutil.copyfileobj(self.file, stream, 1 << 20)
-        stream.write(tail)
-
-    def close(self) -> None:
-        self.file.close()
 
 
 @dataclass(frozen=True)

@@ -208,7 +208,8 @@ def test_integrate_picks_the_kind_from_the_pieces():
 
     image = {"name": "scan.png", "width": 40, "height": 20, "annotations": [
         {"type": "bbox", "value": "v", "points": [5, 5, 35, 15]}]}
-    assert integrate(split_image_task(image, 1, 2), "scan", rows=1, cols=2)["annotations"][0]["points"] == [5, 5, 35, 15]
+    tiles = split_image_task(image, 1, 2)
+    assert integrate(tiles, "scan", rows=1, cols=2)["annotations"][0]["points"] == [5, 5, 35, 15]
     audio = {"name": "voice.wav", "annotations": [{"type": "segment", "value": "a", "start": 1, "end": 3}]}
     merged = integrate(split_audio_task(audio, [2, 2]), "voice")
     assert (merged["name"], merged["annotations"][0]["start"], merged["annotations"][0]["end"]) == ("voice.wav", 1, 3)

@@ -1,0 +1,60 @@
+"""A JSON list written in parts: fragments of its items appended in order to a temporary spool, then
+copied into the finished document (how COCO image and annotation records of many chunks, built in
+any process, become one file)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+from .files import dump_json, is_remote
+
+
+def json_fragment(items: list, indent: int | None) -> bytes:
+    """The JSON of ``items`` without the list brackets: compact (orjson), or the items of a list
+    at depth 2 of ``json.dumps(..., indent=indent)`` (the reference's bytes)."""
+    if not items:
+        return b""
+    if indent is None:
+        return orjson.dumps(items)[1:-1]
+    pad = " " * (2 * indent)
+    return ",\n".join(pad + dump_json(item, indent).decode().replace("\n", "\n" + pad) for item in items).encode()
+
+
+class JsonListSpool:
+    """The items of one JSON list, appended fragment by fragment to a temporary file beside ``path``."""
+
+    def __init__(self, path: Path | str, key: str, indent: int | None) -> None:
+        folder = None  # beside a local output, in the temporary folder for an fsspec one
+        if not is_remote(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            folder = path.parent
+        name = str(path).rsplit("/", 1)[-1]
+        self.file = tempfile.TemporaryFile(prefix=f".{name}.{key}.", suffix=".tmp", dir=folder)
+        self.separator = b"," if indent is None else b",\n"
+        self.indent, self.empty = indent, True
+
+    def append(self, fragment: bytes) -> None:
+        if fragment:
+            self.file.write(fragment if self.empty else self.separator + fragment)
+            self.empty = False
+
+    def copy_into(self, stream: BinaryIO, key: str) -> None:
+        """Write ``"key": [items]`` into ``stream`` as the compact or the indented writer would."""
+        name = b'"' + key.encode() + b'"'
+        if self.indent is None:
+            head, tail = name + b":[", b"]"
+        else:
+            pad = b" " * self.indent
+            head, tail = (pad + name + b": [", b"]") if self.empty else (pad + name + b": [\n", b"\n" + pad + b"]")
+        stream.write(head)
+        self.file.seek(0)
+        shutil.copyfileobj(self.file, stream, 1 << 20)
+        stream.write(tail)
+
+    def close(self) -> None:
+        self.file.close()
