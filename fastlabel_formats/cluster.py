@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -43,16 +42,9 @@ def connect(scheduler: object, workers: int) -> tuple[Any, list]:
 
 
 def ordered_map(client: Any, function: Callable[..., Any], arguments: Iterable[tuple], window: int) -> Iterator[Any]:
-    """``function(*args)`` on the cluster for every ``args``, results in order, ``window`` in flight."""
+    """``function(*args)`` on the cluster for every ``args``, results in order (at least two per
+    worker thread in flight)."""
+    from .parallel import ordered_submit
+
     window = max(window, 2 * sum(client.nthreads().values()))
-    pending: deque = deque()
-    try:
-        for args in arguments:
-            pending.append(client.submit(function, *args, pure=False))
-            while len(pending) > window:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        for future in pending:
-            future.cancel()
+    return ordered_submit(lambda *args: client.submit(*args, pure=False), function, arguments, window)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import isfinite
 from pathlib import Path
 from typing import Any
@@ -12,8 +12,14 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, rows_with_holes, vertex_bounds
 from .categories import CLASSED_TYPES, Census, first_index
+from .columns import (
+    bbox_points,
+    rotations,
+    row_kinds,
+    value_lookup,
+    vertex_bounds,
+)
 from .errors import FormatError
 from .files import atomic_output, output_path, read_json
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
@@ -21,10 +27,14 @@ from .jsonparts import JsonListSpool, json_fragment
 from .report import ConversionReport
 from .run import Target, prepared_tables, run_export
 from .runtime import gc_paused
+from .selection import Policy, report_selection, select
 from .tasks import AnnotationTable, TaskChunk, frame_points
 
 COCO_TYPES = CLASSED_TYPES
 COCO_GEOMETRY = ("bbox", "polygon", "segmentation")
+COCO_POLICY = Policy(COCO_TYPES, without_points=("pose_estimation",),
+                     missing_value="value missing from the annotation definitions, skipped")
+COCO_DROPPING_HOLES = replace(COCO_POLICY, holes="segmentation holes dropped (use holes='rle')")
 HOLE_MODES = ("drop", "rle")
 
 
@@ -137,7 +147,8 @@ class CocoTarget(Target):
         """The image records and annotation records of one table."""
         images = [{"file_name": f.file_name, "height": f.height, "width": f.width, "id": i}
                   for i, f in enumerate(table.frames, table.first_frame + 1)]
-        rows = coco_rows(table, self.category_ids, report)
+        policy = COCO_DROPPING_HOLES if self.holes == "drop" else COCO_POLICY
+        rows = coco_rows(table, self.category_ids, report, policy)
         return images, coco_annotations(table, rows, self, first_id, report)
 
     def build(self, table: AnnotationTable, plan: int | None, report: ConversionReport
@@ -219,24 +230,20 @@ def coco_selection(batch: AnnotationTable, category_ids: dict) -> CocoRows:
 
 def _coco_selection(batch: AnnotationTable, category_ids: dict) -> CocoRows:
     kinds = row_kinds(batch)
-    present = has_points(batch)
     boxes = bbox_points(batch)
-    degenerate = (kinds == "bbox") & present & degenerate_boxes(boxes)
-    category = np.array([category_ids.get(a.get("value"), 0) for a in batch.annotations], np.int64)
-    keep = np.isin(kinds, COCO_TYPES) & ((kinds == "pose_estimation") | present) & ~degenerate & (category > 0)
+    category = value_lookup(batch, category_ids, 0)
+    keep = select(batch, COCO_POLICY, category > 0).keep
     area = coco_areas(batch, kinds, boxes)
     order = np.lexsort((area, category, batch.frame))
     xywh = coco_xywh(batch, kinds, boxes)
     return CocoRows(order[keep[order]], category, area, xywh, boxes, kinds)
 
 
-def coco_rows(batch: AnnotationTable, category_ids: dict, report: ConversionReport) -> CocoRows:
-    """:func:`coco_selection`, the skipped rows counted in ``report``."""
+def coco_rows(batch: AnnotationTable, category_ids: dict, report: ConversionReport,
+              policy: Policy | None = None) -> CocoRows:
+    """:func:`coco_selection`, the skipped rows (and losses of ``policy``) counted in ``report``."""
     rows = coco_selection(batch, category_ids)
-    kinds = rows.kinds
-    present = has_points(batch)
-    degenerate = (kinds == "bbox") & present & degenerate_boxes(rows.boxes)
-    _note_losses(batch, report, np.isin(kinds, COCO_TYPES), present, degenerate, rows.category)
+    report_selection(batch, policy or COCO_POLICY, select(batch, COCO_POLICY, rows.category > 0), report)
     return rows
 
 
@@ -244,9 +251,6 @@ def coco_annotations(batch: AnnotationTable, rows: CocoRows, parts: CocoTarget, 
                      report: ConversionReport) -> list[dict]:
     """The COCO annotation records of a batch, sorted per image by (category, area)."""
     holes = parts.holes
-    if holes == "drop":
-        batch.note(report, batch.rows_mask(rows.order) & rows_with_holes(batch),
-                   "segmentation holes dropped (use holes='rle')")
     order = rows.order.tolist()
     annotations = [batch.annotations[row] for row in order]
     segmentations = coco_segmentations(rows.kinds[rows.order].tolist(), [batch.points[r] for r in order],
@@ -283,18 +287,6 @@ def coco_annotations(batch: AnnotationTable, rows: CocoRows, parts: CocoTarget, 
                          coco_attributes(annotations, batch, order)),
                      first_id)
     ]
-
-
-def _note_losses(batch, report, supported, present, degenerate, category) -> None:
-    kinds = row_kinds(batch)
-    counted = present if batch.is_video else np.ones(len(batch), bool)
-    batch.note(report, ~supported & counted, "{kind} annotation not representable in {target}")
-    if not batch.is_video:
-        batch.note(report, supported & ~present & (kinds != "pose_estimation"),
-                   "{kind} annotation without points skipped")
-    batch.note(report, degenerate, "degenerate bbox (zero width or height in whole pixels) skipped")
-    batch.note(report, supported & present & ~degenerate & (category == 0),
-               "value missing from the annotation definitions, skipped")
 
 
 def coco_areas(batch: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:

@@ -7,17 +7,19 @@ from pathlib import Path
 
 import numpy as np
 
-from .boxes import has_points, rotations, row_kinds, rows_with_holes
 from .errors import FormatError
 from .files import dump_json, read_json
 from .report import ConversionReport
 from .run import PerImageTarget, prepared_tables, run_export
 from .runtime import gc_paused
+from .selection import Policy, apply_policy
 from .tasks import RING_TYPES, AnnotationTable
 
 LABELME_VERSION = "4.5.9"
 SHAPE_TYPES = {"polygon": "polygon", "segmentation": "polygon", "bbox": "rectangle",
                "keypoint": "point", "line": "line"}
+LABELME_POLICY = Policy(tuple(SHAPE_TYPES), skip_degenerate=False, holes="segmentation holes dropped",
+                        rotation="bbox rotation dropped", attributes="attributes not representable in {target}")
 
 
 @gc_paused
@@ -79,16 +81,7 @@ def labelme_shapes(kind: str, value: object, points: list) -> list[dict]:
 
 def build_labelme(batch: AnnotationTable, report: ConversionReport) -> list[dict]:
     """The labelme documents of the tasks of a batch."""
-    kinds = row_kinds(batch)
-    supported = np.isin(kinds, list(SHAPE_TYPES))
-    present = has_points(batch)
-    keep = supported & present
-    batch.note(report, ~supported, "{kind} annotation not representable in {target}")
-    batch.note(report, supported & ~present, "{kind} annotation without points skipped")
-    batch.note(report, keep & rows_with_holes(batch), "segmentation holes dropped")
-    batch.note(report, keep & (kinds == "bbox") & (rotations(batch) != 0), "bbox rotation dropped")
-    with_attributes = np.fromiter((bool(a.get("attributes")) for a in batch.annotations), bool, len(batch))
-    batch.note(report, keep & with_attributes, "attributes not representable in {target}")
+    keep = apply_policy(batch, LABELME_POLICY, report)
     shapes: list[list[dict]] = [[] for _ in batch.frames]
     for row in np.flatnonzero(keep).tolist():
         shapes[batch.frame[row]].extend(

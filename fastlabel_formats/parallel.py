@@ -13,7 +13,7 @@ import os
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,7 +38,8 @@ class Runner:
     """Where the blocks of a run are processed: in-process (``jobs=1``), in a pool of ``jobs``
     spawned processes, or on a Dask cluster (``scheduler``: ``"local"`` for a LocalCluster of
     ``jobs`` worker processes on this machine, a scheduler address such as ``tcp://host:8786``, or
-    a ``distributed.Client``). :meth:`map` yields results in input order with a bounded number of
+    a ``distributed.Client``); ``scheduler`` may also be a ``concurrent.futures`` process pool of
+    the caller's (reused, left open). :meth:`map` yields results in input order with a bounded number of
     items in flight."""
 
     def __init__(self, jobs: int = 1, scheduler: object = None) -> None:
@@ -47,7 +48,10 @@ class Runner:
         self._owned: list = []
 
     def __enter__(self) -> Runner:
-        if self.scheduler is not None:
+        if isinstance(self.scheduler, Executor):  # the caller's pool, reused and left open
+            self._pool = self.scheduler
+            self.jobs = max(self.jobs, getattr(self.scheduler, "_max_workers", self.jobs))
+        elif self.scheduler is not None:
             from .cluster import connect
 
             self._client, self._owned = connect(self.scheduler, self.jobs)
@@ -58,7 +62,7 @@ class Runner:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._pool is not None:
+        if self._pool is not None and self._pool is not self.scheduler:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._hidden.__exit__(*exc)
         for resource in reversed(self._owned):
@@ -76,18 +80,20 @@ class Runner:
 
             yield from ordered_map(self._client, function, arguments, 2 * self.jobs)
         elif self._pool is not None:
-            yield from _ordered(self._pool, function, arguments, 2 * self.jobs)
+            yield from ordered_submit(self._pool.submit, function, arguments, 2 * self.jobs)
         else:
             for args in arguments:
                 yield function(*args)
 
 
-def _ordered(pool: ProcessPoolExecutor, function: Callable[..., Any], arguments: Iterable[tuple],
-             window: int) -> Iterator[Any]:
-    pending: deque[Future] = deque()
+def ordered_submit(submit: Callable[..., Any], function: Callable[..., Any], arguments: Iterable[tuple],
+                   window: int) -> Iterator[Any]:
+    """``submit(function, *args)`` for every ``args`` (futures with ``result()``/``cancel()``),
+    results yielded in order, at most ``window`` submitted ahead."""
+    pending: deque = deque()
     try:
         for args in arguments:
-            pending.append(pool.submit(function, *args))
+            pending.append(submit(function, *args))
             while len(pending) > window:
                 yield pending.popleft().result()
         while pending:

@@ -15,15 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, vertex_bounds
+from .columns import vertex_bounds
 from .errors import FormatError
 from .report import ConversionReport
 from .run import PerImageTarget, prepared_tables, run_export
 from .runtime import gc_paused
+from .selection import Policy, apply_policy
 from .tasks import AnnotationTable
 
 VOC_TYPES = ("bbox", "polygon")
 VOC_FLAGS = ("truncated", "occluded", "difficult")
+VOC_POLICY = Policy(VOC_TYPES, rotation="bbox rotation dropped (VOC boxes are axis-aligned)")
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _HEAD = (
     "<annotation>\n    <filename>{}</filename>\n    <size>\n        <width>{}</width>\n"
@@ -106,16 +108,7 @@ def voc_flags(attributes: object) -> tuple[int, int, int]:
 
 def build_pascalvoc(batch: AnnotationTable, report: ConversionReport) -> list[tuple[str, str]]:
     """The XML text of every frame of a batch."""
-    kinds = row_kinds(batch)
-    present = has_points(batch)
-    degenerate = (kinds == "bbox") & present & degenerate_boxes(bbox_points(batch))
-    supported = np.isin(kinds, VOC_TYPES)
-    counted = present if batch.is_video else np.ones(len(batch), bool)
-    batch.note(report, ~supported & counted, "{kind} annotation not representable in {target}")
-    batch.note(report, degenerate, "degenerate bbox (zero width or height in whole pixels) skipped")
-    keep = supported & present & ~degenerate
-    batch.note(report, keep & (kinds == "bbox") & (rotations(batch) != 0),
-               "bbox rotation dropped (VOC boxes are axis-aligned)")
+    keep = apply_policy(batch, VOC_POLICY, report)
     boxes = np.floor(vertex_bounds(batch)[keep]).astype(np.int64).tolist()
     rows = np.flatnonzero(keep).tolist()
     objects: list[list[str]] = [[] for _ in batch.frames]

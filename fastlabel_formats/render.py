@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .boxes import row_kinds
 from .categories import Census, first_index
+from .columns import row_kinds, value_lookup
 from .errors import FormatError, where
 from .palette import COLOR_PALETTE
 from .raster import fill_rings
@@ -254,13 +254,13 @@ class MaskTarget(PerImageTarget):
             first_of_frame = np.searchsorted(table.frame, table.frame)
             before = np.concatenate([[0], np.cumsum(drawable)])[first_of_frame]
             return np.where(drawable, rank - before + self.start_index, -1).astype(object).tolist()
-        position = first_index(self.classes)
-        values: list[int | None] = []
-        for row, annotation in enumerate(table.annotations):
-            if drawable[row] and annotation.get("value") not in position:
-                raise FormatError(f"{table.place(row)}: value {annotation.get('value')!r} is missing from classes")
-            values.append(position[annotation["value"]] + self.start_index if drawable[row] else None)
-        return values
+        index = value_lookup(table, first_index(self.classes), -1)
+        missing = np.flatnonzero(drawable & (index < 0))
+        if missing.size:
+            row = int(missing[0])
+            value = table.annotations[row].get("value")
+            raise FormatError(f"{table.place(row)}: value {value!r} is missing from classes")
+        return np.where(drawable, index + self.start_index, -1).astype(object).tolist()
 
     def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
         row_values = [None if v == -1 else v for v in self.row_values(table)]

@@ -12,7 +12,6 @@ from itertools import chain
 from typing import Any
 
 import numpy as np
-import orjson
 
 from .errors import FormatError, where
 from .files import read_json
@@ -99,11 +98,8 @@ CHUNK_ROWS = 2048
 
 @dataclass
 class TaskChunk:
-    """The tasks and frames of one chunk before they become a table: what travels to a worker.
-
-    Pickled as the JSON of its tasks (orjson: several times smaller and faster to load than a
-    pickle of the same dicts), or as a plain pickle when the tasks hold what JSON cannot.
-    """
+    """The tasks and frames of one chunk before they become a table (``frames[i].task`` indexes
+    ``tasks``; ``first_frame`` is the index of the first frame in the whole run)."""
 
     source: str
     tasks: list[dict]
@@ -118,17 +114,6 @@ class TaskChunk:
         """Every frame with the annotations of its task."""
         for frame in self.frames:
             yield frame, self.tasks[frame.task].get("annotations", ())
-
-    def __reduce__(self):
-        try:
-            packed = orjson.dumps(self.tasks)
-        except TypeError:
-            return (TaskChunk, (self.source, self.tasks, self.frames, self.first_frame))
-        return (_unpack_chunk, (self.source, packed, self.frames, self.first_frame))
-
-
-def _unpack_chunk(source: str, packed: bytes, frames: list[Frame], first_frame: int) -> TaskChunk:
-    return TaskChunk(source, orjson.loads(packed), frames, first_frame)
 
 
 def table_of(tasks: list[dict], source: str, geometry: Iterable[str] = RING_TYPES) -> AnnotationTable:

@@ -14,18 +14,20 @@ from pathlib import Path
 
 import numpy as np
 
-from .boxes import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, rows_with_holes
 from .categories import Census, first_index
 from .coco import COCO_GEOMETRY, coco_rows, coco_xywh
+from .columns import bbox_points, rotations, row_kinds, rows_with_holes, value_lookup
 from .errors import FormatError
 from .geometry import box_corners, truncate
 from .report import ConversionReport
 from .run import PerImageTarget, prepared_tables, run_export, write_text_file
 from .runtime import gc_paused
+from .selection import Policy, apply_policy
 from .tasks import AnnotationTable
 
 YOLO_DECIMALS = 7
 YOLO_TYPES = ("bbox", "polygon", "segmentation")
+YOLO_POLICY = Policy(YOLO_TYPES)  # holes and rotation: reported by the line builders
 
 
 @dataclass(frozen=True)
@@ -151,15 +153,9 @@ def coco_lines(batch: AnnotationTable, category_ids: dict, project_type: str, ob
 def classes_lines(batch: AnnotationTable, index_of: dict, obb: bool, report: ConversionReport) -> YoloLines:
     """Lines of the classes path (§2.2): boxes, then per class polygons sorted by text."""
     kinds = row_kinds(batch)
-    supported = np.isin(kinds, YOLO_TYPES)
-    present = has_points(batch)
     boxes = bbox_points(batch)
-    degenerate = (kinds == "bbox") & present & degenerate_boxes(boxes)
-    klass = np.array([index_of.get(a.get("value"), -1) for a in batch.annotations], np.int64)
-    batch.note(report, ~supported & (present | ~batch.is_video), "{kind} annotation not representable in {target}")
-    batch.note(report, degenerate, "degenerate bbox (zero width or height in whole pixels) skipped")
-    batch.note(report, supported & present & ~degenerate & (klass < 0), "value missing from classes, skipped")
-    keep = supported & present & ~degenerate & (klass >= 0)
+    klass = value_lookup(batch, index_of, -1)
+    keep = apply_policy(batch, YOLO_POLICY, report, klass >= 0)
     xywh = coco_xywh(batch, kinds, boxes)
     box_rows = np.flatnonzero(keep & (kinds == "bbox"))
     lines = [box_lines(batch, box_rows, klass, xywh, obb, report),

@@ -266,3 +266,51 @@ def test_without_the_dask_extra_the_scheduler_option_says_what_to_install(tmp_pa
     code = main(["export", str(SAMPLE / "tasks.json"), "--to", "coco", "-o", str(tmp_path), "--scheduler", "local"])
     assert code == 2
     assert "pip install 'fastlabel-formats[dask]'" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def spawn_pool():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=logging.ERROR) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+track = st.dictionaries(st.integers(1, 6).map(str), st.tuples(coordinate, coordinate).map(
+    lambda p: {"value": [p[0], p[1], p[0] + 9, p[1] + 7]}), max_size=4)
+video_projects = st.lists(st.lists(track.map(lambda points: ann("bbox", "car", points)), max_size=3), max_size=4).map(
+    lambda per_task: [task(f"v/{n}.mp4", 64, 48, *annotations) for n, annotations in enumerate(per_task)])
+
+
+@settings(max_examples=15)
+@given(projects, video_projects, st.integers(1, 9))
+def test_generated_projects_write_the_same_bytes_in_every_mode(tmp_path_factory, spawn_pool, dask_client,
+                                                                images, videos, chunk_rows):
+    folder = tmp_path_factory.mktemp("modes")
+    runs = {"image": (images, ("coco", "yolo", "voc", "labelme", "semantic", "instance"), TargetOptions(), None),
+            "video": (videos, ("coco", "yolo", "voc"), TargetOptions(project_type="video_bbox"),
+                      {t["name"]: 6 for t in videos})}
+    original = tasks_module.CHUNK_ROWS, source_module.BLOCK_ROWS
+    tasks_module.CHUNK_ROWS, source_module.BLOCK_ROWS = chunk_rows, 4 * chunk_rows  # the parent cuts blocks
+    try:
+        for name, (tasks, targets, options, counts) in runs.items():
+            outputs = []
+            for mode, scheduler in (("one", None), ("pool", spawn_pool), ("dask", dask_client)):
+                out = folder / name / mode
+                export_targets(tasks, {t: out / t for t in targets}, options, frame_counts=counts,
+                               scheduler=scheduler)
+                outputs.append(tree(out))
+            assert outputs[0] == outputs[1] == outputs[2], name
+    finally:
+        tasks_module.CHUNK_ROWS, source_module.BLOCK_ROWS = original

@@ -69,3 +69,25 @@ def rows_with_holes(batch: AnnotationTable) -> np.ndarray:
     """Rows whose geometry has at least one hole ring."""
     rings = batch.rings
     return np.bincount(rings.ring_shape(), weights=rings.is_hole, minlength=len(batch)) > 0
+
+
+@derived_column
+def value_codes(batch: AnnotationTable) -> tuple[np.ndarray, list]:
+    """Per row the position of its ``value`` in the table's dictionary of distinct values (in order
+    of first appearance), and that dictionary; -1 for a row whose value cannot be a key (a list)."""
+    dictionary: dict = {}
+    codes = np.empty(len(batch), np.int64)
+    for row, annotation in enumerate(batch.annotations):
+        value = annotation.get("value")
+        try:
+            codes[row] = dictionary.setdefault(value, len(dictionary))
+        except TypeError:  # unhashable: no class can match it
+            codes[row] = -1
+    return codes, list(dictionary)
+
+
+def value_lookup(batch: AnnotationTable, mapping: dict, default: int) -> np.ndarray:
+    """``mapping.get(value, default)`` of every row, looked up once per distinct value."""
+    codes, dictionary = value_codes(batch)
+    per_value = np.array([mapping.get(value, default) for value in dictionary] + [default], np.int64)
+    return per_value[codes]
