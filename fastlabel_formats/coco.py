@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from math import isfinite
@@ -21,9 +22,9 @@ from .columns import (
     vertex_bounds,
 )
 from .errors import FormatError
-from .files import atomic_output, output_path, read_json
+from .files import atomic_output, is_remote, output_path, read_json, remove
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
-from .jsonparts import JsonListSpool, json_fragment
+from .jsonparts import JsonListSpool, json_fragment, write_part
 from .report import ConversionReport
 from .run import Target, prepared_tables, run_export
 from .runtime import gc_paused
@@ -127,6 +128,8 @@ class CocoTarget(Target):
         self.category_ids = {name: self.categories[i]["id"]
                              for name, i in first_index([c["name"] for c in self.categories]).items()}
         self.next_id = 1
+        folder, name = str(self.path).rsplit("/", 1) if is_remote(self.path) else (self.path.parent, self.path.name)
+        self.parts_dir = output_path(folder, f".{name}.parts-{uuid.uuid4().hex[:12]}", "parts")
 
     def survey(self, chunk: TaskChunk) -> int | None:
         """How many annotation records the block will give (None when blocks are built in order,
@@ -164,9 +167,20 @@ class CocoTarget(Target):
             self._spools[key] = JsonListSpool(self.path, key, self.indent)
         return self._spools[key]
 
-    def collect(self, result: tuple[bytes, bytes], report: ConversionReport) -> None:
-        self._spool("images").append(result[0])
-        self._spool("annotations").append(result[1])
+    def block_result(self, results: list[tuple[bytes, bytes]]) -> list[tuple]:
+        """In this process: the fragments. In a worker: two part files (images, annotations) in
+        ``parts_dir`` beside the output, so that the records do not travel back to the parent."""
+        if self.in_order:
+            return results
+        return [tuple(write_part(self.parts_dir, [result[key] for result in results], self.indent) for key in (0, 1))]
+
+    def collect(self, result: list[tuple], report: ConversionReport) -> None:
+        for image_part, annotation_part in result:
+            for key, fragment in (("images", image_part), ("annotations", annotation_part)):
+                if isinstance(fragment, bytes):
+                    self._spool(key).append(fragment)
+                elif fragment is not None:
+                    self._spool(key).append_part(fragment)
 
     def finish(self, report: ConversionReport) -> None:
         categories = JsonListSpool(self.path, "categories", self.indent)
@@ -185,6 +199,7 @@ class CocoTarget(Target):
             for _, spool in parts:
                 spool.close()
             self._spools = {}
+            remove(self.parts_dir, recursive=True)
         report.files.append(self.path)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -77,6 +78,25 @@ def atomic_output(path: Path | str) -> Iterator[BinaryIO]:
         with suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def open_binary(path: str | os.PathLike[str], mode: str = "rb"):
+    """A binary file object of a local or fsspec path."""
+    if is_remote(path):
+        return fsspec_module().open(str(path), mode).open()
+    return open(path, mode)
+
+
+def remove(path: str | os.PathLike[str], recursive: bool = False) -> None:
+    """Delete a local or fsspec file (or folder, ``recursive``); nothing when it is already gone."""
+    if is_remote(path):
+        with suppress(FileNotFoundError):
+            fsspec_module().core.url_to_fs(str(path))[0].rm(str(path), recursive=recursive)
+    elif recursive:
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def write_atomic(path: Path | str, data: bytes) -> Path | str:

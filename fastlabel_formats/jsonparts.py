@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 from typing import BinaryIO
 
 import orjson
 
-from .files import dump_json, is_remote
+from .files import atomic_output, dump_json, is_remote, open_binary, remove
 
 
 def json_fragment(items: list, indent: int | None) -> bytes:
@@ -43,6 +44,15 @@ class JsonListSpool:
             self.file.write(fragment if self.empty else self.separator + fragment)
             self.empty = False
 
+    def append_part(self, part: str | Path) -> None:
+        """Append the fragment a worker wrote to ``part`` (see :func:`write_part`), then remove it."""
+        with open_binary(part) as stream:
+            if not self.empty:
+                self.file.write(self.separator)
+            shutil.copyfileobj(stream, self.file, 1 << 20)
+        self.empty = False
+        remove(part)
+
     def copy_into(self, stream: BinaryIO, key: str) -> None:
         """Write ``"key": [items]`` into ``stream`` as the compact or the indented writer would."""
         name = b'"' + key.encode() + b'"'
@@ -58,3 +68,14 @@ class JsonListSpool:
 
     def close(self) -> None:
         self.file.close()
+
+
+def write_part(folder: str | Path, fragments: list[bytes], indent: int | None) -> str | None:
+    """The non-empty ``fragments`` joined into one new file in ``folder`` (None when all are empty)."""
+    body = (b"," if indent is None else b",\n").join(fragment for fragment in fragments if fragment)
+    if not body:
+        return None
+    path = f"{str(folder).rstrip('/')}/{uuid.uuid4().hex}.part"
+    with atomic_output(path if is_remote(path) else Path(path)) as stream:
+        stream.write(body)
+    return path

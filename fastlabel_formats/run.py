@@ -66,8 +66,12 @@ class Target:
         """The result of one chunk table and the plan of the next chunk of the same block."""
         raise NotImplementedError
 
+    def block_result(self, results: list) -> object:
+        """What the worker hands back for one block, from the :meth:`build` results of its chunks."""
+        return results
+
     def collect(self, result: object, report: ConversionReport) -> None:
-        """Take the result of :meth:`build` in input order."""
+        """Take the :meth:`block_result` of each block, in input order."""
 
     def finish(self, report: ConversionReport) -> None:
         """Write what comes after all tables (class lists, the assembled COCO file)."""
@@ -97,6 +101,9 @@ class PerImageTarget(Target):
                 path = self.output(self.file_name(frame), table.source, self.folder)
                 written.append(str(write_atomic(path, data)))
         return written, plan
+
+    def block_result(self, results: list[list[str]]) -> list[str]:
+        return [path for written in results for path in written]
 
     def collect(self, result: list[str], report: ConversionReport) -> None:
         report.files.extend(Path(p) if not is_remote(p) else p for p in result)
@@ -169,7 +176,8 @@ def build_block(block: TaskBlock, first_frame: int, plans: list, run: RunPlan) -
         for number, (target, report) in enumerate(zip(run.targets, reports)):
             result, plans[number] = target.build(table, plans[number], report)
             results[number].append(result)
-    return block.count, [(result, report.findings) for result, report in zip(results, reports)]
+    return block.count, [(target.block_result(result), report.findings)
+                         for target, result, report in zip(run.targets, results, reports)]
 
 
 def stream_chunks(source: str, tasks: Iterable[dict], frames_of: Callable[[dict], list[Frame]],
@@ -237,10 +245,9 @@ def run_export(
         items = _build_items(blocks, surveys, targets, build_run)
         with _progress(census.tasks, reports, progress) as bar:
             for done, results in runner.map(build_block, items):
-                for target, report, (chunk_results, findings) in zip(targets, reports, results):
+                for target, report, (result, findings) in zip(targets, reports, results):
                     _merge(report, findings)
-                    for result in chunk_results:
-                        target.collect(result, report)
+                    target.collect(result, report)
                 bar.update(done)
     for target, report in zip(targets, reports):
         target.finish(report)

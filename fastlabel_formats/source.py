@@ -20,7 +20,7 @@ import numpy as np
 import orjson
 
 from .errors import FormatError
-from .files import fsspec_module, is_remote
+from .files import is_remote, open_binary
 from .tasks import TaskList, check_task
 
 BLOCK_BYTES = 8 << 20
@@ -30,13 +30,6 @@ _STRUCTURAL[[ord(c) for c in '[]{}"']] = True
 _DELTA = np.zeros(256, np.int64)
 _DELTA[[ord("["), ord("{")]] = 1
 _DELTA[[ord("]"), ord("}")]] = -1
-
-
-def open_binary(path: str | os.PathLike[str], mode: str = "rb"):
-    """A binary file object of a local or fsspec path."""
-    if is_remote(path):
-        return fsspec_module().open(str(path), mode).open()
-    return open(path, mode)
 
 
 BLOCK_ROWS = 16384  # annotations per block of an in-memory task list
