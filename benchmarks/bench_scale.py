@@ -4,8 +4,9 @@
                                      [--baseline /path/to/a/checkout/of/the/previous/main]
 
 For each size a project is generated *as a stream* into ``DIR/scale-N.json`` (never held in
-memory), then exported by the command line in-process (``--jobs 1``), with ``--jobs 2`` (spawned
-workers) and with ``--scheduler local --jobs 2`` (a Dask LocalCluster of 2 workers). Peak RSS is
+memory: 1,000 generated tasks repeated under new names), then exported by the command line
+in-process (``--jobs 1``), with ``--jobs 2`` (spawned workers) and with ``--scheduler local
+--jobs 2`` (a Dask LocalCluster of 2 workers). Peak RSS is
 sampled from /proc every 50 ms for the command and for each of its descendant processes. The
 machine's two-process ceiling (two CPU loops in two processes vs one) is printed alongside, as
 bench_render does. ``--baseline`` also times in-process COCO and YOLO exports of 2,000 × 30
@@ -34,16 +35,17 @@ ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("bbox", "polygon", "segmentation")
 
 
-def write_project(path: Path, count: int, per_task: int, seed: int = 0) -> None:
-    """A JSON array of ``count`` synthetic tasks, written task by task."""
+def write_project(path: Path, count: int, per_task: int, seed: int = 0, distinct: int = 1000) -> None:
+    """A JSON array of ``count`` synthetic tasks, written task by task: ``distinct`` generated tasks
+    repeated under new names (every task its own image and label file)."""
     rng = np.random.default_rng(seed)
+    pool = [[_annotation(rng, KINDS[int(rng.integers(3))], 1920, 1080, True) for _ in range(per_task)]
+            for _ in range(min(distinct, count))]
     with open(path, "wb") as stream:
         stream.write(b"[")
         for number in range(count):
             task = {"id": f"task-{number}", "name": f"images/{number // 1000}/img_{number:07d}.jpg",
-                    "status": "completed", "width": 1920, "height": 1080,
-                    "annotations": [_annotation(rng, KINDS[int(rng.integers(3))], 1920, 1080, True)
-                                    for _ in range(per_task)]}
+                    "status": "completed", "width": 1920, "height": 1080, "annotations": pool[number % len(pool)]}
             stream.write((b"," if number else b"") + orjson.dumps(task))
         stream.write(b"]")
 
