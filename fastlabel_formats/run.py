@@ -232,12 +232,12 @@ def run_export(
     target; ``jobs`` worker processes, or ``scheduler`` (``"local"``, a Dask scheduler address or a
     ``distributed.Client``)."""
     source = task_source(tasks).replayable()
-    blocks = list(source.blocks())
+    blocks: list[TaskBlock] = []  # cut while pass 1 already runs on the first ones
     survey_run = run_plan(source.name, targets, reports, project_type, videos, frame_counts)
     with Runner(jobs, scheduler) as runner:
         for target in targets:
             target.in_order = runner.in_process
-        census, surveys = _survey(runner, blocks, survey_run, progress)
+        census, surveys = _survey(runner, _kept(source.blocks(), blocks), survey_run, progress)
         for target, report in zip(targets, reports):
             target.prepare(census, report)
         build_run = replace(run_plan(source.name, targets, reports, project_type, videos, frame_counts,
@@ -253,9 +253,15 @@ def run_export(
         target.finish(report)
 
 
-def _survey(runner: Runner, blocks: list[TaskBlock], run: RunPlan, progress: bool) -> tuple[Census, list]:
+def _kept(blocks: Iterable[TaskBlock], into: list[TaskBlock]) -> Iterator[TaskBlock]:
+    for block in blocks:
+        into.append(block)
+        yield block
+
+
+def _survey(runner: Runner, blocks: Iterable[TaskBlock], run: RunPlan, progress: bool) -> tuple[Census, list]:
     census, surveys = Census(run.frames_of.source), []
-    with _progress(sum(b.count for b in blocks) or None, [], progress, "reading") as bar:
+    with _progress(None, [], progress, "reading") as bar:
         for block_survey in runner.map(survey_block, ((block, run) for block in blocks)):
             census.merge(block_survey.census)
             surveys.append(block_survey)
