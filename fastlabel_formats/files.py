@@ -87,6 +87,16 @@ def open_binary(path: str | os.PathLike[str], mode: str = "rb"):
     return open(path, mode)
 
 
+def read_range(path: str | os.PathLike[str], start: int = 0, end: int | None = None) -> bytes:
+    """Bytes ``start:end`` of a local or fsspec file (read on a handle of its own)."""
+    if is_remote(path):
+        file_system, inner = fsspec_module().core.url_to_fs(str(path))
+        return file_system.cat_file(inner, start=start, end=end)
+    with open(path, "rb") as stream:
+        stream.seek(start)
+        return stream.read() if end is None else stream.read(end - start)
+
+
 def remove(path: str | os.PathLike[str], recursive: bool = False) -> None:
     """Delete a local or fsspec file (or folder, ``recursive``); nothing when it is already gone."""
     if is_remote(path):

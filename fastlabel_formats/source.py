@@ -20,7 +20,7 @@ import numpy as np
 import orjson
 
 from .errors import FormatError
-from .files import is_remote, open_binary
+from .files import is_remote, open_binary, read_range
 from .tasks import TaskList, check_task
 
 BLOCK_BYTES = 8 << 20
@@ -68,9 +68,7 @@ class TaskBlock:
         if self.kind == "packed":
             return self.items[0]
         try:
-            with open_binary(self.path) as stream:
-                stream.seek(self.offset)
-                return stream.read() if self.length < 0 else stream.read(self.length)
+            return read_range(self.path, self.offset, None if self.length < 0 else self.offset + self.length)
         except OSError as error:
             raise _read_failed(self.path, error) from error
 
