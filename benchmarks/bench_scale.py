@@ -117,13 +117,15 @@ MODES = {"in-process": ["--jobs", "1"], "--jobs 2": ["--jobs", "2"],
          "--scheduler local (2)": ["--jobs", "2", "--scheduler", "local"]}
 
 
-def scale_rows(sizes: list[int], per_task: int, folder: Path, runs: int) -> list[tuple]:
+def scale_rows(sizes: list[int], per_task: int, folder: Path, runs: int, modes: list[str]) -> list[tuple]:
     rows = []
     for size in sizes:
         project = folder / f"scale-{size}.json"
         if not project.exists():
             write_project(project, size, per_task)
         for mode, flags in MODES.items():
+            if mode not in modes:
+                continue
             measured = []
             for _ in range(runs):
                 out = folder / f"scale-out-{size}"
@@ -134,6 +136,7 @@ def scale_rows(sizes: list[int], per_task: int, folder: Path, runs: int) -> list
                 shutil.rmtree(out, ignore_errors=True)
             wall = statistics.median(m[0] for m in measured)
             rows.append((size, mode, wall, *measured[len(measured) // 2][1:], project.stat().st_size))
+            print(f"  {size:,} {mode}: {wall:.1f} s", file=sys.stderr, flush=True)
     return rows
 
 
@@ -173,6 +176,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--dir", type=Path, default=Path("/tmp"))
     parser.add_argument("--baseline", type=Path, help="a checkout of the previous main, for the 2,000 × 30 rows")
+    parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated, of: {', '.join(MODES)}")
     args = parser.parse_args()
     print(f"machine's two-process ceiling now: {ceiling():.2f}x")
     if args.baseline:
@@ -181,7 +185,8 @@ def main() -> None:
         for name in ("export_coco", "export_yolo"):
             ours, theirs = medians["this tree"][name], medians["baseline"][name]
             print(f"| {name} | {ours:.2f} s | {theirs:.2f} s | {ours / theirs:.2f} |")
-    rows = scale_rows([int(v) for v in args.sizes.split(",")], args.per_task, args.dir, args.runs)
+    modes = [mode.strip() for mode in args.modes.split(",")]
+    rows = scale_rows([int(v) for v in args.sizes.split(",")], args.per_task, args.dir, args.runs, modes)
     print("\n| tasks × 30 | JSON | mode | wall | vs in-process | peak RSS: command | largest worker | all |")
     print("|---|---|---|---|---|---|---|---|")
     single = {}

@@ -7,7 +7,7 @@ import os
 import posixpath
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
@@ -131,8 +131,3 @@ def dump_json(obj: object, indent: int | None = None) -> bytes:
     if indent is None:
         return orjson.dumps(obj)
     return json.dumps(obj, indent=indent, ensure_ascii=False).encode("utf-8")
-
-
-def checked_paths(output_dir: str | os.PathLike[str], names: Iterable[str], place: str) -> list[Path]:
-    """``output_dir/name`` for every name, all checked before anything is written."""
-    return [output_path(output_dir, name, f"{place} {name!r}") for name in names]

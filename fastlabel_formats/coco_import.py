@@ -1,0 +1,237 @@
+"""COCO -> FastLabel (``formats-spec.md`` §7, D29–D33), and with ``annotation_type=None`` each
+annotation by its shape. The writing side is :mod:`fastlabel_formats.coco`."""
+
+from __future__ import annotations
+
+import os
+from math import isfinite
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from .errors import FormatError
+from .files import read_json
+from .report import ConversionReport
+from .runtime import gc_paused
+
+IMPORT_TYPES = ("bbox", "polygon", "pose_estimation")
+
+
+@gc_paused
+def coco_to_fastlabel(
+    coco: dict | str | os.PathLike[str],
+    annotation_type: str | None = None,
+    *,
+    report: ConversionReport | None = None,
+    strict: bool = False,
+) -> dict[str, list[dict]]:
+    """``{image file_name: [FastLabel annotations]}`` in ``images`` order, in linear time.
+
+    ``annotation_type`` ``"bbox"`` / ``"polygon"`` / ``"pose_estimation"`` behaves like the official
+    SDK (defects fixed); ``None`` picks per annotation: keypoints → pose_estimation, RLE →
+    segmentation with holes, several polygons → one segmentation, a rectangle ring or a lone
+    bbox → bbox, one polygon → polygon. Skipped annotations are counted in ``report``.
+    """
+    tasks = coco_tasks(coco, annotation_type, report=report, strict=strict)
+    return {t["name"]: t["annotations"] for t in tasks}
+
+
+@gc_paused
+def coco_tasks(
+    coco: dict | str | os.PathLike[str],
+    annotation_type: str | None = None,
+    *,
+    report: ConversionReport | None = None,
+    strict: bool = False,
+) -> list[dict]:
+    """FastLabel tasks (name, width, height, annotations) of a COCO file; see coco_to_fastlabel."""
+    if annotation_type is not None and annotation_type not in IMPORT_TYPES:
+        raise FormatError(f"annotation_type must be one of {IMPORT_TYPES} or None, got {annotation_type!r}")
+    images, categories_list, annotations, source, owned = _coco_parts(coco, annotation_type)
+    report = report or ConversionReport("coco import", strict=strict)
+    categories = {c.get("id"): c for c in categories_list}
+    tasks, targets, shared = _empty_tasks(images, source)
+    missing: dict = {}
+    for position, annotation in enumerate(annotations):
+        if annotation is None:
+            report.note("annotation that is not an object, skipped", f"{source}: annotation #{position}")
+            continue
+        target = targets.get(annotation.image_id)
+        if target is None:
+            missing.setdefault(annotation.image_id, []).append(position)
+            continue
+        try:
+            converted = _from_coco(annotation, categories, annotation_type, owned)
+        except FormatError as error:
+            raise FormatError(f"{source}: annotation #{position}: {error}") from None
+        if type(converted) is dict:
+            target.append(converted)
+        else:
+            report.note(converted, f"{source}: annotation #{position}")
+    for image_id, positions in missing.items():
+        report.add("annotation of an image missing from images, skipped", len(positions),
+                   [f"{source}: annotation #{p} (image_id {image_id!r})" for p in positions[:5]])
+    if shared:  # images sharing an id get equal, separate lists
+        return [{**task, "annotations": list(task["annotations"])} for task in tasks.values()]
+    return list(tasks.values())
+
+
+def _empty_tasks(images: list[dict], source: str) -> tuple[dict[str, dict], dict[object, list], bool]:
+    """Tasks by file name (a name given twice: the later image wins), their annotation lists by
+    image id, and whether some images share an id (and so a list)."""
+    tasks: dict[str, dict] = {}
+    targets: dict[object, list] = {}
+    shared = []
+    for number, image in enumerate(images):
+        if not isinstance(image, dict):
+            raise FormatError(f"{source}: images[{number}] is {type(image).__name__}, not an object")
+        image_id = image.get("id")
+        if image_id in targets:
+            shared.append(image_id)
+        annotations = targets.setdefault(image_id, [])
+        tasks[image.get("file_name")] = {"name": image.get("file_name"), "width": image.get("width", 0),
+                                         "height": image.get("height", 0), "annotations": annotations}
+    return tasks, targets, bool(shared)
+
+
+# the annotation keys each import mode reads: typed parsing skips the others (bbox, area, … cost
+# nothing) and gives the annotations as small structs
+MODE_FIELDS = {
+    "bbox": ("image_id", "category_id", "segmentation", "bbox", "attributes", "rotation"),
+    "polygon": ("image_id", "category_id", "segmentation", "attributes", "rotation"),
+    "pose_estimation": ("image_id", "category_id", "keypoints", "attributes", "id"),
+    None: ("image_id", "category_id", "segmentation", "bbox", "keypoints", "num_keypoints", "attributes",
+           "rotation", "id"),
+}
+ANNOTATION_STRUCTS = {mode: msgspec.defstruct(f"CocoAnnotation_{mode}", [(f, Any, None) for f in fields], gc=False)
+                      for mode, fields in MODE_FIELDS.items()}
+COCO_STRUCTS = {mode: msgspec.defstruct(f"Coco_{mode}", [("images", Any, None), ("categories", Any, None),
+                                                         ("annotations", list[struct] | None, None)])
+                for mode, struct in ANNOTATION_STRUCTS.items()}
+
+
+def _coco_parts(coco: object, annotation_type: str | None) -> tuple[list, list, list, str, bool]:
+    """images, categories, annotations (structs; None for an entry that is not an object), the
+    source's name for messages, and whether the parsed lists are ours to hand out."""
+    if isinstance(coco, (str, os.PathLike)):
+        try:
+            data = msgspec.json.decode(Path(coco).read_bytes(), type=COCO_STRUCTS[annotation_type])
+            return data.images or [], data.categories or [], data.annotations or [], str(coco), True
+        except (OSError, msgspec.DecodeError):  # unreadable, malformed or odd entries: the careful path
+            generic, source, owned = read_json(coco, "the COCO file"), str(coco), True
+    else:
+        generic, source, owned = coco, "coco", False
+    if not isinstance(generic, dict):
+        raise FormatError(f"{source}: a COCO file holds an object, not {type(generic).__name__}")
+    struct = ANNOTATION_STRUCTS[annotation_type]
+    annotations = [_as_struct(item, struct) for item in generic.get("annotations") or []]
+    return generic.get("images") or [], generic.get("categories") or [], annotations, source, owned
+
+
+def _as_struct(item: object, struct: type) -> object | None:
+    try:
+        return msgspec.convert(item, struct)
+    except msgspec.ValidationError:
+        return None
+
+
+def _coco_attributes(annotation) -> list[dict]:
+    attributes = annotation.attributes
+    return [{"key": key, "value": value} for key, value in attributes.items()] if type(attributes) is dict else []
+
+
+def _from_coco(annotation, categories: dict, annotation_type: str | None, owned: bool) -> dict | str:
+    """The FastLabel annotation of a parsed COCO annotation (see MODE_FIELDS), or why it is skipped."""
+    category = categories.get(annotation.category_id)
+    if category is None:
+        return "annotation with an unknown category_id, skipped"
+    value = category.get("name") or category.get("supercategory")
+    if not value:
+        return "category without name or supercategory, annotation skipped (D31)"
+    if annotation_type == "pose_estimation" or (annotation_type is None and annotation.num_keypoints):
+        return _pose_from_coco(annotation, value, category.get("keypoints") or [])
+    shape = _shape_from_coco(annotation, annotation_type, owned)
+    if shape is None:
+        return "annotation without a usable bbox or polygon, skipped (D30, D32)"
+    kind, points = shape
+    out = {"value": value, "points": points, "type": kind, "attributes": _coco_attributes(annotation)}
+    if kind == "bbox" and annotation.rotation:
+        out["rotation"] = annotation.rotation
+    return out
+
+
+def _is_numbers(values: object, count: int | None = None) -> bool:
+    """A list of finite numbers (of ``count`` items)."""
+    if type(values) is not list or (count is not None and len(values) != count):
+        return False
+    try:
+        return isfinite(sum(values))  # TypeError for strings, nulls and nested lists
+    except TypeError:
+        return False
+
+
+def _shape_from_coco(annotation, annotation_type: str | None, owned: bool) -> tuple[str, list] | None:
+    segmentation = annotation.segmentation
+    box = annotation.bbox if annotation_type != "polygon" else None
+    if annotation_type == "bbox" and _is_numbers(box, 4):  # D29: the COCO bbox itself
+        return "bbox", [box[0], box[1], box[0] + box[2], box[1] + box[3]]
+    if annotation_type is None:
+        return _shape_by_content(segmentation, box)
+    first = segmentation[0] if type(segmentation) is list and segmentation else None
+    if not _is_numbers(first) or len(first) < 4:
+        return None
+    return ("bbox" if len(first) == 4 else "polygon"), first if owned else list(first)
+
+
+def _shape_by_content(segmentation: object, box: object) -> tuple[str, list] | None:
+    if isinstance(segmentation, dict):
+        return _segmentation_from_rle(segmentation)
+    polygons = [s for s in segmentation or [] if _is_numbers(s) and len(s) >= 6 and len(s) % 2 == 0]
+    if len(polygons) > 1:
+        return "segmentation", [[p if p[:2] == p[-2:] else p + p[:2]] for p in polygons]
+    if len(polygons) == 1 and _rectangle_corners(polygons[0]) is not None:
+        return "bbox", _rectangle_corners(polygons[0])
+    if polygons:
+        return "polygon", list(polygons[0])
+    return ("bbox", [box[0], box[1], box[0] + box[2], box[1] + box[3]]) if _is_numbers(box, 4) else None
+
+
+def _rectangle_corners(ring: list) -> list | None:
+    """``[x1, y1, x2, y2]`` when ``ring`` is the closed ring ``x1,y1,x2,y1,x2,y2,x1,y2,x1,y1``
+    that the COCO export writes for a bbox."""
+    if len(ring) != 10:
+        return None
+    x1, y1, x2, y2 = ring[0], ring[1], ring[4], ring[5]
+    return [x1, y1, x2, y2] if ring == [x1, y1, x2, y1, x2, y2, x1, y2, x1, y1] and x1 != x2 and y1 != y2 else None
+
+
+def _segmentation_from_rle(rle: dict) -> tuple[str, list] | None:
+    from pycocotools import mask as coco_mask
+
+    from .masks import mask_to_segmentation
+
+    try:
+        height, width = rle["size"]
+        if isinstance(rle["counts"], list):
+            rle = coco_mask.frPyObjects(rle, height, width)
+        elif isinstance(rle["counts"], str):
+            rle = {"size": [height, width], "counts": rle["counts"].encode("ascii")}
+        points = mask_to_segmentation(coco_mask.decode(rle))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return ("segmentation", points) if points else None
+
+
+def _pose_from_coco(annotation, value: str, keys: list) -> dict:
+    values = annotation.keypoints or []
+    keypoints = []
+    for index, key in enumerate(keys):
+        triplet = list(values[3 * index:3 * index + 3])
+        if len(triplet) < 3 or triplet[2] == 0:  # D33: missing triplets count as not labelled
+            continue
+        if triplet[2] not in (1, 2):
+            raise FormatError(f"Visibility flag must be 0 or 1, 2 . annotation_id: {annotation.id}")
+        keypoints.append({"key": key, "value": [triplet[0], triplet[1], triplet[2] - 1]})
+    return {"value": value, "type": "pose_estimation", "keypoints": keypoints,
+            "attributes": _coco_attributes(annotation)}
