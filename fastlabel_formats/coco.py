@@ -202,6 +202,13 @@ class CocoTarget(Target):
             remove(self.parts_dir, recursive=True)
         report.files.append(self.path)
 
+    def abort(self) -> None:
+        for spool in self._spools.values():
+            spool.close()
+        self._spools = {}
+        if hasattr(self, "parts_dir"):
+            remove(self.parts_dir, recursive=True)
+
 
 def coco_record_count(chunk: TaskChunk, values: set | None) -> int:
     """How many COCO records the chunk's table will give (the rule of :func:`coco_selection`, read

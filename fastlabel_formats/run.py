@@ -76,6 +76,9 @@ class Target:
     def finish(self, report: ConversionReport) -> None:
         """Write what comes after all tables (class lists, the assembled COCO file)."""
 
+    def abort(self) -> None:
+        """Remove what only this run's unfinished output needed (spools, part files)."""
+
 
 class PerImageTarget(Target):
     """A target writing one file per frame: ``output_dir/folder/<basename><suffix>``."""
@@ -240,17 +243,26 @@ def run_export(
         census, surveys = _survey(runner, _kept(source.blocks(), blocks), survey_run, progress)
         for target, report in zip(targets, reports):
             target.prepare(census, report)
-        build_run = replace(run_plan(source.name, targets, reports, project_type, videos, frame_counts,
-                                     images=videos is not None), targets=tuple(targets))
-        items = _build_items(blocks, surveys, targets, build_run)
-        with _progress(census.tasks, reports, progress) as bar:
-            for done, results in runner.map(build_block, items):
-                for target, report, (result, findings) in zip(targets, reports, results):
-                    _merge(report, findings)
-                    target.collect(result, report)
-                bar.update(done)
-    for target, report in zip(targets, reports):
-        target.finish(report)
+        build_run = run_plan(source.name, targets, reports, project_type, videos, frame_counts,
+                             images=videos is not None)
+        try:
+            _build(runner, _build_items(blocks, surveys, targets, build_run), targets, reports, census, progress)
+            for target, report in zip(targets, reports):
+                target.finish(report)
+        except BaseException:
+            for target in targets:
+                target.abort()
+            raise
+
+
+def _build(runner: Runner, items: Iterator[tuple], targets: Sequence[Target], reports: Sequence[ConversionReport],
+           census: Census, progress: bool) -> None:
+    with _progress(census.tasks, reports, progress) as bar:
+        for done, results in runner.map(build_block, items):
+            for target, report, (result, findings) in zip(targets, reports, results):
+                _merge(report, findings)
+                target.collect(result, report)
+            bar.update(done)
 
 
 def _kept(blocks: Iterable[TaskBlock], into: list[TaskBlock]) -> Iterator[TaskBlock]:

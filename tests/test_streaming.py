@@ -314,3 +314,12 @@ def test_generated_projects_write_the_same_bytes_in_every_mode(tmp_path_factory,
             assert outputs[0] == outputs[1] == outputs[2], name
     finally:
         tasks_module.CHUNK_ROWS, source_module.BLOCK_ROWS = original
+
+
+def test_a_failing_parallel_coco_export_leaves_no_part_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(source_module, "BLOCK_ROWS", 6)
+    tasks = [task(f"t{n}.jpg", 10, 10, ann("bbox", "a", [0, 0, 5, 5])) for n in range(30)]
+    tasks[25]["annotations"].append(ann("circle", "c", [1, 1, 2]))
+    with pytest.raises(FormatError, match=r"task 't25.jpg' annotation #1 \(circle\)"):
+        export_coco(tasks, tmp_path / "out", jobs=2, strict=True)
+    assert not [p for p in (tmp_path / "out").rglob("*") if ".parts-" in str(p)]
