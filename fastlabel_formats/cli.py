@@ -38,6 +38,8 @@ def _classes(text: str | None) -> list[str] | None:
     path = Path(text)
     if path.is_file():
         return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if "," not in text and ("/" in text or "\\" in text or path.suffix.lower() in (".txt", ".names", ".csv")):
+        raise FormatError(f"--classes {text!r}: no such file (give a file with one name per line, or a,b,c)")
     return [name.strip() for name in text.split(",") if name.strip()]
 
 

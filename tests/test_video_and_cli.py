@@ -142,3 +142,10 @@ def test_cli_split_and_integrate_round_trip(tmp_path, capsys):
     tiles_file = str(tmp_path / "tiles/tasks.json")
     assert main(["integrate", tiles_file, "--prefix", "maps/lakes", "-o", str(tmp_path / "x.json")]) == 2
     assert "not a square grid" in capsys.readouterr().err
+
+
+def test_a_classes_file_that_does_not_exist_is_an_error(tmp_path, capsys):
+    code = main(["export", str(SAMPLE / "tasks.json"), "--to", "yolo", "-o", str(tmp_path / "out"),
+                 "--classes", "clss.txt"])
+    assert code == 2 and "--classes 'clss.txt': no such file" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
