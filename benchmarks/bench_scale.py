@@ -136,7 +136,9 @@ def scale_rows(sizes: list[int], per_task: int, folder: Path, runs: int, modes: 
                 shutil.rmtree(out, ignore_errors=True)
             wall = statistics.median(m[0] for m in measured)
             rows.append((size, mode, wall, *measured[len(measured) // 2][1:], project.stat().st_size))
-            print(f"  {size:,} {mode}: {wall:.1f} s", file=sys.stderr, flush=True)
+            own, worker, total = measured[len(measured) // 2][1:]
+            print(f"  {size:,} {mode}: {wall:.1f} s, peak RSS {own / 1e6:.0f} MB command, {worker / 1e6:.0f} MB "
+                  f"largest worker, {total / 1e6:.0f} MB tree", file=sys.stderr, flush=True)
     return rows
 
 
