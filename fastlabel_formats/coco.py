@@ -28,7 +28,7 @@ from .jsonparts import JsonListSpool, json_fragment, write_part
 from .report import ConversionReport
 from .run import Target, prepared_tables, run_export
 from .runtime import gc_paused
-from .selection import Policy, report_selection, select
+from .selection import Policy, Selected, report_selection, select
 from .tasks import AnnotationTable, TaskChunk, frame_points
 
 COCO_TYPES = CLASSED_TYPES
@@ -116,6 +116,7 @@ class CocoTarget(Target):
             raise FormatError(f"output_file_name {output_file_name!r} must end with .json")
         self.path = output_path(output_dir, output_file_name, "output_file_name")
         self.definitions, self.holes, self.indent = annotations, holes, indent
+        self.definition_values = None if not annotations else {d.get("value") for d in annotations}
         self._spools: dict[str, JsonListSpool] = {}
 
     def __getstate__(self) -> dict:
@@ -136,8 +137,7 @@ class CocoTarget(Target):
         in this process: ids are then simply numbered on)."""
         if self.in_order:
             return None
-        allowed = None if not self.definitions else {d.get("value") for d in self.definitions}
-        return coco_record_count(chunk, allowed)
+        return coco_record_count(chunk, self.definition_values)
 
     def plan(self, survey: int | None) -> int | None:
         """The id of the block's first annotation record (None: the next one when it is built)."""
@@ -196,10 +196,8 @@ class CocoTarget(Target):
                     stream.write(newline if number == len(parts) - 1 else b"," + newline)
                 stream.write(b"}")
         finally:
-            for _, spool in parts:
-                spool.close()
-            self._spools = {}
-            remove(self.parts_dir, recursive=True)
+            categories.close()
+            self.abort()
         report.files.append(self.path)
 
     def abort(self) -> None:
@@ -242,6 +240,7 @@ class CocoRows:
     xywh: np.ndarray
     boxes: np.ndarray
     kinds: np.ndarray
+    selected: Selected
 
 
 def coco_selection(batch: AnnotationTable, category_ids: dict) -> CocoRows:
@@ -254,18 +253,18 @@ def _coco_selection(batch: AnnotationTable, category_ids: dict) -> CocoRows:
     kinds = row_kinds(batch)
     boxes = bbox_points(batch)
     category = value_lookup(batch, category_ids, 0)
-    keep = select(batch, COCO_POLICY, category > 0).keep
+    selected = select(batch, COCO_POLICY, category > 0)
     area = coco_areas(batch, kinds, boxes)
     order = np.lexsort((area, category, batch.frame))
     xywh = coco_xywh(batch, kinds, boxes)
-    return CocoRows(order[keep[order]], category, area, xywh, boxes, kinds)
+    return CocoRows(order[selected.keep[order]], category, area, xywh, boxes, kinds, selected)
 
 
 def coco_rows(batch: AnnotationTable, category_ids: dict, report: ConversionReport,
               policy: Policy | None = None) -> CocoRows:
     """:func:`coco_selection`, the skipped rows (and losses of ``policy``) counted in ``report``."""
     rows = coco_selection(batch, category_ids)
-    report_selection(batch, policy or COCO_POLICY, select(batch, COCO_POLICY, rows.category > 0), report)
+    report_selection(batch, policy or COCO_POLICY, rows.selected, report)
     return rows
 
 

@@ -14,7 +14,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 
@@ -45,7 +45,7 @@ class Runner:
     def __init__(self, jobs: int = 1, scheduler: object = None) -> None:
         self.jobs, self.scheduler = max(int(jobs), 1), scheduler
         self._pool = self._client = None
-        self._owned: list = []
+        self._resources = ExitStack()  # what this runner started and must stop
 
     def __enter__(self) -> Runner:
         if isinstance(self.scheduler, Executor):  # the caller's pool, reused and left open
@@ -54,19 +54,17 @@ class Runner:
         elif self.scheduler is not None:
             from .cluster import connect
 
-            self._client, self._owned = connect(self.scheduler, self.jobs)
+            self._client, owned = connect(self.scheduler, self.jobs)
+            for resource in owned:
+                self._resources.callback(resource.close)
         elif self.jobs > 1:
-            self._hidden = _main_without_missing_file()
-            self._hidden.__enter__()
+            self._resources.enter_context(_main_without_missing_file())
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"))
+            self._resources.callback(self._pool.shutdown, wait=True, cancel_futures=True)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._pool is not None and self._pool is not self.scheduler:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._hidden.__exit__(*exc)
-        for resource in reversed(self._owned):
-            resource.close()
+        self._resources.close()
 
     @property
     def in_process(self) -> bool:

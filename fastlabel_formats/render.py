@@ -228,6 +228,11 @@ def encode_png(mask: np.ndarray, palette: Sequence[int]) -> bytes:
     return stream.getvalue()
 
 
+def _painted(drawable: np.ndarray, indices: np.ndarray) -> list[int | None]:
+    """``indices`` where ``drawable``, None elsewhere."""
+    return [index if draw else None for index, draw in zip(indices.tolist(), drawable.tolist())]
+
+
 class MaskTarget(PerImageTarget):
     """One index-colour PNG per image: each drawable annotation its instance number, or its class."""
 
@@ -253,18 +258,17 @@ class MaskTarget(PerImageTarget):
             rank = np.cumsum(drawable) - 1
             first_of_frame = np.searchsorted(table.frame, table.frame)
             before = np.concatenate([[0], np.cumsum(drawable)])[first_of_frame]
-            return np.where(drawable, rank - before + self.start_index, -1).astype(object).tolist()
+            return _painted(drawable, rank - before + self.start_index)
         index = value_lookup(table, first_index(self.classes), -1)
         missing = np.flatnonzero(drawable & (index < 0))
         if missing.size:
             row = int(missing[0])
             value = table.annotations[row].get("value")
             raise FormatError(f"{table.place(row)}: value {value!r} is missing from classes")
-        return np.where(drawable, index + self.start_index, -1).astype(object).tolist()
+        return _painted(drawable, index + self.start_index)
 
     def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
-        row_values = [None if v == -1 else v for v in self.row_values(table)]
-        masks = table_masks(table, row_values, dtype=self.dtype, report=report)
+        masks = table_masks(table, self.row_values(table), dtype=self.dtype, report=report)
         out: list[bytes | None] = []
         for frame, mask in zip(table.frames, masks):
             if frame.width and frame.height:

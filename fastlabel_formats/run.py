@@ -320,9 +320,8 @@ def prepared_tables(tasks: object, target: Target, report: ConversionReport, pro
     source = task_source(tasks).replayable()
     blocks = list(source.blocks())
     run = run_plan(source.name, [target], [report], project_type, videos, frame_counts)
-    census = Census(source.name)
-    for block in blocks:
-        census.merge(survey_block(block, replace(run, targets=())).census)
+    with Runner() as runner:
+        census, _ = _survey(runner, blocks, replace(run, targets=()), progress=False)
     target.prepare(census, report)
     first_frame = 0
     for block in blocks:

@@ -2,7 +2,7 @@
 or any iterable of task dicts. Memory depends on the block size, not on the project.
 
 A JSON array is cut at the boundaries of its top-level elements (found with numpy over a block of
-bytes: quotes, escapes, brackets and commas outside strings) and each block of whole elements is
+bytes: quotes, escapes and brackets outside strings) and each block of whole elements is
 parsed by orjson in one call: about twice as fast as ijson's C backend on task JSON, with orjson's
 exact numbers and messages.
 """

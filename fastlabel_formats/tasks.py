@@ -240,7 +240,6 @@ def gather(
         points = [frame_points(a, key) for a, key in zip(annotations, keys)]
     else:
         points = [a.get("points") for a in annotations]
-    frames = [f if f.task_name else replace(f, task_name=tasks[f.task]["name"]) for f in frames]
     batch = AnnotationTable(source, frames, frame, index, row_kinds, annotations, points, _EMPTY_RINGS, first_frame)
     _check_types_and_values(batch)
     try:
