@@ -21,6 +21,8 @@ class Census:
     tasks: int = 0
     first_color: dict = field(default_factory=dict)
     values: set = field(default_factory=set)
+    # per value with keypoints, its keypoints in order of first occurrence: {key: {"key", "color", "edges"}}
+    keypoints: dict = field(default_factory=dict)
 
     def add(self, task: dict) -> None:
         """Count one (already checked) task and its values."""
@@ -35,6 +37,8 @@ class Census:
                     raise FormatError(f"{where(self.source, task['name'], index, kind)}: {problem}")
                 if value not in self.first_color:
                     self.first_color[value] = annotation.get("color")
+                if annotation.get("keypoints"):  # a pose, or a bbox with keypoints
+                    _add_keypoints(self.keypoints.setdefault(value, {}), annotation["keypoints"])
 
     def merge(self, other: Census) -> None:
         """Add the census of the tasks that come after ours."""
@@ -42,6 +46,8 @@ class Census:
         for value, color in other.first_color.items():
             self.first_color.setdefault(value, color)
         self.values |= other.values
+        for value, keypoints in other.keypoints.items():
+            _add_keypoints(self.keypoints.setdefault(value, {}), keypoints.values())
 
     def class_names(self) -> list[str]:
         """The values of the classed types, sorted (the default class order)."""
@@ -53,10 +59,22 @@ class Census:
 
     def categories(self, definitions: Sequence[dict] | None = None) -> list[dict]:
         """COCO categories: the sorted values, or the project definitions in their order (those used)."""
-        if not definitions:
-            return [category(i, v, self.first_color[v]) for i, v in enumerate(self.class_names(), 1)]
+        if not definitions:  # a pose value's keypoints are those its annotations name
+            return [category(i, v, self.first_color[v], list(self.keypoints.get(v, {}).values()))
+                    for i, v in enumerate(self.class_names(), 1)]
         kept = [d for d in definitions if d.get("value") in self.first_color]
         return [definition_category(i, d) for i, d in enumerate(kept, 1)]
+
+
+def _add_keypoints(known: dict, keypoints: object) -> None:
+    """Add the keypoints not yet in ``known`` (by key, in order) and the edges not yet listed; the
+    key doubles as the id the edges name (annotation keypoints list their edges by key)."""
+    for keypoint in keypoints:
+        if not isinstance(keypoint, dict) or not isinstance(keypoint.get("key"), str):
+            continue
+        entry = known.setdefault(keypoint["key"], {"id": keypoint["key"], "key": keypoint["key"],
+                                                   "color": keypoint.get("color"), "edges": []})
+        entry["edges"] += [e for e in keypoint.get("edges") or () if isinstance(e, str) and e not in entry["edges"]]
 
 
 def category(category_id: int, value: str, color: object, keypoints: Sequence[dict] = ()) -> dict:

@@ -16,6 +16,7 @@ from .coco_import import coco_tasks as coco_tasks
 from .coco_import import coco_to_fastlabel as coco_to_fastlabel
 from .columns import (
     bbox_points,
+    keypoint_boxes,
     rotations,
     row_kinds,
     value_lookup,
@@ -29,11 +30,11 @@ from .report import ConversionReport
 from .run import Target, prepared_tables, run_export
 from .runtime import gc_paused
 from .selection import Policy, Selected, report_selection, select
-from .tasks import AnnotationTable, TaskChunk, frame_points
+from .tasks import AnnotationTable, TaskChunk, frame_points, labelled_keypoints
 
 COCO_TYPES = CLASSED_TYPES
 COCO_GEOMETRY = ("bbox", "polygon", "segmentation")
-COCO_POLICY = Policy(COCO_TYPES, without_points=("pose_estimation",),
+COCO_POLICY = Policy(COCO_TYPES, keypoint_kinds=("pose_estimation",),
                      missing_value="value missing from the annotation definitions, skipped")
 COCO_DROPPING_HOLES = replace(COCO_POLICY, holes="segmentation holes dropped (use holes='rle')")
 HOLE_MODES = ("drop", "rle")
@@ -217,8 +218,11 @@ def coco_record_count(chunk: TaskChunk, values: set | None) -> int:
             kind = annotation.get("type")
             if kind not in COCO_TYPES or (values is not None and annotation.get("value") not in values):
                 continue
+            if kind == "pose_estimation":
+                count += bool(labelled_keypoints(annotation))
+                continue
             points = frame_points(annotation, frame.key)
-            count += kind == "pose_estimation" or (bool(points) and not (kind == "bbox" and _is_degenerate(points)))
+            count += bool(points) and not (kind == "bbox" and _is_degenerate(points))
     return count
 
 
@@ -251,7 +255,7 @@ def coco_selection(batch: AnnotationTable, category_ids: dict) -> CocoRows:
 
 def _coco_selection(batch: AnnotationTable, category_ids: dict) -> CocoRows:
     kinds = row_kinds(batch)
-    boxes = bbox_points(batch)
+    boxes = coco_boxes(batch)
     category = value_lookup(batch, category_ids, 0)
     selected = select(batch, COCO_POLICY, category > 0)
     area = coco_areas(batch, kinds, boxes)
@@ -280,10 +284,9 @@ def coco_annotations(batch: AnnotationTable, rows: CocoRows, parts: CocoTarget, 
     if holes == "rle":
         for position, (segmentation, area) in rle_rows(batch, rows.kinds, rows.order).items():
             segmentations[position], areas[position] = segmentation, area
-    xywh = rows.xywh[rows.order]
-    bboxes = integral_to_int(np.nan_to_num(xywh))
-    for position in np.flatnonzero(np.isnan(xywh[:, 0])).tolist():
-        bboxes[position] = []
+    for position, ring in pose_box_rings(rows).items():
+        segmentations[position] = [ring]
+    bboxes = integral_to_int(rows.xywh[rows.order])
     categories = rows.category[rows.order].tolist()
     keypoints = [coco_keypoints(a.get("keypoints"), parts.keypoint_keys[c]) if a.get("keypoints") else (0, [])
                  for a, c in zip(annotations, categories)]
@@ -310,8 +313,16 @@ def coco_annotations(batch: AnnotationTable, rows: CocoRows, parts: CocoTarget, 
     ]
 
 
+def coco_boxes(batch: AnnotationTable) -> np.ndarray:
+    """``(n, 4)`` x1, y1, x2, y2 of what COCO writes as a box: a bbox's corners as given, the
+    enclosing box of a pose's labelled keypoints; NaN for other rows."""
+    boxes = bbox_points(batch)
+    pose = ~np.isnan(keypoint_boxes(batch)[:, 0])
+    return np.where(pose[:, None], keypoint_boxes(batch), boxes) if pose.any() else boxes
+
+
 def coco_areas(batch: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """bbox: |(x1−x2)·(y1−y2)| (D3); polygon/segmentation: outer shoelace areas; else 0."""
+    """bbox and pose box: |(x1−x2)·(y1−y2)| (D3); polygon/segmentation: outer shoelace areas; else 0."""
     area = np.where(np.isin(kinds, ("polygon", "segmentation")), outer_area_sums(batch.rings), 0.0)
     box_rows = ~np.isnan(boxes[:, 0])
     area[box_rows] = np.abs((boxes[box_rows, 0] - boxes[box_rows, 2]) * (boxes[box_rows, 1] - boxes[box_rows, 3]))
@@ -319,16 +330,24 @@ def coco_areas(batch: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> 
 
 
 def coco_xywh(batch: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """``(n, 4)`` COCO ``[x, y, w, h]``: rounded vertex bounds, or the enclosing box of a rotated
-    bbox (D1); NaN for pose_estimation and rows without points."""
-    bounds = vertex_bounds(batch)
+    """``(n, 4)`` COCO ``[x, y, w, h]``: rounded vertex bounds, the enclosing box of a rotated
+    bbox (D1) or of a pose's labelled keypoints; NaN for rows without points."""
+    pose = kinds == "pose_estimation"
+    bounds = np.where(pose[:, None], python_round(boxes), vertex_bounds(batch)) if pose.any() else vertex_bounds(batch)
     xywh = np.concatenate([bounds[:, :2], bounds[:, 2:] - bounds[:, :2]], axis=1)
     angle = rotations(batch)
     rotated = (kinds == "bbox") & (angle != 0) & ~np.isnan(boxes[:, 0])
     if rotated.any():
         xywh[rotated] = python_round(corners_to_xywh(box_corners(boxes[rotated], angle[rotated])))
-    xywh[kinds == "pose_estimation"] = np.nan
     return xywh
+
+
+def pose_box_rings(rows: CocoRows) -> dict[int, list]:
+    """``{position in order: closed ring}`` of the keypoint box of each pose row (its segmentation,
+    so that every record has one: pycocotools' ``annToMask`` and 'segm' evaluation need it)."""
+    positions = np.flatnonzero(rows.kinds[rows.order] == "pose_estimation")
+    boxes = integral_to_int(rows.boxes[rows.order[positions]])
+    return {p: [x1, y1, x2, y1, x2, y2, x1, y2, x1, y1] for p, (x1, y1, x2, y2) in zip(positions.tolist(), boxes)}
 
 
 def coco_segmentations(kinds: list[str], points: list, share_input: bool) -> list[list]:
@@ -353,7 +372,7 @@ def coco_keypoints(keypoints: list[dict] | None, keys: list[str]) -> tuple[int, 
     category key: v = 2 visible, 1 invisible, (0, 0, 0) when absent."""
     if not keypoints:
         return 0, []
-    values = [k for k in keypoints if k.get("value")]
+    values = labelled_keypoints({"keypoints": keypoints})
     by_key = {k.get("key"): k["value"] for k in values}
     flat: list = []
     for key in keys:

@@ -16,6 +16,8 @@ from .report import ConversionReport
 from .runtime import gc_paused
 
 IMPORT_TYPES = ("bbox", "polygon", "pose_estimation")
+POSE_GEOMETRY_DROPPED = ("bbox / segmentation of a keypoint annotation not kept in the pose_estimation mode "
+                         "(annotation_type=None keeps both)")
 
 
 @gc_paused
@@ -65,10 +67,12 @@ def coco_tasks(
             converted = _from_coco(annotation, categories, annotation_type, owned)
         except FormatError as error:
             raise FormatError(f"{source}: annotation #{position}: {error}") from None
-        if type(converted) is dict:
-            target.append(converted)
-        else:
+        if type(converted) is str:
             report.note(converted, f"{source}: annotation #{position}")
+            continue
+        target += converted
+        if annotation_type == "pose_estimation" and _pose_shape(annotation, owned):
+            report.note(POSE_GEOMETRY_DROPPED, f"{source}: annotation #{position}")
     for image_id, positions in missing.items():
         report.add("annotation of an image missing from images, skipped", len(positions),
                    [f"{source}: annotation #{p} (image_id {image_id!r})" for p in positions[:5]])
@@ -100,7 +104,7 @@ def _empty_tasks(images: list[dict], source: str) -> tuple[dict[str, dict], dict
 MODE_FIELDS = {
     "bbox": ("image_id", "category_id", "segmentation", "bbox", "attributes", "rotation"),
     "polygon": ("image_id", "category_id", "segmentation", "attributes", "rotation"),
-    "pose_estimation": ("image_id", "category_id", "keypoints", "attributes", "id"),
+    "pose_estimation": ("image_id", "category_id", "segmentation", "bbox", "keypoints", "attributes", "id"),
     None: ("image_id", "category_id", "segmentation", "bbox", "keypoints", "num_keypoints", "attributes",
            "rotation", "id"),
 }
@@ -141,24 +145,51 @@ def _coco_attributes(annotation) -> list[dict]:
     return [{"key": key, "value": value} for key, value in attributes.items()] if type(attributes) is dict else []
 
 
-def _from_coco(annotation, categories: dict, annotation_type: str | None, owned: bool) -> dict | str:
-    """The FastLabel annotation of a parsed COCO annotation (see MODE_FIELDS), or why it is skipped."""
+def _from_coco(annotation, categories: dict, annotation_type: str | None, owned: bool) -> list[dict] | str:
+    """The FastLabel annotations of a parsed COCO annotation (see MODE_FIELDS), or why it is skipped.
+    With ``annotation_type=None`` a keypoint annotation becomes a bbox carrying its keypoints (as
+    FastLabel's bbox definitions with keypoints) when it has a box of its own, else a
+    pose_estimation (and its polygon, when it has one)."""
     category = categories.get(annotation.category_id)
     if category is None:
         return "annotation with an unknown category_id, skipped"
     value = category.get("name") or category.get("supercategory")
     if not value:
         return "category without name or supercategory, annotation skipped (D31)"
-    if annotation_type == "pose_estimation" or (annotation_type is None and annotation.num_keypoints):
-        return _pose_from_coco(annotation, value, category.get("keypoints") or [])
-    shape = _shape_from_coco(annotation, annotation_type, owned)
+    if annotation_type == "pose_estimation":
+        return [_pose_from_coco(annotation, value, category.get("keypoints"))]
+    keypoints = annotation_type is None and _has_keypoints(annotation)
+    shape = _pose_shape(annotation, owned) if keypoints else _shape_from_coco(annotation, annotation_type, owned)
+    pose = [_pose_from_coco(annotation, value, category.get("keypoints"))] if keypoints else []
     if shape is None:
-        return "annotation without a usable bbox or polygon, skipped (D30, D32)"
+        return pose or "annotation without a usable bbox or polygon, skipped (D30, D32)"
     kind, points = shape
     out = {"value": value, "points": points, "type": kind, "attributes": _coco_attributes(annotation)}
     if kind == "bbox" and annotation.rotation:
         out["rotation"] = annotation.rotation
-    return out
+    if kind == "bbox" and pose:
+        return [{**out, "keypoints": pose[0]["keypoints"]}]
+    return [*pose, out]
+
+
+def _pose_shape(annotation, owned: bool) -> tuple[str, list] | None:
+    """The shape of a keypoint annotation, unless it is only the enclosing box of its labelled
+    keypoints (what ``export_coco`` writes for a pose: derived, not data)."""
+    shape = _shape_from_coco(annotation, None, owned)
+    values = annotation.keypoints if type(annotation.keypoints) is list else []
+    located = [(x, y) for x, y, v in zip(values[0::3], values[1::3], values[2::3]) if v]
+    if shape is None or shape[0] != "bbox" or not located:
+        return shape
+    xs, ys = zip(*located)
+    return None if shape[1] == [min(xs), min(ys), max(xs), max(ys)] else shape
+
+
+def _has_keypoints(annotation) -> bool:
+    """A labelled keypoint (v > 0) among the annotation's triplets, or a positive ``num_keypoints``."""
+    values = annotation.keypoints
+    if type(values) is list and any(type(v) in (int, float) and v > 0 for v in values[2::3]):
+        return True
+    return type(annotation.num_keypoints) is int and annotation.num_keypoints > 0
 
 
 def _is_numbers(values: object, count: int | None = None) -> bool:
@@ -223,12 +254,25 @@ def _segmentation_from_rle(rle: dict) -> tuple[str, list] | None:
     return ("segmentation", points) if points else None
 
 
-def _pose_from_coco(annotation, value: str, keys: list) -> dict:
-    values = annotation.keypoints or []
+def keypoint_keys(names: object, count: int) -> list[str]:
+    """The keys of ``count`` keypoint triplets: the category's ``keypoints`` names, then (for a
+    category with fewer names, or none) the 1-based positions as strings."""
+    names = [str(n) for n in names] if type(names) is list else []
+    return names[:count] + [str(position) for position in range(len(names) + 1, count + 1)]
+
+
+def _pose_from_coco(annotation, value: str, names: object) -> dict:
+    """The pose of a COCO keypoint annotation. Unlabelled triplets (v = 0) are left out, as the SDK
+    does, when the category names its keypoints; when the keys are positions (a category without
+    names) they are kept with an empty value, so that the positions survive an export."""
+    values = annotation.keypoints if type(annotation.keypoints) is list else []
+    named = len(names) if type(names) is list else 0
     keypoints = []
-    for index, key in enumerate(keys):
+    for index, key in enumerate(keypoint_keys(names, max(len(values) // 3, named))):
         triplet = list(values[3 * index:3 * index + 3])
         if len(triplet) < 3 or triplet[2] == 0:  # D33: missing triplets count as not labelled
+            if index >= named:
+                keypoints.append({"key": key, "value": []})
             continue
         if triplet[2] not in (1, 2):
             raise FormatError(f"Visibility flag must be 0 or 1, 2 . annotation_id: {annotation.id}")

@@ -7,7 +7,7 @@ import numpy as np
 
 from .errors import FormatError
 from .geometry import outer_bounds, python_round
-from .tasks import AnnotationTable, derived_column
+from .tasks import AnnotationTable, derived_column, labelled_keypoints
 
 
 @derived_column
@@ -31,6 +31,25 @@ def bbox_points(batch: AnnotationTable) -> np.ndarray:
     first_point = rings.ring_offsets[rings.shape_ring_offsets[rows]]
     out[rows, :2] = rings.coords[first_point]
     out[rows, 2:] = rings.coords[first_point + 1]
+    return out
+
+
+@derived_column
+def keypoint_boxes(batch: AnnotationTable) -> np.ndarray:
+    """``(n, 4)`` min x, min y, max x, max y of the labelled keypoints of pose rows; NaN elsewhere
+    (and for a pose without labelled keypoints)."""
+    out = np.full((len(batch), 4), np.nan)
+    for row in np.flatnonzero(row_kinds(batch) == "pose_estimation").tolist():
+        located = [k["value"][:2] for k in labelled_keypoints(batch.annotations[row])]
+        if not located:
+            continue
+        try:
+            xy = np.asarray(located, np.float64).reshape(-1, 2)
+        except (TypeError, ValueError):
+            xy = None
+        if xy is None or not np.isfinite(xy).all():
+            raise FormatError(f"{batch.place(row)}: keypoint values must be [x, y, visibility] numbers")
+        out[row, :2], out[row, 2:] = xy.min(axis=0), xy.max(axis=0)
     return out
 
 

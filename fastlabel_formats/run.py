@@ -237,22 +237,22 @@ def run_export(
     source = task_source(tasks).replayable()
     blocks: list[TaskBlock] = []  # cut while pass 1 already runs on the first ones
     survey_run = run_plan(source.name, targets, reports, project_type, videos, frame_counts)
-    with Runner(jobs, scheduler) as runner:
-        for target in targets:
-            target.in_order = runner.in_process
-        census, surveys = _survey(runner, _kept(source.blocks(), blocks), survey_run, progress)
-        for target, report in zip(targets, reports):
-            target.prepare(census, report)
-        build_run = run_plan(source.name, targets, reports, project_type, videos, frame_counts,
-                             images=videos is not None)
-        try:
-            _build(runner, _build_items(blocks, surveys, targets, build_run), targets, reports, census, progress)
-            for target, report in zip(targets, reports):
-                target.finish(report)
-        except BaseException:
+    try:
+        with Runner(jobs, scheduler) as runner:  # leaving it stops the workers: none writes after abort
             for target in targets:
-                target.abort()
-            raise
+                target.in_order = runner.in_process
+            census, surveys = _survey(runner, _kept(source.blocks(), blocks), survey_run, progress)
+            for target, report in zip(targets, reports):
+                target.prepare(census, report)
+            build_run = run_plan(source.name, targets, reports, project_type, videos, frame_counts,
+                                 images=videos is not None)
+            _build(runner, _build_items(blocks, surveys, targets, build_run), targets, reports, census, progress)
+        for target, report in zip(targets, reports):
+            target.finish(report)
+    except BaseException:
+        for target in targets:
+            target.abort()
+        raise
 
 
 def _build(runner: Runner, items: Iterator[tuple], targets: Sequence[Target], reports: Sequence[ConversionReport],

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .columns import bbox_points, degenerate_boxes, has_points, rotations, row_kinds, rows_with_holes
+from .columns import bbox_points, degenerate_boxes, has_points, keypoint_boxes, rotations, row_kinds, rows_with_holes
 from .report import ConversionReport
 from .tasks import AnnotationTable
 
 NOT_REPRESENTABLE = "{kind} annotation not representable in {target}"
 WITHOUT_POINTS = "{kind} annotation without points skipped"
+WITHOUT_KEYPOINTS = "{kind} annotation without labelled keypoints skipped"
 DEGENERATE = "degenerate bbox (zero width or height in whole pixels) skipped"
 
 
@@ -22,7 +23,7 @@ class Policy:
     """What a target takes and what it cannot carry. A ``None`` message means "carried"."""
 
     types: tuple[str, ...]
-    without_points: tuple[str, ...] = ()  # kinds written even without points (COCO pose)
+    keypoint_kinds: tuple[str, ...] = ()  # kinds whose geometry is their labelled keypoints (COCO pose)
     skip_degenerate: bool = True
     missing_value: str = "value missing from classes, skipped"
     holes: str | None = None  # the report line for dropped holes
@@ -46,11 +47,13 @@ def select(table: AnnotationTable, policy: Policy, has_class: np.ndarray | None 
     kinds = row_kinds(table)
     supported = np.isin(kinds, policy.types)
     present = has_points(table)
+    by_keypoints = np.isin(kinds, policy.keypoint_kinds)
+    if by_keypoints.any():
+        present = np.where(by_keypoints, ~np.isnan(keypoint_boxes(table)[:, 0]), present)
     degenerate = (kinds == "bbox") & present & degenerate_boxes(bbox_points(table)) if policy.skip_degenerate \
         else np.zeros(len(table), bool)
     has_class = np.ones(len(table), bool) if has_class is None else has_class
-    drawable = present | np.isin(kinds, policy.without_points)
-    keep = supported & drawable & ~degenerate & has_class
+    keep = supported & present & ~degenerate & has_class
     return Selected(keep, supported, present, degenerate, has_class)
 
 
@@ -59,9 +62,10 @@ def report_selection(table: AnnotationTable, policy: Policy, selected: Selected,
     kinds = row_kinds(table)
     counted = selected.present if table.is_video else np.ones(len(table), bool)
     table.note(report, ~selected.supported & counted, NOT_REPRESENTABLE)
+    by_keypoints = np.isin(kinds, policy.keypoint_kinds)
     if not table.is_video:
-        table.note(report, selected.supported & ~selected.present & ~np.isin(kinds, policy.without_points),
-                   WITHOUT_POINTS)
+        table.note(report, selected.supported & ~selected.present & ~by_keypoints, WITHOUT_POINTS)
+    table.note(report, selected.supported & ~selected.present & by_keypoints, WITHOUT_KEYPOINTS)
     table.note(report, selected.supported & selected.degenerate, DEGENERATE)
     table.note(report, selected.supported & selected.present & ~selected.degenerate & ~selected.has_class,
                policy.missing_value)

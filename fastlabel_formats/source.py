@@ -25,8 +25,6 @@ from .tasks import TaskList, check_task
 
 BLOCK_BYTES = 8 << 20
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-_STRUCTURAL = np.zeros(256, bool)
-_STRUCTURAL[[ord(c) for c in '[]{}"']] = True
 _DELTA = np.zeros(256, np.int64)
 _DELTA[[ord("["), ord("{")]] = 1
 _DELTA[[ord("]"), ord("}")]] = -1
@@ -330,7 +328,8 @@ def _structure(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Positions of the brackets outside strings and the nesting depth after each, relative to
     ``data``'s start (0 = directly inside the top-level array)."""
     codes = np.frombuffer(data, np.uint8)
-    positions = np.flatnonzero(_STRUCTURAL[codes])
+    folded = codes | 0x20  # "[" -> "{", "]" -> "}": three comparisons, far faster than a table lookup
+    positions = np.flatnonzero((folded == 0x7B) | (folded == 0x7D) | (codes == 0x22))
     quotes = codes[positions] == 34
     if data.find(b"\\") >= 0:  # rare in task JSON: drop the quotes preceded by an odd run of backslashes
         escaped = np.flatnonzero(quotes & (positions > 0) & (codes[np.maximum(positions - 1, 0)] == 92))
@@ -338,7 +337,7 @@ def _structure(data: bytes) -> tuple[np.ndarray, np.ndarray]:
             position = int(positions[index]) - 1
             run = position - len(data[:position + 1].rstrip(b"\\")) + 1
             quotes[index] = run % 2 == 0
-    outside = ((np.cumsum(quotes) & 1) == 0) & ~quotes
+    outside = ((np.cumsum(quotes, dtype=np.uint8) & 1) == 0) & ~quotes  # parity survives the wrap-around
     positions = positions[outside]
     return positions, np.cumsum(_DELTA[codes[positions]])
 

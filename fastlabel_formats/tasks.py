@@ -153,6 +153,11 @@ def layout_problem(kind: str, points: object) -> str | None:
     return None
 
 
+def labelled_keypoints(annotation: dict) -> list[dict]:
+    """The keypoints of a pose annotation that carry a value (invisible ones included)."""
+    return [k for k in annotation.get("keypoints") or () if isinstance(k, dict) and k.get("value")]
+
+
 def frame_points(annotation: dict, key: str | None) -> object:
     """The annotation's points, or for a video frame the ``value`` stored under that key."""
     points = annotation.get("points")

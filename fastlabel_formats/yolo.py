@@ -1,7 +1,8 @@
 """FastLabel -> YOLO text labels (``formats-spec.md`` §2), with D6 and D8–D12 fixed.
 
 Without ``classes`` the lines follow the COCO export (categories sorted, COCO order); with
-``classes`` the passed order defines the indices and ``classes.txt``. ``obb=True`` writes
+``classes`` the passed order defines the indices and ``classes.txt``. Either way a file holds one
+kind of line, as Ultralytics requires: boxes (detection), or polygons for ``image_segmentation``. ``obb=True`` writes
 boxes as YOLO-OBB lines: class and the 4 normalised corners of the (rotated) box.
 """
 
@@ -117,7 +118,7 @@ class YoloTarget(PerImageTarget):
     def labels(self, batch: AnnotationTable, report: ConversionReport) -> list[tuple[str, list[str]] | None]:
         """``(image file name, lines)`` of every frame of one table (None: no label file)."""
         if self.by_classes:
-            lines = classes_lines(batch, self.class_index, self.obb, report)
+            lines = classes_lines(batch, self.class_index, self.project_type, self.obb, report)
         else:
             lines = coco_lines(batch, self.category_ids, self.project_type, self.obb, report)
         labels = format_labels(batch, lines, by_class=self.by_classes)
@@ -150,17 +151,18 @@ def coco_lines(batch: AnnotationTable, category_ids: dict, project_type: str, ob
     return box_lines(batch, order, klass, rows.xywh, obb, report)
 
 
-def classes_lines(batch: AnnotationTable, index_of: dict, obb: bool, report: ConversionReport) -> YoloLines:
-    """Lines of the classes path (§2.2): boxes, then per class polygons sorted by text."""
+def classes_lines(batch: AnnotationTable, index_of: dict, project_type: str, obb: bool,
+                  report: ConversionReport) -> YoloLines:
+    """Lines of the classes path (§2.2), one kind per file as Ultralytics reads them: box lines
+    (a polygon or segmentation as its box), or for ``image_segmentation`` polygon lines (a box as
+    its closed ring), per class sorted by text."""
     kinds = row_kinds(batch)
     boxes = bbox_points(batch)
     klass = value_lookup(batch, index_of, -1)
-    keep = apply_policy(batch, YOLO_POLICY, report, klass >= 0)
-    xywh = coco_xywh(batch, kinds, boxes)
-    box_rows = np.flatnonzero(keep & (kinds == "bbox"))
-    lines = [box_lines(batch, box_rows, klass, xywh, obb, report),
-             polygon_lines(batch, np.flatnonzero(keep & (kinds != "bbox")), klass, boxes, report)]
-    return _concat(lines)
+    rows = np.flatnonzero(apply_policy(batch, YOLO_POLICY, report, klass >= 0))
+    if project_type == "image_segmentation":
+        return polygon_lines(batch, rows, klass, boxes, report)
+    return box_lines(batch, rows, klass, coco_xywh(batch, kinds, boxes), obb, report)
 
 
 def box_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray, xywh: np.ndarray, obb: bool,
@@ -215,17 +217,6 @@ def polygon_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray, b
     offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
     coords = np.concatenate(pieces) if pieces else np.zeros((0, 2))
     return YoloLines(line_rows, klass[line_rows], np.ones(len(line_rows), bool), coords, offsets)
-
-
-def _concat(parts: list[YoloLines]) -> YoloLines:
-    offsets = [parts[0].offsets]
-    for part in parts[1:]:
-        offsets.append(part.offsets[1:] + offsets[-1][-1])
-    return YoloLines(
-        np.concatenate([p.row for p in parts]), np.concatenate([p.klass for p in parts]),
-        np.concatenate([p.is_polygon for p in parts]), np.concatenate([p.coords for p in parts]),
-        np.concatenate(offsets),
-    )
 
 
 def format_labels(batch: AnnotationTable, lines: YoloLines, by_class: bool) -> list[tuple[str, list[str]]]:

@@ -145,7 +145,9 @@ def test_definitions_order_keypoints_and_skeleton_d4_d5():
     pose = next(a for a in coco["annotations"] if a["category_id"] == 2)
     assert pose["num_keypoints"] == 2
     assert pose["keypoints"] == [10, 11, 2, 20, 21, 1, 0, 0, 0, 0, 0, 0]
-    assert pose["bbox"] == [] and pose["segmentation"] == [] and pose["area"] == 0
+    # the enclosing box of the labelled keypoints (invisible ones included), as bbox, area and ring
+    assert pose["bbox"] == [10, 11, 10, 10] and pose["area"] == 100
+    assert pose["segmentation"] == [[10, 11, 20, 11, 20, 21, 10, 21, 10, 11]]
     # the value without a definition is dropped
     assert len(coco["annotations"]) == 3
 

@@ -208,6 +208,15 @@ def test_element_boundaries_are_found_outside_strings(elements, indent):
     assert parsed == containers
 
 
+def test_element_boundaries_past_255_quotes():
+    """The quote parity is counted in a wrapping byte: more than 255 quotes still pair up."""
+    containers = [{"names": [f"x]{i}}}" for i in range(200)], "end": "[{"} for _ in range(3)]
+    inside = json.dumps(containers).encode()[1:]
+    cut, ended, count = element_cut(inside)
+    assert ended and count == 3 and cut == len(inside) - 1
+    assert [json.loads(inside[:end]) for end in top_level_ends(inside[:cut]).tolist()[:1]] == containers[:1]
+
+
 def test_remote_paths_need_fsspec_or_read_through_it(tmp_path):
     fsspec = pytest.importorskip("fsspec")
     tasks = orjson.loads((SAMPLE / "tasks.json").read_bytes())

@@ -61,16 +61,30 @@ def test_number_artefacts_are_kept():
 
 def test_classes_path_keeps_passed_order_d8_and_outer_rings_d10(tmp_path):
     classes = ["seg", "tiny", "dog", "cat", "zzz", "dog"]
-    export_yolo(spec_tasks(), tmp_path, classes=classes)
+    export_yolo(spec_tasks(), tmp_path, classes=classes, project_type="image_segmentation")
     assert (tmp_path / "classes.txt").read_text() == "seg\ntiny\ndog\ncat\nzzz\ndog\n"
     assert (tmp_path / "annotations/sub/a.b.txt").read_text().splitlines() == [
         "0 0.0 0.0 0.2 0.0 0.2 0.4166666 0.0 0.4166666 0.0 0.0",
         "0 0.22 0.4583333 0.3 0.4583333 0.3 0.625 0.22 0.625 0.22 0.4583333",
-        "1 0.005 0.0104166 0.01 0.0208333",
+        "1 0.0 0.0 0.01 0.0 0.01 0.0208333 0.0 0.0208333 0.0 0.0",
         "2 0.1 0.2083333 0.5 0.2083333 0.5 0.8333333 0.1 0.8333333",
+        "3 0.0 0.0 1.0 0.0 1.0 1.0 0.0 1.0 0.0 0.0",
+        "3 0.1 0.2083333 0.39 0.2083333 0.39 0.6041666 0.1 0.6041666 0.1 0.2083333",
+    ]
+
+
+def test_classes_path_detection_files_hold_boxes_only(tmp_path):
+    """Ultralytics reads a file with one polygon line as all segments: detection output is boxes."""
+    report = export_yolo(spec_tasks(), tmp_path, classes=["seg", "tiny", "dog", "cat"])
+    assert (tmp_path / "annotations/sub/a.b.txt").read_text().splitlines() == [
+        "0 0.15 0.3125 0.3 0.625",
+        "1 0.005 0.0104166 0.01 0.0208333",
+        "2 0.3 0.5208333 0.4 0.625",
         "3 0.245 0.40625 0.29 0.3958333",
         "3 0.5 0.5 1.0 1.0",
     ]
+    assert report.findings["polygon written as its bounding box"].count == 1
+    assert report.findings["segmentation written as its bounding box"].count == 1
 
 
 def test_classes_path_numeric_class_order_d9():
@@ -81,11 +95,14 @@ def test_classes_path_numeric_class_order_d9():
     assert [line.split()[0] for line in labels[0][1]] == ["1", "2", "10"]
 
 
-def test_classes_path_boxes_before_polygons_and_polygons_by_text():
-    labels, _ = to_yolo([task("t.jpg", 10, 10,
-                              ann("polygon", "a", [5, 5, 6, 5, 6, 6]), ann("polygon", "a", [1, 1, 2, 1, 2, 2]),
-                              ann("bbox", "a", [0, 0, 2, 2]))], classes=["a"])
-    assert labels[0][1] == ["0 0.1 0.1 0.2 0.2", "0 0.1 0.1 0.2 0.1 0.2 0.2", "0 0.5 0.5 0.6 0.5 0.6 0.6"]
+def test_classes_path_polygons_by_text_and_boxes_in_annotation_order():
+    annotations = (ann("polygon", "a", [5, 5, 6, 5, 6, 6]), ann("polygon", "a", [1, 1, 2, 1, 2, 2]),
+                   ann("bbox", "a", [0, 0, 2, 2]))
+    labels, _ = to_yolo([task("t.jpg", 10, 10, *annotations)], classes=["a"], project_type="image_segmentation")
+    assert labels[0][1] == ["0 0.0 0.0 0.2 0.0 0.2 0.2 0.0 0.2 0.0 0.0", "0 0.1 0.1 0.2 0.1 0.2 0.2",
+                            "0 0.5 0.5 0.6 0.5 0.6 0.6"]
+    labels, _ = to_yolo([task("t.jpg", 10, 10, *annotations)], classes=["a"])
+    assert labels[0][1] == ["0 0.55 0.55 0.1 0.1", "0 0.15 0.15 0.1 0.1", "0 0.1 0.1 0.2 0.2"]
 
 
 def test_zero_size_images_are_skipped_on_both_paths_d11(tmp_path):
@@ -99,11 +116,14 @@ def test_zero_size_images_are_skipped_on_both_paths_d11(tmp_path):
 
 def test_pose_is_skipped_d12():
     report = ConversionReport("yolo")
-    labels, classes = to_yolo([task("t.jpg", 10, 10, {"type": "pose_estimation", "value": "p", "keypoints": []},
-                                    ann("bbox", "q", [0, 0, 5, 5]))], report=report)
+    pose = {"type": "pose_estimation", "value": "p", "keypoints": [{"key": "a", "value": [1, 2, 1]}]}
+    empty_pose = {"type": "pose_estimation", "value": "p", "keypoints": []}
+    labels, classes = to_yolo([task("t.jpg", 10, 10, pose, empty_pose, ann("bbox", "q", [0, 0, 5, 5]))],
+                              report=report)
     assert labels == [("t.jpg", ["1 0.25 0.25 0.5 0.5"])]
     assert classes == ["p", "q"]
-    assert "pose_estimation has no box or polygon in YOLO, skipped" in report.findings
+    assert report.findings["pose_estimation has no box or polygon in YOLO, skipped"].count == 1
+    assert report.findings["pose_estimation annotation without labelled keypoints skipped"].count == 1
 
 
 def test_obb_lines_are_rotated_corners():

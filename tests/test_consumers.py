@@ -1,0 +1,144 @@
+"""Our files loaded by the tools users load them into (pycocotools' COCO and COCOeval), and other
+people's files (datumaro's test assets, MIT) read by us."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fastlabel_formats import coco_tasks, coco_to_fastlabel, export_coco, to_coco
+from fastlabel_formats.report import ConversionReport
+
+pycocotools_coco = pytest.importorskip("pycocotools.coco")
+from pycocotools.cocoeval import COCOeval  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "examples" / "sample_project"
+DATUMARO = Path(__file__).parent / "fixtures" / "third_party" / "datumaro"
+DEFINITIONS = json.loads((SAMPLE / "annotations.json").read_text())
+
+
+def load_coco(path: Path):
+    with contextlib.redirect_stdout(io.StringIO()):
+        return pycocotools_coco.COCO(str(path))
+
+
+def evaluate(gt, results: list[dict], iou_type: str, sigmas: int | None = None) -> float:
+    """AP@[.5:.95] of ``results`` against ``gt`` (quietly)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        detections = gt.loadRes(results)
+        evaluation = COCOeval(gt, detections, iou_type)
+        if sigmas is not None:
+            evaluation.params.kpt_oks_sigmas = np.full(sigmas, 0.05)
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    return round(float(evaluation.stats[0]), 9)
+
+
+def assert_coco_consumable(path: Path) -> None:
+    """Every record has a usable bbox, area and mask, and the ground truth scored as results gives
+    AP 1.0 for boxes, masks and (when there are keypoints) keypoints."""
+    gt = load_coco(path)
+    annotations = gt.loadAnns(gt.getAnnIds())
+    for annotation in annotations:
+        assert len(annotation["bbox"]) == 4 and annotation["area"] >= 0
+        image = gt.imgs[annotation["image_id"]]
+        assert gt.annToMask(annotation).shape == (image["height"], image["width"])
+    scored = [{**a, "score": 1.0} for a in annotations]
+    assert evaluate(gt, [{k: a[k] for k in ("image_id", "category_id", "bbox", "score")} for a in scored],
+                    "bbox") == 1.0
+    masks = [{"image_id": a["image_id"], "category_id": a["category_id"], "segmentation": gt.annToRLE(a),
+              "score": 1.0} for a in annotations]  # loadRes takes masks as RLE only
+    assert evaluate(gt, masks, "segm") == 1.0
+    with_keypoints = [a for a in scored if a["num_keypoints"]]
+    if with_keypoints:
+        sizes = {len(gt.cats[a["category_id"]]["keypoints"]) for a in with_keypoints}
+        assert len(sizes) == 1 and 3 * sizes.pop() == len(with_keypoints[0]["keypoints"])
+        results = [{k: a[k] for k in ("image_id", "category_id", "keypoints", "score")} for a in with_keypoints]
+        assert evaluate(gt, results, "keypoints", len(with_keypoints[0]["keypoints"]) // 3) == 1.0
+
+
+@pytest.mark.parametrize("definitions", [DEFINITIONS, None], ids=["definitions", "no-definitions"])
+def test_sample_export_loads_and_evaluates_in_pycocotools(tmp_path, definitions):
+    export_coco(SAMPLE / "tasks.json", tmp_path, annotations=definitions)
+    assert_coco_consumable(tmp_path / "annotations.json")
+    coco = json.loads((tmp_path / "annotations.json").read_text())
+    person = next(c for c in coco["categories"] if c["name"] == "person")
+    pose = next(a for a in coco["annotations"] if a["category_id"] == person["id"])
+    assert len(pose["keypoints"]) == 3 * len(person["keypoints"]) > 0  # keypoints kept without definitions too
+    assert pose["num_keypoints"] == sum(v > 0 for v in pose["keypoints"][2::3])
+
+
+def pose(value: str, located: list[tuple[str, float, float, int]]) -> dict:
+    return {"type": "pose_estimation", "value": value,
+            "keypoints": [{"key": k, "value": [x, y, v], "edges": []} for k, x, y, v in located]}
+
+
+def test_pose_box_is_the_enclosing_box_of_its_labelled_keypoints():
+    labelled = pose("person", [("nose", 12.5, 4, 1), ("hip", 3, 30.25, 0)])
+    labelled["keypoints"].append({"key": "foot", "value": []})
+    task = {"name": "p.jpg", "width": 40, "height": 40, "annotations": [labelled, pose("person", [])]}
+    report = ConversionReport("coco")
+    coco = to_coco([task], report=report)
+    (record,) = coco["annotations"]
+    assert record["bbox"] == [3, 4, 9.5, 26.25] and record["area"] == 9.5 * 26.25
+    assert record["segmentation"] == [[3, 4, 12.5, 4, 12.5, 30.25, 3, 30.25, 3, 4]]
+    assert record["keypoints"] == [12.5, 4, 2, 3, 30.25, 1, 0, 0, 0]
+    assert coco["categories"][0]["keypoints"] == ["nose", "hip", "foot"]
+    assert report.findings["pose_estimation annotation without labelled keypoints skipped"].count == 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 40), st.sampled_from([0, 1])),
+                         min_size=1, max_size=5), min_size=1, max_size=4))
+def test_pose_projects_evaluate_to_ap_one(tmp_path_factory, poses):
+    names = [f"k{i}" for i in range(5)]
+    annotations = [pose("person", [(names[i], x, y, v) for i, (x, y, v) in enumerate(located)])
+                   for located in poses]
+    path = tmp_path_factory.mktemp("coco")
+    export_coco([{"name": "a.jpg", "width": 64, "height": 48, "annotations": annotations}], path,
+                annotations=[{"type": "pose_estimation", "value": "person", "color": "#ff0000",
+                              "keypoints": [{"id": n, "key": n, "name": n, "edges": []} for n in names]}])
+    coco = json.loads((path / "annotations.json").read_text())
+    # a pose whose keypoints all lie on one line has a box of zero area: scored on keypoints only
+    if all(a["area"] > 0 for a in coco["annotations"]):
+        assert_coco_consumable(path / "annotations.json")
+    gt = load_coco(path / "annotations.json")
+    results = [{"image_id": a["image_id"], "category_id": a["category_id"], "keypoints": a["keypoints"],
+                "score": 1.0} for a in coco["annotations"]]
+    assert evaluate(gt, results, "keypoints", len(names)) == 1.0
+
+
+def test_datumaro_keypoints_without_names_keep_their_points_and_box():
+    path = DATUMARO / "coco_person_keypoints" / "person_keypoints_train.json"
+    report = ConversionReport("coco import")
+    (annotation,) = coco_to_fastlabel(path, report=report)["a.jpg"]
+    assert annotation["type"] == "bbox" and annotation["points"] == [2, 2, 5, 3]
+    assert annotation["keypoints"] == [{"key": "1", "value": []}, {"key": "2", "value": [0, 2, 0]},
+                                       {"key": "3", "value": [4, 1, 1]}]
+    assert not report.findings
+    again = to_coco(coco_tasks(path))
+    original = json.loads(path.read_text())["annotations"][0]
+    (record,) = again["annotations"]
+    assert record["keypoints"] == original["keypoints"] and record["bbox"] == original["bbox"]
+    assert again["categories"][0]["keypoints"] == ["1", "2", "3"]
+    sdk_mode = ConversionReport("coco import")
+    (pose_only,) = coco_to_fastlabel(path, "pose_estimation", report=sdk_mode)["a.jpg"]
+    assert pose_only["type"] == "pose_estimation" and len(pose_only["keypoints"]) == 3
+    assert sum(f.count for f in sdk_mode.findings.values()) == 1  # the box it cannot keep, reported
+
+
+def test_our_pose_box_is_not_read_back_as_a_second_annotation(tmp_path):
+    annotations = [pose("person", [("a", 1, 2, 1), ("b", 9, 7, 1)])]
+    task = {"name": "p.jpg", "width": 40, "height": 40, "annotations": annotations}
+    export_coco([task], tmp_path)
+    (back,) = coco_to_fastlabel(tmp_path / "annotations.json")["p.jpg"]
+    assert back["type"] == "pose_estimation" and [k["value"] for k in back["keypoints"]] == [[1, 2, 1], [9, 7, 1]]
