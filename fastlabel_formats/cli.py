@@ -151,7 +151,7 @@ def run_convert(args: argparse.Namespace) -> int:
                        report=imported)
     print(imported.summary().replace("0 file(s) written", f"{len(tasks)} image(s) read"))
     report = write_tasks(tasks, args.target_format, args.output, classes=_classes(args.classes),
-                         strict=args.strict, jobs=args.jobs, scheduler=args.scheduler)
+                         strict=args.strict, jobs=args.jobs, scheduler=args.scheduler, image_dir=args.images)
     return _finish(report, started)
 
 
@@ -169,7 +169,8 @@ def _add_convert(commands) -> None:
     convert.add_argument("-o", "--output", required=True, help="output folder")
     convert.add_argument("--classes-file", help="YOLO source: its classes.txt (default: SRC/classes.txt)")
     convert.add_argument("--classes", help="YOLO / semantic target: class names, a file or a,b,c")
-    convert.add_argument("--images", help="folder of the images, for sizes the source does not give")
+    convert.add_argument("--images", help="folder of the images: sizes the source does not give, and labelme's "
+                                          "imagePath (relative to it)")
     _add_workers(convert)
     convert.add_argument("--strict", action="store_true", help="fail instead of dropping anything")
     convert.set_defaults(run=run_convert)

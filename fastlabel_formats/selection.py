@@ -24,6 +24,7 @@ class Policy:
 
     types: tuple[str, ...]
     keypoint_kinds: tuple[str, ...] = ()  # kinds whose geometry is their labelled keypoints (COCO pose)
+    pointless: tuple[str, ...] = ()  # kinds taken without geometry (labelme image flags)
     skip_degenerate: bool = True
     missing_value: str = "value missing from classes, skipped"
     holes: str | None = None  # the report line for dropped holes
@@ -50,6 +51,7 @@ def select(table: AnnotationTable, policy: Policy, has_class: np.ndarray | None 
     by_keypoints = np.isin(kinds, policy.keypoint_kinds)
     if by_keypoints.any():
         present = np.where(by_keypoints, ~np.isnan(keypoint_boxes(table)[:, 0]), present)
+    present = present | np.isin(kinds, policy.pointless)
     degenerate = (kinds == "bbox") & present & degenerate_boxes(bbox_points(table)) if policy.skip_degenerate \
         else np.zeros(len(table), bool)
     has_class = np.ones(len(table), bool) if has_class is None else has_class

@@ -34,13 +34,14 @@ class TargetOptions:
     start_index: int = 1
     palette: Sequence[int] = tuple(COLOR_PALETTE)
     dtype: type = np.uint8
+    image_dir: str | None = None  # where the images are (labelme's imagePath is relative to it)
 
 
 TARGETS: dict[str, Callable[[Path, TargetOptions], Target]] = {
     "coco": lambda out, o: CocoTarget(out, annotations=o.annotations, holes=o.holes, indent=o.indent),
     "yolo": lambda out, o: YoloTarget(out, project_type=o.project_type, classes=o.classes, obb=o.obb),
     "pascalvoc": lambda out, o: PascalVocTarget(out),
-    "labelme": lambda out, o: LabelmeTarget(out, indent=o.indent),
+    "labelme": lambda out, o: LabelmeTarget(out, image_dir=o.image_dir, indent=o.indent),
     "semantic": lambda out, o: MaskTarget(out, semantic=True, palette=o.palette, classes=o.classes,
                                           start_index=o.start_index, dtype=o.dtype),
     "instance": lambda out, o: MaskTarget(out, semantic=False, palette=o.palette, start_index=o.start_index,

@@ -199,6 +199,7 @@ def polygon_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray, b
     rings = batch.rings
     kinds = row_kinds(batch)
     pieces, line_rows, sizes = [], [], []
+    short = np.zeros(len(batch), bool)  # rings of fewer than 3 vertices: not a segment to Ultralytics
     for row in rows.tolist():
         if kinds[row] == "bbox":
             x1, y1, x2, y2 = boxes[row]
@@ -210,9 +211,13 @@ def polygon_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray, b
             if rings.is_hole[ring]:
                 continue
             start, end = rings.ring_offsets[ring], rings.ring_offsets[ring + 1]
+            if end - start < 3:
+                short[row] = True
+                continue
             pieces.append(rings.coords[start:end])
             line_rows.append(row)
             sizes.append(end - start)
+    batch.note(report, short, "{kind} ring of fewer than 3 vertices skipped (not a YOLO segment)")
     line_rows = np.asarray(line_rows, np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
     coords = np.concatenate(pieces) if pieces else np.zeros((0, 2))

@@ -142,3 +142,76 @@ def test_our_pose_box_is_not_read_back_as_a_second_annotation(tmp_path):
     export_coco([task], tmp_path)
     (back,) = coco_to_fastlabel(tmp_path / "annotations.json")["p.jpg"]
     assert back["type"] == "pose_estimation" and [k["value"] for k in back["keypoints"]] == [[1, 2, 1], [9, 7, 1]]
+
+
+# labelme's own shape rules (labelme.utils.shape_to_mask and its canvas): points per shape type
+LABELME_POINTS = {"rectangle": (2, 2), "circle": (2, 2), "line": (2, 2), "point": (1, 1), "linestrip": (2, None),
+                  "polygon": (3, None)}
+vertex = st.tuples(st.integers(0, 99), st.integers(0, 99))
+
+
+def flat(vertices: list) -> list:
+    return [c for v in vertices for c in v]
+
+
+annotation_strategy = st.one_of(
+    st.lists(vertex, min_size=2, max_size=2).map(lambda v: {"type": "bbox", "value": "b", "points": flat(v)}),
+    st.lists(vertex, min_size=1, max_size=6).map(lambda v: {"type": "polygon", "value": "p", "points": flat(v)}),
+    st.lists(vertex, min_size=2, max_size=6).map(lambda v: {"type": "line", "value": "l", "points": flat(v)}),
+    vertex.map(lambda v: {"type": "keypoint", "value": "k", "points": list(v)}),
+    st.lists(st.lists(vertex, min_size=3, max_size=5), min_size=1, max_size=3).map(
+        lambda regions: {"type": "segmentation", "value": "s", "points": [[flat(r + r[:1])] for r in regions]}),
+    st.sampled_from(["day", "night"]).map(lambda v: {"type": "classification", "value": v}),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(annotation_strategy, max_size=8))
+def test_every_labelme_shape_passes_labelmes_rules_and_reads_back(annotations):
+    from fastlabel_formats import to_labelme
+    from fastlabel_formats.labelme import labelme_annotations
+
+    task = {"name": "dir/a.jpg", "width": 100, "height": 100, "annotations": annotations}
+    (document,) = to_labelme([task])
+    assert document["imagePath"] == "a.jpg"
+    for shape in document["shapes"]:
+        low, high = LABELME_POINTS[shape["shape_type"]]
+        assert low <= len(shape["points"]) <= (high or low + 10**6)
+        assert shape["group_id"] is None or isinstance(shape["group_id"], int)
+    back = labelme_annotations(document, "a.json", ConversionReport("labelme import"))
+    assert [(a["type"], a["value"], a.get("points")) for a in back] == expected_back(annotations)
+
+
+def expected_back(annotations: list[dict]) -> list[tuple]:
+    """What a labelme round trip gives: polygons of fewer than 3 vertices left out, a one-region
+    segmentation as a polygon (its closed ring), image flags after the shapes, once each."""
+    out = []
+    for a in annotations:
+        if a["type"] == "segmentation" and len(a["points"]) == 1:
+            out.append(("polygon", a["value"], a["points"][0][0]))
+        elif a["type"] != "classification" and (a["type"] != "polygon" or len(a["points"]) >= 6):
+            out.append((a["type"], a["value"], a["points"]))
+    flags = dict.fromkeys(a["value"] for a in annotations if a["type"] == "classification")
+    return out + [("classification", value, None) for value in flags]
+
+
+def ultralytics_kind(lines: list[str]) -> str:
+    """Ultralytics' rule: a label file is boxes (5 values a line) or segments (odd, ≥ 7), not both."""
+    sizes = {len(line.split()) for line in lines}
+    if not sizes or sizes == {5}:
+        return "boxes"
+    assert all(n >= 7 and n % 2 for n in sizes), f"a file mixing boxes and segments: {lines}"
+    return "segments"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(annotation_strategy, max_size=8), st.booleans(), st.sampled_from(["image_bbox", "image_segmentation"]))
+def test_every_yolo_file_is_boxes_only_or_segments_only(annotations, with_classes, project_type):
+    from fastlabel_formats import to_yolo
+
+    task = {"name": "a.jpg", "width": 100, "height": 100, "annotations": annotations}
+    labels, _ = to_yolo([task], project_type=project_type, classes=["b", "p", "s"] if with_classes else None)
+    for _, lines in labels:
+        kind = ultralytics_kind(lines)
+        assert kind == "boxes" or project_type == "image_segmentation"
+        assert kind == "segments" or project_type != "image_segmentation" or not lines
