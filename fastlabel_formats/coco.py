@@ -30,7 +30,7 @@ from .report import ConversionReport
 from .run import Target, prepared_tables, run_export
 from .runtime import gc_paused
 from .selection import Policy, Selected, report_selection, select
-from .tasks import AnnotationTable, TaskChunk, frame_points, labelled_keypoints
+from .tasks import AnnotationTable, TaskChunk, labelled_keypoints
 
 COCO_TYPES = CLASSED_TYPES
 COCO_GEOMETRY = ("bbox", "polygon", "segmentation")
@@ -138,7 +138,7 @@ class CocoTarget(Target):
         in this process: ids are then simply numbered on)."""
         if self.in_order:
             return None
-        return coco_record_count(chunk, self.definition_values)
+        return coco_record_count(chunk.table(), self.definition_values)
 
     def plan(self, survey: int | None) -> int | None:
         """The id of the block's first annotation record (None: the next one when it is built)."""
@@ -209,29 +209,11 @@ class CocoTarget(Target):
             remove(self.parts_dir, recursive=True)
 
 
-def coco_record_count(chunk: TaskChunk, values: set | None) -> int:
-    """How many COCO records the chunk's table will give (the rule of :func:`coco_selection`, read
-    from the task dicts, without building the table); ``values``: the categories' values (None: all)."""
-    count = 0
-    for frame, frame_annotations in chunk.frame_annotations():
-        for annotation in frame_annotations:
-            kind = annotation.get("type")
-            if kind not in COCO_TYPES or (values is not None and annotation.get("value") not in values):
-                continue
-            if kind == "pose_estimation":
-                count += bool(labelled_keypoints(annotation))
-                continue
-            points = frame_points(annotation, frame.key)
-            count += bool(points) and not (kind == "bbox" and _is_degenerate(points))
-    return count
-
-
-def _is_degenerate(points: object) -> bool:
-    try:
-        x1, y1, x2, y2 = points
-        return int(x1) == int(x2) or int(y1) == int(y2)
-    except (TypeError, ValueError, OverflowError):
-        return False  # malformed: the table names it
+def coco_record_count(table: AnnotationTable, values: set | None) -> int:
+    """How many COCO records ``table`` gives (the rule of :func:`coco_selection`); ``values``: the
+    values that have a category (None: all)."""
+    has_class = None if values is None else value_lookup(table, dict.fromkeys(values, 1), 0) > 0
+    return int(np.count_nonzero(select(table, COCO_POLICY, has_class).keep))
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from .report import ConversionReport, Finding
 from .runtime import gc_paused
 from .source import TaskBlock, task_source
 from .tasks import AnnotationTable, Frame, TaskChunk, image_frames, is_video
+from .validation import STRICT_LISTED, report_malformed, strict_failure
 from .video import project_frames
 
 
@@ -132,11 +133,14 @@ class FrameMaker:
 
 @dataclass
 class BlockSurvey:
-    """Pass 1 of one block: its census, its frame count and each target's survey."""
+    """Pass 1 of one block: its census, its frame count, each target's survey and (in a strict
+    run) its first malformed annotations and how many there are."""
 
     census: Census
     frames: int
     surveys: list = field(default_factory=list)
+    malformed: tuple = ()
+    malformed_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -163,8 +167,10 @@ def survey_block(block: TaskBlock, run: RunPlan) -> BlockSurvey:
             for target in run.targets:
                 target.check_task(task, block.source)
         frames += [replace(frame, task=position) for frame in run.frames_of(task)]
-    chunk = TaskChunk(block.source, tasks, frames)
-    return BlockSurvey(census, len(frames), [target.survey(chunk) for target in run.targets])
+    chunk = TaskChunk(block.source, tasks, frames, geometry=run.geometry)
+    malformed = chunk.table().malformed if any(run.strict) else ()
+    return BlockSurvey(census, len(frames), [target.survey(chunk) for target in run.targets],
+                       malformed[:STRICT_LISTED], len(malformed))
 
 
 @gc_paused
@@ -177,6 +183,7 @@ def build_block(block: TaskBlock, first_frame: int, plans: list, run: RunPlan) -
     for chunk in stream_chunks(block.source, tasks, run.frames_of, run.images_per_chunk, first_frame):
         table = chunk.table(run.geometry)
         for number, (target, report) in enumerate(zip(run.targets, reports)):
+            report_malformed(table.malformed, report)
             result, plans[number] = target.build(table, plans[number], report)
             results[number].append(result)
     return block.count, [(target.block_result(result), report.findings)
@@ -278,6 +285,9 @@ def _survey(runner: Runner, blocks: Iterable[TaskBlock], run: RunPlan, progress:
             census.merge(block_survey.census)
             surveys.append(block_survey)
             bar.update(block_survey.census.tasks)
+    total = sum(s.malformed_count for s in surveys)
+    if total:  # a strict run: nothing is written
+        raise strict_failure([problem for s in surveys for problem in s.malformed], total)
     return census, surveys
 
 
@@ -327,7 +337,9 @@ def prepared_tables(tasks: object, target: Target, report: ConversionReport, pro
     for block in blocks:
         for chunk in stream_chunks(source.name, block.tasks(), run.frames_of, None, first_frame):
             first_frame += len(chunk.frames)
-            yield chunk.table(target.geometry)
+            table = chunk.table(target.geometry)
+            report_malformed(table.malformed, report)
+            yield table
 
 
 def write_text_file(path: Path | str, lines: Sequence[str]) -> Path | str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 import os
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -17,10 +16,9 @@ from .errors import FormatError, where
 from .files import read_json
 from .geometry import Rings
 from .report import EXAMPLES_KEPT, ConversionReport
-
-# Point layouts of the flat types: (fixed number of coordinates or None for "any even number").
-FLAT_COORDINATES: dict[str, int | None] = {"bbox": 4, "keypoint": 2, "polygon": None, "line": None}
-RING_TYPES = frozenset(FLAT_COORDINATES) | {"segmentation"}
+from .validation import FLAT_COORDINATES as FLAT_COORDINATES
+from .validation import RING_TYPES, annotation_problem, quick_problem
+from .validation import layout_problem as layout_problem
 
 
 @dataclass(frozen=True)
@@ -105,10 +103,17 @@ class TaskChunk:
     tasks: list[dict]
     frames: list[Frame]
     first_frame: int = 0
+    geometry: frozenset = RING_TYPES  # the types whose geometry the table holds
+    _table: AnnotationTable | None = field(default=None, repr=False)
 
-    def table(self, geometry: Iterable[str] = RING_TYPES) -> AnnotationTable:
-        """The annotation table of this chunk (validated geometry of the ``geometry`` types)."""
-        return gather(self.tasks, self.frames, self.source, geometry, self.first_frame)
+    def table(self, geometry: Iterable[str] | None = None) -> AnnotationTable:
+        """The annotation table of this chunk (validated geometry of the ``geometry`` types, by
+        default the chunk's; built once for those)."""
+        if geometry is not None and frozenset(geometry) != self.geometry:
+            return gather(self.tasks, self.frames, self.source, geometry, self.first_frame)
+        if self._table is None:
+            self._table = gather(self.tasks, self.frames, self.source, self.geometry, self.first_frame)
+        return self._table
 
     def frame_annotations(self) -> Iterator[tuple[Frame, list[dict]]]:
         """Every frame with the annotations of its task."""
@@ -129,28 +134,6 @@ def derived_column(compute: Callable[[AnnotationTable], Any]) -> Callable[[Annot
         return table.cached(compute.__name__, compute)
 
     return column
-
-
-def layout_problem(kind: str, points: object) -> str | None:
-    """What is wrong with the nesting or count of ``points`` for ``kind`` (None when fine)."""
-    if kind == "segmentation":
-        if not isinstance(points, list):
-            return "expected a list of regions"
-        for region in points:
-            if not isinstance(region, list) or not all(isinstance(r, list) for r in region):
-                return "expected regions as lists of rings (list of list of numbers)"
-            for ring in region:
-                if len(ring) % 2:
-                    return f"ring with an odd number of coordinates ({len(ring)})"
-        return None
-    if not isinstance(points, list) or (points and isinstance(points[0], (list, dict))):
-        return "expected a flat list of numbers"
-    expected = FLAT_COORDINATES.get(kind)
-    if expected is not None and len(points) != expected:
-        return f"expected {expected} coordinates, got {len(points)}"
-    if expected is None and len(points) % 2:
-        return f"expected an even number of coordinates, got {len(points)}"
-    return None
 
 
 def labelled_keypoints(annotation: dict) -> list[dict]:
@@ -190,6 +173,7 @@ class AnnotationTable:
     points: list
     rings: Rings
     first_frame: int = 0
+    malformed: tuple = ()  # (place, problem) of each annotation left out (see validation)
     derived: dict = field(default_factory=dict, compare=False, repr=False)
 
     def cached(self, name: str, compute: Callable[[AnnotationTable], object]) -> Any:
@@ -232,7 +216,8 @@ def gather(
 ) -> AnnotationTable:
     """The batch of all annotations of ``frames``, with the rings of the ``geometry`` types.
 
-    Raises FormatError naming the first annotation whose type, value or points are malformed.
+    Malformed annotations (type, value, points, rotation or keypoints) are left out and listed
+    in the table's ``malformed``.
     """
     per_frame = [tasks[f.task].get("annotations", ()) for f in frames]
     counts = np.fromiter(map(len, per_frame), np.int64, len(per_frame))
@@ -246,13 +231,26 @@ def gather(
     else:
         points = [a.get("points") for a in annotations]
     batch = AnnotationTable(source, frames, frame, index, row_kinds, annotations, points, _EMPTY_RINGS, first_frame)
-    _check_types_and_values(batch)
-    try:
-        rings = _batch_rings(row_kinds, points, frozenset(geometry) & RING_TYPES)
-    except (TypeError, ValueError, OverflowError, _Malformed):
-        _raise_first_problem(batch, frozenset(geometry))
-        raise
-    return replace(batch, rings=rings)
+    geometry = frozenset(geometry) & RING_TYPES
+    if not any(map(quick_problem, row_kinds, annotations)):
+        try:
+            return replace(batch, rings=_batch_rings(row_kinds, points, geometry))
+        except (TypeError, ValueError, OverflowError, _Malformed):
+            pass  # some coordinates are not numbers or not in pairs: find which
+    batch = _without_malformed(batch, geometry)
+    return replace(batch, rings=_batch_rings(batch.kinds, batch.points, geometry))
+
+
+def _without_malformed(batch: AnnotationTable, geometry: frozenset) -> AnnotationTable:
+    """The table without its malformed rows, their places and problems kept in ``malformed``."""
+    problems = [annotation_problem(k, a, p, geometry) for k, a, p in zip(batch.kinds, batch.annotations, batch.points)]
+    bad = [row for row, problem in enumerate(problems) if problem]
+    keep = np.ones(len(batch), bool)
+    keep[bad] = False
+    rows = np.flatnonzero(keep).tolist()
+    return replace(batch, frame=batch.frame[keep], index=batch.index[keep], kinds=[batch.kinds[r] for r in rows],
+                   annotations=[batch.annotations[r] for r in rows], points=[batch.points[r] for r in rows],
+                   malformed=tuple((batch.place(row), problems[row]) for row in bad))
 
 
 class _Malformed(Exception):
@@ -293,36 +291,8 @@ def _hole_flags(kinds: list, points: list, ring_kind: np.ndarray) -> np.ndarray:
     holes = ring_kind == "segmentation"
     if holes.any():
         region_sizes = [len(region) for k, p in zip(kinds, points) if k == "segmentation" and p for region in p]
+        if 0 in region_sizes:
+            raise _Malformed  # an empty region
         first = np.concatenate([[0], np.cumsum(region_sizes)[:-1]])
         holes[np.flatnonzero(holes)[first]] = False
     return holes.astype(bool)
-
-
-def _check_types_and_values(batch: AnnotationTable) -> None:
-    if not all(type(kind) is str for kind in batch.kinds):
-        row = next(i for i, kind in enumerate(batch.kinds) if not isinstance(kind, str))
-        raise FormatError(f"{batch.place(row)}: 'type' is {batch.kinds[row]!r}, not a string")
-    for row in [i for i, a in enumerate(batch.annotations) if "value" not in a]:
-        if batch.kinds[row] in RING_TYPES or batch.kinds[row] == "pose_estimation":
-            raise FormatError(f"{batch.place(row)}: no 'value'")
-
-
-def _raise_first_problem(batch: AnnotationTable, geometry: frozenset) -> None:
-    """Slow path: find and name the first malformed annotation."""
-    for row, (kind, points) in enumerate(zip(batch.kinds, batch.points)):
-        if kind not in geometry or not points:
-            continue
-        problem = layout_problem(kind, points)
-        if problem is None:
-            numbers = points if kind != "segmentation" else chain.from_iterable(chain.from_iterable(points))
-            bad = [v for v in numbers if not _is_number(v)][:1]
-            problem = f"coordinate {bad[0]!r} is not a finite number" if bad else None
-        if problem:
-            raise FormatError(f"{batch.place(row)}: {problem}") from None
-
-
-def _is_number(value: object) -> bool:
-    try:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    except OverflowError:
-        return False

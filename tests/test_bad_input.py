@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 from conftest import ann, task
 
 from fastlabel_formats import (
+    ConversionReport,
     FormatError,
     export_coco,
     export_labelme,
@@ -40,7 +42,7 @@ MALFORMED = [
     (ann("polygon", "x", [1, 2, 3, 4, 5]), r"annotation #3 \(polygon\): expected an even number of coordinates, got 5"),
     (ann("polygon", "x", [[1, 2], [3, 4], [5, 6]]), r"annotation #3 \(polygon\): expected a flat list of numbers"),
     (ann("segmentation", "x", [1, 2, 3, 4, 5, 6]),
-     r"annotation #3 \(segmentation\): expected regions as lists of rings"),
+     r"annotation #3 \(segmentation\): expected regions as non-empty lists of rings"),
     (ann("segmentation", "x", [[[1, 2, 3, 4, 5]]]), r"annotation #3 \(segmentation\): ring with an odd number"),
     (ann("bbox", "x", [0, 0, float("nan"), 5]), r"annotation #3 \(bbox\): coordinate nan is not a finite number"),
     (ann("polygon", "x", [0, 0, float("inf"), 5, 1, 1]), r"annotation #3 \(polygon\): coordinate inf is not a finite"),
@@ -52,11 +54,39 @@ MALFORMED = [
 ]
 
 
+def written(result: object) -> int:
+    """How many annotations a converter's result holds (labels, records, objects or shapes)."""
+    if isinstance(result, dict):
+        return len(result["annotations"])
+    if isinstance(result, tuple):
+        return sum(len(lines) for _, lines in result[0])
+    documents = [text for _, text in result] if result and isinstance(result[0], tuple) else result
+    return sum(text.count("<object>") if isinstance(text, str) else len(text["shapes"]) for text in documents)
+
+
 @pytest.mark.parametrize(("convert", "annotation", "problem"), [
     (convert, annotation, problem) for annotation, problem in MALFORMED for convert in READERS[annotation["type"]]])
-def test_malformed_points_name_task_annotation_and_problem(convert, annotation, problem):
-    with pytest.raises(FormatError, match=r"^tasks: task 'a.jpg' " + problem):
-        convert(one(annotation))
+def test_malformed_annotations_are_skipped_and_reported_with_place_and_problem(convert, annotation, problem):
+    report = ConversionReport(convert.__name__)
+    assert written(convert(one(annotation), report=report)) == 3  # the three good boxes
+    (finding,) = report.findings.values()
+    assert finding.kind == "malformed annotation skipped" and finding.count == 1
+    assert re.match(r"tasks: task 'a.jpg' " + problem, finding.examples[0])
+
+
+@pytest.mark.parametrize("export", EXPORTERS)
+def test_strict_runs_fail_before_writing_and_list_the_first_twenty(tmp_path, export):
+    bad = [ann("bbox", "x", [1, 2, 3]) for _ in range(25)]
+    tasks = [task("a.jpg", 10, 10, ann("bbox", "ok", [0, 0, 5, 5])), task("b.jpg", 10, 10, *bad)]
+    with pytest.raises(FormatError) as failure:
+        export(tasks, tmp_path / "out", strict=True)
+    lines = str(failure.value).splitlines()
+    assert lines[0] == "25 malformed annotation(s) (strict mode, nothing written):"
+    assert lines[1] == "  tasks: task 'b.jpg' annotation #0 (bbox): expected 4 coordinates, got 3"
+    assert len(lines) == 22 and lines[-1] == "  … and 5 more"
+    assert not (tmp_path / "out").exists()
+    report = export(tasks, tmp_path / "lenient")
+    assert report.findings["malformed annotation skipped"].count == 25 and report.files
 
 
 def test_types_a_converter_does_not_read_are_not_validated_by_it():
@@ -75,8 +105,10 @@ def test_bad_image_size(field, value):
 def test_file_name_appears_in_messages(tmp_path):
     path = tmp_path / "tasks.json"
     path.write_text(json.dumps(one(ann("bbox", "x", [1, 2, 3]))))
-    with pytest.raises(FormatError, match=r"tasks.json: task 'a.jpg' annotation #3 \(bbox\)"):
-        to_yolo(path)
+    report = ConversionReport("yolo")
+    to_yolo(path, report=report)
+    assert report.findings["malformed annotation skipped"].examples[0].startswith(
+        f"{path}: task 'a.jpg' annotation #3 (bbox): expected 4")
     path.write_text('[{"name": "a.jpg",\n "width": 1,, }]')
     with pytest.raises(FormatError, match=r"tasks.json: task #0: not valid JSON: .*line 2 column 1[34]"):
         to_yolo(str(path))
@@ -89,10 +121,17 @@ def test_structural_problems():
         to_coco([{"width": 1, "height": 1, "annotations": []}])
     with pytest.raises(FormatError, match="'annotations' must be a list of objects"):
         to_coco([{"name": "a", "width": 1, "height": 1, "annotations": [1]}])
-    with pytest.raises(FormatError, match=r"annotation #0 \(bbox\): no 'value'"):
-        to_coco([task("a", 1, 1, {"type": "bbox", "points": [0, 0, 1, 1]})])
-    with pytest.raises(FormatError, match=r"annotation #1 \(bbox\): rotation 'x' is not a finite number"):
-        to_coco([task("a", 1, 1, ann("bbox", "v", [0, 0, 1, 1]), ann("bbox", "v", [0, 0, 1, 1], rotation="x"))])
+    report = ConversionReport("coco")
+    to_coco([task("a", 1, 1, {"type": "bbox", "points": [0, 0, 1, 1]}, ann("bbox", "v", [0, 0, 1, 1]),
+                  ann("bbox", "v", [0, 0, 1, 1], rotation="x"), ann("bbox", 7, [0, 0, 1, 1]),
+                  ann("segmentation", "s", [[[0, 0, 1, 0, 1, 1]], []]),
+                  {"type": ["bbox"], "value": "v", "points": [0, 0, 1, 1]})], report=report)
+    assert [e.split(": ", 1)[1] for e in report.findings["malformed annotation skipped"].examples] == [
+        "task 'a' annotation #0 (bbox): no 'value'",
+        "task 'a' annotation #2 (bbox): rotation 'x' is not a finite number",
+        "task 'a' annotation #3 (bbox): value 7 is not a string",
+        "task 'a' annotation #4 (segmentation): expected regions as non-empty lists of rings (list of list of numbers)",
+        "task 'a' annotation #5 (['bbox']): 'type' is ['bbox'], not a string"]
 
 
 def test_unknown_types_are_skipped_not_errors():

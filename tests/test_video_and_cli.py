@@ -74,9 +74,12 @@ def test_cli_exports_the_sample_project(tmp_path, capsys):
 def test_cli_reports_bad_input_without_a_traceback(tmp_path, capsys):
     tasks = tmp_path / "tasks.json"
     tasks.write_text(json.dumps([task("a.jpg", 10, 10, ann("bbox", "a", [0, 0, 1]))]))
-    assert main(["export", str(tasks), "-o", str(tmp_path / "out")]) == 2
+    assert main(["export", str(tasks), "-o", str(tmp_path / "out")]) == 0  # skipped and reported
+    assert "tasks.json: task 'a.jpg' annotation #0 (bbox): expected 4 coordinates, got 3" in capsys.readouterr().out
+    assert main(["export", str(tasks), "-o", str(tmp_path / "strict"), "--strict"]) == 2
     err = capsys.readouterr().err
     assert "tasks.json: task 'a.jpg' annotation #0 (bbox): expected 4 coordinates, got 3" in err
+    assert not (tmp_path / "strict").exists()
     assert main(["export", str(tasks), "--to", "pdf", "-o", str(tmp_path / "out")]) == 2
 
 
