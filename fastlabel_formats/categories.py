@@ -52,13 +52,25 @@ class Census:
         """Every value of any type, sorted (the reference's default semantic classes)."""
         return sorted(self.values)
 
-    def categories(self, definitions: Sequence[dict] | None = None) -> list[dict]:
-        """COCO categories: the sorted values, or the project definitions in their order (those used)."""
-        if not definitions:  # a pose value's keypoints are those its annotations name
-            return [category(i, v, self.first_color[v], list(self.keypoints.get(v, {}).values()))
-                    for i, v in enumerate(self.class_names(), 1)]
-        kept = [d for d in definitions if d.get("value") in self.first_color]
-        return [definition_category(i, d) for i, d in enumerate(kept, 1)]
+    def categories(self, definitions: Sequence[dict] | None = None, classes: Sequence[str] | None = None
+                   ) -> list[dict]:
+        """COCO categories in the run's class order (:func:`class_order`): every project definition
+        of a classed type (used or not, so that separately exported splits agree) and any other
+        whose value is used; else ``classes``; else the sorted values. Without definitions a pose
+        value's keypoints are those its annotations name."""
+        if definitions:
+            kept = [d for d in definitions if d.get("type") in CLASSED_TYPES or d.get("value") in self.first_color]
+            return [definition_category(i, d) for i, d in enumerate(kept, 1)]
+        return [category(i, v, self.first_color.get(v), list(self.keypoints.get(v, {}).values()))
+                for i, v in enumerate(classes or self.class_names(), 1)]
+
+    def class_order(self, definitions: Sequence[dict] | None = None, classes: Sequence[str] | None = None
+                    ) -> list[str]:
+        """The one class order of a run: the values of the classed definitions in their order,
+        else ``classes`` as given, else the sorted values of the classed annotations."""
+        if definitions:
+            return list(dict.fromkeys(c["name"] for c in self.categories(definitions)))
+        return list(classes) if classes else self.class_names()
 
 
 def _add_keypoints(known: dict, keypoints: object) -> None:

@@ -38,6 +38,7 @@ COCO_POLICY = Policy(COCO_TYPES, keypoint_kinds=("pose_estimation",),
                      missing_value="value missing from the annotation definitions, skipped")
 COCO_DROPPING_HOLES = replace(COCO_POLICY, holes="segmentation holes dropped (use holes='rle')")
 HOLE_MODES = ("drop", "rle")
+MISSING_CLASS = "value missing from classes, skipped"
 
 
 @gc_paused
@@ -109,15 +110,20 @@ class CocoTarget(Target):
     share_input = True  # records may share the caller's point lists (they are serialised at once)
 
     def __init__(self, output_dir: str | os.PathLike[str], *, annotations: Sequence[dict] | None = None,
-                 output_file_name: str = "annotations.json", holes: str = "drop", indent: int | None = None) -> None:
+                 output_file_name: str = "annotations.json", holes: str = "drop", indent: int | None = None,
+                 classes: Sequence[str] | None = None) -> None:
         super().__init__(output_dir)
         if holes not in HOLE_MODES:
             raise FormatError(f"holes must be one of {HOLE_MODES}, got {holes!r}")
         if not output_file_name.lower().endswith(".json"):
             raise FormatError(f"output_file_name {output_file_name!r} must end with .json")
         self.path = output_path(output_dir, output_file_name, "output_file_name")
-        self.definitions, self.holes, self.indent = annotations, holes, indent
-        self.definition_values = None if not annotations else {d.get("value") for d in annotations}
+        self.definitions, self.classes, self.holes, self.indent = annotations, classes, holes, indent
+        policy = COCO_DROPPING_HOLES if holes == "drop" else COCO_POLICY
+        self.policy = policy if annotations or not classes else replace(policy, missing_value=MISSING_CLASS)
+        # the values that will have a category, known before the census (None: every value)
+        named = annotations or [{"value": name} for name in classes or ()]
+        self.category_values = {d.get("value") for d in named} if named else None
         self._spools: dict[str, JsonListSpool] = {}
 
     def __getstate__(self) -> dict:
@@ -125,7 +131,7 @@ class CocoTarget(Target):
 
     def prepare(self, census: Census, report: ConversionReport) -> None:
         """Categories from the census (D2 colours), ids numbered from 1."""
-        self.categories = census.categories(self.definitions)
+        self.categories = census.categories(self.definitions, self.classes)
         self.keypoint_keys = {c["id"]: c["keypoints"] for c in self.categories}
         self.category_ids = {name: self.categories[i]["id"]
                              for name, i in first_index([c["name"] for c in self.categories]).items()}
@@ -138,7 +144,7 @@ class CocoTarget(Target):
         in this process: ids are then simply numbered on)."""
         if self.in_order:
             return None
-        return coco_record_count(chunk.table(), self.definition_values)
+        return coco_record_count(chunk.table(), self.category_values)
 
     def plan(self, survey: int | None) -> int | None:
         """The id of the block's first annotation record (None: the next one when it is built)."""
@@ -151,8 +157,7 @@ class CocoTarget(Target):
         """The image records and annotation records of one table."""
         images = [{"file_name": f.file_name, "height": f.height, "width": f.width, "id": i}
                   for i, f in enumerate(table.frames, table.first_frame + 1)]
-        policy = COCO_DROPPING_HOLES if self.holes == "drop" else COCO_POLICY
-        rows = coco_rows(table, self.category_ids, report, policy)
+        rows = coco_rows(table, self.category_ids, report, self.policy)
         return images, coco_annotations(table, rows, self, first_id, report)
 
     def build(self, table: AnnotationTable, plan: int | None, report: ConversionReport

@@ -22,6 +22,7 @@ from PIL import Image
 from .categories import Census, first_index
 from .columns import row_kinds, value_lookup
 from .errors import FormatError, where
+from .files import dump_json, write_atomic
 from .palette import COLOR_PALETTE
 from .raster import fill_rings
 from .report import ConversionReport
@@ -228,6 +229,21 @@ def encode_png(mask: np.ndarray, palette: Sequence[int]) -> bytes:
     return stream.getvalue()
 
 
+LABEL_MAP = "label_map.json"
+
+
+def label_map(classes: Sequence[str], start_index: int, palette: Sequence[int]) -> list[dict]:
+    """``[{"index", "name", "color"}]`` of a semantic export: index 0 the unpainted background
+    (when the classes start above it), then each class (a class given twice keeps its first index)."""
+    def colour(index: int) -> str | None:
+        rgb = list(palette[3 * index:3 * index + 3])
+        return "#{:02x}{:02x}{:02x}".format(*rgb) if len(rgb) == 3 else None
+
+    names = [(0, "_background_")] if start_index > 0 else []
+    names += [(index + start_index, name) for name, index in first_index(classes).items()]
+    return [{"index": index, "name": name, "color": colour(index)} for index, name in names]
+
+
 def _painted(drawable: np.ndarray, indices: np.ndarray) -> list[int | None]:
     """``indices`` where ``drawable``, None elsewhere."""
     return [index if draw else None for index, draw in zip(indices.tolist(), drawable.tolist())]
@@ -241,17 +257,21 @@ class MaskTarget(PerImageTarget):
     suffix = ".png"
 
     def __init__(self, output_dir, *, semantic: bool, palette: Sequence[int] = COLOR_PALETTE,
-                 classes: Sequence[str] | None = None, start_index: int = 1, dtype: type = np.uint8) -> None:
+                 classes: Sequence[str] | None = None, start_index: int = 1, dtype: type = np.uint8,
+                 annotations: Sequence[dict] | None = None) -> None:
         super().__init__(output_dir)
         self.name = "semantic" if semantic else "instance"
         self.semantic, self.palette, self.start_index, self.dtype = semantic, list(palette), start_index, dtype
         self.classes = list(classes) if classes else None
+        self.definitions = annotations
 
     def prepare(self, census: Census, report: ConversionReport) -> None:
+        """Semantic classes: ``classes`` as given, else the run's order (definitions, else the
+        sorted values of the classed annotations)."""
         if self.semantic and self.classes is None:
-            self.classes = census.all_values()
+            self.classes = census.class_order(self.definitions)
 
-    def row_values(self, table: AnnotationTable) -> list[int | None]:
+    def row_values(self, table: AnnotationTable, report: ConversionReport) -> list[int | None]:
         """The index each row is painted with (None: not painted)."""
         drawable = np.isin(row_kinds(table), DRAWABLE)
         if not self.semantic:  # D21: the k-th drawable annotation of its image, painted or not
@@ -260,15 +280,18 @@ class MaskTarget(PerImageTarget):
             before = np.concatenate([[0], np.cumsum(drawable)])[first_of_frame]
             return _painted(drawable, rank - before + self.start_index)
         index = value_lookup(table, first_index(self.classes), -1)
-        missing = np.flatnonzero(drawable & (index < 0))
-        if missing.size:
-            row = int(missing[0])
-            value = table.annotations[row].get("value")
-            raise FormatError(f"{table.place(row)}: value {value!r} is missing from classes")
-        return _painted(drawable, index + self.start_index)
+        table.note(report, drawable & (index < 0), "value missing from classes, not painted")
+        return _painted(drawable & (index >= 0), index + self.start_index)
+
+    def finish(self, report: ConversionReport) -> None:
+        """Semantic PNGs: ``label_map.json`` beside them, index → class name and palette colour."""
+        if self.semantic:
+            path = self.output(LABEL_MAP, LABEL_MAP)
+            report.files.append(write_atomic(path, dump_json(label_map(self.classes, self.start_index, self.palette),
+                                                             indent=2)))
 
     def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
-        masks = table_masks(table, self.row_values(table), dtype=self.dtype, report=report)
+        masks = table_masks(table, self.row_values(table, report), dtype=self.dtype, report=report)
         out: list[bytes | None] = []
         for frame, mask in zip(table.frames, masks):
             if frame.width and frame.height:

@@ -38,12 +38,14 @@ class TargetOptions:
 
 
 TARGETS: dict[str, Callable[[Path, TargetOptions], Target]] = {
-    "coco": lambda out, o: CocoTarget(out, annotations=o.annotations, holes=o.holes, indent=o.indent),
-    "yolo": lambda out, o: YoloTarget(out, project_type=o.project_type, classes=o.classes, obb=o.obb),
+    "coco": lambda out, o: CocoTarget(out, annotations=o.annotations, holes=o.holes, indent=o.indent,
+                                      classes=o.classes),
+    "yolo": lambda out, o: YoloTarget(out, project_type=o.project_type, classes=o.classes, obb=o.obb,
+                                      annotations=o.annotations),
     "pascalvoc": lambda out, o: PascalVocTarget(out),
     "labelme": lambda out, o: LabelmeTarget(out, image_dir=o.image_dir, indent=o.indent),
     "semantic": lambda out, o: MaskTarget(out, semantic=True, palette=o.palette, classes=o.classes,
-                                          start_index=o.start_index, dtype=o.dtype),
+                                          start_index=o.start_index, dtype=o.dtype, annotations=o.annotations),
     "instance": lambda out, o: MaskTarget(out, semantic=False, palette=o.palette, start_index=o.start_index,
                                           dtype=o.dtype),
 }
@@ -72,6 +74,9 @@ def export_targets(
 ) -> dict[str, ConversionReport]:
     """Write every target of ``{target name: output folder}`` in one pass over ``tasks``: each
     chunk becomes one table, read by all targets. Returns each target's report."""
+    if options.annotations and options.classes:
+        raise FormatError("give the class order once: annotation definitions (--annotations) or classes "
+                          "(--classes), not both")
     names = [target_name(name) for name in output_dirs]
     targets = [TARGETS[name](folder, options) for name, folder in zip(names, output_dirs.values())]
     reports = [ConversionReport(target.name, strict=strict) for target in targets]

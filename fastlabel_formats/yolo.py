@@ -102,17 +102,18 @@ class YoloTarget(PerImageTarget):
     suffix = ".txt"
 
     def __init__(self, output_dir, *, project_type: str = "image_bbox", classes: Sequence[str] | None = None,
-                 obb: bool = False) -> None:
+                 obb: bool = False, annotations: Sequence[dict] | None = None) -> None:
         super().__init__(output_dir)
-        self.project_type, self.obb = project_type, obb
+        self.project_type, self.obb, self.definitions = project_type, obb, annotations
         self.by_classes = bool(classes)
         self.names = list(classes) if classes else []
 
     def prepare(self, census: Census, report: ConversionReport) -> None:
+        """The class order: ``classes`` as given, else the run's (definitions, else sorted values)."""
         if self.by_classes:
             self.class_index = first_index(self.names)
         else:
-            self.names = census.class_names()
+            self.names = census.class_order(self.definitions)
             self.category_ids = {name: position for position, name in enumerate(self.names, 1)}
 
     def labels(self, batch: AnnotationTable, report: ConversionReport) -> list[tuple[str, list[str]] | None]:

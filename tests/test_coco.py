@@ -136,7 +136,9 @@ def pose_task() -> dict:
 
 def test_definitions_order_keypoints_and_skeleton_d4_d5():
     coco = to_coco([pose_task()], annotations=DEFINITIONS)
-    assert [(c["id"], c["name"]) for c in coco["categories"]] == [(1, "zebra"), (2, "person"), (3, "car")]
+    # every classed definition is a category, used or not: splits exported apart get the same ids
+    assert [(c["id"], c["name"]) for c in coco["categories"]] == [(1, "zebra"), (2, "person"), (3, "car"),
+                                                                  (4, "unused")]
     person = coco["categories"][1]
     assert person["keypoints"] == ["head", "neck", "hip", "extra"]
     assert person["keypoint_colors"] == ["#aa0000", "#00aa00", "#0000aa", "#000000"]

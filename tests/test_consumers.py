@@ -215,3 +215,34 @@ def test_every_yolo_file_is_boxes_only_or_segments_only(annotations, with_classe
         kind = ultralytics_kind(lines)
         assert kind == "boxes" or project_type == "image_segmentation"
         assert kind == "segments" or project_type != "image_segmentation" or not lines
+
+
+def test_one_class_order_for_every_target_of_a_run(tmp_path):
+    """Definitions order (else classes, else sorted values) in COCO categories, classes.txt and the
+    semantic label map alike; unused definitions keep their ids, so train and val splits agree."""
+    from fastlabel_formats.targets import TargetOptions, export_targets
+
+    definitions = [{"type": "bbox", "value": "zebra", "color": "#111111"},
+                   {"type": "keypoint", "value": "eye", "color": "#222222"},
+                   {"type": "polygon", "value": "apple", "color": "#333333"}]
+    splits = {"train": [{"name": "a.jpg", "width": 10, "height": 10,
+                         "annotations": [{"type": "polygon", "value": "apple", "points": [0, 0, 5, 0, 5, 5]}]}],
+              "val": [{"name": "b.jpg", "width": 10, "height": 10,
+                       "annotations": [{"type": "bbox", "value": "zebra", "points": [0, 0, 5, 5]}]}]}
+    for split, tasks in splits.items():
+        export_targets(tasks, {t: tmp_path / split / t for t in ("coco", "yolo", "semantic")},
+                       TargetOptions(annotations=definitions))
+        coco = json.loads((tmp_path / split / "coco/annotations.json").read_text())
+        assert [(c["id"], c["name"]) for c in coco["categories"]] == [(1, "zebra"), (2, "apple")]
+        assert (tmp_path / split / "yolo/classes.txt").read_text() == "zebra\napple\n"
+        label_map = json.loads((tmp_path / split / "semantic/label_map.json").read_text())
+        assert [(e["index"], e["name"]) for e in label_map] == [(0, "_background_"), (1, "zebra"), (2, "apple")]
+    assert (tmp_path / "val/yolo/annotations/b.txt").read_text().startswith("0 ")
+    assert (tmp_path / "train/yolo/annotations/a.txt").read_text().startswith("1 ")
+    export_targets(splits["train"], {t: tmp_path / "classes" / t for t in ("coco", "semantic")},
+                   TargetOptions(classes=["apple", "pear"]))
+    coco = json.loads((tmp_path / "classes/coco/annotations.json").read_text())
+    assert [(c["id"], c["name"]) for c in coco["categories"]] == [(1, "apple"), (2, "pear")]
+    with pytest.raises(Exception, match="not both"):
+        export_targets(splits["train"], {"coco": tmp_path / "both"}, TargetOptions(annotations=definitions,
+                                                                                   classes=["apple"]))

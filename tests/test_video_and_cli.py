@@ -66,7 +66,8 @@ def test_cli_exports_the_sample_project(tmp_path, capsys):
     assert [c["name"] for c in coco["categories"]] == ["car", "sign", "roof", "donut", "lake", "person"]
     donut = next(a for a in coco["annotations"] if a["category_id"] == 4)
     assert donut["area"] == 160 * 140 - 60 * 40
-    assert (tmp_path / "yolo/classes.txt").read_text() == "car\ndonut\nlake\nperson\nroof\nsign\n"
+    # one class order for the run: the definitions' (COCO categories, YOLO classes.txt alike)
+    assert (tmp_path / "yolo/classes.txt").read_text() == "car\nsign\nroof\ndonut\nlake\nperson\n"
     assert (tmp_path / "pascalvoc/annotations/street/cars.xml").is_file()
     assert (tmp_path / "labelme/food/donut.json").is_file()
 
@@ -88,7 +89,7 @@ def test_cli_renders_the_sample_project(tmp_path, capsys):
 
     assert main(["render", str(SAMPLE / "tasks.json"), "--semantic", "-o", str(tmp_path / "sem"), "--jobs", "1"]) == 0
     assert main(["render", str(SAMPLE / "tasks.json"), "--instance", "-o", str(tmp_path / "inst")]) == 0
-    assert "semantic: 6 file(s) written" in capsys.readouterr().out
+    assert "semantic: 7 file(s) written" in capsys.readouterr().out  # 6 PNGs and label_map.json
     with Image.open(tmp_path / "sem/food/donut.png") as image:
         donut = np.array(image)
     # classes are the sorted values of all annotations: car, donut, eye, lake, lane, person, roof, sign, weather
