@@ -205,9 +205,12 @@ def run_split(args: argparse.Namespace) -> int:
     """Split every image task into a grid of tiles (the inverse of integrate)."""
     rows, cols = _grid(args.grid)
     tasks, _ = load_tasks(args.tasks)
-    tiles = [piece for task in tasks for piece in split_image_task(task, rows, cols)]
-    write_atomic(Path(args.output) / "tasks.json", orjson.dumps(tiles))
+    report = ConversionReport("split")
+    tiles = [piece for task in tasks for piece in split_image_task(task, rows, cols, report=report)]
+    report.files.append(write_atomic(Path(args.output) / "tasks.json", orjson.dumps(tiles)))
     print(f"{len(tasks)} task(s) -> {len(tiles)} tile task(s) in {Path(args.output) / 'tasks.json'}")
+    if not report.ok:
+        print(report.summary())
     return 0
 
 

@@ -17,6 +17,8 @@ from .coco_import import coco_to_fastlabel as coco_to_fastlabel
 from .columns import (
     bbox_points,
     keypoint_boxes,
+    rotated_box_corners,
+    rotated_boxes,
     rotations,
     row_kinds,
     value_lookup,
@@ -271,7 +273,7 @@ def coco_annotations(batch: AnnotationTable, rows: CocoRows, parts: CocoTarget, 
     if holes == "rle":
         for position, (segmentation, area) in rle_rows(batch, rows.kinds, rows.order).items():
             segmentations[position], areas[position] = segmentation, area
-    for position, ring in pose_box_rings(rows).items():
+    for position, ring in {**pose_box_rings(rows), **rotated_box_rings(batch, rows)}.items():
         segmentations[position] = [ring]
     bboxes = integral_to_int(rows.xywh[rows.order])
     categories = rows.category[rows.order].tolist()
@@ -335,6 +337,14 @@ def pose_box_rings(rows: CocoRows) -> dict[int, list]:
     positions = np.flatnonzero(rows.kinds[rows.order] == "pose_estimation")
     boxes = integral_to_int(rows.boxes[rows.order[positions]])
     return {p: [x1, y1, x2, y1, x2, y2, x1, y2, x1, y1] for p, (x1, y1, x2, y2) in zip(positions.tolist(), boxes)}
+
+
+def rotated_box_rings(batch: AnnotationTable, rows: CocoRows) -> dict[int, list]:
+    """``{position in order: closed ring}`` of each rotated bbox: its rotated corners (6 decimals),
+    the same rectangle as its ``bbox`` encloses."""
+    positions = np.flatnonzero(rotated_boxes(batch)[rows.order])
+    corners = python_round(rotated_box_corners(batch)[rows.order[positions]].reshape(-1, 8))
+    return {p: ring + ring[:2] for p, ring in zip(positions.tolist(), map(integral_to_int, corners))}
 
 
 def coco_segmentations(kinds: list[str], points: list, share_input: bool) -> list[list]:

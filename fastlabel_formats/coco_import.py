@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from .errors import FormatError
 from .files import read_json
+from .geometry import integral_to_int, python_round
 from .report import ConversionReport
 from .runtime import gc_paused
 
 IMPORT_TYPES = ("bbox", "polygon", "pose_estimation")
+ROTATION_LOST = "rotated box without the ring of its corners read as its enclosing axis-aligned box"
 POSE_GEOMETRY_DROPPED = ("bbox / segmentation of a keypoint annotation not kept in the pose_estimation mode "
                          "(annotation_type=None keeps both)")
 
@@ -73,6 +76,8 @@ def coco_tasks(
         target += converted
         if annotation_type == "pose_estimation" and _pose_shape(annotation, owned):
             report.note(POSE_GEOMETRY_DROPPED, f"{source}: annotation #{position}")
+        elif _enclosing_box_only(annotation, annotation_type):
+            report.note(ROTATION_LOST, f"{source}: annotation #{position}")
     for image_id, positions in missing.items():
         report.add("annotation of an image missing from images, skipped", len(positions),
                    [f"{source}: annotation #{p} (image_id {image_id!r})" for p in positions[:5]])
@@ -104,7 +109,8 @@ def _empty_tasks(images: list[dict], source: str) -> tuple[dict[str, dict], dict
 MODE_FIELDS = {
     "bbox": ("image_id", "category_id", "segmentation", "bbox", "attributes", "rotation"),
     "polygon": ("image_id", "category_id", "segmentation", "attributes", "rotation"),
-    "pose_estimation": ("image_id", "category_id", "segmentation", "bbox", "keypoints", "attributes", "id"),
+    "pose_estimation": ("image_id", "category_id", "segmentation", "bbox", "keypoints", "attributes", "id",
+                        "rotation"),
     None: ("image_id", "category_id", "segmentation", "bbox", "keypoints", "num_keypoints", "attributes",
            "rotation", "id"),
 }
@@ -165,7 +171,7 @@ def _from_coco(annotation, categories: dict, annotation_type: str | None, owned:
         return pose or "annotation without a usable bbox or polygon, skipped (D30, D32)"
     kind, points = shape
     out = {"value": value, "points": points, "type": kind, "attributes": _coco_attributes(annotation)}
-    if kind == "bbox" and annotation.rotation:
+    if kind == "bbox" and annotation.rotation and not _enclosing_box_only(annotation, annotation_type):
         out["rotation"] = annotation.rotation
     if kind == "bbox" and pose:
         return [{**out, "keypoints": pose[0]["keypoints"]}]
@@ -205,6 +211,10 @@ def _is_numbers(values: object, count: int | None = None) -> bool:
 def _shape_from_coco(annotation, annotation_type: str | None, owned: bool) -> tuple[str, list] | None:
     segmentation = annotation.segmentation
     box = annotation.bbox if annotation_type != "polygon" else None
+    if annotation_type != "polygon" and _is_rotation(annotation.rotation):
+        unrotated = unrotated_box(segmentation, annotation.bbox, annotation.rotation)
+        if unrotated is not None:  # the box it was written from, not its enclosing box turned again
+            return "bbox", unrotated
     if annotation_type == "bbox" and _is_numbers(box, 4):  # D29: the COCO bbox itself
         return "bbox", [box[0], box[1], box[0] + box[2], box[1] + box[3]]
     if annotation_type is None:
@@ -213,6 +223,47 @@ def _shape_from_coco(annotation, annotation_type: str | None, owned: bool) -> tu
     if not _is_numbers(first) or len(first) < 4:
         return None
     return ("bbox" if len(first) == 4 else "polygon"), first if owned else list(first)
+
+
+def _enclosing_box_only(annotation, annotation_type: str | None) -> bool:
+    """A rotated record read in ``bbox`` mode whose box cannot be recovered: its COCO ``bbox``
+    encloses the rotated box, so turning it again would be wrong (read axis-aligned, reported)."""
+    return (annotation_type == "bbox" and _is_rotation(annotation.rotation)
+            and unrotated_box(annotation.segmentation, annotation.bbox, annotation.rotation) is None)
+
+
+def _is_rotation(value: object) -> bool:
+    return type(value) in (int, float) and value != 0 and isfinite(value)
+
+
+def unrotated_box(segmentation: object, box: object, rotation: float) -> list | None:
+    """``[x1, y1, x2, y2]`` of the box a rotated COCO record was written from: from its ring of the
+    4 rotated corners (checked against ``rotation``), else from its enclosing ``bbox``; None when
+    neither gives it (a ring of another shape, a box turned by 45°)."""
+    theta = np.radians(rotation)
+    ring = segmentation[0] if type(segmentation) is list and len(segmentation) == 1 else None
+    if _is_numbers(ring, 10) and ring[:2] == ring[8:]:
+        corners = np.array(ring[:8], np.float64).reshape(4, 2)
+        top, side = corners[1] - corners[0], corners[2] - corners[1]
+        width, height = np.hypot(*top), np.hypot(*side)
+        along = abs(top[0] * np.sin(theta) - top[1] * np.cos(theta))  # 0 when the top edge turned by rotation
+        if along > 1e-4 * max(width, 1) or abs(top @ side) > 1e-4 * max(width * height, 1):
+            return None
+        centre = corners.mean(axis=0)
+    elif _is_numbers(box, 4):
+        cos, sin = abs(np.cos(theta)), abs(np.sin(theta))
+        if abs(cos * cos - sin * sin) < 1e-6:
+            return None
+        width = (box[2] * cos - box[3] * sin) / (cos * cos - sin * sin)
+        height = (box[3] * cos - box[2] * sin) / (cos * cos - sin * sin)
+        centre = np.array([box[0] + box[2] / 2, box[1] + box[3] / 2])
+        if width < 0 or height < 0:
+            return None
+    else:
+        return None
+    values = python_round(np.array([centre[0] - width / 2, centre[1] - height / 2,
+                                    centre[0] + width / 2, centre[1] + height / 2]))
+    return integral_to_int(values)
 
 
 def _shape_by_content(segmentation: object, box: object) -> tuple[str, list] | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import FormatError
-from .geometry import outer_bounds, python_round
+from .geometry import box_corners, outer_bounds, python_round
 from .tasks import AnnotationTable, derived_column, labelled_keypoints
 
 
@@ -51,6 +51,31 @@ def keypoint_boxes(batch: AnnotationTable) -> np.ndarray:
             raise FormatError(f"{batch.place(row)}: keypoint values must be [x, y, visibility] numbers")
         out[row, :2], out[row, 2:] = xy.min(axis=0), xy.max(axis=0)
     return out
+
+
+@derived_column
+def rotated_box_corners(batch: AnnotationTable) -> np.ndarray:
+    """``(n, 4, 2)`` corners of bbox rows rotated by their ``rotation`` (the one geometry of a
+    rotated box wherever it is drawn or written as a polygon); NaN for other rows."""
+    boxes = bbox_points(batch)
+    out = box_corners(boxes)  # exact corners where there is no rotation; NaN where there is no box
+    turned = rotated_boxes(batch)
+    out[turned] = box_corners(boxes[turned], rotations(batch)[turned])
+    return out
+
+
+def rotated_boxes(batch: AnnotationTable) -> np.ndarray:
+    """Rows that are bboxes with points and a rotation other than 0."""
+    return (row_kinds(batch) == "bbox") & (rotations(batch) != 0) & ~np.isnan(bbox_points(batch)[:, 0])
+
+
+def with_rotated_boxes_as_polygons(batch: AnnotationTable) -> AnnotationTable:
+    """``batch`` with each rotated bbox as the polygon of its rotated corners (for rasterising)."""
+    rows = np.flatnonzero(rotated_boxes(batch))
+    if not rows.size:
+        return batch
+    corners = rotated_box_corners(batch)[rows].reshape(len(rows), 8).tolist()
+    return batch.with_shapes(rows.tolist(), "polygon", corners)
 
 
 def degenerate_boxes(boxes: np.ndarray) -> np.ndarray:

@@ -10,11 +10,12 @@ import numpy as np
 from PIL import Image, ImageColor, ImageDraw
 
 from .errors import FormatError, where
+from .geometry import box_corners
 from .render import paint_batch
 from .report import ConversionReport
 from .run import PerImageTarget, run_export
 from .runtime import gc_paused
-from .tasks import AnnotationTable, table_of
+from .tasks import RING_TYPES, AnnotationTable, table_of
 
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp")
 OPACITY_DARK, OPACITY_THIN = 200, 50
@@ -39,16 +40,23 @@ def _draw_pose(pen: ImageDraw.ImageDraw, annotation: dict, rgb: tuple, stroke: i
         pen.ellipse([x - stroke, y - stroke, x + stroke, y + stroke], fill=rgb, width=stroke)
 
 
+def _draw_polygon(pen: ImageDraw.ImageDraw, points: list, dark: tuple, thin: tuple, stroke: int) -> None:
+    closed = list(points) + list(points[:2])  # a copy: the caller's points stay as they are (D25)
+    pen.line(closed, fill=dark, width=stroke)
+    pen.polygon(closed, fill=thin)
+
+
 def draw_shape(pen: ImageDraw.ImageDraw, annotation: dict, rgb: tuple, stroke: int) -> bool:
     """Draw one non-segmentation annotation; False when its type is not drawable here."""
     kind, points = annotation.get("type"), annotation.get("points")
     dark, thin = rgb + (OPACITY_DARK,), rgb + (OPACITY_THIN,)
-    if kind == "bbox":
+    if kind == "bbox" and annotation.get("rotation"):  # its rotated corners, as everywhere else
+        corners = box_corners(np.array([points], np.float64), np.array([annotation["rotation"]], np.float64))
+        _draw_polygon(pen, corners.ravel().tolist(), dark, thin, stroke)
+    elif kind == "bbox":
         pen.rectangle(_box(points), fill=thin, outline=dark, width=stroke)
     elif kind == "polygon":
-        closed = list(points) + list(points[:2])  # a copy: the caller's points stay as they are (D25)
-        pen.line(closed, fill=dark, width=stroke)
-        pen.polygon(closed, fill=thin)
+        _draw_polygon(pen, points, dark, thin, stroke)
     elif kind == "keypoint":
         radius = max(stroke, KEYPOINT_MIN_STROKE)  # per annotation, never leaks to the next (D24)
         x, y = points[:2]
@@ -134,6 +142,7 @@ class DrawTarget(PerImageTarget):
     """Each task's image with its annotations drawn, under the task's own name."""
 
     name = "images"
+    geometry = RING_TYPES  # every drawn shape is validated (a malformed one is skipped, reported)
     images_per_chunk = IMAGES_PER_CHUNK
 
     def __init__(self, output_dir, image_dir: str | os.PathLike[str]) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from .categories import Census, first_index
-from .columns import row_kinds, value_lookup
+from .columns import row_kinds, value_lookup, with_rotated_boxes_as_polygons
 from .errors import FormatError, where
 from .files import dump_json, write_atomic
 from .palette import COLOR_PALETTE
@@ -135,7 +135,9 @@ def render_masks(tasks: Sequence[dict], values: Sequence[Sequence[int | None]], 
 
 def table_masks(table: AnnotationTable, row_values: Sequence[int | None], *, dtype: type = np.uint8,
                 report: ConversionReport | None = None) -> Iterator[np.ndarray]:
-    """The index image of every frame of ``table``, each row painted with ``row_values[row]``."""
+    """The index image of every frame of ``table``, each row painted with ``row_values[row]`` (a
+    rotated bbox as the polygon of its rotated corners)."""
+    table = with_rotated_boxes_as_polygons(table)
     limit = int(np.iinfo(dtype).max)
     for row, kind in enumerate(table.kinds):
         value = row_values[row]

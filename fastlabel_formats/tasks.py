@@ -196,6 +196,16 @@ class AnnotationTable:
         text = where(self.source, frame.name, int(self.index[row]), self.kinds[row])
         return text if frame.key is None else f"{text} frame {frame.key}"
 
+    def with_shapes(self, rows: list[int], kind: str, points: list) -> AnnotationTable:
+        """A new table whose ``rows`` are of ``kind`` with ``points`` (rings rebuilt, nothing cached)."""
+        ring_counts = np.diff(self.rings.shape_ring_offsets).tolist()
+        geometry = {k for k, count in zip(self.kinds, ring_counts) if count} | {kind}  # the kinds with rings
+        kinds, row_points = list(self.kinds), list(self.points)
+        for row, shape in zip(rows, points):
+            kinds[row], row_points[row] = kind, shape
+        return replace(self, kinds=kinds, points=row_points,
+                       rings=_batch_rings(kinds, row_points, frozenset(geometry)), derived={})
+
     def rows_mask(self, rows: np.ndarray) -> np.ndarray:
         """A boolean mask over the rows, True at the given row indices."""
         mask = np.zeros(len(self), bool)

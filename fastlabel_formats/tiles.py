@@ -11,11 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import FormatError
-from .geometry import region_polygon, signed_ring_area
+from .errors import FormatError, where
+from .geometry import box_corners, region_polygon, signed_ring_area
 from .pieces import merged_name, piece_name, pieces, rounded
+from .report import ConversionReport
 
 MERGED_TYPES = ("bbox", "polygon", "segmentation")
+SPLIT_TYPES = (*MERGED_TYPES, "keypoint", "line")
 IMAGE_DEFAULTS = {"attributes": [], "keypoints": [], "rotation": 0, "confidenceScore": -1}
 
 
@@ -257,6 +259,13 @@ def _clip(kind: str, points: object, box) -> list:
         low_x, high_x = max(min(x1, x2), box.bounds[0]), min(max(x1, x2), box.bounds[2])
         low_y, high_y = max(min(y1, y2), box.bounds[1]), min(max(y1, y2), box.bounds[3])
         return [[low_x, low_y, high_x, high_y]] if high_x > low_x and high_y > low_y else []
+    if kind == "keypoint":
+        x0, y0, x1, y1 = box.bounds
+        return [list(points)] if x0 <= points[0] < x1 and y0 <= points[1] < y1 else []
+    if kind == "line":
+        clipped = shapely.intersection(shapely.LineString(np.asarray(points, float).reshape(-1, 2)), box)
+        return [_flat(np.asarray(part.coords)) for part in getattr(clipped, "geoms", [clipped])
+                if part.geom_type == "LineString" and not part.is_empty]
     regions = [[points]] if kind == "polygon" else points
     shapes = [region_polygon([np.asarray(ring, float).reshape(-1, 2) for ring in region])
               for region in regions if region]
@@ -270,14 +279,35 @@ def _clip(kind: str, points: object, box) -> list:
     return [segmentation] if segmentation else []
 
 
+def _tile_pieces(annotation: dict, box) -> list[dict]:
+    """The annotation's pieces inside one tile, in image coordinates. A rotated bbox wholly inside
+    stays a rotated bbox; cut by the tile, its pieces are polygons of its rotated corners (the
+    rotation is in their vertices, not repeated)."""
+    kind, points = annotation["type"], annotation["points"]
+    rotation = annotation.get("rotation") or 0
+    if kind == "bbox" and rotation:
+        corners = box_corners(np.array([points], np.float64), np.array([rotation], np.float64)).reshape(-1)
+        parts = _clip("polygon", corners.tolist(), box)
+        if len(parts) == 1 and len(parts[0]) == 8 and np.allclose(sorted(parts[0]), sorted(corners.tolist())):
+            return [{**copy.deepcopy(annotation)}]
+        return [{**copy.deepcopy(annotation), "type": "polygon", "points": part, "rotation": 0} for part in parts]
+    return [{**copy.deepcopy(annotation), "points": part} for part in _clip(kind, points, box)]
+
+
 def split_image_task(task: dict, rows: int, cols: int, *, image_path: str | os.PathLike[str] | None = None,
-                     output_dir: str | os.PathLike[str] | None = None) -> list[dict]:
+                     output_dir: str | os.PathLike[str] | None = None,
+                     report: ConversionReport | None = None) -> list[dict]:
     """The tiles of an image task (the inverse of :func:`integrate_image_tiles`), numbered
-    row-major from the top left; bbox, polygon and segmentation annotations clipped to each tile.
-    With ``image_path`` and ``output_dir`` the tile images are cut and written as
-    ``output_dir/<tile name>`` too."""
+    row-major from the top left: bbox, polygon, segmentation and line annotations clipped to each
+    tile, a keypoint in the tile holding it, a classification in every tile; other types (pose,
+    circle, …) are left out and counted in ``report``. With ``image_path`` and ``output_dir`` the
+    tile images are cut and written as ``output_dir/<tile name>`` too."""
     import shapely
 
+    for index, annotation in enumerate(task.get("annotations", ())):
+        if annotation.get("type") not in (*SPLIT_TYPES, "classification") and report is not None:
+            report.note("annotation of a type that is not split, left out of the tiles",
+                        where("tasks", task.get("name"), index, annotation.get("type")))
     tiles = _split_annotations(task, rows, cols, shapely)
     if image_path is not None and output_dir is not None:
         _write_tile_images(task, tiles, rows, cols, Path(image_path), output_dir)
@@ -314,10 +344,11 @@ def _split_annotations(task: dict, rows: int, cols: int, shapely) -> list[dict]:
             annotations = []
             for annotation in task.get("annotations", ()):
                 kind, points = annotation.get("type"), annotation.get("points")
-                if kind not in MERGED_TYPES or not points:
-                    continue
-                for part in _clip(kind, points, box):
-                    annotations.append({**copy.deepcopy(annotation), "points": _translate(kind, part, -x0, -y0)})
+                if kind == "classification":  # about the whole image: every tile carries it
+                    annotations.append(copy.deepcopy(annotation))
+                elif kind in SPLIT_TYPES and points:
+                    annotations += [{**piece, "points": _translate(piece["type"], piece["points"], -x0, -y0)}
+                                    for piece in _tile_pieces(annotation, box)]
             tiles.append({"name": piece_name(task, row * cols + col + 1), "width": widths[col],
                           "height": heights[row], "annotations": annotations})
     return tiles

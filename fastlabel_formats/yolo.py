@@ -17,7 +17,7 @@ import numpy as np
 
 from .categories import Census, first_index
 from .coco import COCO_GEOMETRY, coco_rows, coco_xywh
-from .columns import bbox_points, rotations, row_kinds, rows_with_holes, value_lookup
+from .columns import bbox_points, rotated_box_corners, rotations, row_kinds, rows_with_holes, value_lookup
 from .errors import FormatError
 from .geometry import box_corners, truncate
 from .report import ConversionReport
@@ -148,7 +148,7 @@ def coco_lines(batch: AnnotationTable, category_ids: dict, project_type: str, ob
     order = rows.order[~pose]
     klass = rows.category - 1
     if project_type == "image_segmentation":
-        return polygon_lines(batch, order, klass, rows.boxes, report)
+        return polygon_lines(batch, order, klass, report)
     return box_lines(batch, order, klass, rows.xywh, obb, report)
 
 
@@ -162,7 +162,7 @@ def classes_lines(batch: AnnotationTable, index_of: dict, project_type: str, obb
     klass = value_lookup(batch, index_of, -1)
     rows = np.flatnonzero(apply_policy(batch, YOLO_POLICY, report, klass >= 0))
     if project_type == "image_segmentation":
-        return polygon_lines(batch, rows, klass, boxes, report)
+        return polygon_lines(batch, rows, klass, report)
     return box_lines(batch, rows, klass, coco_xywh(batch, kinds, boxes), obb, report)
 
 
@@ -175,13 +175,12 @@ def box_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray, xywh:
     if not obb:
         batch.note(report, selected & (kinds == "bbox") & (rotations(batch) != 0),
                    "rotated bbox written as its enclosing axis-aligned box (use obb=True)")
-    if obb:
-        boxes = bbox_points(batch)[rows]
-        angles = rotations(batch)[rows]
-        rotated = ~np.isnan(boxes[:, 0])
+    if obb:  # a bbox's corners, rotated as it is; the corners of a polygon's or segmentation's box
         x, y, w, h = xywh[rows].T
-        boxes[~rotated] = np.stack([x, y, x + w, y + h], 1)[~rotated]
-        coords = box_corners(boxes, np.where(rotated, angles, 0.0)).reshape(-1, 2)
+        corners = box_corners(np.stack([x, y, x + w, y + h], 1))
+        is_box = kinds[rows] == "bbox"
+        corners[is_box] = rotated_box_corners(batch)[rows[is_box]]
+        coords = corners.reshape(-1, 2)
         width = 4
     else:
         x, y, w, h = xywh[rows].T
@@ -192,9 +191,10 @@ def box_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray, xywh:
     return YoloLines(rows, klass[rows], np.zeros(len(rows), bool), coords, offsets)
 
 
-def polygon_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray, boxes: np.ndarray,
+def polygon_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray,
                   report: ConversionReport) -> YoloLines:
-    """One line per ring: the closed 5-vertex ring of a bbox, a polygon, each outer ring."""
+    """One line per ring: the closed 5-vertex ring of a bbox (rotated by its rotation), a polygon,
+    each outer ring."""
     batch.note(report, batch.rows_mask(rows) & rows_with_holes(batch),
                "segmentation holes dropped")
     rings = batch.rings
@@ -202,9 +202,9 @@ def polygon_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray, b
     pieces, line_rows, sizes = [], [], []
     short = np.zeros(len(batch), bool)  # rings of fewer than 3 vertices: not a segment to Ultralytics
     for row in rows.tolist():
-        if kinds[row] == "bbox":
-            x1, y1, x2, y2 = boxes[row]
-            pieces.append(np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2], [x1, y1]]))
+        if kinds[row] == "bbox":  # its closed ring, rotated as the box is
+            corners = rotated_box_corners(batch)[row]
+            pieces.append(np.vstack([corners, corners[:1]]))
             line_rows.append(row)
             sizes.append(5)
             continue

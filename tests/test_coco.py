@@ -72,7 +72,8 @@ def test_rotated_bbox_d1():
     by_category = {a["category_id"]: a for a in coco["annotations"]}
     assert by_category[1]["bbox"] == [-5, 5, 20, 10]
     assert by_category[1]["rotation"] == 90
-    assert by_category[1]["segmentation"] == [[0, 0, 10, 0, 10, 20, 0, 20, 0, 0]]  # un-rotated
+    # the rotated rectangle itself, the one geometry its bbox encloses (not the un-rotated box)
+    assert by_category[1]["segmentation"] == [[15, 5, 15, 15, -5, 15, -5, 5, 15, 5]]
     assert by_category[1]["area"] == 200
     assert by_category[2]["bbox"] == [9.243752, 5.81162, 22.012495, 18.62676]
 

@@ -31,6 +31,15 @@ def test_reversed_bbox_is_drawn_d7():
             drawn(ann("bbox", "b", [2, 2, 10, 8], color="#ff0000"))).all()
 
 
+def test_a_rotated_bbox_is_drawn_as_its_rotated_corners():
+    from fastlabel_formats.geometry import box_corners
+
+    corners = box_corners(np.array([[8.0, 6, 30, 20]]), np.array([25.0])).ravel().tolist()
+    rotated = drawn(ann("bbox", "b", [8, 6, 30, 20], rotation=25, color="#ff0000"))
+    assert (rotated == drawn(ann("polygon", "b", corners, color="#ff0000"))).all()
+    assert not (rotated == drawn(ann("bbox", "b", [8, 6, 30, 20], color="#ff0000"))).all()
+
+
 def test_keypoint_stroke_does_not_leak_to_later_annotations_d24():
     alone = drawn(ann("bbox", "b", [12, 12, 30, 25], color="#00ff00"))
     after_keypoint = drawn(ann("keypoint", "k", [3, 3], color="#ff0000"),

@@ -219,3 +219,27 @@ def test_integrate_picks_the_kind_from_the_pieces():
     assert [sorted(track["points"]) for track in tracks] == [["2"], ["4"]]
     with pytest.raises(FormatError, match="kind must be one of"):
         integrate(split_audio_task(audio, [2, 2]), "voice", kind="text")
+
+
+def test_split_carries_rotated_boxes_keypoints_lines_and_classifications():
+    from fastlabel_formats import ConversionReport, split_image_task
+
+    annotations = [{"type": "bbox", "value": "inside", "points": [10, 10, 30, 20], "rotation": 30},
+                   {"type": "bbox", "value": "cut", "points": [40, 40, 60, 60], "rotation": 30},
+                   {"type": "keypoint", "value": "k", "points": [70, 20]},
+                   {"type": "line", "value": "l", "points": [10, 80, 90, 80]},
+                   {"type": "classification", "value": "day"},
+                   {"type": "pose_estimation", "value": "p", "keypoints": []}]
+    report = ConversionReport("split")
+    tiles = split_image_task({"name": "a.jpg", "width": 100, "height": 100, "annotations": annotations}, 2, 2,
+                             report=report)
+    kinds = [[(a["type"], a["value"]) for a in tile["annotations"]] for tile in tiles]
+    assert kinds[0] == [("bbox", "inside"), ("polygon", "cut"), ("classification", "day")]
+    assert tiles[0]["annotations"][0]["rotation"] == 30  # wholly inside: still the rotated box
+    assert [kind for tile in kinds for kind in tile].count(("polygon", "cut")) == 4  # cut by both seams
+    assert all(a.get("rotation", 0) == 0 for tile in tiles for a in tile["annotations"] if a["value"] == "cut")
+    assert ("keypoint", "k") in kinds[1] and tiles[1]["annotations"][1]["points"] == [20, 20]
+    assert [a["points"] for tile in tiles[2:] for a in tile["annotations"] if a["type"] == "line"] == [
+        [10, 30, 50, 30], [0, 30, 40, 30]]
+    assert all(("classification", "day") in tile for tile in kinds)
+    assert report.findings["annotation of a type that is not split, left out of the tiles"].count == 1

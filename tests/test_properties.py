@@ -135,3 +135,38 @@ def test_python_round_is_round_on_two_dimensional_arrays(values):
     rounded = python_round(coords)
     assert rounded.shape == coords.shape
     assert rounded.ravel().tolist() == [round(v, 6) for v in values]
+
+
+rotation = st.one_of(st.integers(-359, 359), st.floats(-360, 360, allow_nan=False).map(lambda r: round(r, 3))).filter(
+    lambda r: r != 0 and abs(abs(r) % 90 - 45) > 1e-3)
+
+
+@given(boxes(), rotation)
+def test_a_rotated_bbox_round_trips_through_coco_in_every_mode(points, degrees):
+    from fastlabel_formats import coco_to_fastlabel
+
+    coco = to_coco([task("t.jpg", 100, 100, ann("bbox", "b", points, rotation=degrees))])
+    (record,) = coco["annotations"]
+    ring = np.array(record["segmentation"][0][:8], float).reshape(4, 2)
+    x, y, w, h = record["bbox"]
+    assert np.allclose([ring[:, 0].min(), ring[:, 1].min(), np.ptp(ring[:, 0]), np.ptp(ring[:, 1])], [x, y, w, h],
+                       atol=2e-6)
+    xs, ys = sorted(points[0::2]), sorted(points[1::2])
+    for mode in ("bbox", None):
+        (back,) = coco_to_fastlabel(coco, mode)["t.jpg"]
+        assert back["type"] == "bbox" and back["rotation"] == degrees
+        assert np.allclose(back["points"], [xs[0], ys[0], xs[1], ys[1]], atol=1e-5)
+
+
+@given(boxes().filter(lambda p: abs(p[2] - p[0]) > 2 and abs(p[3] - p[1]) > 2), rotation)
+def test_a_rotated_bbox_is_drawn_and_written_as_its_rotated_polygon(points, degrees):
+    from fastlabel_formats.geometry import box_corners
+    from fastlabel_formats.render import instance_values, render_mask
+
+    corners = box_corners(np.array([points], float), np.array([degrees], float)).ravel().tolist()
+    rotated = task("t.jpg", 64, 48, ann("bbox", "b", points, rotation=degrees))
+    polygon = task("t.jpg", 64, 48, ann("polygon", "b", corners))
+    masks = [render_mask(t, instance_values(t)) for t in (rotated, polygon)]
+    assert np.array_equal(*masks)
+    lines = [to_yolo([t], project_type="image_segmentation")[0][0][1] for t in (rotated, polygon)]
+    assert lines[0][0].split()[1:9] == lines[1][0].split()[1:9]  # the same four corners
