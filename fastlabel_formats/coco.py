@@ -157,6 +157,7 @@ class CocoTarget(Target):
 
     def records(self, table: AnnotationTable, first_id: int, report: ConversionReport) -> tuple[list, list]:
         """The image records and annotation records of one table."""
+        table.sizeless(report, "written with that size (COCO consumers need it)")
         images = [{"file_name": f.file_name, "height": f.height, "width": f.width, "id": i}
                   for i, f in enumerate(table.frames, table.first_frame + 1)]
         rows = coco_rows(table, self.category_ids, report, self.policy)
@@ -284,7 +285,7 @@ def coco_annotations(batch: AnnotationTable, rows: CocoRows, parts: CocoTarget, 
             "num_keypoints": num_keypoints,
             "keypoints": keypoint_values,
             "segmentation": segmentation,
-            "iscrowd": 0,
+            "iscrowd": 1 if attributes.get("iscrowd") in (True, 1) else 0,
             "area": area,
             "image_id": image_id,
             "bbox": bbox,

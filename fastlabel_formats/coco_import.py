@@ -18,6 +18,7 @@ from .report import ConversionReport
 from .runtime import gc_paused
 
 IMPORT_TYPES = ("bbox", "polygon", "pose_estimation")
+PANOPTIC = "COCO panoptic annotation not read (its segments are in a PNG; use a COCO instances file)"
 ROTATION_LOST = "rotated box without the ring of its corners read as its enclosing axis-aligned box"
 POSE_GEOMETRY_DROPPED = ("bbox / segmentation of a keypoint annotation not kept in the pose_estimation mode "
                          "(annotation_type=None keeps both)")
@@ -107,15 +108,17 @@ def _empty_tasks(images: list[dict], source: str) -> tuple[dict[str, dict], dict
 # the annotation keys each import mode reads: typed parsing skips the others (bbox, area, … cost
 # nothing) and gives the annotations as small structs
 MODE_FIELDS = {
-    "bbox": ("image_id", "category_id", "segmentation", "bbox", "attributes", "rotation"),
-    "polygon": ("image_id", "category_id", "segmentation", "attributes", "rotation"),
-    "pose_estimation": ("image_id", "category_id", "segmentation", "bbox", "keypoints", "attributes", "id",
+    "bbox": ("image_id", "category_id", "segmentation", "bbox", "attributes", "iscrowd", "rotation"),
+    "polygon": ("image_id", "category_id", "segmentation", "attributes", "iscrowd", "rotation"),
+    "pose_estimation": ("image_id", "category_id", "segmentation", "bbox", "keypoints", "attributes", "iscrowd", "id",
                         "rotation"),
-    None: ("image_id", "category_id", "segmentation", "bbox", "keypoints", "num_keypoints", "attributes",
+    None: ("image_id", "category_id", "segmentation", "bbox", "keypoints", "num_keypoints", "attributes", "iscrowd",
            "rotation", "id"),
 }
-ANNOTATION_STRUCTS = {mode: msgspec.defstruct(f"CocoAnnotation_{mode}", [(f, Any, None) for f in fields], gc=False)
-                      for mode, fields in MODE_FIELDS.items()}
+ANNOTATION_STRUCTS = {  # segments_info: to say a panoptic file is one
+    mode: msgspec.defstruct(f"CocoAnnotation_{mode}", [(f, Any, None) for f in (*fields, "segments_info")], gc=False)
+    for mode, fields in MODE_FIELDS.items()
+}
 COCO_STRUCTS = {mode: msgspec.defstruct(f"Coco_{mode}", [("images", Any, None), ("categories", Any, None),
                                                          ("annotations", list[struct] | None, None)])
                 for mode, struct in ANNOTATION_STRUCTS.items()}
@@ -147,8 +150,13 @@ def _as_struct(item: object, struct: type) -> object | None:
 
 
 def _coco_attributes(annotation) -> list[dict]:
+    """The record's ``attributes`` as FastLabel attributes; ``iscrowd: 1`` as the switch ``iscrowd``
+    (which ``export_coco`` writes back as ``iscrowd: 1``)."""
     attributes = annotation.attributes
-    return [{"key": key, "value": value} for key, value in attributes.items()] if type(attributes) is dict else []
+    out = [{"key": key, "value": value} for key, value in attributes.items()] if type(attributes) is dict else []
+    if annotation.iscrowd == 1 and not any(a["key"] == "iscrowd" for a in out):
+        out.append({"key": "iscrowd", "value": True, "type": "switch"})
+    return out
 
 
 def _from_coco(annotation, categories: dict, annotation_type: str | None, owned: bool) -> list[dict] | str:
@@ -156,6 +164,8 @@ def _from_coco(annotation, categories: dict, annotation_type: str | None, owned:
     With ``annotation_type=None`` a keypoint annotation becomes a bbox carrying its keypoints (as
     FastLabel's bbox definitions with keypoints) when it has a box of its own, else a
     pose_estimation (and its polygon, when it has one)."""
+    if annotation.segments_info is not None:
+        return PANOPTIC
     category = categories.get(annotation.category_id)
     if category is None:
         return "annotation with an unknown category_id, skipped"

@@ -82,6 +82,7 @@ class LabelmeTarget(PerImageTarget):
 
     def documents(self, batch: AnnotationTable, report: ConversionReport) -> list[dict]:
         """The labelme documents of the tasks of a batch."""
+        batch.sizeless(report, "written with that size (labelme reads it from the image)")
         shapes, flags = build_shapes(batch, report)
         return [
             {

@@ -108,6 +108,7 @@ def voc_flags(attributes: object) -> tuple[int, int, int]:
 
 def build_pascalvoc(batch: AnnotationTable, report: ConversionReport) -> list[tuple[str, str]]:
     """The XML text of every frame of a batch."""
+    batch.sizeless(report, "written with that size")
     keep = apply_policy(batch, VOC_POLICY, report)
     boxes = np.floor(vertex_bounds(batch)[keep]).astype(np.int64).tolist()
     rows = np.flatnonzero(keep).tolist()
@@ -154,8 +155,26 @@ def voc_objects(root, place: str, report: ConversionReport) -> list[dict]:
         points = [_voc_number(box.findtext(k), where_object) for k in ("xmin", "ymin", "xmax", "ymax")]  # D36
         flags = [{"key": flag, "value": (element.findtext(flag) or "0").strip() == "1", "type": "switch"}
                  for flag in VOC_FLAGS if element.find(flag) is not None]
-        annotations.append({"value": name, "points": points, "type": "bbox", "attributes": flags})
+        actions = [{"key": f"action.{action.tag}", "value": (action.text or "0").strip() == "1", "type": "switch"}
+                   for action in element.findall("actions/*")]
+        annotations.append({"value": name, "points": points, "type": "bbox", "attributes": flags + actions})
+        annotations += _voc_parts(element, name, where_object, report)
     return annotations
+
+
+def _voc_parts(element, owner: str, place: str, report: ConversionReport) -> list[dict]:
+    """The ``<part>`` boxes of an object (a person's head, hands, feet) as bbox annotations of their
+    own, each with a ``part_of`` attribute naming its object's class."""
+    parts = []
+    for number, part in enumerate(element.findall("part")):
+        name, box = (part.findtext("name") or "").strip(), part.find("bndbox")
+        if not name or box is None:
+            report.note("VOC part without a name or bndbox, skipped", f"{place} part #{number}")
+            continue
+        points = [_voc_number(box.findtext(k), place) for k in ("xmin", "ymin", "xmax", "ymax")]
+        parts.append({"value": name, "points": points, "type": "bbox",
+                      "attributes": [{"key": "part_of", "value": owner, "type": "text"}]})
+    return parts
 
 
 @gc_paused

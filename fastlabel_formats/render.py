@@ -294,14 +294,8 @@ class MaskTarget(PerImageTarget):
 
     def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
         masks = table_masks(table, self.row_values(table, report), dtype=self.dtype, report=report)
-        out: list[bytes | None] = []
-        for frame, mask in zip(table.frames, masks):
-            if frame.width and frame.height:
-                out.append(encode_png(mask, self.palette))
-            else:
-                report.note("image with width or height 0 skipped (no PNG)", where(table.source, frame.name))
-                out.append(None)
-        return out
+        return [None if sizeless else encode_png(mask, self.palette)
+                for mask, sizeless in zip(masks, table.sizeless(report, "skipped (no PNG)"))]
 
 
 @gc_paused

@@ -206,6 +206,15 @@ class AnnotationTable:
         return replace(self, kinds=kinds, points=row_points,
                        rings=_batch_rings(kinds, row_points, frozenset(geometry)), derived={})
 
+    def sizeless(self, report: ConversionReport, consequence: str) -> list[bool]:
+        """Per frame whether it has no width or height; each such frame reported (``consequence``:
+        what the target does with it)."""
+        flags = [not (frame.width and frame.height) for frame in self.frames]
+        for frame, flag in zip(self.frames, flags):
+            if flag:
+                report.note(f"image with width or height 0 {consequence}", where(self.source, frame.name))
+        return flags
+
     def rows_mask(self, rows: np.ndarray) -> np.ndarray:
         """A boolean mask over the rows, True at the given row indices."""
         mask = np.zeros(len(self), bool)

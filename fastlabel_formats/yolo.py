@@ -123,12 +123,8 @@ class YoloTarget(PerImageTarget):
         else:
             lines = coco_lines(batch, self.category_ids, self.project_type, self.obb, report)
         labels = format_labels(batch, lines, by_class=self.by_classes)
-        for position, frame in enumerate(batch.frames):
-            if not (frame.width and frame.height):
-                report.note("image with width or height 0 skipped (no label file)",
-                            f"{batch.source}: image {frame.file_name!r}")
-                labels[position] = None
-        return labels
+        return [None if sizeless else label
+                for label, sizeless in zip(labels, batch.sizeless(report, "skipped (no label file)"))]
 
     def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
         return [None if label is None else "".join(line + "\n" for line in label[1]).encode()
@@ -219,6 +215,8 @@ def polygon_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray,
             line_rows.append(row)
             sizes.append(end - start)
     batch.note(report, short, "{kind} ring of fewer than 3 vertices skipped (not a YOLO segment)")
+    regions = np.bincount(line_rows, minlength=len(batch)) > 1 if line_rows else np.zeros(len(batch), bool)
+    batch.note(report, regions, "segmentation of several regions written as one line each (one object each in YOLO)")
     line_rows = np.asarray(line_rows, np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
     coords = np.concatenate(pieces) if pieces else np.zeros((0, 2))

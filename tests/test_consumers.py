@@ -246,3 +246,32 @@ def test_one_class_order_for_every_target_of_a_run(tmp_path):
     with pytest.raises(Exception, match="not both"):
         export_targets(splits["train"], {"coco": tmp_path / "both"}, TargetOptions(annotations=definitions,
                                                                                    classes=["apple"]))
+
+
+def test_nothing_is_dropped_silently_on_the_way_in_and_out(tmp_path):
+    from fastlabel_formats import pascalvoc_to_fastlabel, to_yolo
+
+    coco = {"images": [{"id": 1, "file_name": "a.jpg", "width": 8, "height": 8}],
+            "categories": [{"id": 1, "name": "crowd"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 4, 4], "iscrowd": 1},
+                            {"image_id": 1, "file_name": "a.png", "segments_info": [{"id": 1, "category_id": 1}]}]}
+    report = ConversionReport("coco import")
+    (crowd,) = coco_to_fastlabel(coco, report=report)["a.jpg"]
+    assert crowd["attributes"] == [{"key": "iscrowd", "value": True, "type": "switch"}]
+    assert "COCO panoptic annotation not read" in next(iter(report.findings))
+    again = to_coco([{"name": "a.jpg", "width": 8, "height": 8, "annotations": [crowd]}])
+    assert again["annotations"][0]["iscrowd"] == 1
+    voc = pascalvoc_to_fastlabel(DATUMARO / "voc")["Annotations/2007_000001.jpg"]
+    person, head = voc[1], voc[2]
+    assert {"key": "action.phoning", "value": True, "type": "switch"} in person["attributes"]
+    assert head == {"value": "head", "points": [5.5, 6, 7.5, 8], "type": "bbox",
+                    "attributes": [{"key": "part_of", "value": "person", "type": "text"}]}
+    report = ConversionReport("yolo")
+    regions = [[[0, 0, 2, 0, 2, 2, 0, 0]], [[4, 4, 6, 4, 6, 6, 4, 4]]]
+    two_regions = {"type": "segmentation", "value": "s", "points": regions}
+    to_yolo([{"name": "s.jpg", "width": 8, "height": 8, "annotations": [two_regions]}],
+            project_type="image_segmentation", report=report)
+    assert report.findings["segmentation of several regions written as one line each (one object each in YOLO)"]
+    report = ConversionReport("coco")
+    to_coco([{"name": "nosize.jpg", "annotations": []}], report=report)
+    assert "image with width or height 0 written with that size (COCO consumers need it)" in report.findings
