@@ -20,6 +20,7 @@ from .render import export_instance_segmentation, export_semantic_segmentation
 from .report import ConversionReport
 from .targets import TargetOptions, export_targets, target_name
 from .tasks import load_tasks
+from .yolo_layout import parse_split
 
 EXPORT_EPILOG = """\
 examples:
@@ -78,7 +79,9 @@ def run_export(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     names = [target_name(name) for name in args.to.split(",") if name.strip()]
     options = TargetOptions(project_type=args.project_type, annotations=_read_json_list(args.annotations),
-                            classes=_classes(args.classes), holes=args.holes, indent=args.indent, obb=args.obb)
+                            classes=_classes(args.classes), holes=args.holes, indent=args.indent, obb=args.obb,
+                            image_dir=args.images, layout=args.layout, copy_images=args.copy_images,
+                            split=parse_split(args.split) if args.split else None, seed=args.seed)
     reports = export_targets(args.tasks, {name: Path(args.output) / name for name in names}, options,
                              videos=args.videos, strict=args.strict, jobs=args.jobs, scheduler=args.scheduler,
                              progress=True)
@@ -148,7 +151,7 @@ def run_convert(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     imported = ConversionReport(f"{args.source_format} import", strict=args.strict)
     tasks = read_tasks(args.source, args.source_format, classes_file=args.classes_file, images=args.images,
-                       report=imported)
+                       project_type=args.yolo_type, report=imported)
     print(imported.summary().replace("0 file(s) written", f"{len(tasks)} image(s) read"))
     report = write_tasks(tasks, args.target_format, args.output, classes=_classes(args.classes),
                          strict=args.strict, jobs=args.jobs, scheduler=args.scheduler, image_dir=args.images)
@@ -161,13 +164,17 @@ def _add_convert(commands) -> None:
         "Read SRC (a JSON file for fastlabel/coco, a folder for yolo/voc/labelme) and write it in another format.",
         "examples:\n  fastlabel-formats convert coco.json --from coco --to yolo -o out/yolo\n"
         "  fastlabel-formats convert labels/ --from yolo --to coco -o out/coco\n"
+        "  fastlabel-formats convert data.yaml --from yolo --to coco -o out/coco\n"
         "  fastlabel-formats convert voc/ --from voc --to fastlabel -o out",
         source="source file or folder",
     )
     convert.add_argument("--from", dest="source_format", required=True, choices=SOURCES)
     convert.add_argument("--to", dest="target_format", required=True, choices=TARGET_FORMATS)
     convert.add_argument("-o", "--output", required=True, help="output folder")
-    convert.add_argument("--classes-file", help="YOLO source: its classes.txt (default: SRC/classes.txt)")
+    convert.add_argument("--classes-file", help="YOLO source: its classes.txt (default: SRC/classes.txt; a "
+                                                "data.yaml as SRC names its classes itself)")
+    convert.add_argument("--project-type", dest="yolo_type", choices=("bbox", "segmentation", "obb"), default="bbox",
+                         help="YOLO source: what its lines hold (default: bbox)")
     convert.add_argument("--classes", help="YOLO / semantic target: class names, a file or a,b,c")
     convert.add_argument("--images", help="folder of the images: sizes the source does not give, and labelme's "
                                           "imagePath (relative to it)")
@@ -260,6 +267,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--holes", choices=("drop", "rle"), default="drop",
                         help="COCO: segmentations with holes/several regions as RLE (default: drop holes)")
     export.add_argument("--obb", action="store_true", help="YOLO: write boxes as YOLO-OBB corner lines")
+    export.add_argument("--layout", choices=("yolo", "ultralytics"), default="yolo",
+                        help="YOLO: annotations/ + classes.txt (default), or Ultralytics' images/<split>/, "
+                             "labels/<split>/ and data.yaml")
+    export.add_argument("--images", help="folder of the task images: Ultralytics layout links (or copies) them "
+                                         "into images/<split>/; labelme's imagePath points at them")
+    export.add_argument("--copy-images", action="store_true", help="Ultralytics layout: copy instead of symlink")
+    export.add_argument("--split", help="Ultralytics layout: e.g. train=0.8,val=0.2, drawn by a hash of each task "
+                                        "name (default: the name's first folder when it is train/val/test, "
+                                        "else train)")
+    export.add_argument("--seed", type=int, default=0, help="Ultralytics layout: another draw of --split")
     export.add_argument("--project-type", default="image_bbox",
                         help="FastLabel project type, e.g. image_segmentation, video_bbox")
     export.add_argument("--videos", help="video projects: folder holding each task's video file")

@@ -23,14 +23,17 @@ TARGET_FORMATS = ("fastlabel", "coco", "yolo", "voc", "labelme", "semantic", "in
 
 
 def read_tasks(source: str | os.PathLike[str], source_format: str, *, classes_file: str | None = None,
-               images: str | os.PathLike[str] | None = None, report: ConversionReport | None = None) -> list[dict]:
+               images: str | os.PathLike[str] | None = None, project_type: str = "bbox",
+               report: ConversionReport | None = None) -> list[dict]:
     """FastLabel tasks read from ``source`` in ``source_format``; tasks without a size get it from
-    ``images/<task name>`` when that folder is given."""
+    ``images/<task name>`` when that folder is given (YOLO: the images its labels belong to).
+    ``project_type`` is YOLO's (``bbox``, ``segmentation`` or ``obb``); a YOLO ``source`` may be a
+    folder (with ``classes_file``, default ``SRC/classes.txt``) or an Ultralytics ``data.yaml``."""
     report = report or ConversionReport(f"{source_format} import")
     readers: dict[str, Callable[[], list[dict]]] = {
         "fastlabel": lambda: list(load_tasks(source)[0]),
         "coco": lambda: coco_tasks(source, report=report),
-        "yolo": lambda: yolo_tasks(classes_file or Path(source) / "classes.txt", source, report=report),
+        "yolo": lambda: _yolo_source(source, classes_file, images, project_type, report),
         "voc": lambda: pascalvoc_tasks(source, report=report),
         "labelme": lambda: labelme_tasks(source, report=report),
     }
@@ -38,6 +41,13 @@ def read_tasks(source: str | os.PathLike[str], source_format: str, *, classes_fi
         raise FormatError(f"unknown source format {source_format!r}; choose from {', '.join(SOURCES)}")
     tasks = readers[source_format]()
     return _sized(tasks, Path(images)) if images is not None else tasks
+
+
+def _yolo_source(source: str | os.PathLike[str], classes_file: str | None, images: str | os.PathLike[str] | None,
+                 project_type: str, report: ConversionReport) -> list[dict]:
+    if Path(source).suffix.lower() in (".yaml", ".yml"):
+        return yolo_tasks(source, project_type=project_type, report=report)
+    return yolo_tasks(classes_file or Path(source) / "classes.txt", source, project_type, images=images, report=report)
 
 
 def _sized(tasks: list[dict], images: Path) -> list[dict]:

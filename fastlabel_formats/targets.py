@@ -34,14 +34,19 @@ class TargetOptions:
     start_index: int = 1
     palette: Sequence[int] = tuple(COLOR_PALETTE)
     dtype: type = np.uint8
-    image_dir: str | None = None  # where the images are (labelme's imagePath is relative to it)
+    image_dir: str | None = None  # where the images are (labelme's imagePath, the Ultralytics images/)
+    layout: str = "yolo"  # YOLO: "yolo" or "ultralytics"
+    copy_images: bool = False
+    split: Mapping[str, float] | None = None
+    seed: int = 0
 
 
 TARGETS: dict[str, Callable[[Path, TargetOptions], Target]] = {
     "coco": lambda out, o: CocoTarget(out, annotations=o.annotations, holes=o.holes, indent=o.indent,
                                       classes=o.classes),
     "yolo": lambda out, o: YoloTarget(out, project_type=o.project_type, classes=o.classes, obb=o.obb,
-                                      annotations=o.annotations),
+                                      annotations=o.annotations, layout=o.layout, images=o.image_dir,
+                                      copy_images=o.copy_images, split=o.split, seed=o.seed),
     "pascalvoc": lambda out, o: PascalVocTarget(out),
     "labelme": lambda out, o: LabelmeTarget(out, image_dir=o.image_dir, indent=o.indent),
     "semantic": lambda out, o: MaskTarget(out, semantic=True, palette=o.palette, classes=o.classes,

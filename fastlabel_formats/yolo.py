@@ -18,17 +18,22 @@ import numpy as np
 from .categories import Census, first_index
 from .coco import COCO_GEOMETRY, coco_rows, coco_xywh
 from .columns import bbox_points, rotated_box_corners, rotations, row_kinds, rows_with_holes, value_lookup
-from .errors import FormatError
+from .errors import FormatError, where
+from .files import basename, is_remote, write_atomic
 from .geometry import box_corners, truncate
 from .report import ConversionReport
 from .run import PerImageTarget, prepared_tables, run_export, write_text_file
 from .runtime import gc_paused
 from .selection import Policy, apply_policy
-from .tasks import AnnotationTable
+from .tasks import AnnotationTable, Frame, TaskChunk
+from .yolo_import import yolo_tasks as yolo_tasks  # the module's other verbs
+from .yolo_import import yolo_to_fastlabel as yolo_to_fastlabel
+from .yolo_layout import checked_split, data_yaml, place_image, split_of
 
 YOLO_DECIMALS = 7
 YOLO_TYPES = ("bbox", "polygon", "segmentation")
 YOLO_POLICY = Policy(YOLO_TYPES)  # holes and rotation: reported by the line builders
+LAYOUTS = ("yolo", "ultralytics")
 
 
 @dataclass(frozen=True)
@@ -74,17 +79,27 @@ def export_yolo(
     obb: bool = False,
     videos: object = None,
     frame_counts: Mapping[str, int] | None = None,
+    layout: str = "yolo",
+    images: str | os.PathLike[str] | None = None,
+    copy_images: bool = False,
+    split: Mapping[str, float] | None = None,
+    seed: int = 0,
     strict: bool = False,
     progress: bool = False,
     jobs: int = 1,
     scheduler: object = None,
 ) -> ConversionReport:
-    """Write ``annotations/<image basename>.txt`` per image and ``classes.txt``.
+    """Write ``annotations/<image basename>.txt`` per image and ``classes.txt``; with
+    ``layout="ultralytics"`` Ultralytics' ``labels/<split>/``, ``images/<split>/`` (the images of
+    ``images`` symlinked, or copied with ``copy_images``) and ``data.yaml``. A task goes to the split
+    its name starts with (``train/…``, ``val/…``, ``test/…``), else to one drawn from ``split``
+    (e.g. ``{"train": 0.8, "val": 0.2}``, by a hash of its name and ``seed``), else to ``train``.
 
     ``jobs=N`` converts and writes chunks of images in N worker processes.
     """
     report = ConversionReport("yolo", strict=strict)
-    target = YoloTarget(output_dir, project_type=project_type, classes=classes, obb=obb)
+    target = YoloTarget(output_dir, project_type=project_type, classes=classes, obb=obb, layout=layout,
+                        images=images, copy_images=copy_images, split=split, seed=seed)
     run_export(tasks, [target], [report], project_type=project_type, videos=videos, frame_counts=frame_counts,
                jobs=jobs, scheduler=scheduler, progress=progress)
     return report
@@ -102,11 +117,48 @@ class YoloTarget(PerImageTarget):
     suffix = ".txt"
 
     def __init__(self, output_dir, *, project_type: str = "image_bbox", classes: Sequence[str] | None = None,
-                 obb: bool = False, annotations: Sequence[dict] | None = None) -> None:
+                 obb: bool = False, annotations: Sequence[dict] | None = None, layout: str = "yolo",
+                 images: str | os.PathLike[str] | None = None, copy_images: bool = False,
+                 split: Mapping[str, float] | None = None, seed: int = 0) -> None:
         super().__init__(output_dir)
         self.project_type, self.obb, self.definitions = project_type, obb, annotations
         self.by_classes = bool(classes)
         self.names = list(classes) if classes else []
+        if layout not in LAYOUTS:
+            raise FormatError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        self.ultralytics = layout == "ultralytics"
+        if self.ultralytics and is_remote(output_dir):
+            raise FormatError("layout='ultralytics' links or copies images: give a local output folder")
+        self.folder = "labels" if self.ultralytics else "annotations"
+        self.images, self.copy_images, self.seed = images, copy_images, seed
+        self.split = checked_split(split) if split else None
+        self.splits: set[str] = set()  # the splits the tasks went to (the parent's, for data.yaml)
+
+    def split_of(self, frame: Frame) -> tuple[str, str]:
+        """``(split, file name inside it)`` of a frame in the Ultralytics layout."""
+        return split_of(frame.file_name, self.split, self.seed)
+
+    def file_name(self, frame: Frame) -> str:
+        if not self.ultralytics:
+            return super().file_name(frame)
+        split, name = self.split_of(frame)
+        return f"{split}/{basename(name)}{self.suffix}"
+
+    def survey(self, chunk: TaskChunk) -> set[str] | None:
+        return {self.split_of(frame)[0] for frame in chunk.frames} if self.ultralytics else None
+
+    def plan(self, survey: set[str] | None) -> None:
+        self.splits |= survey or set()
+
+    def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[list[str], object]:
+        written, plan = super().build(table, plan, report)
+        if self.ultralytics and self.images is not None:
+            for frame in table.frames:
+                split, name = self.split_of(frame)
+                target = self.output(name, table.source, f"images/{split}")
+                if not place_image(Path(self.images) / frame.file_name, Path(target), self.copy_images):
+                    report.note("image file missing, not placed in images/", where(table.source, frame.name))
+        return written, plan
 
     def prepare(self, census: Census, report: ConversionReport) -> None:
         """The class order: ``classes`` as given, else the run's (definitions, else sorted values)."""
@@ -131,7 +183,11 @@ class YoloTarget(PerImageTarget):
                 for label in self.labels(table, report)]
 
     def finish(self, report: ConversionReport) -> None:
-        report.files.append(write_text_file(self.output("classes.txt", "classes.txt"), self.names))
+        if self.ultralytics:
+            data = data_yaml(Path(self.output_dir), sorted(self.splits), self.names)
+            report.files.append(write_atomic(self.output("data.yaml", "data.yaml"), data))
+        else:
+            report.files.append(write_text_file(self.output("classes.txt", "classes.txt"), self.names))
 
 
 def coco_lines(batch: AnnotationTable, category_ids: dict, project_type: str, obb: bool,
@@ -264,117 +320,3 @@ def line_texts(batch: AnnotationTable, lines: YoloLines) -> list[str]:
     return [
         " ".join([str(classes[i]), *values[bounds[i]:bounds[i + 1]]]) for i in range(len(classes))
     ]
-
-
-# YOLO -> FastLabel (§10, D39–D41); project_type "bbox" (default), "segmentation" or "obb"
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-IMPORT_PROJECT_TYPES = ("bbox", "segmentation", "obb")
-VALUES_PER_LINE = {"bbox": 4, "obb": 8}
-
-
-def yolo_classes(path: str | os.PathLike[str]) -> dict[str, str]:
-    """``{"0": name, "1": name, ...}`` from a classes file, one stripped name per line."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise FormatError(f"{path}: cannot read the classes file ({error.strerror})") from error
-    return {str(index): line.strip() for index, line in enumerate(lines)}
-
-
-def _yolo_line(kind: str, values: list[float], width: int, height: int) -> tuple[list, dict]:
-    if kind == "bbox":
-        cx, cy = float(width) * values[0], float(height) * values[1]
-        w, h = float(width) * values[2], float(height) * values[3]
-        return [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], {}
-    if kind == "segmentation":
-        return [[[round(float(v) * (width if i % 2 == 0 else height)) for i, v in enumerate(values)]]], {}
-    corners = np.array(values, np.float64).reshape(4, 2) * [width, height]
-    centre = corners.mean(axis=0)
-    top, side = corners[1] - corners[0], corners[2] - corners[1]
-    half = np.array([np.hypot(*top), np.hypot(*side)]) / 2
-    # the top edge and the side edge turned back by 90° point the same way; their sum gives the
-    # angle from the whole box, not from its shortest edge (7-decimal corners are a little noisy)
-    direction = top + np.array([side[1], -side[0]])
-    rotation = float(np.degrees(np.arctan2(direction[1], direction[0])))
-    return [*(centre - half).tolist(), *(centre + half).tolist()], {"rotation": rotation}
-
-
-def yolo_label_annotations(path: Path, size: tuple[int, int], classes: dict, kind: str,
-                           report: ConversionReport) -> list[dict]:
-    """The annotations of one label file (blank lines ignored, any whitespace separates, D39)."""
-    annotations = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        tokens = line.split()
-        if not tokens:
-            continue
-        place = f"{path}: line {number}"
-        expected = VALUES_PER_LINE.get(kind)
-        try:
-            values = [float(token) for token in tokens[1:]]
-        except ValueError:
-            report.note("line with a non-numeric value, skipped", place)
-            continue
-        if tokens[0] not in classes:
-            report.note("class id missing from the classes file, line skipped", place)
-        elif not all(np.isfinite(values)) or (expected and len(values) != expected) or len(values) % 2 or not values:
-            report.note(f"line without the values of a {kind} label, skipped", place)
-        else:
-            points, extra = _yolo_line(kind, values, *size)
-            annotations.append({"value": classes[tokens[0]], "points": points, "type": kind if kind != "obb"
-                                else "bbox", **extra})
-    return annotations
-
-
-@gc_paused
-def yolo_to_fastlabel(
-    classes_file_path: str | os.PathLike[str],
-    dataset_folder_path: str | os.PathLike[str],
-    project_type: str = "bbox",
-    *,
-    report: ConversionReport | None = None,
-    strict: bool = False,
-) -> dict[str, list[dict]]:
-    """``{image path: [annotations]}`` for every image (jpg/jpeg/png, any case) with a label file of
-    the same name; sizes come from the image headers. ``project_type="obb"`` reads YOLO-OBB lines
-    into rotated bboxes. Keys sorted."""
-    tasks = yolo_tasks(classes_file_path, dataset_folder_path, project_type, report=report, strict=strict)
-    return {t["name"]: t["annotations"] for t in tasks}
-
-
-@gc_paused
-def yolo_tasks(
-    classes_file_path: str | os.PathLike[str],
-    dataset_folder_path: str | os.PathLike[str],
-    project_type: str = "bbox",
-    *,
-    report: ConversionReport | None = None,
-    strict: bool = False,
-) -> list[dict]:
-    """FastLabel tasks (name, width, height, annotations) of a YOLO dataset, sorted by name."""
-    from PIL import Image
-
-    if project_type not in IMPORT_PROJECT_TYPES:
-        raise FormatError(f"project_type must be one of {IMPORT_PROJECT_TYPES}, got {project_type!r}")
-    report = report or ConversionReport("yolo import", strict=strict)
-    classes = yolo_classes(classes_file_path)
-    folder = Path(dataset_folder_path)
-    images = {p.with_suffix(""): p for p in sorted(folder.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES}
-    results: dict[str, dict] = {}
-    classes_file = Path(classes_file_path).resolve()
-    for label in sorted(folder.rglob("*.txt")):
-        image = images.get(label.with_suffix(""))
-        if label.resolve() == classes_file:
-            continue
-        if image is None:
-            report.note("label file without an image, skipped (D40)", str(label))
-            continue
-        try:
-            with Image.open(image) as opened:
-                size = opened.size
-        except OSError as error:
-            raise FormatError(f"{image}: cannot read the image size ({error})") from error
-        name = image.relative_to(folder).as_posix()
-        results[name] = {"name": name, "width": size[0], "height": size[1],
-                         "annotations": yolo_label_annotations(label, size, classes, project_type, report)}
-    return [results[name] for name in sorted(results)]
