@@ -16,6 +16,7 @@ from .errors import FormatError
 from .files import read_json, write_atomic
 from .integrate import integrate, piece_kind, split_image_task
 from .parallel import default_jobs
+from .raster import RASTER_RULES
 from .render import export_instance_segmentation, export_semantic_segmentation
 from .report import ConversionReport
 from .targets import TargetOptions, export_targets, target_name
@@ -81,7 +82,8 @@ def run_export(args: argparse.Namespace) -> int:
     options = TargetOptions(project_type=args.project_type, annotations=_read_json_list(args.annotations),
                             classes=_classes(args.classes), holes=args.holes, indent=args.indent, obb=args.obb,
                             image_dir=args.images, layout=args.layout, copy_images=args.copy_images,
-                            split=parse_split(args.split) if args.split else None, seed=args.seed)
+                            split=parse_split(args.split) if args.split else None, seed=args.seed,
+                            raster=args.raster)
     reports = export_targets(args.tasks, {name: Path(args.output) / name for name in names}, options,
                              videos=args.videos, strict=args.strict, jobs=args.jobs, scheduler=args.scheduler,
                              progress=True)
@@ -97,12 +99,20 @@ def run_render(args: argparse.Namespace) -> int:
     tasks = args.tasks
     if args.semantic:
         report = export_semantic_segmentation(tasks, args.output, classes=_classes(args.classes),
-                                              start_index=args.start_index, jobs=args.jobs,
+                                              start_index=args.start_index, jobs=args.jobs, raster=args.raster,
                                               scheduler=args.scheduler, strict=args.strict, progress=True)
     else:
         report = export_instance_segmentation(tasks, args.output, start_index=args.start_index, jobs=args.jobs,
-                                              scheduler=args.scheduler, strict=args.strict, progress=True)
+                                              raster=args.raster, scheduler=args.scheduler, strict=args.strict,
+                                              progress=True)
     return _finish(report, started)
+
+
+def _add_raster(command) -> None:
+    command.add_argument("--raster", choices=RASTER_RULES, default="staircase",
+                         help="pixels of PNGs, drawn segmentations and COCO RLE: the official SDK's rule (truncated "
+                              "coordinates, staircase edges; default) or exact (pixel centres inside the float "
+                              "shape)")
 
 
 def _add_render(commands) -> None:
@@ -119,6 +129,7 @@ def _add_render(commands) -> None:
     render.add_argument("--classes", help="semantic classes: a file with one name per line, or a,b,c "
                                           "(default: sorted values of all annotations)")
     render.add_argument("--start-index", type=int, default=1, help="index of the first instance / class (0 or 1)")
+    _add_raster(render)
     _add_workers(render)
     render.add_argument("--strict", action="store_true", help="fail instead of skipping anything")
     render.set_defaults(run=run_render)
@@ -127,7 +138,7 @@ def _add_render(commands) -> None:
 def run_draw(args: argparse.Namespace) -> int:
     """Draw every task's annotations on its image."""
     started = time.perf_counter()
-    report = export_image_with_annotations(args.tasks, args.images, args.output, jobs=args.jobs,
+    report = export_image_with_annotations(args.tasks, args.images, args.output, jobs=args.jobs, raster=args.raster,
                                            scheduler=args.scheduler, strict=args.strict, progress=True)
     return _finish(report, started)
 
@@ -141,6 +152,7 @@ def _add_draw(commands) -> None:
     )
     draw.add_argument("--images", required=True, help="folder holding the images, named like the tasks")
     draw.add_argument("-o", "--output", required=True, help="output folder")
+    _add_raster(draw)
     _add_workers(draw)
     draw.add_argument("--strict", action="store_true", help="fail instead of skipping anything")
     draw.set_defaults(run=run_draw)
@@ -277,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "name (default: the name's first folder when it is train/val/test, "
                                         "else train)")
     export.add_argument("--seed", type=int, default=0, help="Ultralytics layout: another draw of --split")
+    _add_raster(export)
     export.add_argument("--project-type", default="image_bbox",
                         help="FastLabel project type, e.g. image_segmentation, video_bbox")
     export.add_argument("--videos", help="video projects: folder holding each task's video file")

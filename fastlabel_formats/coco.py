@@ -28,6 +28,7 @@ from .errors import FormatError
 from .files import atomic_output, is_remote, output_path, remove
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
 from .jsonparts import JsonListSpool, json_fragment, write_part
+from .raster import check_raster
 from .report import ConversionReport
 from .run import Target, prepared_tables, run_export
 from .runtime import gc_paused
@@ -52,6 +53,7 @@ def to_coco(
     holes: str = "drop",
     videos: object = None,
     frame_counts: Mapping[str, int] | None = None,
+    raster: str = "staircase",
     report: ConversionReport | None = None,
 ) -> dict:
     """The COCO dict ``{"images", "categories", "annotations"}`` of ``tasks`` (a list, a path or
@@ -62,7 +64,7 @@ def to_coco(
     Video projects need ``frame_counts={task name: n}`` (or ``videos=`` to count by decoding).
     """
     report = report or ConversionReport("coco")
-    target = CocoTarget(".", annotations=annotations, holes=holes)
+    target = CocoTarget(".", annotations=annotations, holes=holes, raster=raster)
     target.share_input = False
     images, records = [], []
     for table in prepared_tables(tasks, target, report, project_type, videos, frame_counts):
@@ -84,6 +86,7 @@ def export_coco(
     videos: object = None,
     frame_counts: Mapping[str, int] | None = None,
     indent: int | None = None,
+    raster: str = "staircase",
     strict: bool = False,
     progress: bool = False,
     jobs: int = 1,
@@ -96,7 +99,7 @@ def export_coco(
     """
     report = ConversionReport("coco", strict=strict)
     target = CocoTarget(output_dir, annotations=annotations, output_file_name=output_file_name, holes=holes,
-                        indent=indent)
+                        indent=indent, raster=raster)
     run_export(tasks, [target], [report], project_type=project_type, videos=videos, frame_counts=frame_counts,
                jobs=jobs, scheduler=scheduler, progress=progress)
     return report
@@ -113,7 +116,7 @@ class CocoTarget(Target):
 
     def __init__(self, output_dir: str | os.PathLike[str], *, annotations: Sequence[dict] | None = None,
                  output_file_name: str = "annotations.json", holes: str = "drop", indent: int | None = None,
-                 classes: Sequence[str] | None = None) -> None:
+                 classes: Sequence[str] | None = None, raster: str = "staircase") -> None:
         super().__init__(output_dir)
         if holes not in HOLE_MODES:
             raise FormatError(f"holes must be one of {HOLE_MODES}, got {holes!r}")
@@ -121,6 +124,7 @@ class CocoTarget(Target):
             raise FormatError(f"output_file_name {output_file_name!r} must end with .json")
         self.path = output_path(output_dir, output_file_name, "output_file_name")
         self.definitions, self.classes, self.holes, self.indent = annotations, classes, holes, indent
+        self.raster = check_raster(raster)
         policy = COCO_DROPPING_HOLES if holes == "drop" else COCO_POLICY
         self.policy = policy if annotations or not classes else replace(policy, missing_value=MISSING_CLASS)
         # the values that will have a category, known before the census (None: every value)
@@ -272,7 +276,7 @@ def coco_annotations(batch: AnnotationTable, rows: CocoRows, parts: CocoTarget, 
                                        parts.share_input)
     areas = integral_to_int(rows.area[rows.order])
     if holes == "rle":
-        for position, (segmentation, area) in rle_rows(batch, rows.kinds, rows.order).items():
+        for position, (segmentation, area) in rle_rows(batch, rows.kinds, rows.order, parts.raster).items():
             segmentations[position], areas[position] = segmentation, area
     for position, ring in {**pose_box_rings(rows), **rotated_box_rings(batch, rows)}.items():
         segmentations[position] = [ring]
@@ -393,7 +397,8 @@ def coco_attributes(annotations: list[dict], batch: AnnotationTable, rows: list[
         raise
 
 
-def rle_rows(batch: AnnotationTable, kinds: np.ndarray, order: np.ndarray) -> dict[int, tuple[dict, int]]:
+def rle_rows(batch: AnnotationTable, kinds: np.ndarray, order: np.ndarray, raster: str = "staircase"
+             ) -> dict[int, tuple[dict, int]]:
     """``{position in order: (RLE, pixel area)}`` for segmentations with holes or several regions."""
     from .raster import segmentation_rle
 
@@ -404,5 +409,5 @@ def rle_rows(batch: AnnotationTable, kinds: np.ndarray, order: np.ndarray) -> di
             continue
         frame = batch.frames[batch.frame[row]]
         if frame.width and frame.height:
-            out[position] = segmentation_rle(points, frame.width, frame.height)
+            out[position] = segmentation_rle(points, frame.width, frame.height, raster)
     return out

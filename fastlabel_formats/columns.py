@@ -69,9 +69,11 @@ def rotated_boxes(batch: AnnotationTable) -> np.ndarray:
     return (row_kinds(batch) == "bbox") & (rotations(batch) != 0) & ~np.isnan(bbox_points(batch)[:, 0])
 
 
-def with_rotated_boxes_as_polygons(batch: AnnotationTable) -> AnnotationTable:
-    """``batch`` with each rotated bbox as the polygon of its rotated corners (for rasterising)."""
-    rows = np.flatnonzero(rotated_boxes(batch))
+def with_boxes_as_polygons(batch: AnnotationTable, every_box: bool = False) -> AnnotationTable:
+    """``batch`` with each rotated bbox (``every_box``: each bbox) as the polygon of its corners,
+    rotated as the box is (for rasterising)."""
+    boxes = (row_kinds(batch) == "bbox") & ~np.isnan(bbox_points(batch)[:, 0])
+    rows = np.flatnonzero(boxes if every_box else rotated_boxes(batch))
     if not rows.size:
         return batch
     corners = rotated_box_corners(batch)[rows].reshape(len(rows), 8).tolist()

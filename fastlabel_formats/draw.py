@@ -11,6 +11,7 @@ from PIL import Image, ImageColor, ImageDraw
 
 from .errors import FormatError, where
 from .geometry import box_corners
+from .raster import check_raster
 from .render import paint_batch
 from .report import ConversionReport
 from .run import PerImageTarget, run_export
@@ -73,12 +74,13 @@ def draw_shape(pen: ImageDraw.ImageDraw, annotation: dict, rgb: tuple, stroke: i
     return True
 
 
-def _segmentation_overlay(image: Image.Image, task: dict, colours: dict[int, tuple], source: str) -> Image.Image:
+def _segmentation_overlay(image: Image.Image, task: dict, colours: dict[int, tuple], source: str,
+                          raster: str = "staircase") -> Image.Image:
     """Blend the segmentations (§5.2 pixels, later ones overwrite earlier, D19/D28) onto the image."""
     batch = table_of([task], source, ("segmentation",))
     index = np.zeros((image.height, image.width), np.int32)
     values = [position + 1 if position in colours else None for position in range(len(task["annotations"]))]
-    paint_batch(index, batch, values)
+    paint_batch(index, batch, values, raster)
     lookup = np.zeros((len(values) + 1, 4), np.uint8)
     for position, rgb in colours.items():
         lookup[position + 1] = rgb + (2 * OPACITY_THIN,)
@@ -90,8 +92,9 @@ def _segmentation_overlay(image: Image.Image, task: dict, colours: dict[int, tup
 
 
 def draw_annotations(image: Image.Image, task: dict, *, source: str = "tasks",
-                     report: ConversionReport | None = None) -> Image.Image:
-    """A new RGB image: ``image`` with the task's annotations drawn as the reference draws them."""
+                     report: ConversionReport | None = None, raster: str = "staircase") -> Image.Image:
+    """A new RGB image: ``image`` with the task's annotations drawn as the reference draws them
+    (segmentation pixels by the ``raster`` rule: the SDK's, or ``"exact"``)."""
     report = report or ConversionReport("images")
     image = image.convert("RGB")
     stroke = max(1, int(min(image.width, image.height) / STROKE_DIVISOR))
@@ -111,7 +114,7 @@ def draw_annotations(image: Image.Image, task: dict, *, source: str = "tasks",
         elif not draw_shape(pen, annotation, rgb, stroke):
             report.note(f"{annotation.get('type')} annotation: unknown type, not drawn", place)
     if segmentation_colours:
-        image = _segmentation_overlay(image, task, segmentation_colours, source)
+        image = _segmentation_overlay(image, task, segmentation_colours, source, check_raster(raster))
     return image
 
 
@@ -125,6 +128,7 @@ def export_image_with_annotations(
     image_dir: str | os.PathLike[str],
     output_dir: str | os.PathLike[str] = os.path.join("output", "images_with_annotations"),
     *,
+    raster: str = "staircase",
     jobs: int = 1,
     scheduler: object = None,
     strict: bool = False,
@@ -134,7 +138,8 @@ def export_image_with_annotations(
     ``output_dir/<task name>`` in the same format (RGB, JPEG quality 95). Tasks without an image
     file and image files without a task are reported."""
     report = ConversionReport("images", strict=strict)
-    run_export(tasks, [DrawTarget(output_dir, image_dir)], [report], jobs=jobs, scheduler=scheduler, progress=progress)
+    run_export(tasks, [DrawTarget(output_dir, image_dir, raster)], [report], jobs=jobs, scheduler=scheduler,
+               progress=progress)
     return report
 
 
@@ -145,9 +150,9 @@ class DrawTarget(PerImageTarget):
     geometry = RING_TYPES  # every drawn shape is validated (a malformed one is skipped, reported)
     images_per_chunk = IMAGES_PER_CHUNK
 
-    def __init__(self, output_dir, image_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, output_dir, image_dir: str | os.PathLike[str], raster: str = "staircase") -> None:
         super().__init__(output_dir)
-        self.image_dir = Path(image_dir)
+        self.image_dir, self.raster = Path(image_dir), check_raster(raster)
         self._unused: set[str] = set()
 
     def __getstate__(self) -> dict:
@@ -190,7 +195,8 @@ class DrawTarget(PerImageTarget):
                 continue
             task = {"name": frame.name, "width": frame.width, "height": frame.height,
                     "annotations": table.annotations[row_offsets[number]:row_offsets[number + 1]]}
-            out.append(_encoded(self.image_dir / frame.file_name, task, Path(frame.file_name), table.source, report))
+            out.append(_encoded(self.image_dir / frame.file_name, task, Path(frame.file_name), table.source, report,
+                                self.raster))
         return out
 
     def finish(self, report: ConversionReport) -> None:
@@ -198,10 +204,11 @@ class DrawTarget(PerImageTarget):
             report.note("image file without a task, skipped", str(self.image_dir / name))
 
 
-def _encoded(path: Path, task: dict, target: Path, source: str, report: ConversionReport) -> bytes:
+def _encoded(path: Path, task: dict, target: Path, source: str, report: ConversionReport,
+             raster: str = "staircase") -> bytes:
     try:
         with Image.open(path) as opened:
-            image = draw_annotations(opened, task, source=source, report=report)
+            image = draw_annotations(opened, task, source=source, report=report, raster=raster)
     except OSError as error:
         raise FormatError(f"{path}: cannot read the image of task {task['name']!r} ({error})") from error
     stream = io.BytesIO()

@@ -136,27 +136,35 @@ def fill_ring(vertices: np.ndarray, window: Window) -> np.ndarray:
     return fill_rings(vertices, np.array([0, len(vertices)]), box)[0]
 
 
-def segmentation_window(points: list, width: int, height: int) -> Window:
-    """The window covering every outer ring of a segmentation, clipped to the image."""
-    outers = [pixel_ring(region[0]) for region in points if region and region[0]]
+def segmentation_window(points: list, width: int, height: int, exact: bool = False) -> Window:
+    """The window covering every outer ring of a segmentation (its truncated vertices, or every
+    pixel centre the float rings can hold), clipped to the image."""
+    outers = [np.asarray(region[0], np.float64).reshape(-1, 2) for region in points if region and region[0]]
     if not outers:
         return Window(0, 0, 0, 0)
-    return ring_window(np.concatenate(outers), width, height)
+    vertices = np.concatenate(outers)
+    if not exact:
+        return ring_window(np.trunc(vertices).astype(np.int64), width, height)
+    low, high = np.floor(vertices.min(axis=0)), np.ceil(vertices.max(axis=0))
+    return Window(max(int(low[0]), 0), max(int(low[1]), 0), min(int(high[0]), width), min(int(high[1]), height))
 
 
-def segmentation_mask(points: list, width: int, height: int) -> tuple[np.ndarray, Window]:
+def segmentation_mask(points: list, width: int, height: int, raster: str = "staircase") -> tuple[np.ndarray, Window]:
     """The union of a segmentation's regions (each outer ring minus its holes) over its window,
-    every ring filled in one pass."""
-    window = segmentation_window(points, width, height)
+    every ring filled in one pass (``raster``: the SDK's rule, or ``"exact"``)."""
+    exact = check_raster(raster) == "exact"
+    as_vertices = (lambda ring: np.asarray(ring, np.float64).reshape(-1, 2)) if exact else pixel_ring
+    window = segmentation_window(points, width, height, exact)
     mask = np.zeros(window.shape, bool)
-    rings = [(number, position, pixel_ring(ring)) for number, region in enumerate(points)
+    rings = [(number, position, as_vertices(ring)) for number, region in enumerate(points)
              for position, ring in enumerate(region)]
     rings = [ring for ring in rings if len(ring[2]) >= 3]  # fewer vertices cover no pixel
     if window.empty or not rings:
         return mask, window
     offsets = np.cumsum([0] + [len(vertices) for _, _, vertices in rings])
     box = np.array([[window.x0, window.y0, window.x1, window.y1]] * len(rings))
-    filled = fill_rings(np.concatenate([vertices for _, _, vertices in rings]), offsets, box)
+    fill = fill_rings_exact if exact else fill_rings
+    filled = fill(np.concatenate([vertices for _, _, vertices in rings]), offsets, box)
     regions: dict[int, np.ndarray] = {}
     for (number, position, _), ring_mask in zip(rings, filled):
         if position == 0:
@@ -186,11 +194,68 @@ def window_rle_counts(mask: np.ndarray, window: Window, width: int, height: int)
     return np.diff(np.concatenate([[0], bounds, [width * height]])).tolist()
 
 
-def segmentation_rle(points: list, width: int, height: int) -> tuple[dict, int]:
+def segmentation_rle(points: list, width: int, height: int, raster: str = "staircase") -> tuple[dict, int]:
     """Compressed COCO RLE ``{"size": [h, w], "counts": str}`` of a segmentation, and its pixel area."""
     from pycocotools import mask as coco_mask
 
-    mask, window = segmentation_mask(points, width, height)
+    mask, window = segmentation_mask(points, width, height, raster)
     counts = window_rle_counts(mask, window, width, height)
     rle = coco_mask.frPyObjects({"counts": counts, "size": [height, width]}, height, width)
     return {"size": [height, width], "counts": rle["counts"].decode("ascii")}, int(mask.sum())
+
+
+# The exact rule (raster="exact"): a pixel belongs to a ring iff its centre lies inside the ring
+# itself, float coordinates as they are (even-odd), not inside the truncated, staircased ring.
+
+RASTER_RULES = ("staircase", "exact")
+
+
+def check_raster(rule: str) -> str:
+    """``rule`` when it is a rasterisation rule, else FormatError."""
+    if rule not in RASTER_RULES:
+        from .errors import FormatError
+
+        raise FormatError(f"raster must be one of {RASTER_RULES}, got {rule!r}")
+    return rule
+
+
+def exact_windows(coords: np.ndarray, ring_offsets: np.ndarray) -> np.ndarray:
+    """``(R, 4)`` pixel windows ``x0, y0, x1, y1`` holding every pixel centre a float ring can
+    contain (unclipped; empty for an empty ring)."""
+    starts, ends = ring_offsets[:-1], ring_offsets[1:]
+    windows = np.zeros((len(starts), 4), np.int64)
+    nonempty = ends > starts
+    if nonempty.any():
+        low = np.minimum.reduceat(coords, starts[nonempty], axis=0)
+        high = np.maximum.reduceat(coords, starts[nonempty], axis=0)
+        windows[nonempty, :2] = np.floor(low).astype(np.int64)
+        windows[nonempty, 2:] = np.ceil(high).astype(np.int64)
+    return windows
+
+
+def fill_rings_exact(coords: np.ndarray, ring_offsets: np.ndarray, windows: np.ndarray) -> list[np.ndarray]:
+    """Boolean mask of every float ring over its window ``(x0, y0, x1, y1)``: the pixels whose
+    centres lie inside it (even-odd), all rings in one pass. Each edge crossing a row's centre
+    line flips the parity of every pixel right of the crossing."""
+    windows = np.asarray(windows, np.int64).reshape(-1, 4)
+    cols, rows = np.maximum(windows[:, 2] - windows[:, 0], 0), np.maximum(windows[:, 3] - windows[:, 1], 0)
+    slots = np.concatenate([[0], np.cumsum(rows * (cols + 1))])  # one spare column for crossings past the edge
+    lengths = np.diff(ring_offsets)
+    ring = np.repeat(np.arange(len(lengths)), lengths)
+    following = np.arange(len(coords)) + 1
+    following[ring_offsets[1:][lengths > 0] - 1] = ring_offsets[:-1][lengths > 0]
+    start, end = coords, coords[following]
+    y_low = np.ceil(np.minimum(start[:, 1], end[:, 1]) - 0.5).astype(np.int64)  # centre rows y + .5 in [min, max)
+    y_high = np.ceil(np.maximum(start[:, 1], end[:, 1]) - 0.5).astype(np.int64)
+    y_low, y_high = np.maximum(y_low, windows[ring, 1]), np.minimum(y_high, windows[ring, 3])
+    spans = np.maximum(y_high - y_low, 0) * (lengths[ring] >= 3)
+    edge = np.repeat(np.arange(len(coords)), spans)
+    y = np.repeat(y_low, spans) + np.arange(int(spans.sum())) - np.repeat(np.cumsum(spans) - spans, spans)
+    x0, y0, x1, y1 = start[edge, 0], start[edge, 1], end[edge, 0], end[edge, 1]
+    crossing = x0 + (y + 0.5 - y0) * (x1 - x0) / (y1 - y0)
+    owner = ring[edge]
+    column = np.clip(np.floor(crossing - 0.5).astype(np.int64) + 1 - windows[owner, 0], 0, cols[owner])
+    flat = np.bincount(slots[owner] + (y - windows[owner, 1]) * (cols[owner] + 1) + column,
+                       minlength=int(slots[-1])) % 2
+    return [np.cumsum(flat[slots[r]:slots[r + 1]].reshape(rows[r], cols[r] + 1), axis=1)[:, :cols[r]] % 2 == 1
+            for r in range(len(lengths))]

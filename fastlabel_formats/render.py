@@ -20,11 +20,11 @@ import numpy as np
 from PIL import Image
 
 from .categories import Census, first_index
-from .columns import row_kinds, value_lookup, with_rotated_boxes_as_polygons
+from .columns import row_kinds, value_lookup, with_boxes_as_polygons
 from .errors import FormatError, where
 from .files import dump_json, write_atomic
 from .palette import COLOR_PALETTE
-from .raster import fill_rings
+from .raster import check_raster, exact_windows, fill_rings, fill_rings_exact
 from .report import ConversionReport
 from .run import PerImageTarget, run_export
 from .runtime import gc_paused
@@ -46,16 +46,21 @@ def _paint_box(canvas: np.ndarray, points: list, value: int) -> int:
     return (right - left) * (bottom - top)
 
 
-def _ring_windows(batch: AnnotationTable, vertices: np.ndarray, limits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per ring: the window it is filled in (its region's outer ring bounds, clipped to its
-    image's ``limits`` = width, height, width, height) and the index of that outer ring."""
-    rings = batch.rings
+def _vertex_bounds(rings, vertices: np.ndarray) -> np.ndarray:
+    """``(R, 4)`` min x, min y, max x, max y of each ring's (truncated) vertices; 0 for empty rings."""
     starts, ends = rings.ring_offsets[:-1], rings.ring_offsets[1:]
     nonempty = ends > starts
     bounds = np.zeros((len(starts), 4), np.int64)
     if nonempty.any():
         bounds[nonempty, :2] = np.minimum.reduceat(vertices, starts[nonempty], axis=0)
         bounds[nonempty, 2:] = np.maximum.reduceat(vertices, starts[nonempty], axis=0)
+    return bounds
+
+
+def _outer_windows(rings, bounds: np.ndarray, limits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per ring: the window it is filled in (its region's outer ring ``bounds``, clipped to its
+    image's ``limits`` = width, height, width, height) and the index of that outer ring."""
+    starts = rings.ring_offsets[:-1]
     outer = np.maximum.accumulate(np.where(rings.is_hole, -1, np.arange(len(starts)))) if len(starts) else starts
     windows = bounds[np.maximum(outer, 0)]
     np.clip(windows, 0, limits, out=windows)
@@ -71,17 +76,23 @@ class FilledRings:
     holes_of: dict[int, list[int]]
 
 
-def fill_batch(batch: AnnotationTable) -> FilledRings:
-    """Fill all rings of a batch (any number of images) in one pass, each over its window."""
+def fill_batch(batch: AnnotationTable, raster: str = "staircase") -> FilledRings:
+    """Fill all rings of a batch (any number of images) in one pass, each over its window, by the
+    SDK's rule (truncated, staircased rings) or with ``raster="exact"`` the float rings themselves."""
     rings = batch.rings
-    vertices = np.trunc(rings.coords).astype(np.int64)
     sizes = np.array([(f.width, f.height) for f in batch.frames], np.int64).reshape(-1, 2)
-    ring_frame = np.repeat(batch.frame, np.diff(rings.shape_ring_offsets))
-    windows, outer = _ring_windows(batch, vertices, np.tile(sizes[ring_frame], 2))
+    limits = np.tile(sizes[np.repeat(batch.frame, np.diff(rings.shape_ring_offsets))], 2)
+    if raster == "exact":
+        windows, outer = _outer_windows(rings, exact_windows(rings.coords, rings.ring_offsets), limits)
+        masks = fill_rings_exact(rings.coords, rings.ring_offsets, windows)
+    else:
+        vertices = np.trunc(rings.coords).astype(np.int64)
+        windows, outer = _outer_windows(rings, _vertex_bounds(rings, vertices), limits)
+        masks = fill_rings(vertices, rings.ring_offsets, windows)
     holes_of: dict[int, list[int]] = {}
     for hole in np.flatnonzero(rings.is_hole).tolist():
         holes_of.setdefault(int(outer[hole]), []).append(hole)
-    return FilledRings(fill_rings(vertices, rings.ring_offsets, windows), windows.tolist(), holes_of)
+    return FilledRings(masks, windows.tolist(), holes_of)
 
 
 def paint_rows(canvas: np.ndarray, batch: AnnotationTable, filled: FilledRings, rows: Sequence[int],
@@ -110,9 +121,11 @@ def paint_rows(canvas: np.ndarray, batch: AnnotationTable, filled: FilledRings, 
     return painted
 
 
-def paint_batch(canvas: np.ndarray, batch: AnnotationTable, values: Sequence[int | None]) -> dict[int, int]:
+def paint_batch(canvas: np.ndarray, batch: AnnotationTable, values: Sequence[int | None],
+                raster: str = "staircase") -> dict[int, int]:
     """Paint the rows of a one-task batch with ``values`` (by annotation index); see :func:`paint_rows`."""
-    return paint_rows(canvas, _listed(batch), fill_batch(batch), range(len(batch)), values)
+    batch = with_boxes_as_polygons(batch, every_box=raster == "exact")
+    return paint_rows(canvas, _listed(batch), fill_batch(batch, raster), range(len(batch)), values)
 
 
 def _listed(batch: AnnotationTable) -> AnnotationTable:
@@ -124,27 +137,29 @@ def _listed(batch: AnnotationTable) -> AnnotationTable:
 
 
 def render_masks(tasks: Sequence[dict], values: Sequence[Sequence[int | None]], *, dtype: type = np.uint8,
-                 source: str = "tasks", report: ConversionReport | None = None) -> Iterator[np.ndarray]:
+                 source: str = "tasks", report: ConversionReport | None = None, raster: str = "staircase"
+                 ) -> Iterator[np.ndarray]:
     """The index image of each task (see :func:`render_mask`), their rings filled in one pass."""
     for number, task in enumerate(tasks):
         check_task(task, number, source)
     table = table_of(list(tasks), source, DRAWABLE)  # validates every drawable
     row_values = [values[frame][index] for frame, index in zip(table.frame.tolist(), table.index.tolist())]
-    return table_masks(table, row_values, dtype=dtype, report=report)
+    return table_masks(table, row_values, dtype=dtype, report=report, raster=raster)
 
 
 def table_masks(table: AnnotationTable, row_values: Sequence[int | None], *, dtype: type = np.uint8,
-                report: ConversionReport | None = None) -> Iterator[np.ndarray]:
+                report: ConversionReport | None = None, raster: str = "staircase") -> Iterator[np.ndarray]:
     """The index image of every frame of ``table``, each row painted with ``row_values[row]`` (a
-    rotated bbox as the polygon of its rotated corners)."""
-    table = with_rotated_boxes_as_polygons(table)
+    rotated bbox as the polygon of its rotated corners) by the ``raster`` rule: the SDK's
+    ``"staircase"``, or ``"exact"`` (pixel centres inside the float shape; boxes as polygons)."""
+    table = with_boxes_as_polygons(table, every_box=check_raster(raster) == "exact")
     limit = int(np.iinfo(dtype).max)
     for row, kind in enumerate(table.kinds):
         value = row_values[row]
         if kind in DRAWABLE and value is not None and not 0 <= value <= limit:
             raise FormatError(f"{table.place(row)}: index {value} does not fit {np.dtype(dtype).name} "
                               "(more than 255 instances or classes need dtype=np.uint16)")
-    filled, listed = fill_batch(table), _listed(table)
+    filled, listed = fill_batch(table, raster), _listed(table)
     row_offsets = np.searchsorted(table.frame, np.arange(len(table.frames) + 1)).tolist()
     for number, frame in enumerate(table.frames):
         canvas = np.zeros((frame.height, frame.width), dtype)
@@ -156,9 +171,9 @@ def table_masks(table: AnnotationTable, row_values: Sequence[int | None], *, dty
 
 
 def render_mask(task: dict, values: Sequence[int | None], *, dtype: type = np.uint8, source: str = "tasks",
-                report: ConversionReport | None = None) -> np.ndarray:
+                report: ConversionReport | None = None, raster: str = "staircase") -> np.ndarray:
     """Paint the drawable annotations of ``task`` with ``values[i]`` (None: not painted)."""
-    return next(render_masks([task], [values], dtype=dtype, source=source, report=report))
+    return next(render_masks([task], [values], dtype=dtype, source=source, report=report, raster=raster))
 
 
 def instance_values(task: dict, start_index: int = 1) -> list[int | None]:
@@ -197,19 +212,20 @@ def default_classes(tasks: Sequence[dict]) -> list[str]:
     return sorted({a.get("value") for t in tasks for a in t.get("annotations", ()) if a.get("value") is not None})
 
 
-def render_instance_mask(task: dict, *, start_index: int = 1, dtype: type = np.uint8) -> np.ndarray:
+def render_instance_mask(task: dict, *, start_index: int = 1, dtype: type = np.uint8,
+                         raster: str = "staircase") -> np.ndarray:
     """H×W index image: the k-th drawable annotation (bbox, polygon, segmentation) is ``start_index + k``."""
-    return render_mask(task, instance_values(task, start_index), dtype=dtype)
+    return render_mask(task, instance_values(task, start_index), dtype=dtype, raster=raster)
 
 
 def render_semantic_mask(task: dict, *, classes: Sequence[str] | None = None, start_index: int = 1,
-                         dtype: type = np.uint8) -> np.ndarray:
+                         dtype: type = np.uint8, raster: str = "staircase") -> np.ndarray:
     """H×W index image: each drawable annotation is ``classes.index(value) + start_index``.
 
     ``classes`` defaults to the sorted values of all of the task's annotations.
     """
     classes = default_classes([task]) if classes is None else classes
-    return render_mask(task, semantic_values(task, classes, start_index), dtype=dtype)
+    return render_mask(task, semantic_values(task, classes, start_index), dtype=dtype, raster=raster)
 
 
 def encode_png(mask: np.ndarray, palette: Sequence[int]) -> bytes:
@@ -260,12 +276,12 @@ class MaskTarget(PerImageTarget):
 
     def __init__(self, output_dir, *, semantic: bool, palette: Sequence[int] = COLOR_PALETTE,
                  classes: Sequence[str] | None = None, start_index: int = 1, dtype: type = np.uint8,
-                 annotations: Sequence[dict] | None = None) -> None:
+                 annotations: Sequence[dict] | None = None, raster: str = "staircase") -> None:
         super().__init__(output_dir)
         self.name = "semantic" if semantic else "instance"
         self.semantic, self.palette, self.start_index, self.dtype = semantic, list(palette), start_index, dtype
         self.classes = list(classes) if classes else None
-        self.definitions = annotations
+        self.definitions, self.raster = annotations, check_raster(raster)
 
     def prepare(self, census: Census, report: ConversionReport) -> None:
         """Semantic classes: ``classes`` as given, else the run's order (definitions, else the
@@ -293,7 +309,7 @@ class MaskTarget(PerImageTarget):
                                                              indent=2)))
 
     def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
-        masks = table_masks(table, self.row_values(table, report), dtype=self.dtype, report=report)
+        masks = table_masks(table, self.row_values(table, report), dtype=self.dtype, report=report, raster=self.raster)
         return [None if sizeless else encode_png(mask, self.palette)
                 for mask, sizeless in zip(masks, table.sizeless(report, "skipped (no PNG)"))]
 
@@ -307,6 +323,7 @@ def export_instance_segmentation(
     pallete: Sequence[int] | None = None,
     start_index: int = 1,
     dtype: type = np.uint8,
+    raster: str = "staircase",
     jobs: int = 1,
     scheduler: object = None,
     strict: bool = False,
@@ -318,7 +335,7 @@ def export_instance_segmentation(
     """
     report = ConversionReport("instance", strict=strict)
     target = MaskTarget(output_dir, semantic=False, palette=pallete if pallete is not None else palette,
-                        start_index=start_index, dtype=dtype)
+                        start_index=start_index, dtype=dtype, raster=raster)
     run_export(tasks, [target], [report], jobs=jobs, scheduler=scheduler, progress=progress)
     return report
 
@@ -333,6 +350,7 @@ def export_semantic_segmentation(
     classes: Sequence[str] | None = None,
     start_index: int = 1,
     dtype: type = np.uint8,
+    raster: str = "staircase",
     jobs: int = 1,
     scheduler: object = None,
     strict: bool = False,
@@ -344,6 +362,6 @@ def export_semantic_segmentation(
     """
     report = ConversionReport("semantic", strict=strict)
     target = MaskTarget(output_dir, semantic=True, palette=pallete if pallete is not None else palette,
-                        classes=classes, start_index=start_index, dtype=dtype)
+                        classes=classes, start_index=start_index, dtype=dtype, raster=raster)
     run_export(tasks, [target], [report], jobs=jobs, scheduler=scheduler, progress=progress)
     return report

@@ -39,20 +39,22 @@ class TargetOptions:
     copy_images: bool = False
     split: Mapping[str, float] | None = None
     seed: int = 0
+    raster: str = "staircase"  # PNGs and COCO RLE: the SDK's rule, or "exact"
 
 
 TARGETS: dict[str, Callable[[Path, TargetOptions], Target]] = {
     "coco": lambda out, o: CocoTarget(out, annotations=o.annotations, holes=o.holes, indent=o.indent,
-                                      classes=o.classes),
+                                      classes=o.classes, raster=o.raster),
     "yolo": lambda out, o: YoloTarget(out, project_type=o.project_type, classes=o.classes, obb=o.obb,
                                       annotations=o.annotations, layout=o.layout, images=o.image_dir,
                                       copy_images=o.copy_images, split=o.split, seed=o.seed),
     "pascalvoc": lambda out, o: PascalVocTarget(out),
     "labelme": lambda out, o: LabelmeTarget(out, image_dir=o.image_dir, indent=o.indent),
     "semantic": lambda out, o: MaskTarget(out, semantic=True, palette=o.palette, classes=o.classes,
-                                          start_index=o.start_index, dtype=o.dtype, annotations=o.annotations),
+                                          start_index=o.start_index, dtype=o.dtype, annotations=o.annotations,
+                                          raster=o.raster),
     "instance": lambda out, o: MaskTarget(out, semantic=False, palette=o.palette, start_index=o.start_index,
-                                          dtype=o.dtype),
+                                          dtype=o.dtype, raster=o.raster),
 }
 ALIASES = {"voc": "pascalvoc"}
 

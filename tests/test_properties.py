@@ -170,3 +170,55 @@ def test_a_rotated_bbox_is_drawn_and_written_as_its_rotated_polygon(points, degr
     assert np.array_equal(*masks)
     lines = [to_yolo([t], project_type="image_segmentation")[0][0][1] for t in (rotated, polygon)]
     assert lines[0][0].split()[1:9] == lines[1][0].split()[1:9]  # the same four corners
+
+
+def centres_inside(rings: list[list[float]], width: int, height: int) -> np.ndarray:
+    """Brute force: pixels whose centres lie inside the float rings (even-odd over all rings)."""
+    inside = np.zeros((height, width), bool)
+    for j in range(height):
+        for i in range(width):
+            x, y = i + 0.5, j + 0.5
+            crossings = 0
+            for ring in rings:
+                xs, ys = ring[0::2], ring[1::2]
+                for k in range(len(xs)):
+                    ax, ay, bx, by = xs[k], ys[k], xs[(k + 1) % len(xs)], ys[(k + 1) % len(xs)]
+                    if (ay <= y < by or by <= y < ay) and ax + (y - ay) * (bx - ax) / (by - ay) < x:
+                        crossings += 1
+            inside[j, i] = crossings % 2 == 1
+    return inside
+
+
+float_vertex = st.tuples(st.floats(-3, 27, allow_nan=False), st.floats(-3, 19, allow_nan=False))
+
+
+@given(st.lists(float_vertex, min_size=3, max_size=7), st.lists(float_vertex, min_size=3, max_size=5))
+def test_exact_raster_paints_the_pixel_centres_inside_the_float_shape(outer, hole):
+    from fastlabel_formats.raster import segmentation_rle
+    from fastlabel_formats.render import instance_values, render_mask
+
+    flat_outer, flat_hole = [c for v in outer for c in v], [c for v in hole for c in v]
+    polygon = task("t.jpg", 24, 16, ann("polygon", "p", flat_outer))
+    expected = centres_inside([flat_outer], 24, 16)
+    assert np.array_equal(render_mask(polygon, instance_values(polygon), raster="exact") > 0, expected)
+    region = [flat_outer + flat_outer[:2], flat_hole + flat_hole[:2]]
+    from pycocotools import mask as coco_mask
+
+    rle, area = segmentation_rle([region], 24, 16, raster="exact")
+    decoded = coco_mask.decode({"size": rle["size"], "counts": rle["counts"].encode()}).astype(bool)
+    outer_mask, hole_mask = centres_inside([flat_outer], 24, 16), centres_inside([flat_hole], 24, 16)
+    assert np.array_equal(decoded, outer_mask & ~hole_mask) and area == int((outer_mask & ~hole_mask).sum())
+
+
+def test_exact_raster_is_an_option_and_misses_nothing_the_default_rule_misses():
+    from fastlabel_formats.render import instance_values, render_mask
+
+    ring = [10.6, 2.3, 30.2, 4.9, 27.7, 17.4, 6.1, 14.8]
+    polygon = task("t.jpg", 40, 24, ann("polygon", "p", ring), ann("bbox", "b", [1.6, 18.2, 7.4, 22.9]))
+    default = render_mask(polygon, instance_values(polygon))
+    exact = render_mask(polygon, instance_values(polygon), raster="exact")
+    truth = centres_inside([ring], 40, 24)
+    assert np.array_equal(exact == 1, truth) and not np.array_equal(default == 1, truth)
+    box_truth = np.zeros((24, 40), bool)
+    box_truth[18:23, 2:7] = True  # centres inside [1.6, 7.4] × [18.2, 22.9]: columns 2-6, rows 18-22
+    assert np.array_equal(exact == 2, box_truth)

@@ -153,3 +153,26 @@ def test_a_classes_file_that_does_not_exist_is_an_error(tmp_path, capsys):
                  "--classes", "clss.txt"])
     assert code == 2 and "--classes 'clss.txt': no such file" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_raster_option_on_render_draw_and_export(tmp_path, capsys):
+    from PIL import Image
+
+    ring = [10.6, 2.3, 30.2, 4.9, 27.7, 17.4, 6.1, 14.8]
+    tasks = tmp_path / "tasks.json"
+    tasks.write_text(json.dumps([task("a.png", 40, 24, ann("segmentation", "s", [[ring + ring[:2]]],
+                                                          color="#ff0000"))]))
+    Image.new("RGB", (40, 24)).save(tmp_path / "a.png")
+    outputs = {}
+    for rule in ("staircase", "exact"):
+        assert main(["render", str(tasks), "--instance", "--raster", rule, "-o", str(tmp_path / rule)]) == 0
+        assert main(["draw", str(tasks), "--images", str(tmp_path), "--raster", rule,
+                     "-o", str(tmp_path / f"drawn-{rule}")]) == 0
+        assert main(["export", str(tasks), "--to", "coco", "--holes", "rle", "--raster", rule,
+                     "-o", str(tmp_path / f"coco-{rule}")]) == 0
+        with Image.open(tmp_path / rule / "a.png") as image:
+            outputs[rule] = np.array(image)
+    assert (outputs["staircase"] != outputs["exact"]).any()
+    with pytest.raises(SystemExit) as refused:  # argparse: a message and exit code 2
+        main(["render", str(tasks), "--instance", "--raster", "round", "-o", str(tmp_path / "x")])
+    assert refused.value.code == 2
