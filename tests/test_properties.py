@@ -222,3 +222,71 @@ def test_exact_raster_is_an_option_and_misses_nothing_the_default_rule_misses():
     box_truth = np.zeros((24, 40), bool)
     box_truth[18:23, 2:7] = True  # centres inside [1.6, 7.4] × [18.2, 22.9]: columns 2-6, rows 18-22
     assert np.array_equal(exact == 2, box_truth)
+
+
+# FastLabel -> X -> FastLabel for every format, on the geometry each format carries
+
+float_coordinate = st.one_of(st.integers(0, 90), st.floats(0, 90, allow_nan=False).map(lambda v: round(v, 3)),
+                             st.integers(0, 90_000_000).map(lambda n: n / 1e6 + 5e-7))
+float_ring = st.lists(st.tuples(float_coordinate, float_coordinate), min_size=3, max_size=8).map(
+    lambda vs: [c for v in vs for c in v])
+
+
+@given(st.lists(float_ring, min_size=1, max_size=3), float_ring)
+def test_coco_round_trip_keeps_every_vertex_of_polygons_and_regions(regions, polygon):
+    from fastlabel_formats import coco_to_fastlabel
+
+    segmentation = [[ring + ring[:2]] for ring in regions]
+    tasks = [task("t.jpg", 100, 100, ann("polygon", "p", polygon), ann("segmentation", "s", segmentation))]
+    back = {a["value"]: a for a in coco_to_fastlabel(to_coco(tasks), None)["t.jpg"]}
+    assert back["p"]["points"] == polygon or back["p"]["type"] == "bbox"  # a 4-corner rectangle reads as a bbox
+    if len(regions) > 1:
+        assert back["s"]["type"] == "segmentation" and back["s"]["points"] == segmentation
+
+
+@given(st.lists(st.tuples(float_coordinate, float_coordinate, st.sampled_from([0, 1])), min_size=1, max_size=5),
+       st.booleans())
+def test_coco_round_trip_keeps_pose_keypoints_with_and_without_definitions(located, with_definitions):
+    from fastlabel_formats import coco_to_fastlabel
+
+    keys = [f"k{i}" for i in range(len(located))]
+    pose = {"type": "pose_estimation", "value": "person",
+            "keypoints": [{"key": k, "value": [x, y, v]} for k, (x, y, v) in zip(keys, located)]}
+    definitions = [{"type": "pose_estimation", "value": "person",
+                    "keypoints": [{"id": k, "key": k, "name": k, "edges": []} for k in keys]}]
+    coco = to_coco([task("t.jpg", 100, 100, pose)], annotations=definitions if with_definitions else None)
+    (back,) = coco_to_fastlabel(coco, "pose_estimation")["t.jpg"]
+    assert back["keypoints"] == pose["keypoints"]
+
+
+@given(st.lists(boxes(), min_size=1, max_size=5), size, size)
+def test_yolo_round_trip_keeps_boxes_to_the_format_precision(tmp_path_factory, box_list, width, height):
+    from PIL import Image
+
+    from fastlabel_formats import export_yolo, yolo_tasks
+
+    folder = tmp_path_factory.mktemp("yolo")
+    Image.new("RGB", (width, height)).save(folder / "t.png")
+    export_yolo([task("t.png", width, height, *[ann("bbox", "b", p) for p in box_list])], folder / "out")
+    (back,) = yolo_tasks(folder / "out/classes.txt", folder / "out", images=folder)
+    def by_value(values: list) -> list:
+        return sorted(values, key=lambda v: [round(c, 2) for c in v])
+
+    expected = by_value([min(p[0], p[2]), min(p[1], p[3]), max(p[0], p[2]), max(p[1], p[3])] for p in box_list)
+    got = by_value(a["points"] for a in back["annotations"])
+    tolerance = 4e-7 * max(width, height) + 1e-6  # 7 truncated decimals of the image size, twice
+    assert np.allclose(got, expected, atol=tolerance)
+
+
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60), st.integers(1, 30), st.integers(1, 30)),
+                min_size=1, max_size=5))
+def test_pascalvoc_round_trip_keeps_integer_boxes_and_flags(tmp_path_factory, sizes):
+    from fastlabel_formats import export_pascalvoc, pascalvoc_to_fastlabel
+
+    folder = tmp_path_factory.mktemp("voc")
+    flags = [{"key": "difficult", "value": True, "type": "switch"}]
+    annotations = [dict(ann("bbox", "b", [x, y, x + w, y + h]), attributes=flags) for x, y, w, h in sizes]
+    export_pascalvoc([task("t.jpg", 100, 100, *annotations)], folder)
+    back = pascalvoc_to_fastlabel(folder / "annotations")["t.jpg"]
+    assert [a["points"] for a in back] == [a["points"] for a in annotations]
+    assert all({"key": "difficult", "value": True, "type": "switch"} in a["attributes"] for a in back)
