@@ -20,41 +20,33 @@ import fastlabel_formats as core
 from fastlabel_formats.files import output_path, write_atomic
 
 from .const import DICOM, DatasetObjectType
-from .endpoints import (
-    ALL_ENDPOINTS,
-    LOOKUPS,
-    OBJECT_CHECKS,
-    OBJECT_QUERY,
-    PAGERS,
-    TASK_KINDS,
-    lookup_method,
-    pager_method,
-    task_keys_for,
-)
+from .endpoints import DICOM_CREATE, FLOW_ROWS, SIGNED_URLS, TASK_KINDS
 from .exceptions import FastLabelInvalidException
+from .methods import install
 from .transport import Transport
 from .wire import (
     USER_KEYS,
-    Endpoint,
-    always,
     annotations_payload,
     bind,
     check_media,
-    method,
     parse_signature,
     request_parts,
 )
 
 __all__ = ["Client", "TASK_KINDS", "USER_KEYS", "annotations_payload"]
 
-DICOM_CREATE = Endpoint("create_dicom_task", "POST", "tasks/dicom",
-                        "project, file_path, status=None, external_status=None, tags=[], metadatas=[]",
-                        (always("project"), *task_keys_for("status, external_status, tags, metadatas"),
-                         always("file_key", "fileKey")), users=True)
-SIGNED_URLS = Endpoint("download_dataset_objects", "GET", "dataset-revision-objects/signed-urls",
-                       "dataset, path, version='', revision_id='', tags=None, licenses=None, types=None, offset=0, "
-                       "limit=1000", OBJECT_QUERY, checks=OBJECT_CHECKS)
-_SIGNATURES = {row.name: parse_signature(row.signature, row.users) for row in (DICOM_CREATE, SIGNED_URLS)}
+_SIGNATURES = {row.name: parse_signature(row.signature, row.users) for row in FLOW_ROWS}
+TAGS_PER_CALL = 5000  # task ids per tags/add or tags/remove call, as officially
+MODULE_PATHS = {"annotation": "annotation", "dataset": "dataset", "modelDev": "model-dev"}
+
+
+def _modules(modules: str | Sequence[str]) -> list[str]:
+    """The module names of a permission call (one name or several), each checked."""
+    modules = [modules] if isinstance(modules, str) else list(modules)
+    for module in modules:
+        if module not in MODULE_PATHS:
+            raise FastLabelInvalidException("module must be one of 'annotation', 'modelDev', 'dataset'.", 422)
+    return modules
 
 
 class Client:
@@ -89,6 +81,82 @@ class Client:
         values["file_key"] = signed["name"]
         path, _, body = request_parts(DICOM_CREATE, values)
         return self.api.request("POST", path, payload=body)
+
+    def _signed_zip_import(self, endpoint: str, project: str, file_path: str) -> list:
+        """A zip uploaded through a signed URL, then imported from its key (flows of the robotics
+        contents and appendix imports)."""
+        if not str(file_path).lower().endswith(".zip"):
+            raise FastLabelInvalidException("Supported extensions are zip.", 422)
+        signed = self.api.request("GET", "files", params={"project": project, "fileName": os.path.basename(file_path),
+                                                         "fileType": "application/zip"})
+        self.api.upload(signed["url"], file_path)
+        return self.api.request("POST", endpoint, payload={"project": project, "fileKey": signed["name"]})
+
+    def import_robotics_contents_file(self, project: str, file_path: str) -> list:
+        """Import a zip of robotics contents (uploaded through a signed URL)."""
+        return self._signed_zip_import("contents/imports/robotics-contents/batch", project, file_path)
+
+    def import_appendix_file(self, project: str, file_path: str) -> list:
+        """Import a zip of appendix data (uploaded through a signed URL)."""
+        return self._signed_zip_import("contents/imports/appendix/batch", project, file_path)
+
+    def _task_tags(self, endpoint: str, project: str, task_ids: Sequence[str], tags: Sequence[str]) -> int:
+        unique = list(dict.fromkeys(task_ids))
+        if not unique:
+            raise FastLabelInvalidException("Task ids must not be empty.", 422)
+        if not tags:
+            raise FastLabelInvalidException("Tags must not be empty.", 422)
+        chunks = [unique[i:i + TAGS_PER_CALL] for i in range(0, len(unique), TAGS_PER_CALL)]
+        return sum(self.api.request("POST", endpoint, payload={"project": project, "taskIds": chunk,
+                                                               "tags": list(tags)})["updatedTaskCount"]
+                   for chunk in chunks)
+
+    def add_task_tags(self, project: str, task_ids: Sequence[str], tags: Sequence[str]) -> int:
+        """Add tags to tasks (5,000 per call); how many tasks changed."""
+        return self._task_tags("tasks/tags/add", project, task_ids, tags)
+
+    def remove_task_tags(self, project: str, task_ids: Sequence[str], tags: Sequence[str]) -> int:
+        """Remove tags from tasks (5,000 per call); how many tasks changed."""
+        return self._task_tags("tasks/tags/remove", project, task_ids, tags)
+
+    def create_task_comment(self, task_id: str | None = None, points: list | None = None, text: str | None = None,
+                            content_name: str | None = None, content_id: str | None = None, type: str = "text",
+                            scale: float = 0, frame: int = 0, status: str | None = None, priority: int | None = None,
+                            is_resolved: bool = False, task_annotation_id: str | None = None,
+                            color: str | None = None, comment_id: str | None = None) -> dict:
+        """A comment on a task, or with ``comment_id`` a reply in that comment's thread."""
+        if content_name is not None and content_id is not None:
+            raise FastLabelInvalidException("Specify either content_name or content_id, not both.", 422)
+        if comment_id is not None:
+            return self.api.request("POST", f"comments/{comment_id}/threads", payload={"text": text})
+        payload = {"taskId": task_id, "points": points, "text": text, "type": type, "isResolved": is_resolved,
+                   "scale": scale, "frame": frame}
+        optional = {"contentName": content_name, "contentId": content_id, "status": status, "priority": priority,
+                    "taskAnnotationId": task_annotation_id, "color": color}
+        payload.update({key: value for key, value in optional.items() if value is not None})
+        return self.api.request("POST", "comments", payload=payload)
+
+    def create_workspace_user_module_permissions(self, email: str, modules: str | Sequence[str]) -> list:
+        """Give a workspace user access to modules (``annotation``, ``dataset``, ``modelDev``)."""
+        return [self.api.request("POST", f"function-resource-permissions/{MODULE_PATHS[module]}/internal-users",
+                                 payload={"email": email}) for module in _modules(modules)]
+
+    def delete_workspace_user_module_permissions(self, email: str, modules: str | Sequence[str]) -> None:
+        """Take modules (``annotation``, ``dataset``, ``modelDev``) away from a workspace user."""
+        for module in _modules(modules):
+            self.api.request("DELETE", "function-resource-permissions", payload={"email": email, "resource": module})
+
+    def mask_to_fastlabel_segmentation_points(self, mask_image: str | os.PathLike[str] | object) -> list:
+        """FastLabel segmentation points of a mask (an array or an image file): the core's
+        :func:`~fastlabel_formats.mask_to_segmentation`, whose rings re-render to the same pixels."""
+        import numpy as np
+
+        if isinstance(mask_image, (str, os.PathLike)):
+            from PIL import Image
+
+            with Image.open(mask_image) as image:
+                mask_image = np.asarray(image.convert("L"))
+        return core.mask_to_segmentation(np.asarray(mask_image) > 0)
 
     def download_dataset_objects(self, *args, **kwargs) -> list[dict]:
         """Download a dataset's objects and their ``annotations.json`` (flow F5); object names that
@@ -205,11 +273,4 @@ def _append_annotations(path: Path, items: list[dict]) -> None:
     write_atomic(path, json.dumps(entries, indent=4, ensure_ascii=False).encode("utf-8"))
 
 
-for _row in ALL_ENDPOINTS:
-    setattr(Client, _row.name, method(_row))
-for _lookup in LOOKUPS:
-    setattr(Client, _lookup.name, lookup_method(_lookup))
-for _pager in PAGERS:
-    setattr(Client, _pager.name, pager_method(_pager))
-for _name in ("create_dicom_task", "download_dataset_objects"):
-    getattr(Client, _name).__signature__ = _SIGNATURES[_name]
+install(Client)

@@ -9,7 +9,6 @@ in :mod:`fastlabel_formats_api.client`.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
 from .const import (
@@ -35,9 +34,11 @@ from .wire import (
     always,
     annotations_with,
     as_list,
+    constant,
     file_base64,
     flag,
     folder_contents,
+    given,
     known_object_types,
     limit_at_most,
     media_check,
@@ -45,6 +46,7 @@ from .wire import (
     object_types,
     one_of_version_or_revision,
     parse_signature,
+    project_required,
     truthy,
 )
 
@@ -70,12 +72,15 @@ class TaskKind:
     limit: int
     max_limit: int | None
     create: str | None
-    update: str
-    media: Media
+    update: str | None
+    media: Media | None
     max_files: int | None = None
     create_content: str | None = "name"
     update_content: str | None = ""
     list_tags_default: str = "[]"
+    list_signature: str | None = None  # when the list call differs from LIST (robotics)
+    page_always: bool = False  # offset and limit always sent (robotics) instead of when truthy
+    annotations_when: str = "truthy"  # robotics: annotations sent whenever not None
 
 
 TASK_KINDS = (
@@ -107,6 +112,14 @@ TASK_KINDS = (
              create_content=None, list_tags_default="None"),
     TaskKind("dicom", "tasks/dicom", 100, 1000, None,
              "task_id, status=None, external_status=None, tags=[], metadatas=[]", IMAGE),
+    TaskKind("robotics", "tasks/robotics", 100, 100,
+             "project, name, status=None, external_status=None, priority=None, tags=None, operator=None, "
+             "metadatas=None",
+             "task_id, status=None, external_status=None, priority=None, tags=None, operator=None, "
+             "annotations=None, metadatas=None", None, create_content=None, update_content=None,
+             list_signature="project, status=None, external_status=None, tags=None, task_name=None, offset=0, "
+                            "limit=100", page_always=True, annotations_when="not_none"),
+    TaskKind("multi_modal_video_audio", "tasks/multi-modal-video-audio", 10, 10, None, None, None),
 )
 
 # how a task create/update argument goes on the wire (annotations and uploads depend on the kind)
@@ -115,6 +128,7 @@ TASK_KEYS = {
     "status": STD[0], "external_status": STD[1], "custom_task_status": truthy("custom_task_status"),
     "priority": PRI, "attributes": ATTR, "tags": TAGS, "metadatas": META,
     "relations": truthy("relations", encode=as_list), "is_delete_exif": flag("is_delete_exif"),
+    "operator": not_none("operator"),
 }
 
 
@@ -124,8 +138,9 @@ def task_keys_for(names: str) -> tuple[Key, ...]:
 
 
 def _task_keys(kind: TaskKind, signature: str, content: dict) -> tuple[Key, ...]:
+    rule = not_none if kind.annotations_when == "not_none" else truthy
     special = {"file_path": always("file_path", "file", file_base64),
-               "annotations": truthy("annotations", encode=annotations_with(**content))}
+               "annotations": rule("annotations", encode=annotations_with(**content))}
     if kind.max_files:
         special["folder_path"] = always("folder_path", "contents", folder_contents(kind.media, kind.max_files))
     names = list(parse_signature(signature).parameters)[1:]
@@ -135,23 +150,26 @@ def _task_keys(kind: TaskKind, signature: str, content: dict) -> tuple[Key, ...]
 def kind_endpoints(kind: TaskKind) -> tuple[Endpoint, ...]:
     """find / get / update (and create, unless handwritten) of one task kind."""
     label = kind.name.replace("_", " ")
+    page = (always("offset"), always("limit")) if kind.page_always else PAGE
     rows = [
         Endpoint(f"find_{kind.name}_task", "GET", kind.path + "/{task_id}", "task_id", doc=f"One {label} task."),
-        Endpoint(f"get_{kind.name}_tasks", "GET", kind.path, LIST.format(limit=kind.limit, tags=kind.list_tags_default),
-                 (always("project"), *STD, TAGS, truthy("task_name"), *PAGE),
+        Endpoint(f"get_{kind.name}_tasks", "GET", kind.path,
+                 kind.list_signature or LIST.format(limit=kind.limit, tags=kind.list_tags_default),
+                 (always("project"), *STD, TAGS, truthy("task_name"), *page),
                  checks=(limit_at_most(kind.max_limit),) if kind.max_limit else (),
                  doc=f"A page of {label} tasks (``iter_{kind.name}_tasks`` pages by itself)."),
-        Endpoint(f"update_{kind.name}_task", "PUT", kind.path + "/{task_id}", kind.update,
-                 _task_keys(kind, kind.update, {"content": kind.update_content}), users=True,
-                 doc=f"Update a {label} task."),
     ]
+    if kind.update:
+        rows.append(Endpoint(f"update_{kind.name}_task", "PUT", kind.path + "/{task_id}", kind.update,
+                             _task_keys(kind, kind.update, {"content": kind.update_content}), users=True,
+                             doc=f"Update a {label} task."))
     if kind.create:
-        upload = "folder_path" if kind.max_files else "file_path"
+        upload = "folder_path" if kind.max_files else "file_path" if "file_path" in kind.create else None
         content = {"content_from": kind.create_content} if kind.create_content else {}
+        checks = (media_check(upload, kind.media),) if upload == "file_path" else ()
         rows.append(Endpoint(f"create_{kind.name}_task", "POST", kind.path, kind.create,
-                             _task_keys(kind, kind.create, content),
-                             checks=() if kind.max_files else (media_check(upload, kind.media),), users=True,
-                             doc=f"Create a {label} task from {upload.replace('_', ' ')}."))
+                             _task_keys(kind, kind.create, content), checks=checks, users=True,
+                             doc=f"Create a {label} task" + (f" from {upload.replace('_', ' ')}." if upload else ".")))
     return tuple(rows)
 
 
@@ -206,18 +224,18 @@ ENDPOINTS = (
              (always("project"), *PAGE), checks=(limit_at_most(1000),)),
     # 2.15 annotation classes
     Endpoint("create_annotation", "POST", "annotations",
-             "project, type, value, title, color=None, order=None, attributes=[]",
+             "project, type, value, title, color=None, order=None, attributes=[], max_area_count=...",
              (always("project"), always("type"), always("value"), always("title"), truthy("color"), truthy("order"),
-              truthy("attributes", encode=as_list))),
+              truthy("attributes", encode=as_list), given("max_area_count"))),
     Endpoint("create_classification_annotation", "POST", "annotations/classification", "project, attributes",
              (always("project"), always("attributes", encode=as_list))),
     _by_id("find_annotation", "annotations", "annotation_id"),
     Endpoint("get_annotations", "GET", "annotations", "project, value=None, offset=None, limit=10",
              (always("project"), truthy("value"), *PAGE), checks=(limit_at_most(1000),)),
     Endpoint("update_annotation", "PUT", "annotations/{annotation_id}",
-             "annotation_id, value=None, title=None, color=None, order=None, attributes=[]",
+             "annotation_id, value=None, title=None, color=None, order=None, attributes=[], max_area_count=...",
              (truthy("value"), truthy("title"), truthy("color"), truthy("order"),
-              truthy("attributes", encode=as_list))),
+              truthy("attributes", encode=as_list), given("max_area_count"))),
     Endpoint("update_classification_annotation", "PUT", "annotations/classification/{annotation_id}",
              "annotation_id, attributes", (always("attributes", encode=as_list),)),
     _by_id("delete_annotation", "annotations", "annotation_id", "DELETE"),
@@ -289,6 +307,52 @@ ENDPOINTS = (
              checks=(media_check("file_path", INFERENCE_IMAGE),)),
     Endpoint("create_model_monitoring_request_results", "POST", "model-monitorings/create", "name, results=[]",
              (always("name"), always("results", encode=as_list))),
+    # comments on tasks, and their threads
+    Endpoint("get_task_comments", "GET", "comments", "project, task_id, offset=None, limit=100",
+             (always("project"), always("task_id"), not_none("offset"), not_none("limit")),
+             checks=(limit_at_most(1000),)),
+    Endpoint("update_task_comment", "PUT", "comments/threads/{thread_id}", "thread_id, text", (always("text"),)),
+    Endpoint("delete_task_comment", "DELETE", "comments/threads/{thread_id}", "thread_id", returns_none=True),
+    Endpoint("get_project_comments", "GET", "comments/threads",
+             "project, status=None, external_status=None, tags=None, issue_category_id=None, offset=None, limit=100",
+             (always("project"), truthy("status", "taskStatus"), truthy("external_status", "taskExternalStatus"),
+              truthy("tags", "taskTags", encode=as_list), truthy("issue_category_id"), not_none("offset"),
+              not_none("limit")), checks=(limit_at_most(1000),)),
+    # workspace users, their module permissions, project members
+    Endpoint("get_workspace_users", "GET", "workspaces-users", "keyword=None, offset=None, limit=20",
+             (truthy("keyword"), not_none("offset"), not_none("limit"))),
+    Endpoint("create_workspace_user", "POST", "workspaces-users/internal-users", "name, email, language, role",
+             (always("name"), always("email"), always("language"), always("role"))),
+    Endpoint("update_workspace_user", "PUT", "workspaces-users/internal-users", "email, role",
+             (always("email"), always("role"))),
+    Endpoint("delete_workspace_user", "PUT", "workspaces-users/internal-users", "email",
+             (always("email"), constant("role", "none")), returns_none=True,
+             doc="Remove a user from the workspace (its role set to ``none``)."),
+    Endpoint("update_project_user_permission", "PUT", "projects-users", "project, email, role",
+             (always("project"), always("email"), always("role"))),
+    # projects' maps and metadata, task metadata, appendix data, tags of many tasks
+    Endpoint("get_project_id_slug_map", "GET", "projects/map/id-slug", "offset=None, limit=1000", PAGE,
+             checks=(limit_at_most(1000),)),
+    Endpoint("update_project_metadata", "PUT", "projects/{project_id}/metadata",
+             "project_id, external_code_1, external_code_2, external_code_3",
+             (always("external_code_1"), always("external_code_2"), always("external_code_3"))),
+    Endpoint("get_metadatas", "GET", "metadatas", "project=None, offset=None, limit=100",
+             (not_none("project"), *PAGE), checks=(limit_at_most(1000),)),
+    Endpoint("get_appendix_data", "GET", "contents/export/appendix",
+             "project, status=None, external_status=None, tags=None, task_name=None, offset=None, limit=10000",
+             (always("project"), *STD, TAGS, truthy("task_name"), *PAGE), checks=(limit_at_most(10000),)),
+    Endpoint("get_task_appendix_data", "GET", "tasks/appendix", "project, task_name=None, offset=None, limit=10000",
+             (always("project"), truthy("task_name"), *PAGE), checks=(limit_at_most(10000),)),
+    # auto-annotation
+    Endpoint("get_auto_annotation_jobs", "GET", "auto-annotations", "project, offset=None, limit=1000",
+             (always("project"), *PAGE), checks=(project_required, limit_at_most(1000))),
+    Endpoint("execute_auto_annotation_job", "POST", "auto-annotations",
+             "project, model_name, algorithm_type=None, update_existing=False, confidence_threshold=0.4, "
+             "use_tta=False, use_flip=False, processing_speed='low', auto_creation=True",
+             (*(not_none(arg) for arg in ("project", "model_name", "algorithm_type", "update_existing",
+                                          "confidence_threshold")),
+              not_none("use_tta", "useTTA"), not_none("use_flip"), not_none("processing_speed"),
+              not_none("auto_creation"))),
 )
 
 
@@ -328,40 +392,15 @@ PAGERS = (
 )
 
 
-def lookup_method(lookup: Lookup):
-    signature = parse_signature(lookup.signature)
-    names = list(signature.parameters)[1:]
-
-    def find(self, *args, **kwargs):
-        bound = signature.bind(self, *args, **kwargs)
-        found = getattr(self, lookup.getter)(**{name: bound.arguments[name] for name in names})
-        return found[0] if found else None
-
-    find.__signature__ = signature
-    find.__name__ = find.__qualname__ = lookup.name
-    find.__doc__ = f"The first item of ``{lookup.getter}({', '.join(names)})``, or ``None``."
-    return find
-
-
-def pager_method(pager: Pager):
-    def iterate(self, *args, **filters):
-        offset = 0
-        while True:
-            page = getattr(self, pager.getter)(*args, offset=offset, limit=pager.page, **filters)
-            yield from page
-            if len(page) < pager.page:
-                return
-            offset += len(page)
-
-    iterate.__name__ = iterate.__qualname__ = pager.name
-    iterate.__doc__ = f"Every item of ``{pager.getter}``, paged {pager.page} at a time (offset/limit)."
-    iterate.__signature__ = inspect.Signature(
-        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
-         inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
-         inspect.Parameter("filters", inspect.Parameter.VAR_KEYWORD)])
-    return iterate
-
+DICOM_CREATE = Endpoint("create_dicom_task", "POST", "tasks/dicom",
+                        "project, file_path, status=None, external_status=None, tags=[], metadatas=[]",
+                        (always("project"), *task_keys_for("status, external_status, tags, metadatas"),
+                         always("file_key", "fileKey")), users=True)
+SIGNED_URLS = Endpoint("download_dataset_objects", "GET", "dataset-revision-objects/signed-urls",
+                       "dataset, path, version='', revision_id='', tags=None, licenses=None, types=None, offset=0, "
+                       "limit=1000", OBJECT_QUERY, checks=OBJECT_CHECKS)
+FLOW_ROWS = (DICOM_CREATE, SIGNED_URLS)  # the requests of the hand-written flows (client.py)
 
 ALL_ENDPOINTS = (*(row for kind in TASK_KINDS for row in kind_endpoints(kind)), *ENDPOINTS)
 
-__all__ = ["ALL_ENDPOINTS", "LOOKUPS", "PAGERS", "TASK_KINDS", "TaskKind"]
+__all__ = ["ALL_ENDPOINTS", "FLOW_ROWS", "LOOKUPS", "PAGERS", "TASK_KINDS", "TaskKind"]

@@ -4,7 +4,8 @@ An :class:`Endpoint` row holds a method's official Python signature (as text), i
 its :class:`Key` rules and its client-side checks; :func:`method` turns a row into a ``Client``
 method. GET keys become the query string (lists as repeated keys), other verbs' keys the JSON
 body. The rules are the shorthand of ``api-contract.md`` §2.0: ``always``, ``truthy`` (left out
-when falsy), ``not_none`` and ``flag`` (``true`` or nothing).
+when falsy), ``not_none`` and ``flag`` (``true`` or nothing); ``given`` (sent when passed, even
+``None``) and ``constant`` cover the newer methods.
 """
 
 from __future__ import annotations
@@ -48,7 +49,11 @@ class Key:
     encode: Encoder | None = None
 
     def value(self, values: Values) -> tuple[bool, object]:
+        if self.when == "constant":
+            return True, self.encode(None, values)
         value = values[self.arg]
+        if self.when == "given" and value is ...:
+            return False, None
         if (self.when == "truthy" or self.when == "flag") and not value:
             return False, None
         if self.when == "not_none" and value is None:
@@ -72,6 +77,17 @@ def not_none(arg: str, wire: str | None = None, encode: Encoder | None = None) -
 
 def flag(arg: str, wire: str | None = None) -> Key:
     return Key(arg, wire or camel(arg), "flag")
+
+
+def given(arg: str, wire: str | None = None) -> Key:
+    """Sent whenever the caller passed it, ``None`` included (its default is ``...``, the
+    official client's ``_UNSET``)."""
+    return Key(arg, wire or camel(arg), "given")
+
+
+def constant(wire: str, value: object) -> Key:
+    """``wire`` always sent with ``value`` (no argument of its own)."""
+    return Key("", wire, "constant", lambda _, values: value)
 
 
 # encoders (never edit the caller's objects)
@@ -178,6 +194,12 @@ def limit_at_most(max_limit: int) -> Callable[[Values], None]:
     return check
 
 
+def project_required(values: Values) -> None:
+    """get_auto_annotation_jobs: ``project`` may not be None."""
+    if values.get("project") is None:
+        raise FastLabelInvalidException("Project is required.", 422)
+
+
 def one_of_version_or_revision(values: Values) -> None:
     """E-VERREV (status 400)."""
     if values.get("version") and values.get("revision_id"):
@@ -278,19 +300,3 @@ def request_parts(endpoint: Endpoint, values: Values) -> tuple[str, dict | None,
     if endpoint.verb == "GET":
         return path, fields, None
     return path, None, (fields if fields or endpoint.verb in ("POST", "PUT") else None)
-
-
-def method(endpoint: Endpoint) -> Callable:
-    """The ``Client`` method of one row."""
-    signature = parse_signature(endpoint.signature, endpoint.users)
-
-    def call(self, *args, **kwargs):
-        values = bind(signature, endpoint.name, (self, *args), kwargs)
-        path, query, body = request_parts(endpoint, values)
-        result = self.api.request(endpoint.verb, path, params=query, payload=body)
-        return None if endpoint.returns_none else result
-
-    call.__signature__ = signature
-    call.__name__ = call.__qualname__ = endpoint.name
-    call.__doc__ = endpoint.doc or f"{endpoint.verb} {endpoint.path} (api-contract.md §2)."
-    return call

@@ -35,10 +35,12 @@ def test_every_task_kind_family_sends_the_contract_request(fake, client, kind):
     assert fake.log[-1].method == "GET" and fake.log[-1].path == f"{kind.path}/t1"
     rows = getattr(client, f"get_{kind.name}_tasks")("p", status="registered", tags=["a", "b"], offset=0)
     assert [t["id"] for t in rows] == ["t0", "t1", "t2"]
+    # offset=0 is not sent, as the official client (robotics: offset and limit always are)
+    offset = {"offset": ["0"]} if kind.page_always else {}
     assert fake.log[-1].query == {"project": ["p"], "status": ["registered"], "tags": ["a", "b"],
-                                  "limit": [str(kind.limit)]}  # offset=0 is not sent, as the official client
+                                  "limit": [str(kind.limit)], **offset}
     assert getattr(client, f"find_{kind.name}_task_by_name")("p", "n2")["id"] == "t2"
-    assert fake.log[-1].query == {"project": ["p"], "taskName": ["n2"], "limit": [str(kind.limit)]}
+    assert fake.log[-1].query == {"project": ["p"], "taskName": ["n2"], "limit": [str(kind.limit)], **offset}
     assert getattr(client, f"find_{kind.name}_task_by_name")("p", "missing") is None
     if kind.max_limit is not None:
         with pytest.raises(FastLabelInvalidException, match=f"Limit must be less than or equal to {kind.max_limit}."):

@@ -481,7 +481,12 @@ def test_signature_matches_the_contract(name):
         default = WIDER_DEFAULTS.get((name, parameter), default)
         default = {"COLOR_PALETTE": core.COLOR_PALETTE}.get(default, default) if isinstance(default, str) else default
         expected.append((parameter, () if default == [] else default))
+    expected += NEWER_PARAMETERS.get(name, [])
     assert [(p, () if d == [] else d) for p, d in ours] == expected
+
+
+# parameters fastlabel 0.26.0 added to methods of the contract (the official source wins, issue #12)
+NEWER_PARAMETERS = {"create_annotation": [("max_area_count", ...)], "update_annotation": [("max_area_count", ...)]}
 
 
 def test_failed_signed_url_upload_and_download_raise(files):
@@ -500,3 +505,42 @@ def test_failed_signed_url_upload_and_download_raise(files):
             client.download_dataset_objects("ds", "out")
         assert raised.value.code == 404 and "signature" not in str(raised.value)
     assert not (files / "out" / "x" / "y 1.png").exists()
+
+
+OFFICIAL = json.loads((Path(__file__).parent / "fixtures" / "official_0_26_0_signatures.json").read_text())
+NOT_YET = {"import_lerobot"}  # LeRobot episodes to robotics zips: a converter of its own (see README)
+
+
+def _comparable(value: object) -> object:
+    """Our spelling of an official default: ``()`` for ``[]``, ``...`` for the official ``_UNSET``."""
+    return () if value == [] else ... if value == "UNSET" else value
+
+
+@pytest.mark.parametrize("name", sorted(set(OFFICIAL) - NOT_YET))
+def test_every_official_0_26_0_method_with_its_parameters(name):
+    """All 159 public methods of fastlabel 0.26.0 (the fixture is inspect's view of the installed
+    package): the same names, in order, with the same defaults."""
+    import inspect
+
+    ours = []
+    for parameter in list(inspect.signature(getattr(Client, name)).parameters.values())[1:]:
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            ours.append(("**kwargs", None))
+        else:
+            ours.append((parameter.name, "required" if parameter.default is inspect.Parameter.empty
+                         else parameter.default))
+    expected = [(parameter, _comparable(WIDER_DEFAULTS.get((name, parameter), default)))
+                for parameter, default in OFFICIAL[name]]
+    assert ours == expected
+
+
+def test_the_client_stub_is_up_to_date():
+    """``fastlabel_formats_api/client.pyi`` is what the tables give (``python -m fastlabel_formats_api.stub``)."""
+    import ast
+
+    from fastlabel_formats_api.methods import stub
+
+    committed = (Path(fastlabel_formats_api.wire.__file__).with_name("client.pyi")).read_text(encoding="utf-8")
+    assert committed == stub(Client), "client.pyi is stale: run python -m fastlabel_formats_api.stub"
+    methods = {node.name for node in ast.walk(ast.parse(committed)) if isinstance(node, ast.FunctionDef)}
+    assert set(OFFICIAL) - NOT_YET <= methods

@@ -10,11 +10,13 @@ import urllib.parse
 from fastlabel_formats import FormatError, integrate
 
 from ..endpoints import TASK_KINDS
+from .collaboration import CollaborationRoutes
 from .state import (
     CLASSIFICATION_KINDS,
     FOLDER_KINDS,
     TASK_FIELDS,
     UPDATABLE,
+    UPLOADLESS_KINDS,
     Answer,
     Store,
     check_task_fields,
@@ -49,7 +51,7 @@ TASK_FILTERS = {"project": "project", "status": "status", "externalStatus": "ext
                 "taskName": "name"}
 
 
-class FakeState:
+class FakeState(CollaborationRoutes):
     """The stores of the fake and its route handlers."""
 
     def __init__(self) -> None:
@@ -64,6 +66,7 @@ class FakeState:
         self.blobs: dict[str, bytes] = {}
         self.storage_url = ""
         self._ids = ids
+        self.init_collaboration(ids)
 
     # any store: one row by id
 
@@ -118,6 +121,8 @@ class FakeState:
                 self.tags.add({"project": project, "name": name, "order": len(self.tags.rows)})
 
     def create_task(self, kind: str, query: dict, payload: object) -> tuple[int, object]:
+        if kind in UPLOADLESS_KINDS:  # robotics: contents come later, from a zip import
+            return 200, self._new_task(kind, require(payload, project=str, name=str), payload["name"])["id"]
         if kind in FOLDER_KINDS:
             require(payload, project=str, name=str, contents=list)
             contents = [self._content(entry) for entry in payload["contents"]]

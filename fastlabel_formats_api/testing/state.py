@@ -22,10 +22,13 @@ STATUSES = {"registered", "completed", "skipped", "reviewed", "sent_back", "appr
             "customer_declined"}
 FOLDER_KINDS = {kind.path for kind in TASK_KINDS if kind.max_files}
 CLASSIFICATION_KINDS = {kind.path for kind in TASK_KINDS if kind.name.endswith("classification")}
+UPLOADLESS_KINDS = {kind.path for kind in TASK_KINDS if kind.create and "file_path" not in kind.create
+                    and not kind.max_files}
 TASK_FIELDS = {"status": "registered", "externalStatus": "registered", "priority": 0, "tags": [], "metadatas": [],
                "assignee": None, "reviewer": None, "approver": None, "externalAssignee": None,
                "externalReviewer": None, "externalApprover": None}
 UPDATABLE = ("status", "externalStatus", "priority", "tags", "annotations", "attributes", "metadatas", "relations",
+             "operator",
              "customTaskStatus", "assignee", "reviewer", "approver", "externalAssignee", "externalReviewer",
              "externalApprover", *(f"workflow{n}User" for n in range(1, 7)))
 
@@ -129,6 +132,7 @@ def route_table(state) -> list[tuple[str, re.Pattern, Handler]]:
     """(verb, compiled pattern, bound handler) of every route, most specific first."""
     kinds = "|".join(re.escape(path) for path in sorted(state.tasks, key=len, reverse=True))
     table = [
+        *collaboration_routes(state),
         ("GET", "tasks/map/id-name", state.task_id_name_map), ("GET", "tasks/count", state.count_tasks),
         ("POST", "tasks/aws-s3", state.tasks_from_s3), ("GET", "tasks/import/status/aws-s3/(?P<project>[^/]+)",
                                                          state.s3_status),
@@ -172,3 +176,30 @@ def route_table(state) -> list[tuple[str, re.Pattern, Handler]]:
         ("POST", "model-monitorings/create", state.create_monitoring),
     ]
     return [(verb, re.compile(pattern + r"\Z"), handler) for verb, pattern, handler in table]
+
+
+def collaboration_routes(state) -> list[tuple[str, str, Handler]]:
+    """The routes of :mod:`.collaboration` (before the generic task and project routes)."""
+    return [
+        ("POST", "tasks/tags/(?P<change>add|remove)", state.task_tags),
+        ("POST", "comments", state.create_comment), ("GET", "comments", state.task_comments),
+        ("POST", "comments/(?P<id>[^/]+)/threads", state.reply),
+        ("GET", "comments/threads", state.project_threads),
+        ("PUT", "comments/threads/(?P<id>[^/]+)", state.update_thread),
+        ("DELETE", "comments/threads/(?P<id>[^/]+)", state.delete_thread),
+        ("GET", "workspaces-users", state.list_users),
+        ("POST", "workspaces-users/internal-users", state.create_user),
+        ("PUT", "workspaces-users/internal-users", state.update_user),
+        ("POST", "function-resource-permissions/(?P<module>annotation|dataset|model-dev)/internal-users",
+         state.grant),
+        ("DELETE", "function-resource-permissions", state.revoke),
+        ("PUT", "projects-users", state.member),
+        ("GET", "projects/map/id-slug", state.id_slug_map),
+        ("PUT", "projects/(?P<id>[^/]+)/metadata", state.project_metadata),
+        ("GET", "metadatas", state.metadatas),
+        ("POST", "contents/imports/appendix/batch", state.import_appendix),
+        ("POST", "contents/imports/robotics-contents/batch", state.import_robotics),
+        ("GET", "contents/export/appendix", state.appendix_data), ("GET", "tasks/appendix", state.appendix_data),
+        ("GET", "auto-annotations", state.list_auto_annotations),
+        ("POST", "auto-annotations", state.execute_auto_annotation),
+    ]
