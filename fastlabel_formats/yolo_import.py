@@ -214,18 +214,11 @@ def _tasks(pairs: list[tuple], classes: dict, project_type: str, report: Convers
 
 
 @gc_paused
-def yolo_to_fastlabel(
-    classes_file_path: str | os.PathLike[str],
-    dataset_folder_path: str | os.PathLike[str] | None = None,
-    project_type: str = "bbox",
-    *,
-    images: str | os.PathLike[str] | None = None,
-    report: ConversionReport | None = None,
-    strict: bool = False,
-) -> dict[str, list[dict]]:
-    """``{image path: [annotations]}`` of a YOLO dataset (see :func:`yolo_tasks`). Keys sorted."""
-    tasks = yolo_tasks(classes_file_path, dataset_folder_path, project_type, images=images, report=report,
-                       strict=strict)
+def yolo_to_fastlabel(classes_file_path: str | os.PathLike[str], dataset_folder_path: str | os.PathLike[str] | None
+                      = None, project_type: str = "bbox", **options) -> dict[str, list[dict]]:
+    """``{image path: [annotations]}`` of a YOLO dataset; the arguments and ``options``
+    (``images``, ``report``, ``strict``) are :func:`yolo_tasks`'. Keys sorted."""
+    tasks = yolo_tasks(classes_file_path, dataset_folder_path, project_type, **options)
     return {t["name"]: t["annotations"] for t in tasks}
 
 
