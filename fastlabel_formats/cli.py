@@ -54,25 +54,65 @@ def _read_json_list(path: str | None) -> list | None:
     return data
 
 
+PROJECT_TYPES = tuple(f"{media}_{kind}" for media in ("image", "video")
+                      for kind in ("bbox", "polygon", "keypoint", "line", "segmentation", "pose_estimation",
+                                   "classification", "all"))
+
+
+def _common() -> argparse.ArgumentParser:
+    """The options every command takes."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    common.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    return common
+
+
 def _command(commands, name: str, summary: str, description: str, epilog: str = "",
              source: str = "JSON file holding a list of FastLabel tasks") -> argparse.ArgumentParser:
     """A subcommand with its description, examples and the input argument."""
-    parser = commands.add_parser(name, help=summary, description=description, epilog=epilog,
+    parser = commands.add_parser(name, help=summary, description=description, epilog=epilog, parents=[_common()],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tasks" if name != "convert" else "source", help=source)
     return parser
 
 
+def positive(text: str) -> int:
+    """An argparse type: an integer ≥ 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def existing_folder(text: str) -> str:
+    """An argparse type: a folder that exists."""
+    if not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not a folder")
+    return text
+
+
 def _add_workers(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--jobs", type=int, default=default_jobs(),
+    parser.add_argument("--jobs", type=positive, default=default_jobs(),
                         help="worker processes (default: the number of cores); with --scheduler local: Dask workers")
     parser.add_argument("--scheduler", help="run on Dask: 'local' (a LocalCluster on this machine) or a scheduler "
                                             "address such as tcp://HOST:8786 (needs fastlabel-formats[dask])")
 
 
 def _finish(report: ConversionReport, started: float) -> int:
-    print(f"{report.summary()}  [{time.perf_counter() - started:.2f} s]")
+    say(f"{report.summary()}  [{time.perf_counter() - started:.2f} s]")
     return 0
+
+
+QUIET = {"on": False}  # set by main from --quiet
+
+
+def say(text: str) -> None:
+    """Print a report line unless --quiet."""
+    if not QUIET["on"]:
+        print(text)
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -88,8 +128,8 @@ def run_export(args: argparse.Namespace) -> int:
                              videos=args.videos, strict=args.strict, jobs=args.jobs, scheduler=args.scheduler,
                              progress=True)
     for report in reports.values():
-        print(report.summary())
-    print(f"[{time.perf_counter() - started:.2f} s]")
+        say(report.summary())
+    say(f"[{time.perf_counter() - started:.2f} s]")
     return 0
 
 
@@ -150,7 +190,8 @@ def _add_draw(commands) -> None:
         "example:\n  fastlabel-formats draw examples/sample_project/tasks.json "
         "--images examples/sample_project/images -o out/drawn",
     )
-    draw.add_argument("--images", required=True, help="folder holding the images, named like the tasks")
+    draw.add_argument("--images", required=True, type=existing_folder,
+                      help="folder holding the images, named like the tasks")
     draw.add_argument("-o", "--output", required=True, help="output folder")
     _add_raster(draw)
     _add_workers(draw)
@@ -164,7 +205,7 @@ def run_convert(args: argparse.Namespace) -> int:
     imported = ConversionReport(f"{args.source_format} import", strict=args.strict)
     tasks = read_tasks(args.source, args.source_format, classes_file=args.classes_file, images=args.images,
                        project_type=args.yolo_type, report=imported)
-    print(imported.summary().replace("0 file(s) written", f"{len(tasks)} image(s) read"))
+    say(imported.summary().replace("0 file(s) written", f"{len(tasks)} image(s) read"))
     report = write_tasks(tasks, args.target_format, args.output, classes=_classes(args.classes),
                          strict=args.strict, jobs=args.jobs, scheduler=args.scheduler, image_dir=args.images)
     return _finish(report, started)
@@ -202,6 +243,8 @@ def _grid(text: str | None) -> tuple[int | None, int | None]:
         rows, cols = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise FormatError(f"--grid must look like 3x3 (rows x columns), got {text!r}") from None
+    if rows < 1 or cols < 1:
+        raise FormatError(f"--grid needs at least 1x1, got {text!r}")
     return rows, cols
 
 
@@ -216,7 +259,7 @@ def run_integrate(args: argparse.Namespace) -> int:
     else:
         merged = integrate(tasks, args.prefix, kind=kind)
     write_atomic(Path(args.output), orjson.dumps([merged]))
-    print(f"{merged['name']}: {len(merged['annotations'])} annotation(s) -> {args.output}")
+    say(f"{merged['name']}: {len(merged['annotations'])} annotation(s) -> {args.output}")
     return 0
 
 
@@ -227,9 +270,9 @@ def run_split(args: argparse.Namespace) -> int:
     report = ConversionReport("split")
     tiles = [piece for task in tasks for piece in split_image_task(task, rows, cols, report=report)]
     report.files.append(write_atomic(Path(args.output) / "tasks.json", orjson.dumps(tiles)))
-    print(f"{len(tasks)} task(s) -> {len(tiles)} tile task(s) in {Path(args.output) / 'tasks.json'}")
+    say(f"{len(tasks)} task(s) -> {len(tiles)} tile task(s) in {Path(args.output) / 'tasks.json'}")
     if not report.ok:
-        print(report.summary())
+        say(report.summary())
     return 0
 
 
@@ -262,9 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Convert FastLabel task JSON to COCO, YOLO, Pascal VOC, labelme and segmentation PNGs, "
                     "offline.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     export = commands.add_parser(
-        "export", help="write FastLabel tasks as COCO / YOLO / Pascal VOC / labelme files",
+        "export", help="write FastLabel tasks as COCO / YOLO / Pascal VOC / labelme files", parents=[_common()],
         description="Write FastLabel tasks (a JSON list, as get_image_tasks returns) in other formats.",
         epilog=EXPORT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -290,9 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "else train)")
     export.add_argument("--seed", type=int, default=0, help="Ultralytics layout: another draw of --split")
     _add_raster(export)
-    export.add_argument("--project-type", default="image_bbox",
-                        help="FastLabel project type, e.g. image_segmentation, video_bbox")
-    export.add_argument("--videos", help="video projects: folder holding each task's video file")
+    export.add_argument("--project-type", default="image_bbox", choices=PROJECT_TYPES, metavar="PROJECT_TYPE",
+                        help="FastLabel project type: image_bbox (default), image_segmentation, video_bbox, …")
+    export.add_argument("--videos", type=existing_folder, help="video projects: folder holding each task's video")
     export.add_argument("--indent", type=int, choices=(4,), help="JSON: 4 = the official SDK's bytes")
     export.add_argument("--strict", action="store_true", help="fail instead of dropping anything")
     _add_workers(export)
@@ -304,14 +348,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("fastlabel-formats")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``fastlabel-formats``."""
+    """Entry point of ``fastlabel-formats``: 0 done, 2 bad input or usage, 130 interrupted."""
     args = build_parser().parse_args(argv)
+    QUIET["on"] = args.quiet
     try:
         return args.run(args)
     except FormatError as error:
+        if args.debug:
+            raise
         print(f"fastlabel-formats: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("fastlabel-formats: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -148,6 +148,7 @@ class DrawTarget(PerImageTarget):
 
     name = "images"
     geometry = RING_TYPES  # every drawn shape is validated (a malformed one is skipped, reported)
+    unique_outputs = False  # a task name given twice is drawn once and reported
     images_per_chunk = IMAGES_PER_CHUNK
 
     def __init__(self, output_dir, image_dir: str | os.PathLike[str], raster: str = "staircase") -> None:

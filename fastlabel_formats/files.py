@@ -68,8 +68,9 @@ def atomic_output(path: Path | str) -> Iterator[BinaryIO]:
         with fsspec_module().open(path, "wb", auto_mkdir=True) as stream:
             yield stream
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.chmod(temporary, FILE_MODE)  # mkstemp's 600 would keep other users (a training job) out
     try:
         with os.fdopen(handle, "wb") as stream:
             yield stream
@@ -78,6 +79,25 @@ def atomic_output(path: Path | str) -> Iterator[BinaryIO]:
         with suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _file_mode() -> int:
+    """What ``open()`` would give a new file: 666 less the process's umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+FILE_MODE = _file_mode()
+
+
+def make_folder(folder: Path) -> None:
+    """``folder`` and its parents (mode 777 less the umask), or FormatError when a file is in the way."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as error:
+        raise FormatError(f"{folder}: cannot create the output folder: {error.filename or folder} is a file") \
+            from None
 
 
 def open_binary(path: str | os.PathLike[str], mode: str = "rb"):

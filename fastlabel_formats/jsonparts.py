@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 import orjson
 
-from .files import atomic_output, dump_json, is_remote, open_binary, remove
+from .files import atomic_output, dump_json, is_remote, make_folder, open_binary, remove
 
 
 def json_fragment(items: list, indent: int | None) -> bytes:
@@ -32,7 +32,7 @@ class JsonListSpool:
     def __init__(self, path: Path | str, key: str, indent: int | None) -> None:
         folder = None  # beside a local output, in the temporary folder for an fsspec one
         if not is_remote(path):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_folder(path.parent)
             folder = path.parent
         name = str(path).rsplit("/", 1)[-1]
         self.file = tempfile.TemporaryFile(prefix=f".{name}.{key}.", suffix=".tmp", dir=folder)

@@ -15,12 +15,14 @@ written before pass 1 has read the whole input, and the output is byte-identical
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import tasks as tasks_module
 from .categories import Census
+from .clashes import block_outputs, check_clashes
 from .files import basename, is_remote, output_path, safe_relative, write_atomic
 from .parallel import Runner
 from .report import ConversionReport, Finding
@@ -86,6 +88,7 @@ class PerImageTarget(Target):
 
     folder = ""
     suffix = ""
+    unique_outputs = True  # two tasks writing one file stop the run before anything is written
 
     def file_name(self, frame: Frame) -> str:
         """The frame's file name inside ``folder``."""
@@ -141,6 +144,7 @@ class BlockSurvey:
     surveys: list = field(default_factory=list)
     malformed: tuple = ()
     malformed_count: int = 0
+    outputs: list = field(default_factory=list)  # per target, the digests of its output files
 
 
 @dataclass(frozen=True)
@@ -170,7 +174,7 @@ def survey_block(block: TaskBlock, run: RunPlan) -> BlockSurvey:
     chunk = TaskChunk(block.source, tasks, frames, geometry=run.geometry)
     malformed = chunk.table().malformed if any(run.strict) else ()
     return BlockSurvey(census, len(frames), [target.survey(chunk) for target in run.targets],
-                       malformed[:STRICT_LISTED], len(malformed))
+                       malformed[:STRICT_LISTED], len(malformed), block_outputs(run.targets, frames, block.first_task))
 
 
 @gc_paused
@@ -249,6 +253,7 @@ def run_export(
             for target in targets:
                 target.in_order = runner.in_process
             census, surveys = _survey(runner, _kept(source.blocks(), blocks), survey_run, progress)
+            check_clashes(targets, [s.outputs for s in surveys], lambda index: _task_name(blocks, index))
             for target, report in zip(targets, reports):
                 target.prepare(census, report)
             build_run = run_plan(source.name, targets, reports, project_type, videos, frame_counts,
@@ -291,6 +296,12 @@ def _survey(runner: Runner, blocks: Iterable[TaskBlock], run: RunPlan, progress:
     return census, surveys
 
 
+def _task_name(blocks: Sequence[TaskBlock], index: int) -> str:
+    """The name of the input's task ``index`` (read again from its block)."""
+    block = next(b for b in blocks if b.first_task <= index < b.first_task + b.count)
+    return block.tasks(check=False)[index - block.first_task].get("name")
+
+
 def _build_items(blocks: list[TaskBlock], surveys: list[BlockSurvey], targets: Sequence[Target],
                  run: RunPlan) -> Iterator[tuple]:
     first_frame = 0
@@ -306,7 +317,8 @@ def _merge(report: ConversionReport, findings: dict[str, Finding]) -> None:
 
 
 class _progress:
-    """A tqdm bar over tasks (off unless asked for)."""
+    """Progress over tasks (off unless asked for): a tqdm bar on a terminal, else a plain line
+    every 30 seconds and one at the end (no redraws in a log)."""
 
     def __init__(self, total: int | None, reports: Sequence[ConversionReport], enabled: bool,
                  label: str | None = None) -> None:
@@ -314,13 +326,43 @@ class _progress:
         self.label = label or ",".join(r.target for r in reports)
 
     def __enter__(self):
-        from tqdm import tqdm
+        import sys
 
-        self.bar = tqdm(total=self.total, desc=self.label, unit="task", disable=not self.enabled, delay=0.5)
+        if self.enabled and not sys.stderr.isatty():
+            self.bar = _PlainProgress(self.label, self.total)
+        else:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, desc=self.label, unit="task", disable=not self.enabled, delay=0.5)
         return self.bar
 
     def __exit__(self, *exc) -> None:
         self.bar.close()
+
+
+class _PlainProgress:
+    """``label: N tasks [of T] (R/s)`` lines on stderr, at most every ``every`` seconds."""
+
+    def __init__(self, label: str, total: int | None, every: float = 30.0) -> None:
+        self.label, self.total, self.every, self.done = label, total, every, 0
+        self.started = self.shown = time.perf_counter()
+
+    def update(self, count: int) -> None:
+        self.done += count
+        if time.perf_counter() - self.shown >= self.every:
+            self._line()
+
+    def _line(self) -> None:
+        import sys
+
+        self.shown = time.perf_counter()
+        rate = self.done / max(self.shown - self.started, 1e-9)
+        of = f" of {self.total:,}" if self.total else ""
+        print(f"{self.label}: {self.done:,}{of} tasks ({rate:,.0f}/s)", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.done:
+            self._line()
 
 
 def prepared_tables(tasks: object, target: Target, report: ConversionReport, project_type: str, videos: object,

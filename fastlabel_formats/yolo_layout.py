@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .errors import FormatError
+from .files import make_folder
 
 SPLITS = ("train", "val", "test")
 
@@ -71,7 +72,7 @@ def place_image(source: Path, target: Path, copy: bool) -> bool:
     """Put ``source`` at ``target`` (an absolute symlink, or a copy); False when it is missing."""
     if not source.is_file():
         return False
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(target.parent)
     if target.is_symlink() or target.exists():
         target.unlink()
     if copy:

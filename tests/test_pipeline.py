@@ -1,0 +1,94 @@
+"""The command line as a training pipeline runs it: readable files, no clashing output, clear exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ann, task
+
+from fastlabel_formats import FormatError, export_coco, export_yolo
+from fastlabel_formats.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "examples" / "sample_project"
+
+
+def run_cli(*args: str, **options) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fastlabel_formats", *args], capture_output=True, text=True,
+                          cwd=ROOT, **options)
+
+
+def test_output_files_get_the_permissions_open_would_give(tmp_path):
+    old = os.umask(0o022)
+    try:
+        export_yolo(SAMPLE / "tasks.json", tmp_path / "yolo")
+        export_coco(SAMPLE / "tasks.json", tmp_path / "coco")
+    finally:
+        os.umask(old)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert files and {oct(p.stat().st_mode & 0o777) for p in files} == {"0o644"}
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_two_tasks_writing_one_file_stop_the_run_before_anything_is_written(tmp_path, jobs):
+    tasks = [task("x.jpg", 8, 8), task("a.jpg", 8, 8, ann("bbox", "c", [0, 0, 4, 4])), task("a.png", 8, 8)]
+    with pytest.raises(FormatError, match=r"tasks 'a.jpg' \(#1\) and 'a.png' \(#2\) would write the same yolo file"):
+        export_yolo(tasks, tmp_path / "out", jobs=jobs)
+    assert not (tmp_path / "out").exists()
+    export_coco(tasks, tmp_path / "coco")  # one file for all: no clash
+
+
+def test_cli_refuses_bad_option_values_with_exit_code_2(tmp_path):
+    tasks = str(SAMPLE / "tasks.json")
+    (tmp_path / "file").write_text("x")
+    cases = [["export", tasks, "--jobs", "0"], ["export", tasks, "--jobs", "-3"],
+             ["export", tasks, "--project-type", "foo"], ["draw", tasks, "--images", "/nonexistent", "-o", "o"],
+             ["split", tasks, "--grid", "0x3", "-o", str(tmp_path / "s")],
+             ["export", tasks, "--to", "yolo", "-o", str(tmp_path / "file")]]
+    for case in cases:
+        result = run_cli(*case)
+        assert result.returncode == 2, (case, result.stderr)
+        assert "Traceback" not in result.stderr and result.stderr.strip(), case
+
+
+def test_cli_version_quiet_and_plain_progress_off_a_terminal(tmp_path):
+    version = run_cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("fastlabel-formats ")
+    quiet = run_cli("export", str(SAMPLE / "tasks.json"), "--quiet", "-o", str(tmp_path / "q"))
+    assert quiet.returncode == 0 and quiet.stdout == "" and (tmp_path / "q/coco/annotations.json").is_file()
+    loud = run_cli("export", str(SAMPLE / "tasks.json"), "-o", str(tmp_path / "l"))
+    assert "\r" not in loud.stderr  # no bar redraws in a log
+
+
+def test_ctrl_c_prints_interrupted_and_exits_130(tmp_path, monkeypatch, capsys):
+    import fastlabel_formats.cli as cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "export_targets", interrupted)
+    assert main(["export", str(SAMPLE / "tasks.json"), "-o", str(tmp_path)]) == 130
+    assert capsys.readouterr().err.strip() == "fastlabel-formats: interrupted"
+
+
+def test_a_real_interrupt_of_a_running_export(tmp_path):
+    tasks = [task(f"img{n:05d}.jpg", 64, 64, *[ann("polygon", "p", [1, 1, 30, 2, 20, 40] * 20)] * 30)
+             for n in range(6000)]
+    (tmp_path / "tasks.json").write_text(json.dumps(tasks))
+    process = subprocess.Popen([sys.executable, "-m", "fastlabel_formats", "export", str(tmp_path / "tasks.json"),
+                                "--to", "coco,yolo", "--jobs", "2", "-o", str(tmp_path / "out")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    time.sleep(2.5)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    if process.returncode == 0:
+        pytest.skip("the export finished before the interrupt")
+    assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert not list((tmp_path / "out").rglob(".*.parts-*"))  # no COCO part files left behind
