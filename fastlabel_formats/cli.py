@@ -64,6 +64,7 @@ def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     common.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    common.add_argument("--report-json", metavar="FILE", help="also write the report as JSON (also on failure)")
     return common
 
 
@@ -102,11 +103,22 @@ def _add_workers(parser: argparse.ArgumentParser) -> None:
 
 
 def _finish(report: ConversionReport, started: float) -> int:
+    REPORTS.append(report)
     say(f"{report.summary()}  [{time.perf_counter() - started:.2f} s]")
     return 0
 
 
 QUIET = {"on": False}  # set by main from --quiet
+REPORTS: list[ConversionReport] = []  # the reports of this run, for --report-json
+
+
+def report_json(reports: Sequence[ConversionReport], code: int, error: str | None) -> bytes:
+    """The machine-readable report: exit code, error, and per target its files and each loss with
+    its count and first places."""
+    targets = {report.target: {"files": len(report.files), "ok": report.ok,
+                               "findings": [{"kind": f.kind, "count": f.count, "examples": f.examples}
+                                            for f in report.findings.values()]} for report in reports}
+    return orjson.dumps({"exit_code": code, "error": error, "targets": targets}, option=orjson.OPT_INDENT_2)
 
 
 def say(text: str) -> None:
@@ -128,6 +140,7 @@ def run_export(args: argparse.Namespace) -> int:
                              videos=args.videos, strict=args.strict, jobs=args.jobs, scheduler=args.scheduler,
                              progress=True)
     for report in reports.values():
+        REPORTS.append(report)
         say(report.summary())
     say(f"[{time.perf_counter() - started:.2f} s]")
     return 0
@@ -360,19 +373,23 @@ def _version() -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``fastlabel-formats``: 0 done, 2 bad input or usage, 130 interrupted."""
     args = build_parser().parse_args(argv)
-    QUIET["on"] = args.quiet
+    QUIET["on"], REPORTS[:] = args.quiet, []
+    code, error = 0, None
     try:
-        return args.run(args)
-    except FormatError as error:
+        code = args.run(args)
+    except FormatError as failure:
         if args.debug:
             raise
+        code, error = 2, str(failure)
         print(f"fastlabel-formats: error: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         if args.debug:
             raise
+        code, error = 130, "interrupted"
         print("fastlabel-formats: interrupted", file=sys.stderr)
-        return 130
+    if args.report_json:
+        write_atomic(Path(args.report_json), report_json(REPORTS, code, error))
+    return code
 
 
 if __name__ == "__main__":

@@ -55,7 +55,8 @@ class ConversionReport:
         head = f"{self.target}: {len(self.files)} file(s) written"
         if self.ok:
             return head + ", nothing dropped"
-        lines = [head + ", dropped or changed:"]
+        total = sum(finding.count for finding in self.findings.values())
+        lines = [head + f"; {total:,} thing(s) not carried over as they were (skipped or changed), by kind:"]
         for finding in self.findings.values():
             lines.append(f"  {finding.count} × {finding.kind}")
             lines.extend(f"      e.g. {place}" for place in finding.examples[:3])

@@ -74,7 +74,7 @@ def check_task(task: object, position: int, source: str) -> None:
         raise FormatError(f"{source}: task #{position} is {type(task).__name__}, not an object")
     name = task.get("name")
     if not isinstance(name, str) or not name:
-        raise FormatError(f"{source}: task #{position} has no 'name'")
+        raise FormatError(f"{source}: task #{position} has no 'name'{_other_format(task)}")
     for key in ("width", "height"):
         size = task.get(key, 0)
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
@@ -82,6 +82,18 @@ def check_task(task: object, position: int, source: str) -> None:
     annotations = task.get("annotations", [])
     if not isinstance(annotations, list) or not all(isinstance(a, dict) for a in annotations):
         raise FormatError(f"{where(source, name)}: 'annotations' must be a list of objects")
+
+
+OTHER_FORMATS = (("coco", ("images", "annotations")), ("labelme", ("shapes", "imagePath")))
+
+
+def _other_format(document: dict) -> str:
+    """``"; this is a COCO file: …"`` when a would-be task is a document of another format."""
+    for name, keys in OTHER_FORMATS:
+        if all(key in document for key in keys):
+            return (f"; this is a {name.upper() if name == 'coco' else name} file, not FastLabel tasks: "
+                    f"use convert --from {name} (or {name}_to_fastlabel)")
+    return ""
 
 
 def image_frames(tasks: list[dict]) -> list[Frame]:

@@ -92,3 +92,24 @@ def test_a_real_interrupt_of_a_running_export(tmp_path):
         pytest.skip("the export finished before the interrupt")
     assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
     assert not list((tmp_path / "out").rglob(".*.parts-*"))  # no COCO part files left behind
+
+
+def test_report_json_lists_every_target_and_each_loss_also_on_failure(tmp_path):
+    report = tmp_path / "report.json"
+    assert main(["export", str(SAMPLE / "tasks.json"), "--to", "coco,yolo", "-o", str(tmp_path / "out"),
+                 "--report-json", str(report), "--quiet"]) == 0
+    data = json.loads(report.read_text())
+    assert data["exit_code"] == 0 and data["error"] is None and set(data["targets"]) == {"coco", "yolo"}
+    kinds = {f["kind"] for f in data["targets"]["coco"]["findings"]}
+    assert "classification annotation not representable in coco" in kinds
+    assert data["targets"]["yolo"]["files"] == 7
+    missing = SAMPLE.parent / "missing.json"
+    assert main(["export", str(missing), "-o", str(tmp_path / "x"), "--report-json", str(report)]) == 2
+    failed = json.loads(report.read_text())
+    assert failed["exit_code"] == 2 and "cannot read" in failed["error"] and failed["targets"] == {}
+
+
+def test_a_coco_file_given_as_tasks_says_which_command_reads_it(tmp_path, capsys):
+    coco = ROOT / "tests/fixtures/third_party/datumaro/coco_person_keypoints/person_keypoints_train.json"
+    assert main(["export", str(coco), "-o", str(tmp_path)]) == 2
+    assert "this is a COCO file, not FastLabel tasks: use convert --from coco" in capsys.readouterr().err
