@@ -19,6 +19,7 @@ from .parallel import default_jobs
 from .raster import RASTER_RULES
 from .render import export_instance_segmentation, export_semantic_segmentation
 from .report import ConversionReport
+from .staging import check_empty, staged
 from .targets import TargetOptions, export_targets, target_name
 from .tasks import load_tasks
 from .yolo_layout import parse_split
@@ -136,9 +137,11 @@ def run_export(args: argparse.Namespace) -> int:
                             image_dir=args.images, layout=args.layout, copy_images=args.copy_images,
                             split=parse_split(args.split) if args.split else None, seed=args.seed,
                             raster=args.raster)
-    reports = export_targets(args.tasks, {name: Path(args.output) / name for name in names}, options,
-                             videos=args.videos, strict=args.strict, jobs=args.jobs, scheduler=args.scheduler,
-                             progress=True)
+    folders = {name: Path(args.output) / name for name in names}
+    check_empty(folders, args.overwrite)
+    with staged(folders) as siblings:  # every target moves into place once all are complete
+        reports = export_targets(args.tasks, siblings, options, videos=args.videos, strict=args.strict,
+                                 jobs=args.jobs, scheduler=args.scheduler, progress=True, published_dirs=folders)
     for report in reports.values():
         REPORTS.append(report)
         say(report.summary())
@@ -352,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--videos", type=existing_folder, help="video projects: folder holding each task's video")
     export.add_argument("--indent", type=int, choices=(4,), help="JSON: 4 = the official SDK's bytes")
     export.add_argument("--strict", action="store_true", help="fail instead of dropping anything")
+    export.add_argument("--overwrite", action="store_true",
+                        help="replace target folders that hold an earlier export (default: refuse them)")
     _add_workers(export)
     export.set_defaults(run=run_export)
     _add_render(commands)

@@ -46,6 +46,7 @@ class Target:
 
     def __init__(self, output_dir: str | os.PathLike[str]) -> None:
         self.output_dir = output_dir if is_remote(output_dir) else Path(output_dir)
+        self.published_dir = self.output_dir  # where the output ends up (a staged run moves it there)
 
     def output(self, name: str, place: str, folder: str = "") -> Path | str:
         """The checked path of ``name`` inside ``folder`` of the output folder."""

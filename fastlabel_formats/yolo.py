@@ -184,7 +184,7 @@ class YoloTarget(PerImageTarget):
 
     def finish(self, report: ConversionReport) -> None:
         if self.ultralytics:
-            data = data_yaml(Path(self.output_dir), sorted(self.splits), self.names)
+            data = data_yaml(Path(self.published_dir), sorted(self.splits), self.names)
             report.files.append(write_atomic(self.output("data.yaml", "data.yaml"), data))
         else:
             report.files.append(write_text_file(self.output("classes.txt", "classes.txt"), self.names))

@@ -113,3 +113,34 @@ def test_a_coco_file_given_as_tasks_says_which_command_reads_it(tmp_path, capsys
     coco = ROOT / "tests/fixtures/third_party/datumaro/coco_person_keypoints/person_keypoints_train.json"
     assert main(["export", str(coco), "-o", str(tmp_path)]) == 2
     assert "this is a COCO file, not FastLabel tasks: use convert --from coco" in capsys.readouterr().err
+
+
+def test_export_refuses_a_folder_with_an_earlier_export_and_overwrite_replaces_it(tmp_path, capsys):
+    first = [task("old.jpg", 8, 8, ann("bbox", "c", [0, 0, 4, 4]))]
+    second = [task("new.jpg", 8, 8, ann("bbox", "c", [0, 0, 4, 4]))]
+    (tmp_path / "first.json").write_text(json.dumps(first))
+    (tmp_path / "second.json").write_text(json.dumps(second))
+    out = tmp_path / "out"
+    assert main(["export", str(tmp_path / "first.json"), "--to", "yolo", "-o", str(out)]) == 0
+    assert main(["export", str(tmp_path / "second.json"), "--to", "yolo", "-o", str(out)]) == 2
+    assert "is not empty" in capsys.readouterr().err and (out / "yolo/annotations/old.txt").is_file()
+    assert main(["export", str(tmp_path / "second.json"), "--to", "yolo", "-o", str(out), "--overwrite"]) == 0
+    assert sorted(p.name for p in (out / "yolo/annotations").iterdir()) == ["new.txt"]  # no stale files
+    assert sorted(p.name for p in out.iterdir()) == ["yolo"]  # no staging folders left
+
+
+def test_a_failing_target_publishes_nothing_and_keeps_the_previous_export(tmp_path, monkeypatch, capsys):
+    from fastlabel_formats.coco import CocoTarget
+
+    (tmp_path / "tasks.json").write_text(json.dumps([task("a.jpg", 8, 8, ann("bbox", "c", [0, 0, 4, 4]))]))
+    out = tmp_path / "out"
+    assert main(["export", str(tmp_path / "tasks.json"), "--to", "yolo,coco", "-o", str(out)]) == 0
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def fail(self, report):
+        raise FormatError("disk full (injected)")
+
+    monkeypatch.setattr(CocoTarget, "finish", fail)
+    assert main(["export", str(tmp_path / "tasks.json"), "--to", "yolo,coco", "-o", str(out), "--overwrite"]) == 2
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in out.iterdir()) == ["coco", "yolo"]
