@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 
-from .convert import SOURCES, TARGET_FORMATS, read_tasks, write_tasks
+from .convert import SOURCES, TARGET_FORMATS, detect_format, read_tasks, write_tasks
 from .draw import export_image_with_annotations
 from .errors import FormatError
 from .files import read_json, write_atomic
@@ -218,6 +218,9 @@ def _add_draw(commands) -> None:
 def run_convert(args: argparse.Namespace) -> int:
     """Read any supported format into FastLabel tasks and write another."""
     started = time.perf_counter()
+    if args.source_format == "auto":
+        args.source_format = detect_format(args.source)
+        say(f"{args.source}: read as {args.source_format}")
     imported = ConversionReport(f"{args.source_format} import", strict=args.strict)
     tasks = read_tasks(args.source, args.source_format, classes_file=args.classes_file, images=args.images,
                        project_type=args.yolo_type, report=imported)
@@ -237,7 +240,8 @@ def _add_convert(commands) -> None:
         "  fastlabel-formats convert voc/ --from voc --to fastlabel -o out",
         source="source file or folder",
     )
-    convert.add_argument("--from", dest="source_format", required=True, choices=SOURCES)
+    convert.add_argument("--from", dest="source_format", default="auto", choices=("auto", *SOURCES),
+                         help="the source's format (default auto: recognised from the file or folder)")
     convert.add_argument("--to", dest="target_format", required=True, choices=TARGET_FORMATS)
     convert.add_argument("-o", "--output", required=True, help="output folder")
     convert.add_argument("--classes-file", help="YOLO source: its classes.txt (default: SRC/classes.txt; a "

@@ -29,6 +29,7 @@ def read_tasks(source: str | os.PathLike[str], source_format: str, *, classes_fi
     ``images/<task name>`` when that folder is given (YOLO: the images its labels belong to).
     ``project_type`` is YOLO's (``bbox``, ``segmentation`` or ``obb``); a YOLO ``source`` may be a
     folder (with ``classes_file``, default ``SRC/classes.txt``) or an Ultralytics ``data.yaml``."""
+    source_format = detect_format(source) if source_format == "auto" else source_format
     report = report or ConversionReport(f"{source_format} import")
     readers: dict[str, Callable[[], list[dict]]] = {
         "fastlabel": lambda: list(load_tasks(source)[0]),
@@ -41,6 +42,25 @@ def read_tasks(source: str | os.PathLike[str], source_format: str, *, classes_fi
         raise FormatError(f"unknown source format {source_format!r}; choose from {', '.join(SOURCES)}")
     tasks = readers[source_format]()
     return _sized(tasks, Path(images)) if images is not None else tasks
+
+
+def detect_format(source: str | os.PathLike[str]) -> str:
+    """The format of ``source`` (``--from auto``): a ``data.yaml`` or a folder with a classes file is
+    YOLO, a folder of ``.xml`` VOC, of ``.json`` labelme, a COCO document COCO, other JSON FastLabel."""
+    path = Path(source)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return "yolo"
+    if path.is_dir():
+        if any((path / name).is_file() for name in ("classes.txt", "obj.names", "data.yaml")):
+            return "yolo"
+        for suffix, name in ((".xml", "voc"), (".json", "labelme")):
+            if next(path.rglob(f"*{suffix}"), None) is not None:
+                return name
+        raise FormatError(f"{path}: no YOLO classes file, VOC .xml or labelme .json found; give --from")
+    head = path.open("rb").read(1 << 16).lstrip() if path.is_file() else b""
+    if head.startswith(b"{") and all(key in head for key in (b'"images"', b'"annotations"')):
+        return "coco"
+    return "fastlabel"
 
 
 def _yolo_source(source: str | os.PathLike[str], classes_file: str | None, images: str | os.PathLike[str] | None,

@@ -144,3 +144,18 @@ def test_a_failing_target_publishes_nothing_and_keeps_the_previous_export(tmp_pa
     assert main(["export", str(tmp_path / "tasks.json"), "--to", "yolo,coco", "-o", str(out), "--overwrite"]) == 2
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in out.iterdir()) == ["coco", "yolo"]
+
+
+def test_from_auto_recognises_each_format(tmp_path, capsys):
+    from fastlabel_formats.convert import detect_format
+
+    datumaro = ROOT / "tests/fixtures/third_party/datumaro"
+    assert main(["export", str(SAMPLE / "tasks.json"), "--to", "coco,yolo,voc,labelme", "-o", str(tmp_path)]) == 0
+    assert detect_format(tmp_path / "coco/annotations.json") == "coco"
+    assert detect_format(tmp_path / "yolo") == "yolo" and detect_format(datumaro / "yolo_strict") == "yolo"
+    assert detect_format(tmp_path / "pascalvoc") == "voc" and detect_format(tmp_path / "labelme") == "labelme"
+    assert detect_format(SAMPLE / "tasks.json") == "fastlabel"
+    assert main(["convert", str(tmp_path / "coco/annotations.json"), "--from", "auto", "--to", "fastlabel",
+                 "-o", str(tmp_path / "back")]) == 0
+    assert "read as coco" in capsys.readouterr().out
+    assert len(json.loads((tmp_path / "back/tasks.json").read_text())) == 6
