@@ -59,7 +59,8 @@ class Runner:
                 self._resources.callback(resource.close)
         elif self.jobs > 1:
             self._resources.enter_context(_main_without_missing_file())
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=ignore_interrupts)
             self._resources.callback(self._pool.shutdown, wait=True, cancel_futures=True)
         return self
 
@@ -99,6 +100,13 @@ def ordered_submit(submit: Callable[..., Any], function: Callable[..., Any], arg
     finally:
         for future in pending:
             future.cancel()
+
+
+def ignore_interrupts() -> None:
+    """In a worker: leave Ctrl-C to the parent, which stops the pool (no traceback per worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def default_jobs() -> int:
