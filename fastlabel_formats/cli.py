@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 
+from .checks import validate
 from .convert import SOURCES, TARGET_FORMATS, detect_format, read_tasks, write_tasks
 from .draw import export_image_with_annotations
 from .errors import FormatError
@@ -296,6 +297,36 @@ def run_split(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_validate(args: argparse.Namespace) -> int:
+    """Check a project; exit 1 when anything is found."""
+    started = time.perf_counter()
+    report = validate(args.tasks, classes=_classes(args.classes), annotations=_read_json_list(args.annotations),
+                      project_type=args.project_type)
+    REPORTS.append(report)
+    found = sum(finding.count for finding in report.findings.values())
+    say(f"validate: {'nothing found' if not found else f'{found:,} finding(s), by kind:'}")
+    for finding in report.findings.values():
+        say(f"  {finding.count} × {finding.kind}")
+        for place in finding.examples[:3]:
+            say(f"      e.g. {place}")
+    say(f"[{time.perf_counter() - started:.2f} s]")
+    return 1 if found else 0
+
+
+def _add_validate(commands) -> None:
+    check = _command(
+        commands, "validate", "check a project: geometry, image bounds, classes, duplicates (exit 1 on findings)",
+        "Check every annotation: malformed ones, invalid polygons (self-intersecting, holes outside or touching "
+        "their outer ring, fewer than 3 distinct vertices, zero area), shapes and keypoints outside the image, "
+        "values that are not classes, duplicates. Nothing is written; exit 1 when anything is found.",
+        "example:\n  fastlabel-formats validate tasks.json --annotations annotations.json",
+    )
+    check.add_argument("--classes", help="the known values: a file with one name per line, or a,b,c")
+    check.add_argument("--annotations", help="the known values from the project's annotation definitions")
+    check.add_argument("--project-type", default="image_bbox", choices=PROJECT_TYPES, metavar="PROJECT_TYPE")
+    check.set_defaults(run=run_validate)
+
+
 def _add_integrate_and_split(commands) -> None:
     integrate = _command(
         commands, "integrate", "merge split tasks PREFIX/1.ext, PREFIX/2.ext, … into PREFIX.ext",
@@ -367,6 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_draw(commands)
     _add_convert(commands)
     _add_integrate_and_split(commands)
+    _add_validate(commands)
     return parser
 
 

@@ -1,0 +1,128 @@
+"""``validate``: what in a project breaks training and rasterisation, with its places — malformed
+annotations, invalid polygons (self-intersecting, a hole outside or touching its outer ring, fewer
+than 3 distinct vertices, zero area), shapes and keypoints outside the image, values that are not
+classes, and duplicate annotations. Nothing is written; the report is the result."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .columns import bbox_points, row_kinds, vertex_bounds
+from .report import ConversionReport
+from .run import Target, prepared_tables
+from .tasks import RING_TYPES, AnnotationTable
+
+AREA_TYPES = ("polygon", "segmentation")
+
+
+class _Checked(Target):
+    """The tables of a validation carry every ring type's geometry."""
+
+    name = "validate"
+    geometry = RING_TYPES
+
+
+def validate(tasks: object, *, classes: Sequence[str] | None = None, annotations: Sequence[dict] | None = None,
+             project_type: str = "image_bbox", report: ConversionReport | None = None) -> ConversionReport:
+    """The findings of every check over ``tasks`` (any input :func:`~fastlabel_formats.export_coco`
+    takes); ``classes`` or the definitions' values (``annotations``) name the known values."""
+    report = report or ConversionReport("validate")
+    known = set(classes) if classes else {d.get("value") for d in annotations} if annotations else None
+    for table in prepared_tables(tasks, _Checked("."), report, project_type, None, None):
+        check_table(table, report, known)
+    return report
+
+
+def check_table(table: AnnotationTable, report: ConversionReport, known: set | None) -> None:
+    """Every check on one table, each finding counted with its places."""
+    kinds = row_kinds(table)
+    table.note(report, _few_vertices(table), "{kind} with a ring of fewer than 3 distinct vertices")
+    for reason, rows in _shape_problems(table).items():
+        table.note(report, rows, f"{{kind}}: {reason}")
+    boxes = bbox_points(table)
+    flat = (kinds == "bbox") & ((boxes[:, 0] == boxes[:, 2]) | (boxes[:, 1] == boxes[:, 3]))
+    table.note(report, flat, "bbox of zero width or height")
+    table.note(report, _outside(table), "{kind} reaching outside the image")
+    table.note(report, _keypoints_outside(table), "{kind} with keypoints outside the image")
+    if known is not None:
+        values = np.array([a.get("value") in known for a in table.annotations], bool)
+        classed = np.isin(kinds, ("bbox", *AREA_TYPES, "pose_estimation"))
+        table.note(report, ~values & classed, "value not in the classes")
+    table.note(report, _duplicates(table), "duplicate annotation (same type, value and points in one image)")
+
+
+def _few_vertices(table: AnnotationTable) -> np.ndarray:
+    """Rows whose polygon ring (or any outer ring of a segmentation) has fewer than 3 distinct vertices."""
+    rings, out = table.rings, np.zeros(len(table), bool)
+    kinds = row_kinds(table)
+    for row in np.flatnonzero(np.isin(kinds, AREA_TYPES)).tolist():
+        for ring in range(rings.shape_ring_offsets[row], rings.shape_ring_offsets[row + 1]):
+            coords = rings.coords[rings.ring_offsets[ring]:rings.ring_offsets[ring + 1]]
+            if len(np.unique(coords, axis=0)) < 3:
+                out[row] = True
+    return out
+
+
+def _shape_problems(table: AnnotationTable) -> dict[str, np.ndarray]:
+    """``{reason: rows}`` of polygons and segmentations that shapely finds invalid or of zero area."""
+    import shapely
+
+    rings, kinds = table.rings, row_kinds(table)
+    found: dict[str, np.ndarray] = {}
+    for row in np.flatnonzero(np.isin(kinds, AREA_TYPES)).tolist():
+        first, last = rings.shape_ring_offsets[row], rings.shape_ring_offsets[row + 1]
+        parts = [rings.coords[rings.ring_offsets[r]:rings.ring_offsets[r + 1]] for r in range(first, last)]
+        holes = rings.is_hole[first:last]
+        if any(len(np.unique(p, axis=0)) < 3 for p in parts):
+            continue  # counted as fewer than 3 distinct vertices
+        for reason in _region_reasons(shapely, parts, holes):
+            found.setdefault(reason, np.zeros(len(table), bool))[row] = True
+    return found
+
+
+def _region_reasons(shapely, parts: list[np.ndarray], holes: np.ndarray) -> set[str]:
+    """What is wrong with the regions of one shape (each an outer ring and the holes after it)."""
+    reasons, start = set(), 0
+    for end in [*np.flatnonzero(~holes)[1:].tolist(), len(parts)]:
+        polygon = shapely.Polygon(parts[start], parts[start + 1:end])
+        if np.linalg.matrix_rank(parts[start] - parts[start][0]) < 2:  # collinear (shapely: "self-intersection")
+            reasons.add("zero area")
+        elif not shapely.is_valid(polygon):
+            reasons.add(shapely.is_valid_reason(polygon).split("[")[0].strip().lower())
+        start = end
+    return reasons
+
+
+def _outside(table: AnnotationTable) -> np.ndarray:
+    """Rows with a vertex left of or above 0, or right of or below the image's width / height."""
+    bounds = vertex_bounds(table)
+    sizes = np.array([(f.width, f.height) for f in table.frames], np.float64).reshape(-1, 2)[table.frame]
+    known = ~np.isnan(bounds[:, 0]) & (sizes > 0).all(axis=1)
+    outside = (bounds[:, 0] < 0) | (bounds[:, 1] < 0) | (bounds[:, 2] > sizes[:, 0]) | (bounds[:, 3] > sizes[:, 1])
+    return known & outside
+
+
+def _keypoints_outside(table: AnnotationTable) -> np.ndarray:
+    out = np.zeros(len(table), bool)
+    for row, annotation in enumerate(table.annotations):
+        frame = table.frames[table.frame[row]]
+        located = [k["value"][:2] for k in annotation.get("keypoints") or () if isinstance(k, dict) and k.get("value")]
+        if located and frame.width and frame.height:
+            xy = np.asarray(located, np.float64)
+            out[row] = bool((xy < 0).any() or (xy[:, 0] > frame.width).any() or (xy[:, 1] > frame.height).any())
+    return out
+
+
+def _duplicates(table: AnnotationTable) -> np.ndarray:
+    """Rows repeating an earlier row of the same frame (type, value and points)."""
+    seen: set = set()
+    out = np.zeros(len(table), bool)
+    for row, (kind, annotation, points) in enumerate(zip(table.kinds, table.annotations, table.points)):
+        if not points:
+            continue
+        key = (int(table.frame[row]), kind, repr(annotation.get("value")), repr(points))
+        out[row] = key in seen
+        seen.add(key)
+    return out
