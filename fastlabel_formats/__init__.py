@@ -4,7 +4,7 @@ One module per format, each with the same verbs: ``to_<fmt>`` (objects, no files
 ``export_<fmt>`` (files, returns a :class:`ConversionReport`).
 """
 
-from .checks import validate
+from .checks import stats, validate
 from .coco import coco_tasks, coco_to_fastlabel, export_coco, to_coco
 from .draw import draw_annotations, export_image_with_annotations
 from .errors import FormatError
@@ -71,6 +71,7 @@ __all__ = [
     "to_labelme",
     "to_pascalvoc",
     "to_yolo",
+    "stats",
     "validate",
     "yolo_tasks",
     "yolo_to_fastlabel",

@@ -126,3 +126,34 @@ def _duplicates(table: AnnotationTable) -> np.ndarray:
         out[row] = key in seen
         seen.add(key)
     return out
+
+
+def stats(tasks: object, *, project_type: str = "image_bbox") -> dict:
+    """Counts of a project: images, images without annotations, annotations per type and per class,
+    per class per split (a task name's first folder when it is ``train`` / ``val`` / ``test``) and
+    the box sizes (width, height of every bbox: min, median, max)."""
+    images = empty = 0
+    per_type: dict[str, int] = {}
+    per_class: dict[str, int] = {}
+    per_split: dict[str, dict[str, int]] = {}
+    sizes: list[np.ndarray] = []
+    for table in prepared_tables(tasks, _Checked("."), ConversionReport("stats"), project_type, None, None):
+        images += len(table.frames)
+        empty += len(table.frames) - len(set(table.frame.tolist()))
+        for frame, kind, annotation in zip(table.frame.tolist(), table.kinds, table.annotations):
+            value = str(annotation.get("value"))
+            split = table.frames[frame].file_name.split("/", 1)[0]
+            per_type[kind] = per_type.get(kind, 0) + 1
+            per_class[value] = per_class.get(value, 0) + 1
+            if split in ("train", "val", "test"):
+                per_split.setdefault(split, {}).setdefault(value, 0)
+                per_split[split][value] += 1
+        boxes = bbox_points(table)
+        boxes = boxes[~np.isnan(boxes[:, 0])]
+        sizes.append(np.abs(boxes[:, 2:] - boxes[:, :2]))
+    box_sizes = np.concatenate(sizes) if sizes else np.zeros((0, 2))
+    summary = {name: [float(f(box_sizes[:, i])) for f in (np.min, np.median, np.max)] if len(box_sizes) else []
+               for i, name in enumerate(("width", "height"))}
+    return {"images": images, "images_without_annotations": empty, "annotations_per_type": per_type,
+            "annotations_per_class": dict(sorted(per_class.items())), "per_split": per_split,
+            "bbox_sizes_min_median_max": summary}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 
-from .checks import validate
+from .checks import stats, validate
 from .convert import SOURCES, TARGET_FORMATS, detect_format, read_tasks, write_tasks
 from .draw import export_image_with_annotations
 from .errors import FormatError
@@ -313,6 +313,37 @@ def run_validate(args: argparse.Namespace) -> int:
     return 1 if found else 0
 
 
+def run_stats(args: argparse.Namespace) -> int:
+    """Print (or write as JSON) a project's counts."""
+    source_format = detect_format(args.tasks) if args.source_format == "auto" else args.source_format
+    tasks = args.tasks if source_format == "fastlabel" else read_tasks(args.tasks, source_format)
+    counts = stats(tasks, project_type=args.project_type)
+    if args.json:
+        print(orjson.dumps(counts, option=orjson.OPT_INDENT_2).decode())
+        return 0
+    say(f"{counts['images']:,} image(s), {counts['images_without_annotations']:,} without annotations")
+    for title, key in (("per type", "annotations_per_type"), ("per class", "annotations_per_class")):
+        say(f"annotations {title}: " + ", ".join(f"{k} {v:,}" for k, v in counts[key].items()))
+    for split, classes in counts["per_split"].items():
+        say(f"  {split}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(classes.items())))
+    for axis, (low, middle, high) in ((k, v) for k, v in counts["bbox_sizes_min_median_max"].items() if v):
+        say(f"bbox {axis}: min {low:g}, median {middle:g}, max {high:g}")
+    return 0
+
+
+def _add_stats(commands) -> None:
+    counting = _command(
+        commands, "stats", "count images, annotations per type / class / split, box sizes",
+        "Count a project in any input format: images (and those without annotations), annotations per type "
+        "and per class, per class per split (train/ val/ test/ name prefixes), bbox sizes.",
+        "example:\n  fastlabel-formats stats data.yaml --json", source="tasks, or a COCO / YOLO / VOC / labelme source",
+    )
+    counting.add_argument("--from", dest="source_format", default="auto", choices=("auto", *SOURCES))
+    counting.add_argument("--project-type", default="image_bbox", choices=PROJECT_TYPES, metavar="PROJECT_TYPE")
+    counting.add_argument("--json", action="store_true", help="print the counts as JSON")
+    counting.set_defaults(run=run_stats)
+
+
 def _add_validate(commands) -> None:
     check = _command(
         commands, "validate", "check a project: geometry, image bounds, classes, duplicates (exit 1 on findings)",
@@ -399,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_convert(commands)
     _add_integrate_and_split(commands)
     _add_validate(commands)
+    _add_stats(commands)
     return parser
 
 

@@ -53,3 +53,20 @@ def test_every_kind_of_problem_is_found_with_its_place(tmp_path, capsys):
     assert "self-intersection" in capsys.readouterr().out
     path.write_text(json.dumps([task("ok.jpg", 10, 10, ann("bbox", "v", [1, 1, 5, 5]))]))
     assert main(["validate", str(path)]) == 0
+
+
+def test_stats_count_images_types_classes_splits_and_box_sizes(tmp_path, capsys):
+    from fastlabel_formats import stats
+
+    tasks = [task("train/a.jpg", 40, 40, ann("bbox", "cat", [0, 0, 10, 20]), ann("polygon", "dog", [1, 1, 5, 1, 5, 5])),
+             task("val/b.jpg", 40, 40, ann("bbox", "cat", [0, 0, 30, 4])), task("c.jpg", 40, 40)]
+    counts = stats(tasks)
+    assert counts["images"] == 3 and counts["images_without_annotations"] == 1
+    assert counts["annotations_per_type"] == {"bbox": 2, "polygon": 1}
+    assert counts["annotations_per_class"] == {"cat": 2, "dog": 1}
+    assert counts["per_split"] == {"train": {"cat": 1, "dog": 1}, "val": {"cat": 1}}
+    assert counts["bbox_sizes_min_median_max"] == {"width": [10, 20, 30], "height": [4, 12, 20]}
+    path = tmp_path / "tasks.json"
+    path.write_text(json.dumps(tasks))
+    assert main(["stats", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(counts))
