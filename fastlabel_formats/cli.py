@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -154,15 +155,31 @@ def run_render(args: argparse.Namespace) -> int:
     """Write index-colour PNGs (instance or semantic) of every image task."""
     started = time.perf_counter()
     tasks = args.tasks
-    if args.semantic:
-        report = export_semantic_segmentation(tasks, args.output, classes=_classes(args.classes),
-                                              start_index=args.start_index, jobs=args.jobs, raster=args.raster,
-                                              scheduler=args.scheduler, strict=args.strict, progress=True)
-    else:
-        report = export_instance_segmentation(tasks, args.output, start_index=args.start_index, jobs=args.jobs,
-                                              raster=args.raster, scheduler=args.scheduler, strict=args.strict,
-                                              progress=True)
+    with _published(args) as output:
+        if args.semantic:
+            report = export_semantic_segmentation(tasks, output, classes=_classes(args.classes),
+                                                  start_index=args.start_index, jobs=args.jobs, raster=args.raster,
+                                                  scheduler=args.scheduler, strict=args.strict, progress=True)
+        else:
+            report = export_instance_segmentation(tasks, output, start_index=args.start_index, jobs=args.jobs,
+                                                  raster=args.raster, scheduler=args.scheduler, strict=args.strict,
+                                                  progress=True)
     return _finish(report, started)
+
+
+@contextmanager
+def _published(args: argparse.Namespace) -> Iterator[Path]:
+    """The folder to write ``-o`` into: a hidden sibling, moved into place when the run completes
+    (a non-empty ``-o`` is refused unless --overwrite)."""
+    folder = Path(args.output)
+    check_empty({"output": folder}, args.overwrite)
+    with staged({"output": folder}) as siblings:
+        yield siblings["output"]
+
+
+def _add_overwrite(command) -> None:
+    command.add_argument("--overwrite", action="store_true",
+                         help="replace an output folder that holds an earlier run (default: refuse it)")
 
 
 def _add_raster(command) -> None:
@@ -189,14 +206,16 @@ def _add_render(commands) -> None:
     _add_raster(render)
     _add_workers(render)
     render.add_argument("--strict", action="store_true", help="fail instead of skipping anything")
+    _add_overwrite(render)
     render.set_defaults(run=run_render)
 
 
 def run_draw(args: argparse.Namespace) -> int:
     """Draw every task's annotations on its image."""
     started = time.perf_counter()
-    report = export_image_with_annotations(args.tasks, args.images, args.output, jobs=args.jobs, raster=args.raster,
-                                           scheduler=args.scheduler, strict=args.strict, progress=True)
+    with _published(args) as output:
+        report = export_image_with_annotations(args.tasks, args.images, output, jobs=args.jobs, raster=args.raster,
+                                               scheduler=args.scheduler, strict=args.strict, progress=True)
     return _finish(report, started)
 
 
@@ -213,6 +232,7 @@ def _add_draw(commands) -> None:
     _add_raster(draw)
     _add_workers(draw)
     draw.add_argument("--strict", action="store_true", help="fail instead of skipping anything")
+    _add_overwrite(draw)
     draw.set_defaults(run=run_draw)
 
 
@@ -226,8 +246,9 @@ def run_convert(args: argparse.Namespace) -> int:
     tasks = read_tasks(args.source, args.source_format, classes_file=args.classes_file, images=args.images,
                        project_type=args.yolo_type, report=imported)
     say(imported.summary().replace("0 file(s) written", f"{len(tasks)} image(s) read"))
-    report = write_tasks(tasks, args.target_format, args.output, classes=_classes(args.classes),
-                         strict=args.strict, jobs=args.jobs, scheduler=args.scheduler, image_dir=args.images)
+    with _published(args) as output:
+        report = write_tasks(tasks, args.target_format, output, classes=_classes(args.classes),
+                             strict=args.strict, jobs=args.jobs, scheduler=args.scheduler, image_dir=args.images)
     return _finish(report, started)
 
 
@@ -254,6 +275,7 @@ def _add_convert(commands) -> None:
                                           "imagePath (relative to it)")
     _add_workers(convert)
     convert.add_argument("--strict", action="store_true", help="fail instead of dropping anything")
+    _add_overwrite(convert)
     convert.set_defaults(run=run_convert)
 
 
