@@ -336,3 +336,22 @@ def test_a_failing_parallel_coco_export_leaves_no_part_files(tmp_path, monkeypat
     with pytest.raises(FormatError, match=r"task 't25.jpg' annotation #1 \(circle\)"):
         export_coco(tasks, tmp_path / "out", jobs=2, strict=True)
     assert not [p for p in (tmp_path / "out").rglob("*") if ".parts-" in str(p)]
+
+
+def test_malformed_annotations_keep_coco_ids_identical_in_every_mode(tmp_path, small_blocks):
+    """Pass 1 counts each block's records from the same table pass 2 builds (malformed annotations
+    left out of both), so blocks built anywhere number alike."""
+    tasks = [task(f"t{n}.jpg", 10, 10, ann("bbox", "a", [0, 0, 5, 5]), ann("polygon", "b", [0, 0, 4, 0, 4, 4]))
+             for n in range(40)]
+    for n in (3, 17, 18, 33):
+        tasks[n]["annotations"].insert(1, ann("bbox", "a", [1, 2, 3]))
+    tasks[20]["annotations"].append({"type": "polygon", "value": "b", "points": [0, 0, "x", 1, 2, 2]})
+    outputs = {}
+    for jobs in (1, 2):
+        report = export_coco(tasks, tmp_path / f"jobs{jobs}", jobs=jobs)
+        assert report.findings["malformed annotation skipped"].count == 5
+        outputs[jobs] = (tmp_path / f"jobs{jobs}" / "annotations.json").read_bytes()
+    assert outputs[1] == outputs[2]
+    ids = [a["id"] for a in orjson.loads(outputs[1])["annotations"]]
+    assert ids == list(range(1, 81))
+    assert [a["id"] for a in to_coco(tasks)["annotations"]] == ids
