@@ -15,7 +15,7 @@ from .checks import stats, validate
 from .convert import SOURCES, TARGET_FORMATS, detect_format, read_tasks, write_tasks
 from .draw import export_image_with_annotations
 from .errors import FormatError
-from .files import read_json, write_atomic
+from .files import is_remote, read_json, write_atomic
 from .integrate import integrate, piece_kind, split_image_task
 from .parallel import default_jobs
 from .raster import RASTER_RULES
@@ -139,11 +139,16 @@ def run_export(args: argparse.Namespace) -> int:
                             image_dir=args.images, layout=args.layout, copy_images=args.copy_images,
                             split=parse_split(args.split) if args.split else None, seed=args.seed,
                             raster=args.raster)
-    folders = {name: Path(args.output) / name for name in names}
-    check_empty(folders, args.overwrite)
-    with staged(folders) as siblings:  # every target moves into place once all are complete
-        reports = export_targets(args.tasks, siblings, options, videos=args.videos, strict=args.strict,
-                                 jobs=args.jobs, scheduler=args.scheduler, progress=True, published_dirs=folders)
+    run = {"videos": args.videos, "strict": args.strict, "jobs": args.jobs, "scheduler": args.scheduler,
+           "progress": not QUIET["on"]}
+    if is_remote(args.output):  # an object store publishes each file whole: written in place
+        reports = export_targets(args.tasks, {name: f"{args.output.rstrip('/')}/{name}" for name in names},
+                                 options, **run)
+    else:
+        folders = {name: Path(args.output) / name for name in names}
+        check_empty(folders, args.overwrite)
+        with staged(folders) as siblings:  # every target moves into place once all are complete
+            reports = export_targets(args.tasks, siblings, options, published_dirs=folders, **run)
     for report in reports.values():
         REPORTS.append(report)
         say(report.summary())
@@ -155,15 +160,13 @@ def run_render(args: argparse.Namespace) -> int:
     """Write index-colour PNGs (instance or semantic) of every image task."""
     started = time.perf_counter()
     tasks = args.tasks
+    run = {"start_index": args.start_index, "jobs": args.jobs, "raster": args.raster, "scheduler": args.scheduler,
+           "strict": args.strict, "progress": not QUIET["on"]}
     with _published(args) as output:
         if args.semantic:
-            report = export_semantic_segmentation(tasks, output, classes=_classes(args.classes),
-                                                  start_index=args.start_index, jobs=args.jobs, raster=args.raster,
-                                                  scheduler=args.scheduler, strict=args.strict, progress=True)
+            report = export_semantic_segmentation(tasks, output, classes=_classes(args.classes), **run)
         else:
-            report = export_instance_segmentation(tasks, output, start_index=args.start_index, jobs=args.jobs,
-                                                  raster=args.raster, scheduler=args.scheduler, strict=args.strict,
-                                                  progress=True)
+            report = export_instance_segmentation(tasks, output, **run)
     return _finish(report, started)
 
 
@@ -215,7 +218,7 @@ def run_draw(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with _published(args) as output:
         report = export_image_with_annotations(args.tasks, args.images, output, jobs=args.jobs, raster=args.raster,
-                                               scheduler=args.scheduler, strict=args.strict, progress=True)
+                                               scheduler=args.scheduler, strict=args.strict, progress=not QUIET["on"])
     return _finish(report, started)
 
 
@@ -248,7 +251,8 @@ def run_convert(args: argparse.Namespace) -> int:
     say(imported.summary().replace("0 file(s) written", f"{len(tasks)} image(s) read"))
     with _published(args) as output:
         report = write_tasks(tasks, args.target_format, output, classes=_classes(args.classes),
-                             strict=args.strict, jobs=args.jobs, scheduler=args.scheduler, image_dir=args.images)
+                             strict=args.strict, jobs=args.jobs, scheduler=args.scheduler, image_dir=args.images,
+                             progress=not QUIET["on"])
     return _finish(report, started)
 
 

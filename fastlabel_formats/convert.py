@@ -85,7 +85,7 @@ def _sized(tasks: list[dict], images: Path) -> list[dict]:
 
 def write_tasks(tasks: object, target_format: str, output_dir: str | os.PathLike[str], *,
                 classes: list[str] | None = None, strict: bool = False, jobs: int = 1,
-                scheduler: object = None, image_dir: str | None = None) -> ConversionReport:
+                scheduler: object = None, image_dir: str | None = None, progress: bool = True) -> ConversionReport:
     """Write ``tasks`` in ``target_format`` under ``output_dir`` (any target of the registry, or
     ``fastlabel``: the tasks themselves as ``tasks.json``)."""
     if target_format == "fastlabel":
@@ -96,5 +96,5 @@ def write_tasks(tasks: object, target_format: str, output_dir: str | os.PathLike
         raise FormatError(f"unknown target format {target_format!r}; choose from {', '.join(TARGET_FORMATS)}")
     options = TargetOptions(classes=classes, image_dir=image_dir)
     reports = export_targets(tasks, {target_format: output_dir}, options, strict=strict,
-                             jobs=jobs, scheduler=scheduler, progress=True)
+                             jobs=jobs, scheduler=scheduler, progress=progress)
     return reports[target_name(target_format)]

@@ -159,3 +159,15 @@ def test_from_auto_recognises_each_format(tmp_path, capsys):
                  "-o", str(tmp_path / "back")]) == 0
     assert "read as coco" in capsys.readouterr().out
     assert len(json.loads((tmp_path / "back/tasks.json").read_text())) == 6
+
+
+def test_remote_output_folders_are_written_in_place_and_quiet_is_silent(tmp_path, capsys):
+    fsspec = pytest.importorskip("fsspec")
+    with fsspec.open("memory://pipeline/tasks.json", "wb") as stream:
+        stream.write((SAMPLE / "tasks.json").read_bytes())
+    assert main(["export", "memory://pipeline/tasks.json", "--to", "coco,yolo", "-o", "memory://pipeline/out",
+                 "--jobs", "1", "--quiet"]) == 0
+    written = fsspec.filesystem("memory").find("/pipeline/out")
+    assert "/pipeline/out/coco/annotations.json" in written and len(written) == 8  # + 6 labels, classes.txt
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
