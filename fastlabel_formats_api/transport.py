@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import collections
 import email.utils
+import math
 import os
 import random
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +28,8 @@ from .exceptions import FastLabelException, FastLabelInvalidException
 
 DEFAULT_BASE_URL = "https://api.fastlabel.ai/v1/"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+MAX_RETRY_AFTER = 60.0  # seconds: a server asking for a longer wait gets the error instead
+MESSAGE_CHARS = 2_000  # an error body longer than this is cut (a 20 MB page is not a message)
 USER_AGENT = "fastlabel-formats/0.1.0 (+python-requests)"
 
 
@@ -36,40 +40,53 @@ class RateLimiter:
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self.calls, self.period, self.clock, self.sleep = calls, period, clock, sleep
         self.recent: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()  # threads sharing a client share one window
 
     def wait(self) -> float:
-        """Block until one more call fits; returns the seconds waited."""
-        now, waited = self.clock(), 0.0
-        while self.recent and self.recent[0] <= now - self.period:
-            self.recent.popleft()
-        if len(self.recent) >= self.calls:
-            waited = self.recent[0] + self.period - now
-            self.sleep(waited)
-            now = self.clock()
-            while self.recent and self.recent[0] <= now - self.period:
-                self.recent.popleft()
-        self.recent.append(now)
-        return waited
+        """Block until one more call fits; returns the seconds waited. Thread-safe: a call's slot
+        is taken under the lock, the sleep happens outside it."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self.clock()
+                while self.recent and self.recent[0] <= now - self.period:
+                    self.recent.popleft()
+                if len(self.recent) < self.calls:
+                    self.recent.append(now)
+                    return waited
+                pause = self.recent[0] + self.period - now
+            self.sleep(pause)
+            waited += pause
 
 
 def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date)."""
+    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date); None when the header
+    is absent or unreadable (``nan``, ``inf``, garbage: the backoff applies)."""
     if not value:
         return None
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
-        moment = email.utils.parsedate_to_datetime(value)
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
         return None if moment is None else max(moment.timestamp() - time.time(), 0.0)
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + f"… ({len(text):,} characters)"
 
 
 def error_message(response: requests.Response) -> object:
-    """The ``message`` of a JSON error body, else the raw text (never a KeyError)."""
+    """The ``message`` of a JSON error body, else the raw text (never a KeyError), cut to a sane length."""
     try:
         body = response.json()
     except ValueError:
-        return response.text
-    return body["message"] if isinstance(body, dict) and "message" in body else response.text
+        return _short(response.text)
+    message = body["message"] if isinstance(body, dict) and "message" in body else response.text
+    return _short(message) if isinstance(message, str) else message
 
 
 class Transport:
@@ -134,16 +151,21 @@ class Transport:
                 raise FastLabelException(f"connection to the FastLabel API failed: {type(error).__name__}") from None
             if response.status_code in RETRY_STATUSES and attempt < self.max_retries and (
                     method != "POST" or response.status_code == 429):
+                delay = self._delay(attempt, response.headers.get("Retry-After"))
+                if delay is None:  # a wait beyond the cap: the server's answer, with its wait, is the error
+                    return response
                 response.close()
-                self.sleep(self._delay(attempt, response.headers.get("Retry-After")))
+                self.sleep(delay)
                 continue
             return response
         raise AssertionError("unreachable")
 
-    def _delay(self, attempt: int, retry_after: str | None) -> float:
+    def _delay(self, attempt: int, retry_after: str | None) -> float | None:
+        """Seconds before the next attempt; None when the server asks for more than
+        :data:`MAX_RETRY_AFTER` (the caller then gets the error at once)."""
         told = retry_after_seconds(retry_after)
         if told is not None:
-            return told
+            return told if told <= MAX_RETRY_AFTER else None
         return self.backoff * (2 ** attempt) + random.uniform(0, self.backoff)
 
 
@@ -160,15 +182,30 @@ def _check_storage(response: requests.Response, url: str) -> None:
         raise FastLabelException(f"storage request to {where} failed: {response.text[:200]}", response.status_code)
 
 
+def _json(response: requests.Response) -> object:
+    """The parsed 2xx body; FastLabelException with the status and an excerpt when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError:
+        excerpt = response.content[:200].decode("utf-8", "replace")
+        raise FastLabelException(f"the API answered {response.status_code} with a body that is not JSON: "
+                                 f"{excerpt!r}", response.status_code) from None
+
+
 def _result(method: str, response: requests.Response) -> object:
     status = response.status_code
     if method == "GET" and status == 200:
-        return response.json()
+        return _json(response)
     if method == "POST" and status in (200, 204):
-        return response.json() if status == 200 else None
+        return _json(response) if status == 200 else None
     if method == "PUT" and status in (200, 204):
-        return response.json() if status == 200 and response.content else None
+        return _json(response) if status == 200 and response.content else None
     if method == "DELETE" and status in (200, 204):
         return None
     exception = FastLabelInvalidException if str(status).startswith("4") else FastLabelException
-    raise exception(error_message(response), status)
+    message = error_message(response)
+    wait = response.headers.get("Retry-After")
+    asked = retry_after_seconds(wait) if status in RETRY_STATUSES else None
+    if asked is not None and asked > MAX_RETRY_AFTER:
+        message = f"{message} (the server asks to wait {wait} s, more than the {MAX_RETRY_AFTER:g} s we wait)"
+    raise exception(message, status)

@@ -115,3 +115,58 @@ def test_limiter_delays_a_burst_beyond_its_budget():
     now[0] += 1.0  # t = 103: the 4th call must wait until the first (t = 100) is 10 s old
     assert limiter.wait() == pytest.approx(7.0) and waits == [pytest.approx(7.0)]
     assert limiter.wait() == pytest.approx(1.0)  # the next one waits for the call at t = 101
+
+
+def test_retry_after_is_parsed_safely_and_capped():
+    from fastlabel_formats_api.transport import MAX_RETRY_AFTER, retry_after_seconds
+
+    assert retry_after_seconds("nan") is None and retry_after_seconds("inf") is None
+    assert retry_after_seconds("garbage") is None and retry_after_seconds("-5") == 0.0
+    assert retry_after_seconds("2.5") == 2.5
+    assert MAX_RETRY_AFTER == 60.0
+
+
+def test_a_wait_beyond_the_cap_raises_at_once_with_the_servers_wait(fake):
+    from fastlabel_formats_api import Client, FastLabelException
+
+    slept = []
+    client = Client(TOKEN, base_url=fake.url, sleep=slept.append)
+    fake.inject(times=1, status=429, retry_after="86400")
+    with pytest.raises(FastLabelException, match="asks to wait 86400 s"):
+        client.get_projects()
+    assert slept == []
+    fake.inject(times=1, status=503, retry_after="nan")
+    assert client.get_projects() == [] and len(slept) == 1 and slept[0] < 5  # backoff instead
+
+
+def test_malformed_2xx_bodies_and_huge_error_bodies(fake):
+    from fastlabel_formats_api import Client, FastLabelException
+
+    client = Client(TOKEN, base_url=fake.url, sleep=lambda seconds: None)
+    fake.inject(times=1, status=200, body="{not json")
+    with pytest.raises(FastLabelException, match="not JSON"):
+        client.get_projects()
+    fake.inject(times=1, status=400, body="x" * 20_000_000)
+    with pytest.raises(FastLabelException) as failure:
+        client.get_projects()
+    assert len(str(failure.value)) < 3_000
+
+
+def test_the_limiter_holds_its_window_across_threads():
+    import concurrent.futures
+    import threading
+
+    from fastlabel_formats_api.transport import RateLimiter
+
+    clock = {"now": 0.0}
+    lock = threading.Lock()
+
+    def sleep(seconds):
+        with lock:
+            clock["now"] += seconds
+
+    limiter = RateLimiter(calls=20, period=10.0, clock=lambda: clock["now"], sleep=sleep)
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: limiter.wait(), range(48)))
+    times = sorted(limiter.recent)
+    assert all(sum(1 for t in times if start <= t < start + 10.0) <= 20 for start in times)
