@@ -11,7 +11,7 @@ from PIL import Image, ImageColor, ImageDraw
 
 from .errors import FormatError, where
 from .geometry import box_corners
-from .raster import check_raster
+from .raster import check_image_size, check_raster
 from .render import paint_batch
 from .report import ConversionReport
 from .run import PerImageTarget, run_export
@@ -47,9 +47,18 @@ def _draw_polygon(pen: ImageDraw.ImageDraw, points: list, dark: tuple, thin: tup
     pen.polygon(closed, fill=thin)
 
 
+def _clipped(points: list, width: int, height: int) -> list:
+    """Coordinates clipped to one image size beyond each edge: what lies further out draws the same
+    pixels, and PIL would spend minutes on a coordinate of 1e308."""
+    limit = np.array([width, height] * (len(points) // 2) + [width] * (len(points) % 2), np.float64)
+    return np.clip(np.asarray(points, np.float64), -limit, 2 * limit).tolist()
+
+
 def draw_shape(pen: ImageDraw.ImageDraw, annotation: dict, rgb: tuple, stroke: int) -> bool:
     """Draw one non-segmentation annotation; False when its type is not drawable here."""
     kind, points = annotation.get("type"), annotation.get("points")
+    if kind in ("bbox", "polygon", "keypoint", "line") and points and not annotation.get("rotation"):
+        points = _clipped(points, *pen.im.size)
     dark, thin = rgb + (OPACITY_DARK,), rgb + (OPACITY_THIN,)
     if kind == "bbox" and annotation.get("rotation"):  # its rotated corners, as everywhere else
         corners = box_corners(np.array([points], np.float64), np.array([annotation["rotation"]], np.float64))
@@ -209,8 +218,9 @@ def _encoded(path: Path, task: dict, target: Path, source: str, report: Conversi
              raster: str = "staircase") -> bytes:
     try:
         with Image.open(path) as opened:
+            check_image_size(opened.width, opened.height, str(path))
             image = draw_annotations(opened, task, source=source, report=report, raster=raster)
-    except OSError as error:
+    except (OSError, Image.DecompressionBombError) as error:
         raise FormatError(f"{path}: cannot read the image of task {task['name']!r} ({error})") from error
     stream = io.BytesIO()
     image.save(stream, format=Image.registered_extensions()[target.suffix.lower()], quality=95)

@@ -12,6 +12,9 @@ from .errors import FormatError
 TIME_DECIMALS = 6
 
 
+MISSING_SHOWN = 10  # missing piece numbers named in the error (never a range of the largest n)
+
+
 def pieces(tasks: Sequence[dict], prefix: str) -> list[tuple[int, dict]]:
     """``(n, task)`` of the tasks named ``<prefix>/<n>.<ext>``, by n; FormatError unless n is 1..N."""
     pattern = re.compile(re.escape(prefix.rstrip("/")) + r"/([1-9][0-9]*)(\.[^/]*)?$")
@@ -25,9 +28,10 @@ def pieces(tasks: Sequence[dict], prefix: str) -> list[tuple[int, dict]]:
             found[number] = task
     if not found:
         raise FormatError(f"{prefix}: no task named {prefix}/<n>.<ext>")
-    missing = sorted(set(range(1, max(found) + 1)) - set(found))
-    if missing:
-        raise FormatError(f"{prefix}: pieces {missing} are missing (found 1..{max(found)} without them)")
+    if max(found) != len(found):  # n must cover 1..N: a gap means pieces are missing
+        missing = [n for n in range(1, min(max(found), len(found) + MISSING_SHOWN) + 1) if n not in found]
+        raise FormatError(f"{prefix}: {max(found) - len(found):,} piece(s) are missing from 1..{max(found):,} "
+                          f"(e.g. {missing[:MISSING_SHOWN]})")
     return sorted(found.items())
 
 

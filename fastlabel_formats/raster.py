@@ -198,6 +198,7 @@ def segmentation_rle(points: list, width: int, height: int, raster: str = "stair
     """Compressed COCO RLE ``{"size": [h, w], "counts": str}`` of a segmentation, and its pixel area."""
     from pycocotools import mask as coco_mask
 
+    check_image_size(width, height, "segmentation RLE")
     mask, window = segmentation_mask(points, width, height, raster)
     counts = window_rle_counts(mask, window, width, height)
     rle = coco_mask.frPyObjects({"counts": counts, "size": [height, width]}, height, width)
@@ -208,6 +209,19 @@ def segmentation_rle(points: list, width: int, height: int, raster: str = "stair
 # itself, float coordinates as they are (even-odd), not inside the truncated, staircased ring.
 
 RASTER_RULES = ("staircase", "exact")
+# the largest image rendered, rasterised to RLE or drawn: Pillow's decompression-bomb limit (an
+# image this size is a 90 MB mask); a task claiming more is an error before anything is allocated.
+# Raise it by setting ``fastlabel_formats.raster.MAX_IMAGE_PIXELS``.
+MAX_IMAGE_PIXELS = 89_478_485
+
+
+def check_image_size(width: int, height: int, place: str) -> None:
+    """FormatError when an image of ``width`` × ``height`` pixels exceeds :data:`MAX_IMAGE_PIXELS`."""
+    if width * height > MAX_IMAGE_PIXELS:
+        from .errors import FormatError
+
+        raise FormatError(f"{place}: an image of {width:,} × {height:,} pixels is more than the "
+                          f"{MAX_IMAGE_PIXELS:,} this renders (raise fastlabel_formats.raster.MAX_IMAGE_PIXELS)")
 
 
 def check_raster(rule: str) -> str:

@@ -24,7 +24,7 @@ from .columns import row_kinds, value_lookup, with_boxes_as_polygons
 from .errors import FormatError, where
 from .files import dump_json, write_atomic
 from .palette import COLOR_PALETTE
-from .raster import check_raster, exact_windows, fill_rings, fill_rings_exact
+from .raster import check_image_size, check_raster, exact_windows, fill_rings, fill_rings_exact
 from .report import ConversionReport
 from .run import PerImageTarget, run_export
 from .runtime import gc_paused
@@ -159,6 +159,8 @@ def table_masks(table: AnnotationTable, row_values: Sequence[int | None], *, dty
         if kind in DRAWABLE and value is not None and not 0 <= value <= limit:
             raise FormatError(f"{table.place(row)}: index {value} does not fit {np.dtype(dtype).name} "
                               "(more than 255 instances or classes need dtype=np.uint16)")
+    for frame in table.frames:
+        check_image_size(frame.width, frame.height, where(table.source, frame.name))
     filled, listed = fill_batch(table, raster), _listed(table)
     row_offsets = np.searchsorted(table.frame, np.arange(len(table.frames) + 1)).tolist()
     for number, frame in enumerate(table.frames):

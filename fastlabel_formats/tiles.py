@@ -304,6 +304,7 @@ def split_image_task(task: dict, rows: int, cols: int, *, image_path: str | os.P
     tile images are cut and written as ``output_dir/<tile name>`` too."""
     import shapely
 
+    _check_grid(task, rows, cols)
     for index, annotation in enumerate(task.get("annotations", ())):
         if annotation.get("type") not in (*SPLIT_TYPES, "classification") and report is not None:
             report.note("annotation of a type that is not split, left out of the tiles",
@@ -332,6 +333,19 @@ def _write_tile_images(task: dict, tiles: list[dict], rows: int, cols: int, imag
             stream = io.BytesIO()
             crop.save(stream, format=image.format or "PNG", quality=95)
             write_atomic(output_path(output_dir, tile_task["name"], f"task {task['name']!r}"), stream.getvalue())
+
+
+MAX_TILES = 10_000  # tiles per image: a larger grid is an error before any work
+
+
+def _check_grid(task: dict, rows: object, cols: object) -> None:
+    """FormatError unless rows × cols is a grid of at least one pixel per tile, at most MAX_TILES."""
+    width, height = task.get("width"), task.get("height")
+    if not all(type(v) is int for v in (rows, cols, width, height)):
+        raise FormatError(f"task {task.get('name')!r}: rows, cols, width and height must be integers")
+    if rows < 1 or cols < 1 or rows * cols > MAX_TILES or rows > height or cols > width:
+        raise FormatError(f"task {task.get('name')!r}: a {rows}x{cols} grid cannot split a {width}x{height} "
+                          f"image (at least 1x1, at most {MAX_TILES:,} tiles, at least one pixel each)")
 
 
 def _split_annotations(task: dict, rows: int, cols: int, shapely) -> list[dict]:

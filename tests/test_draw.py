@@ -97,3 +97,12 @@ def test_export_matches_files_keeps_formats_and_does_not_mutate(tmp_path, frozen
         assert jpeg.format == "JPEG"
     export_image_with_annotations(tasks, images, tmp_path / "two", jobs=2)
     assert (tmp_path / "two/sub/a.PNG").read_bytes() == (tmp_path / "out/sub/a.PNG").read_bytes()
+
+
+def test_far_away_coordinates_are_clipped_before_drawing():
+    import time
+
+    started = time.perf_counter()
+    far = drawn(ann("bbox", "b", [10, -1e308, 50, 40], color="#ff0000"))
+    assert time.perf_counter() - started < 2
+    assert (far == drawn(ann("bbox", "b", [10, -30, 50, 40], color="#ff0000"))).all()

@@ -56,7 +56,7 @@ def test_video_spec_example_and_metadata():
 
 
 @pytest.mark.parametrize("names, problem", [
-    (["p/1.mp3", "p/3.mp3"], r"pieces \[2\] are missing"),
+    (["p/1.mp3", "p/3.mp3"], r"1 piece\(s\) are missing from 1..3 \(e.g. \[2\]\)"),
     (["p/1.mp3", "p/1.wav"], "piece 1 is given twice"),
     (["q/1.mp3"], "no task named p/<n>"),
 ])
@@ -243,3 +243,31 @@ def test_split_carries_rotated_boxes_keypoints_lines_and_classifications():
         [10, 30, 50, 30], [0, 30, 40, 30]]
     assert all(("classification", "day") in tile for tile in kinds)
     assert report.findings["annotation of a type that is not split, left out of the tiles"].count == 1
+
+
+def test_absurd_grids_and_piece_numbers_are_errors_before_any_work():
+    import time
+
+    from fastlabel_formats import FormatError, integrate_image_tiles, split_image_task
+
+    started = time.perf_counter()
+    for rows, cols in ((10**30, 1), (0, 3), (200, 200), (11, 1)):
+        with pytest.raises(FormatError, match="grid cannot split"):
+            split_image_task({"name": "a.jpg", "width": 10, "height": 10, "annotations": []}, rows, cols)
+    tiles = [{"name": "a/1.jpg", "width": 1, "height": 1, "annotations": []},
+             {"name": "a/1000000000000000000.jpg", "width": 1, "height": 1, "annotations": []}]
+    with pytest.raises(FormatError, match=r"999,999,999,999,999,998 piece\(s\) are missing"):
+        integrate_image_tiles(tiles, "a")
+    assert time.perf_counter() - started < 2
+
+
+def test_huge_images_are_refused_before_anything_is_allocated(tmp_path):
+    from fastlabel_formats import FormatError, export_coco, export_semantic_segmentation
+
+    regions = [[[0, 0, 9, 0, 9, 9, 0, 0]], [[20, 20, 30, 20, 30, 30, 20, 20]]]
+    huge = [{"name": "big.jpg", "width": 10**6, "height": 10**6,
+             "annotations": [{"type": "segmentation", "value": "s", "points": regions}]}]
+    with pytest.raises(FormatError, match="pixels is more than"):
+        export_semantic_segmentation(huge, tmp_path / "png")
+    with pytest.raises(FormatError, match="pixels is more than"):
+        export_coco(huge, tmp_path / "coco", holes="rle")
