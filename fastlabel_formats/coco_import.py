@@ -56,16 +56,17 @@ def coco_tasks(
         raise FormatError(f"annotation_type must be one of {IMPORT_TYPES} or None, got {annotation_type!r}")
     images, categories_list, annotations, source, owned = _coco_parts(coco, annotation_type)
     report = report or ConversionReport("coco import", strict=strict)
-    categories = {c.get("id"): c for c in categories_list}
+    categories = _categories(categories_list, source)
     tasks, targets, shared = _empty_tasks(images, source)
     missing: dict = {}
     for position, annotation in enumerate(annotations):
         if annotation is None:
             report.note("annotation that is not an object, skipped", f"{source}: annotation #{position}")
             continue
-        target = targets.get(annotation.image_id)
+        target = targets.get(annotation.image_id) if _is_key(annotation.image_id) else None
         if target is None:
-            missing.setdefault(annotation.image_id, []).append(position)
+            missing.setdefault(annotation.image_id if _is_key(annotation.image_id) else repr(annotation.image_id),
+                               []).append(position)
             continue
         try:
             converted = _from_coco(annotation, categories, annotation_type, owned)
@@ -79,12 +80,30 @@ def coco_tasks(
             report.note(POSE_GEOMETRY_DROPPED, f"{source}: annotation #{position}")
         elif _enclosing_box_only(annotation, annotation_type):
             report.note(ROTATION_LOST, f"{source}: annotation #{position}")
+        elif annotation.rotation not in (None, 0) and not _is_rotation(annotation.rotation):
+            report.note("rotation that is not a finite number, dropped", f"{source}: annotation #{position}")
     for image_id, positions in missing.items():
         report.add("annotation of an image missing from images, skipped", len(positions),
                    [f"{source}: annotation #{p} (image_id {image_id!r})" for p in positions[:5]])
     if shared:  # images sharing an id get equal, separate lists
         return [{**task, "annotations": list(task["annotations"])} for task in tasks.values()]
     return list(tasks.values())
+
+
+def _is_key(value: object) -> bool:
+    """An id a COCO file can use: a number or a string (a list or an object cannot match)."""
+    return isinstance(value, (int, float, str)) and not isinstance(value, bool)
+
+
+def _categories(categories: list, source: str) -> dict:
+    """``{id: category}``, each category an object with an id; a numeric name read as its text."""
+    out = {}
+    for number, category in enumerate(categories):
+        if not isinstance(category, dict) or not _is_key(category.get("id")):
+            raise FormatError(f"{source}: categories[{number}] needs to be an object with an id")
+        name = category.get("name")
+        out[category["id"]] = {**category, "name": str(name)} if isinstance(name, (int, float)) else category
+    return out
 
 
 def _empty_tasks(images: list[dict], source: str) -> tuple[dict[str, dict], dict[object, list], bool]:
@@ -97,6 +116,8 @@ def _empty_tasks(images: list[dict], source: str) -> tuple[dict[str, dict], dict
         if not isinstance(image, dict):
             raise FormatError(f"{source}: images[{number}] is {type(image).__name__}, not an object")
         image_id = image.get("id")
+        if not _is_key(image_id) or not isinstance(image.get("file_name"), str) or not image["file_name"]:
+            raise FormatError(f"{source}: images[{number}] needs an id (a number or a string) and a file_name")
         if image_id in targets:
             shared.append(image_id)
         annotations = targets.setdefault(image_id, [])
@@ -181,7 +202,7 @@ def _from_coco(annotation, categories: dict, annotation_type: str | None, owned:
         return pose or "annotation without a usable bbox or polygon, skipped (D30, D32)"
     kind, points = shape
     out = {"value": value, "points": points, "type": kind, "attributes": _coco_attributes(annotation)}
-    if kind == "bbox" and annotation.rotation and not _enclosing_box_only(annotation, annotation_type):
+    if kind == "bbox" and _is_rotation(annotation.rotation) and not _enclosing_box_only(annotation, annotation_type):
         out["rotation"] = annotation.rotation
     if kind == "bbox" and pose:
         return [{**out, "keypoints": pose[0]["keypoints"]}]

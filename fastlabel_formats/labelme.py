@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import posixpath
 from pathlib import Path
@@ -201,6 +202,13 @@ def _shape_annotation(shape: object, place: str, report: ConversionReport) -> di
         points = _labelme_points(shape["shape_type"], shape.get("points") or [])
     except (TypeError, ValueError) as error:
         raise FormatError(f"{place}: points are not pairs of numbers ({error})") from error
+    low, high = MIN_POINTS.get(shape["shape_type"], 1), {"rectangle": 2, "point": 1}.get(shape["shape_type"])
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in points):
+        report.note("shape with points that are not finite numbers, skipped", place)
+        return None
+    if shape["shape_type"] != "circle" and not low <= len(points) // 2 <= (high or len(points)):
+        report.note(f"{shape['shape_type']} with {len(points) // 2} point(s), skipped (labelme's rules)", place)
+        return None
     annotation = {"value": shape["label"], "points": points, "type": kind}
     flags = shape.get("flags")
     if isinstance(flags, dict) and flags:
@@ -237,6 +245,8 @@ def labelme_tasks(
     results: dict[str, dict] = {}
     for path in sorted(folder.rglob("*.json")):
         document = read_json(path, "the labelme file")
+        if not isinstance(document, dict):
+            raise FormatError(f"{path}: a labelme file holds an object, not {type(document).__name__}")
         extension = os.path.splitext(str(document.get("imagePath") or ""))[1]
         key = os.path.splitext(path.relative_to(folder).as_posix())[0] + extension
         results[key] = {"name": key, "width": int(document.get("imageWidth") or 0),

@@ -7,6 +7,7 @@ with lxml and compare it with the same tree serialised by lxml.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -136,6 +137,8 @@ def _voc_number(text: str | None, place: str) -> int | float:
         value = float(text)
     except (TypeError, ValueError):
         raise FormatError(f"{place}: bndbox value {text!r} is not a number") from None
+    if not math.isfinite(value):  # nan, inf, 1e400: no box
+        raise FormatError(f"{place}: bndbox value {text!r} is not a finite number")
     return int(value) if value.is_integer() else value
 
 

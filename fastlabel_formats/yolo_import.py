@@ -69,7 +69,15 @@ def yolo_label_annotations(path: Path, size: tuple[int, int], classes: dict, kin
         elif not all(np.isfinite(values)) or (expected and len(values) != expected) or len(values) % 2 or not values:
             report.note(f"line without the values of a {kind} label, skipped", place)
         else:
-            points, extra = _yolo_line(kind, values, *size)
+            try:
+                with np.errstate(all="ignore"):
+                    points, extra = _yolo_line(kind, values, *size)
+                finite = np.isfinite(np.asarray(points, np.float64)).all() and np.isfinite(extra.get("rotation", 0))
+            except OverflowError:  # round(inf) of a segmentation coordinate
+                finite = False
+            if not finite:
+                report.note("line whose values overflow the image size, skipped", place)
+                continue
             annotations.append({"value": classes[tokens[0]], "points": points, "type": kind if kind != "obb"
                                 else "bbox", **extra})
     return annotations

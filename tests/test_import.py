@@ -366,3 +366,39 @@ def test_a_coco_file_and_the_same_dict_convert_alike(box_list, polygon_list, mod
         path = Path(folder) / "c.json"
         path.write_bytes(json.dumps(coco).encode())
         assert coco_to_fastlabel(path, mode) == coco_to_fastlabel(coco, mode)
+
+
+def test_hostile_importer_input_is_a_format_error_or_a_reported_skip(tmp_path):
+    """What a fuzzing run found (#14): each a FormatError naming the place, or skipped and reported."""
+    from fastlabel_formats import FormatError, labelme_to_fastlabel, pascalvoc_to_fastlabel
+
+    image, category = {"id": 1, "file_name": "a.jpg"}, {"id": 1, "name": "a"}
+    with pytest.raises(FormatError, match=r"categories\[0\] needs to be an object"):
+        coco_to_fastlabel({"images": [], "categories": [None], "annotations": []})
+    with pytest.raises(FormatError, match=r"images\[0\] needs an id .* and a file_name"):
+        coco_to_fastlabel({"images": [{"id": 1, "file_name": None}], "categories": [], "annotations": []})
+    report = ConversionReport("coco import")
+    coco = {"images": [image], "categories": [category, {"id": 2, "name": 5}],
+            "annotations": [{"image_id": [1], "category_id": 1, "bbox": [0, 0, 1, 1]},
+                            {"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "rotation": "abc"},
+                            {"image_id": 1, "category_id": 2, "bbox": [0, 0, 1, 1]}]}
+    boxes = coco_to_fastlabel(coco, "bbox", report=report)["a.jpg"]
+    assert [b.get("rotation") for b in boxes] == [None, None] and boxes[1]["value"] == "5"
+    assert set(report.findings) == {"annotation of an image missing from images, skipped",
+                                    "rotation that is not a finite number, dropped"}
+    (tmp_path / "l").mkdir()
+    (tmp_path / "l/a.json").write_text("[1, 2]")
+    with pytest.raises(FormatError, match="a labelme file holds an object, not list"):
+        labelme_to_fastlabel(tmp_path / "l")
+    shapes = [{"label": "a", "shape_type": "rectangle", "points": [[1, None], [30, 40]]},
+              {"label": "a", "shape_type": "rectangle", "points": [[1, 2], [3, 4], [5, 6]]}]
+    (tmp_path / "l/a.json").write_text(json.dumps({"shapes": shapes, "imagePath": "a.jpg"}))
+    report = ConversionReport("labelme import")
+    assert labelme_to_fastlabel(tmp_path / "l", report=report) == {"a.jpg": []}
+    assert len(report.findings) == 2
+    (tmp_path / "v").mkdir()
+    (tmp_path / "v/a.xml").write_text("<annotation><filename>a.jpg</filename><object><name>x</name><bndbox>"
+                                      "<xmin>nan</xmin><ymin>0</ymin><xmax>4</xmax><ymax>4</ymax></bndbox></object>"
+                                      "</annotation>")
+    with pytest.raises(FormatError, match="object #0: bndbox value 'nan' is not a finite number"):
+        pascalvoc_to_fastlabel(tmp_path / "v")

@@ -138,3 +138,15 @@ def test_cli_ultralytics_export_and_data_yaml_convert(tmp_path, capsys):
     coco = json.loads((tmp_path / "coco/annotations.json").read_text())
     assert len(coco["images"]) == 20 and {i["file_name"].split("/")[0] for i in coco["images"]} == {"train", "val"}
     assert main(["export", str(tasks), "--to", "yolo", "--split", "train=2", "-o", str(tmp_path / "bad")]) == 2
+
+
+@pytest.mark.parametrize("project_type", ["bbox", "segmentation", "obb"])
+def test_lines_whose_values_overflow_are_skipped_and_reported(tmp_path, project_type):
+    image(tmp_path / "a.jpg", (10, 10))
+    values = {"bbox": 4, "segmentation": 6, "obb": 8}[project_type]
+    (tmp_path / "a.txt").write_text("0 " + " ".join(["1e308"] * values) + "\n")
+    (tmp_path / "classes.txt").write_text("x\n")
+    report = ConversionReport("yolo import")
+    (task,) = yolo_tasks(tmp_path / "classes.txt", tmp_path, project_type, report=report)
+    assert task["annotations"] == []
+    assert report.findings["line whose values overflow the image size, skipped"].count == 1
