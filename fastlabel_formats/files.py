@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import posixpath
@@ -47,7 +48,18 @@ def output_path(output_dir: str | os.PathLike[str], name: str, place: str) -> Pa
     relative = safe_relative(name, place)
     if is_remote(output_dir):
         return f"{str(output_dir).rstrip('/')}/{relative}"
-    return Path(output_dir, relative)
+    path = Path(output_dir, relative)
+    if not _resolves_inside(str(output_dir), str(path.parent)):
+        raise FormatError(f"{place}: {path} leads outside the output folder through a symlink; refusing to write it")
+    return path
+
+
+@functools.lru_cache(maxsize=65536)
+def _resolves_inside(root: str, folder: str) -> bool:
+    """Whether ``folder`` (with every symlink of its existing part followed) is ``root`` (resolved)
+    or inside it; cached per folder, so a run checks each folder once."""
+    real_root, real_folder = os.path.realpath(root), os.path.realpath(folder)
+    return real_folder == real_root or real_folder.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 def fsspec_module():

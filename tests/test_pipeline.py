@@ -171,3 +171,19 @@ def test_remote_output_folders_are_written_in_place_and_quiet_is_silent(tmp_path
     assert "/pipeline/out/coco/annotations.json" in written and len(written) == 8  # + 6 labels, classes.txt
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_a_symlink_inside_the_output_folder_cannot_lead_writes_outside(tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    out = tmp_path / "out"
+    (out / "annotations").mkdir(parents=True)
+    (out / "annotations" / "evil").symlink_to(outside, target_is_directory=True)
+    tasks = [task("evil/a.jpg", 8, 8, ann("bbox", "c", [0, 0, 4, 4]))]
+    with pytest.raises(FormatError, match="leads outside the output folder through a symlink"):
+        export_yolo(tasks, out)
+    assert list(outside.iterdir()) == []
+    linked = tmp_path / "linked-out"  # the output folder itself may be a symlink
+    linked.symlink_to(outside, target_is_directory=True)
+    export_yolo(tasks, linked)
+    assert (outside / "annotations/evil/a.txt").is_file()
