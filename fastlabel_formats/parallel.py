@@ -103,10 +103,21 @@ def ordered_submit(submit: Callable[..., Any], function: Callable[..., Any], arg
 
 
 def ignore_interrupts() -> None:
-    """In a worker: leave Ctrl-C to the parent, which stops the pool (no traceback per worker)."""
+    """In a worker: leave Ctrl-C to the parent, which stops the pool (no traceback per worker), and
+    end with the parent: a killed export leaves no writer behind."""
     import signal
+    import threading
+    import time
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)  # the parent is gone (killed): stop writing at once
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def default_jobs() -> int:

@@ -30,6 +30,11 @@ def staged(folders: Mapping[str, Path]) -> Iterator[dict[str, Path]]:
     """``{name: hidden sibling folder}`` to write into; on success each replaces its folder, on
     any failure (Ctrl-C included) the siblings are removed and the folders stay as they were."""
     tag = uuid.uuid4().hex[:10]
+    for folder in folders.values():  # what a killed run left: our own naming, never anything else
+        for stale in folder.parent.glob(f".{folder.name}.new-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        for stale in folder.parent.glob(f".{folder.name}.old-*"):
+            shutil.rmtree(stale, ignore_errors=True)
     siblings = {name: folder.parent / f".{folder.name}.new-{tag}" for name, folder in folders.items()}
     try:
         yield siblings

@@ -187,3 +187,26 @@ def test_a_symlink_inside_the_output_folder_cannot_lead_writes_outside(tmp_path)
     linked.symlink_to(outside, target_is_directory=True)
     export_yolo(tasks, linked)
     assert (outside / "annotations/evil/a.txt").is_file()
+
+
+def test_a_killed_export_leaves_no_writer_and_the_next_run_cleans_up(tmp_path, capsys):
+    tasks = [task(f"img{n:05d}.jpg", 64, 64, *[ann("polygon", "p", [1, 1, 30, 2, 20, 40] * 20)] * 30)
+             for n in range(6000)]
+    (tmp_path / "tasks.json").write_text(json.dumps(tasks))
+    command = [sys.executable, "-m", "fastlabel_formats", "export", str(tmp_path / "tasks.json"),
+               "--to", "coco,yolo,labelme", "--jobs", "2", "-o", str(tmp_path / "out")]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(2.5)
+    if process.poll() is not None:
+        pytest.skip("the export finished before it could be killed")
+    process.kill()
+    process.wait()
+    time.sleep(1.5)
+    staged = list((tmp_path / "out").glob(".yolo.new-*"))
+    counts = [sum(1 for _ in folder.rglob("*")) for folder in staged]
+    time.sleep(1)
+    assert [sum(1 for _ in folder.rglob("*")) for folder in staged] == counts  # nobody writes any more
+    assert main(["export", str(SAMPLE / "tasks.json"), "--to", "yolo", "-o", str(tmp_path / "out"), "-q"]) == 0, \
+        capsys.readouterr().err
+    left = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert "yolo" in left and not [name for name in left if name.startswith(".yolo.")]  # its stale sibling is gone
