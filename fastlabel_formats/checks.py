@@ -12,9 +12,10 @@ import numpy as np
 from .columns import bbox_points, row_kinds, vertex_bounds
 from .report import ConversionReport
 from .run import Target, prepared_tables
-from .tasks import RING_TYPES, AnnotationTable
+from .tasks import RING_TYPES, AnnotationTable, labelled_keypoints
 
 AREA_TYPES = ("polygon", "segmentation")
+FEW_VERTICES = "{kind} with a ring of fewer than 3 distinct vertices"
 
 
 class _Checked(Target):
@@ -38,9 +39,8 @@ def validate(tasks: object, *, classes: Sequence[str] | None = None, annotations
 def check_table(table: AnnotationTable, report: ConversionReport, known: set | None) -> None:
     """Every check on one table, each finding counted with its places."""
     kinds = row_kinds(table)
-    table.note(report, _few_vertices(table), "{kind} with a ring of fewer than 3 distinct vertices")
-    for reason, rows in _shape_problems(table).items():
-        table.note(report, rows, f"{{kind}}: {reason}")
+    for message, rows in _shape_problems(table).items():
+        table.note(report, rows, message)
     boxes = bbox_points(table)
     flat = (kinds == "bbox") & ((boxes[:, 0] == boxes[:, 2]) | (boxes[:, 1] == boxes[:, 3]))
     table.note(report, flat, "bbox of zero width or height")
@@ -53,20 +53,9 @@ def check_table(table: AnnotationTable, report: ConversionReport, known: set | N
     table.note(report, _duplicates(table), "duplicate annotation (same type, value and points in one image)")
 
 
-def _few_vertices(table: AnnotationTable) -> np.ndarray:
-    """Rows whose polygon ring (or any outer ring of a segmentation) has fewer than 3 distinct vertices."""
-    rings, out = table.rings, np.zeros(len(table), bool)
-    kinds = row_kinds(table)
-    for row in np.flatnonzero(np.isin(kinds, AREA_TYPES)).tolist():
-        for ring in range(rings.shape_ring_offsets[row], rings.shape_ring_offsets[row + 1]):
-            coords = rings.coords[rings.ring_offsets[ring]:rings.ring_offsets[ring + 1]]
-            if len(np.unique(coords, axis=0)) < 3:
-                out[row] = True
-    return out
-
-
 def _shape_problems(table: AnnotationTable) -> dict[str, np.ndarray]:
-    """``{reason: rows}`` of polygons and segmentations that shapely finds invalid or of zero area."""
+    """``{report line: rows}`` of polygons and segmentations with a ring of fewer than 3 distinct
+    vertices, of zero area, or that shapely finds invalid (one pass over their rings)."""
     import shapely
 
     rings, kinds = table.rings, row_kinds(table)
@@ -74,10 +63,11 @@ def _shape_problems(table: AnnotationTable) -> dict[str, np.ndarray]:
     for row in np.flatnonzero(np.isin(kinds, AREA_TYPES)).tolist():
         first, last = rings.shape_ring_offsets[row], rings.shape_ring_offsets[row + 1]
         parts = [rings.coords[rings.ring_offsets[r]:rings.ring_offsets[r + 1]] for r in range(first, last)]
-        holes = rings.is_hole[first:last]
         if any(len(np.unique(p, axis=0)) < 3 for p in parts):
-            continue  # counted as fewer than 3 distinct vertices
-        for reason in _region_reasons(shapely, parts, holes):
+            reasons = {FEW_VERTICES}
+        else:
+            reasons = {f"{{kind}}: {reason}" for reason in _region_reasons(shapely, parts, rings.is_hole[first:last])}
+        for reason in reasons:
             found.setdefault(reason, np.zeros(len(table), bool))[row] = True
     return found
 
@@ -86,11 +76,12 @@ def _region_reasons(shapely, parts: list[np.ndarray], holes: np.ndarray) -> set[
     """What is wrong with the regions of one shape (each an outer ring and the holes after it)."""
     reasons, start = set(), 0
     for end in [*np.flatnonzero(~holes)[1:].tolist(), len(parts)]:
-        polygon = shapely.Polygon(parts[start], parts[start + 1:end])
         if np.linalg.matrix_rank(parts[start] - parts[start][0]) < 2:  # collinear (shapely: "self-intersection")
             reasons.add("zero area")
-        elif not shapely.is_valid(polygon):
-            reasons.add(shapely.is_valid_reason(polygon).split("[")[0].strip().lower())
+        else:
+            polygon = shapely.Polygon(parts[start], parts[start + 1:end])
+            if not shapely.is_valid(polygon):
+                reasons.add(shapely.is_valid_reason(polygon).split("[")[0].strip().lower())
         start = end
     return reasons
 
@@ -108,7 +99,7 @@ def _keypoints_outside(table: AnnotationTable) -> np.ndarray:
     out = np.zeros(len(table), bool)
     for row, annotation in enumerate(table.annotations):
         frame = table.frames[table.frame[row]]
-        located = [k["value"][:2] for k in annotation.get("keypoints") or () if isinstance(k, dict) and k.get("value")]
+        located = [k["value"][:2] for k in labelled_keypoints(annotation)]
         if located and frame.width and frame.height:
             xy = np.asarray(located, np.float64)
             out[row] = bool((xy < 0).any() or (xy[:, 0] > frame.width).any() or (xy[:, 1] > frame.height).any())

@@ -25,21 +25,17 @@ POSE_GEOMETRY_DROPPED = ("bbox / segmentation of a keypoint annotation not kept 
 
 
 @gc_paused
-def coco_to_fastlabel(
-    coco: dict | str | os.PathLike[str],
-    annotation_type: str | None = None,
-    *,
-    report: ConversionReport | None = None,
-    strict: bool = False,
-) -> dict[str, list[dict]]:
-    """``{image file_name: [FastLabel annotations]}`` in ``images`` order, in linear time.
+def coco_to_fastlabel(coco: dict | str | os.PathLike[str], annotation_type: str | None = None,
+                      **options) -> dict[str, list[dict]]:
+    """``{image file_name: [FastLabel annotations]}`` in ``images`` order, in linear time; the
+    ``options`` (``report``, ``strict``) are :func:`coco_tasks`'.
 
     ``annotation_type`` ``"bbox"`` / ``"polygon"`` / ``"pose_estimation"`` behaves like the official
     SDK (defects fixed); ``None`` picks per annotation: keypoints → pose_estimation, RLE →
     segmentation with holes, several polygons → one segmentation, a rectangle ring or a lone
     bbox → bbox, one polygon → polygon. Skipped annotations are counted in ``report``.
     """
-    tasks = coco_tasks(coco, annotation_type, report=report, strict=strict)
+    tasks = coco_tasks(coco, annotation_type, **options)
     return {t["name"]: t["annotations"] for t in tasks}
 
 

@@ -289,7 +289,7 @@ def _tile_pieces(annotation: dict, box) -> list[dict]:
         corners = box_corners(np.array([points], np.float64), np.array([rotation], np.float64)).reshape(-1)
         parts = _clip("polygon", corners.tolist(), box)
         if len(parts) == 1 and len(parts[0]) == 8 and np.allclose(sorted(parts[0]), sorted(corners.tolist())):
-            return [{**copy.deepcopy(annotation)}]
+            return [copy.deepcopy(annotation)]
         return [{**copy.deepcopy(annotation), "type": "polygon", "points": part, "rotation": 0} for part in parts]
     return [{**copy.deepcopy(annotation), "points": part} for part in _clip(kind, points, box)]
 
