@@ -108,7 +108,8 @@ def two_process_ceiling(rounds: int = 5) -> float:
 
 
 def bench_mask_to_segmentation(runs: int) -> None:
-    """mask_to_segmentation on a 1920x1080 mask with 50 components (holes, islands) vs findContours."""
+    """mask_to_segmentation on a 1920x1080 mask with 50 components (holes, islands) vs findContours,
+    and on checkerboards (a hole per background pixel: the worst case) of growing size."""
     import time
 
     import cv2
@@ -133,6 +134,28 @@ def bench_mask_to_segmentation(runs: int) -> None:
     ours_ms, contours_ms = 1000 * float(np.median(ours)), 1000 * float(np.median(contours))
     print(f"mask_to_segmentation, 1920x1080, 50 components: {ours_ms:.1f} ms; cv2.findContours(RETR_TREE): "
           f"{contours_ms:.2f} ms; ratio {ours_ms / contours_ms:.0f}x")
+    bench_checkerboards(runs)
+
+
+def bench_checkerboards(runs: int) -> None:
+    """Seconds per checkerboard, and per pixel relative to the smallest (1.0 = linear)."""
+    import statistics
+    import time
+
+    print("| checkerboard | borders | mask_to_segmentation s (median) | per pixel vs 200² |")
+    print("|---|---|---|---|")
+    per_pixel = {}
+    for side in (200, 400, 800):
+        board = (np.indices((side, side)).sum(axis=0) % 2).astype(np.uint8)
+        seconds = []
+        for _ in range(max(runs, 1)):
+            started = time.perf_counter()
+            regions = ff.mask_to_segmentation(board)
+            seconds.append(time.perf_counter() - started)
+            del regions
+        per_pixel[side] = statistics.median(seconds) / side**2
+        borders = sum(map(len, ff.mask_to_segmentation(board)))
+        print(f"| {side}² | {borders:,} | {statistics.median(seconds):.3f} | {per_pixel[side] / per_pixel[200]:.2f} |")
 
 
 if __name__ == "__main__":

@@ -128,3 +128,45 @@ def test_masks_touching_the_image_edge_and_strided_views():
     view = big[::2, 1::3]  # not contiguous
     assert mask_to_segmentation(view) == mask_to_segmentation(np.ascontiguousarray(view))
     assert (rendered(np.ascontiguousarray(view)) == view).all()
+
+
+@settings(max_examples=300)
+@given(random_masks)
+def test_linear_nesting_equals_opencvs_tree(mask):
+    """Beyond masks.TREE_BORDERS borders the nesting comes from two labellings; it must be OpenCV's."""
+    from fastlabel_formats import masks
+
+    expected = mask_to_segmentation(mask)
+    original = masks.TREE_BORDERS
+    masks.TREE_BORDERS = -1
+    try:
+        assert mask_to_segmentation(mask) == expected
+    finally:
+        masks.TREE_BORDERS = original
+
+
+def test_checkerboard_beyond_the_tree_limit_round_trips():
+    """A checkerboard has a hole per background pixel (151² of them: past TREE_BORDERS, on the
+    labelling path); islands inside holes of islands come back too."""
+    from fastlabel_formats import masks
+
+    board = np.indices((151, 151)).sum(axis=0) % 2 == 0
+    regions = mask_to_segmentation(board)
+    assert sum(map(len, regions)) > masks.TREE_BORDERS
+    assert (rendered(board) == board).all()
+    nested = np.zeros((40, 40), bool)
+    for inset in range(0, 20, 4):  # concentric square rings, each inside the previous one's hole
+        nested[inset:40 - inset, inset:40 - inset] = inset % 8 == 0
+    nested = nested | (board[:40, :40] & (np.abs(np.indices((40, 40)) - 20).max(axis=0) < 3))
+    assert (rendered(nested) == nested).all()
+
+
+def test_a_foreground_beyond_opencvs_indices_is_an_error(monkeypatch):
+    from fastlabel_formats import masks
+
+    monkeypatch.setattr(masks, "MAX_TRACED_PIXELS", 100)
+    mask = np.zeros((50, 50), bool)
+    mask[1, 1] = mask[20, 20] = True
+    with pytest.raises(FormatError, match="more than the 100 OpenCV can trace"):
+        mask_to_segmentation(mask)
+    assert mask_to_segmentation(mask[:5, :5]) == [[[1, 1, 2, 1, 2, 2, 1, 2, 1, 1]]]
