@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import os
 from math import isfinite
-from pathlib import Path
 from typing import Any
 
 import msgspec
 import numpy as np
 
 from .errors import FormatError
-from .files import read_json
+from .files import read_bytes, read_json
 from .geometry import integral_to_int, python_round
 from .report import ConversionReport
 from .runtime import gc_paused
+from .validation import is_number
 
 IMPORT_TYPES = ("bbox", "polygon", "pose_estimation")
 PANOPTIC = "COCO panoptic annotation not read (its segments are in a PNG; use a COCO instances file)"
@@ -146,17 +146,25 @@ def _coco_parts(coco: object, annotation_type: str | None) -> tuple[list, list, 
     source's name for messages, and whether the parsed lists are ours to hand out."""
     if isinstance(coco, (str, os.PathLike)):
         try:
-            data = msgspec.json.decode(Path(coco).read_bytes(), type=COCO_STRUCTS[annotation_type])
+            data = msgspec.json.decode(read_bytes(coco, "the COCO file"), type=COCO_STRUCTS[annotation_type])
             return data.images or [], data.categories or [], data.annotations or [], str(coco), True
-        except (OSError, msgspec.DecodeError):  # unreadable, malformed or odd entries: the careful path
+        except msgspec.DecodeError:  # malformed or odd entries: the careful path
             generic, source, owned = read_json(coco, "the COCO file"), str(coco), True
     else:
         generic, source, owned = coco, "coco", False
     if not isinstance(generic, dict):
         raise FormatError(f"{source}: a COCO file holds an object, not {type(generic).__name__}")
+    images, categories, records = (_listed(generic, key, source) for key in ("images", "categories", "annotations"))
     struct = ANNOTATION_STRUCTS[annotation_type]
-    annotations = [_as_struct(item, struct) for item in generic.get("annotations") or []]
-    return generic.get("images") or [], generic.get("categories") or [], annotations, source, owned
+    return images, categories, [_as_struct(item, struct) for item in records], source, owned
+
+
+def _listed(document: dict, key: str, source: str) -> list:
+    """``document[key]``, a list (absent or null: empty), else FormatError."""
+    value = document.get(key)
+    if value is not None and not isinstance(value, list):
+        raise FormatError(f"{source}: '{key}' must be a list, got {type(value).__name__}")
+    return value or []
 
 
 def _as_struct(item: object, struct: type) -> object | None:
@@ -260,14 +268,14 @@ def _enclosing_box_only(annotation, annotation_type: str | None) -> bool:
 
 
 def _is_rotation(value: object) -> bool:
-    return type(value) in (int, float) and value != 0 and isfinite(value)
+    return type(value) in (int, float) and value != 0 and is_number(value)
 
 
 def unrotated_box(segmentation: object, box: object, rotation: float) -> list | None:
     """``[x1, y1, x2, y2]`` of the box a rotated COCO record was written from: from its ring of the
     4 rotated corners (checked against ``rotation``), else from its enclosing ``bbox``; None when
     neither gives it (a ring of another shape, a box turned by 45°)."""
-    theta = np.radians(rotation)
+    theta = np.radians(float(rotation))
     ring = segmentation[0] if type(segmentation) is list and len(segmentation) == 1 else None
     if _is_numbers(ring, 10) and ring[:2] == ring[8:]:
         corners = np.array(ring[:8], np.float64).reshape(4, 2)

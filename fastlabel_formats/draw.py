@@ -16,7 +16,7 @@ from .render import paint_batch
 from .report import ConversionReport
 from .run import PerImageTarget, run_export
 from .runtime import gc_paused
-from .tasks import RING_TYPES, AnnotationTable, table_of
+from .tasks import RING_TYPES, AnnotationTable, checked_task, table_of
 
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp")
 OPACITY_DARK, OPACITY_THIN = 200, 50
@@ -105,6 +105,7 @@ def draw_annotations(image: Image.Image, task: dict, *, source: str = "tasks",
     """A new RGB image: ``image`` with the task's annotations drawn as the reference draws them
     (segmentation pixels by the ``raster`` rule: the SDK's, or ``"exact"``)."""
     report = report or ConversionReport("images")
+    task = checked_task(task, source)
     image = image.convert("RGB")
     stroke = max(1, int(min(image.width, image.height) / STROKE_DIVISOR))
     pen = ImageDraw.Draw(image, "RGBA")

@@ -116,6 +116,8 @@ def open_binary(path: str | os.PathLike[str], mode: str = "rb"):
     """A binary file object of a local or fsspec path."""
     if is_remote(path):
         return fsspec_module().open(str(path), mode).open()
+    if "\x00" in str(path):
+        raise FileNotFoundError(2, "a path cannot hold a NUL byte", str(path))
     return open(path, mode)
 
 
@@ -151,11 +153,28 @@ def write_atomic(path: Path | str, data: bytes) -> Path | str:
 def read_json(path: str | os.PathLike[str], what: str = "file") -> object:
     """The parsed JSON of ``path``; FormatError naming the file (and line/column when malformed)."""
     try:
-        return orjson.loads(Path(path).read_bytes())
-    except OSError as error:
-        raise FormatError(f"{path}: cannot read {what} ({error.strerror})") from error
+        return orjson.loads(read_bytes(path, what))
     except orjson.JSONDecodeError as error:
         raise FormatError(f"{path}: not valid JSON: {error}") from error
+
+
+def read_bytes(path: str | os.PathLike[str], what: str = "file") -> bytes:
+    """The bytes of a local file; FormatError naming it when it cannot be read."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise FormatError(f"{path}: cannot read {what} ({error.strerror or error})") from error
+    except ValueError as error:  # a NUL byte in the path
+        raise FormatError(f"{path!r}: cannot read {what} ({error})") from None
+
+
+def read_text(path: str | os.PathLike[str], what: str = "file") -> str:
+    """The UTF-8 text of a local file; FormatError naming it when it cannot be read or decoded."""
+    data = read_bytes(path, what)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise FormatError(f"{path}: {what} is not UTF-8 text (byte {error.start:,})") from None
 
 
 def dump_json(obj: object, indent: int | None = None) -> bytes:

@@ -16,6 +16,7 @@ from .run import PerImageTarget, prepared_tables, run_export
 from .runtime import gc_paused
 from .selection import Policy, apply_policy
 from .tasks import RING_TYPES, AnnotationTable
+from .validation import is_number
 
 LABELME_VERSION = "4.5.9"
 SHAPE_TYPES = {"polygon": "polygon", "segmentation": "polygon", "bbox": "rectangle",
@@ -169,7 +170,7 @@ def labelme_annotations(document: dict, place: str, report: ConversionReport) ->
         annotation = _shape_annotation(shape, f"{place} shape #{position}", report)
         if annotation is None:
             continue
-        key = (annotation["value"], shape.get("group_id"))
+        key = (annotation["value"], _group(shape, f"{place} shape #{position}", report))
         if annotation["type"] != "polygon" or key[1] is None:
             annotations.append(annotation)
         elif key in groups:
@@ -181,6 +182,22 @@ def labelme_annotations(document: dict, place: str, report: ConversionReport) ->
             groups[key] = annotation
             annotations.append(annotation)
     return annotations + _flag_annotations(document, place, report)
+
+
+def _image_size(document: dict, key: str, path: Path) -> int:
+    value = document.get(key) or 0
+    if isinstance(value, bool) or not is_number(value) or value < 0 or int(value) != value:
+        raise FormatError(f"{path}: {key} must be a whole number >= 0, got {value!r:.40}")
+    return int(value)
+
+
+def _group(shape: dict, place: str, report: ConversionReport) -> int | None:
+    """The shape's ``group_id`` (labelme's is a number or null); any other value is read as none."""
+    group_id = shape.get("group_id")
+    if group_id is not None and (isinstance(group_id, bool) or not isinstance(group_id, int)):
+        report.note("shape with a group_id that is not a whole number, read without its group", place)
+        return None
+    return group_id
 
 
 def _closed(ring: list) -> list:
@@ -249,7 +266,7 @@ def labelme_tasks(
             raise FormatError(f"{path}: a labelme file holds an object, not {type(document).__name__}")
         extension = os.path.splitext(str(document.get("imagePath") or ""))[1]
         key = os.path.splitext(path.relative_to(folder).as_posix())[0] + extension
-        results[key] = {"name": key, "width": int(document.get("imageWidth") or 0),
-                        "height": int(document.get("imageHeight") or 0),
+        results[key] = {"name": key, "width": _image_size(document, "imageWidth", path),
+                        "height": _image_size(document, "imageHeight", path),
                         "annotations": labelme_annotations(document, str(path), report)}
     return [results[key] for key in sorted(results)]

@@ -7,15 +7,14 @@ that rendering its output with the pixel-centre rule gives back the mask exactly
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 
 from .cracks import Chains, crack_rings
 from .errors import FormatError
+from .files import read_bytes
+from .runtime import gc_paused
 
 SIMPLIFY_EPSILON = 3.0
 
@@ -26,7 +25,7 @@ def read_mask(mask: np.ndarray | str | os.PathLike[str]) -> np.ndarray:
     import cv2
 
     if isinstance(mask, (str, os.PathLike)):
-        image = cv2.imread(str(mask), cv2.IMREAD_COLOR)
+        image = cv2.imdecode(np.frombuffer(read_bytes(mask, "the mask image"), np.uint8), cv2.IMREAD_COLOR)
         if image is None:
             raise FormatError(f"{mask}: cannot read the mask image")
         return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) != 0
@@ -60,6 +59,7 @@ def mask_to_polygon(mask: np.ndarray | str | os.PathLike[str]) -> list[int]:
     return []
 
 
+@gc_paused  # millions of small acyclic lists for a checkerboard
 def mask_to_segmentation(mask: np.ndarray | str | os.PathLike[str]) -> list[list[list[int]]]:
     """FastLabel segmentation points of a mask: one region per 8-connected component, its holes
     (enclosed 4-connected background) as further rings, components inside holes as regions of
@@ -78,21 +78,8 @@ def mask_to_segmentation(mask: np.ndarray | str | os.PathLike[str]) -> list[list
     first_y, first_x = np.divmod(top_left, stride)
     outer = foreground[first_y, first_x] != 0
     parent = tree_parent if tree_parent is not None else _ring_parents(foreground, first_y, first_x, outer)
-    with _collector_paused():  # millions of small acyclic lists: nothing for it to find
-        rings = _closed_rings(vertices, ring_offsets, top_left, stride, outer, (left, top))
-        return _regions(rings, outer, parent, top_left)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused for the block (as it was after it)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    rings = _closed_rings(vertices, ring_offsets, top_left, stride, outer, (left, top))
+    return _regions(rings, outer, parent, top_left)
 
 
 # OpenCV indexes pixels with 32-bit integers; a foreground window beyond this crashes it

@@ -209,7 +209,7 @@ def pascalvoc_tasks(
     for path in sorted(folder.rglob("*.xml")):
         try:
             root = etree.parse(str(path), parser).getroot()
-        except etree.XMLSyntaxError as error:
+        except (etree.XMLSyntaxError, OSError) as error:  # OSError: bytes not in the declared encoding
             raise FormatError(f"{path}: not valid XML: {error}") from error
         extension = os.path.splitext(root.findtext("filename") or "")[1]
         key = os.path.splitext(path.relative_to(folder).as_posix())[0] + extension

@@ -8,6 +8,8 @@ import re
 from collections.abc import Sequence
 
 from .errors import FormatError
+from .tasks import check_task
+from .validation import is_number
 
 TIME_DECIMALS = 6
 
@@ -17,10 +19,15 @@ MISSING_SHOWN = 10  # missing piece numbers named in the error (never a range of
 
 def pieces(tasks: Sequence[dict], prefix: str) -> list[tuple[int, dict]]:
     """``(n, task)`` of the tasks named ``<prefix>/<n>.<ext>``, by n; FormatError unless n is 1..N."""
+    if not isinstance(prefix, str) or not prefix.strip("/") or "\x00" in prefix:
+        raise FormatError(f"prefix must be a task name without its extension, got {prefix!r:.80}")
+    if isinstance(tasks, (str, bytes, dict)) or not isinstance(tasks, Sequence):
+        raise FormatError(f"{prefix}: expected a list of tasks, got {type(tasks).__name__}")
     pattern = re.compile(re.escape(prefix.rstrip("/")) + r"/([1-9][0-9]*)(\.[^/]*)?$")
     found: dict[int, dict] = {}
-    for task in tasks:
-        match = pattern.match(str(task.get("name", "")))
+    for position, task in enumerate(tasks):
+        check_task(task, position, prefix)
+        match = pattern.match(task["name"])
         if match:
             number = int(match.group(1))
             if number in found:
@@ -33,6 +40,17 @@ def pieces(tasks: Sequence[dict], prefix: str) -> list[tuple[int, dict]]:
         raise FormatError(f"{prefix}: {max(found) - len(found):,} piece(s) are missing from 1..{max(found):,} "
                           f"(e.g. {missing[:MISSING_SHOWN]})")
     return sorted(found.items())
+
+
+def piece_sizes(values: object, what: str, integral: bool = False) -> list:
+    """``values`` (durations, frame counts) as a list of finite numbers >= 0, whole numbers with
+    ``integral``; FormatError naming the piece otherwise."""
+    if isinstance(values, (str, bytes, dict)) or not isinstance(values, Sequence):
+        raise FormatError(f"{what} must be a list of numbers, got {type(values).__name__}")
+    for number, value in enumerate(values, 1):
+        if not is_number(value) or isinstance(value, bool) or value < 0 or (integral and int(value) != value):
+            raise FormatError(f"{what}: piece {number} has {value!r:.40}, not a {'whole ' * integral}number >= 0")
+    return [int(value) for value in values] if integral else list(values)
 
 
 def merged_name(prefix: str, first: dict) -> str:

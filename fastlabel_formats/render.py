@@ -28,7 +28,7 @@ from .raster import check_image_size, check_raster, exact_windows, fill_rings, f
 from .report import ConversionReport
 from .run import PerImageTarget, run_export
 from .runtime import gc_paused
-from .tasks import AnnotationTable, check_task, table_of
+from .tasks import AnnotationTable, check_task, checked_task, table_of
 
 DRAWABLE = ("bbox", "polygon", "segmentation")
 PAINT_ORDER = ("bbox", "polygon")  # painted before every segmentation
@@ -211,12 +211,13 @@ def semantic_values(task: dict, classes: Sequence[str], start_index: int = 1, so
 
 def default_classes(tasks: Sequence[dict]) -> list[str]:
     """The reference's default: the sorted values of all annotations of all tasks (any type)."""
-    return sorted({a.get("value") for t in tasks for a in t.get("annotations", ()) if a.get("value") is not None})
+    return sorted({a["value"] for t in tasks for a in t.get("annotations", ()) if isinstance(a.get("value"), str)})
 
 
 def render_instance_mask(task: dict, *, start_index: int = 1, dtype: type = np.uint8,
                          raster: str = "staircase") -> np.ndarray:
     """H×W index image: the k-th drawable annotation (bbox, polygon, segmentation) is ``start_index + k``."""
+    task = checked_task(task)
     return render_mask(task, instance_values(task, start_index), dtype=dtype, raster=raster)
 
 
@@ -226,6 +227,7 @@ def render_semantic_mask(task: dict, *, classes: Sequence[str] | None = None, st
 
     ``classes`` defaults to the sorted values of all of the task's annotations.
     """
+    task = checked_task(task)
     classes = default_classes([task]) if classes is None else classes
     return render_mask(task, semantic_values(task, classes, start_index), dtype=dtype, raster=raster)
 

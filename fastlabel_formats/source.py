@@ -220,7 +220,8 @@ def _path_source(path: str | os.PathLike[str]) -> TaskSource:
 def _list_blocks(name: str, tasks: Sequence) -> Iterator[TaskBlock]:
     start = rows = 0
     for position, task in enumerate(tasks):
-        rows += 1 + (len(task.get("annotations") or ()) if isinstance(task, dict) else 0)
+        annotations = task.get("annotations") if isinstance(task, dict) else None
+        rows += 1 + (len(annotations) if isinstance(annotations, list) else 0)
         if rows >= BLOCK_ROWS:
             yield TaskBlock(name, "list", start, position + 1 - start, list(tasks[start:position + 1]))
             start, rows = position + 1, 0

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import validation
 from .errors import FormatError, where
 from .files import read_json
 from .geometry import Rings
@@ -75,6 +76,8 @@ def check_task(task: object, position: int, source: str) -> None:
     name = task.get("name")
     if not isinstance(name, str) or not name:
         raise FormatError(f"{source}: task #{position} has no 'name'{_other_format(task)}")
+    if "\x00" in name:
+        raise FormatError(f"{source}: task #{position} name {name!r} holds a NUL byte")
     for key in ("width", "height"):
         size = task.get(key, 0)
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
@@ -82,6 +85,12 @@ def check_task(task: object, position: int, source: str) -> None:
     annotations = task.get("annotations", [])
     if not isinstance(annotations, list) or not all(isinstance(a, dict) for a in annotations):
         raise FormatError(f"{where(source, name)}: 'annotations' must be a list of objects")
+
+
+def checked_task(task: object, source: str = "task") -> dict:
+    """``task``, given on its own, after :func:`check_task`."""
+    check_task(task, 0, source)
+    return task  # type: ignore[return-value]
 
 
 OTHER_FORMATS = (("coco", ("images", "annotations")), ("labelme", ("shapes", "imagePath")))
@@ -305,7 +314,8 @@ def _batch_rings(kinds: list, points: list, geometry: frozenset) -> Rings:
     ring_sizes = np.fromiter(map(len, ring_lists), np.int64, len(ring_lists))
     ring_kind = np.repeat(np.asarray(kinds, dtype=object), rings_per_row)
     expected = np.where(ring_kind == "bbox", 4, np.where(ring_kind == "keypoint", 2, -1))
-    if (ring_sizes % 2).any() or ((expected >= 0) & (ring_sizes != expected)).any():
+    if (ring_sizes % 2).any() or ((expected >= 0) & (ring_sizes != expected)).any() \
+            or (ring_sizes > 2 * validation.MAX_RING_VERTICES).any():
         raise _Malformed
     values = np.frombuffer(array("d", list(chain.from_iterable(ring_lists))), np.float64)
     if not np.isfinite(values).all():

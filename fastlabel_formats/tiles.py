@@ -15,6 +15,7 @@ from .errors import FormatError, where
 from .geometry import box_corners, region_polygon, signed_ring_area
 from .pieces import merged_name, piece_name, pieces, rounded
 from .report import ConversionReport
+from .tasks import checked_task
 
 MERGED_TYPES = ("bbox", "polygon", "segmentation")
 SPLIT_TYPES = (*MERGED_TYPES, "keypoint", "line")
@@ -304,7 +305,7 @@ def split_image_task(task: dict, rows: int, cols: int, *, image_path: str | os.P
     tile images are cut and written as ``output_dir/<tile name>`` too."""
     import shapely
 
-    _check_grid(task, rows, cols)
+    _check_grid(checked_task(task), rows, cols)
     for index, annotation in enumerate(task.get("annotations", ())):
         if annotation.get("type") not in (*SPLIT_TYPES, "classification") and report is not None:
             report.note("annotation of a type that is not split, left out of the tiles",

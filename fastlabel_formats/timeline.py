@@ -8,19 +8,44 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 
-from .errors import FormatError
-from .pieces import merged_name, piece_name, pieces, rounded
+from .errors import FormatError, where
+from .pieces import merged_name, piece_name, piece_sizes, pieces, rounded
+from .tasks import checked_task
+from .validation import is_number
 
 
 def _sizes(numbered: list[tuple[int, dict]], key: str, given: Sequence[float] | None, what: str) -> list:
     if given is not None:
-        if len(given) != len(numbered):
-            raise FormatError(f"{len(given)} {what} given for {len(numbered)} pieces")
-        return list(given)
+        sizes = piece_sizes(given, what, integral=key == "frameCount")
+        if len(sizes) != len(numbered):
+            raise FormatError(f"{len(sizes)} {what} given for {len(numbered)} pieces")
+        return sizes
     for number, task in numbered:
         if task.get(key) is None:
             raise FormatError(f"piece {number} ({task['name']!r}) has no {key!r}; pass {what}=")
-    return [task[key] for _, task in numbered]
+    return piece_sizes([task[key] for _, task in numbered], key, integral=key == "frameCount")
+
+
+def _check_times(task: dict, source: str) -> dict:
+    """``task`` when the start and end of its annotations are finite numbers (or absent)."""
+    for index, annotation in enumerate(task.get("annotations", ())):
+        for key in ("start", "end"):
+            if annotation.get(key) is not None and not is_number(annotation[key]):
+                raise FormatError(f"{where(source, task['name'], index, annotation.get('type'))}: "
+                                  f"{key} {annotation[key]!r:.40} is not a finite number")
+    return task
+
+
+def _check_frames(task: dict, source: str) -> dict:
+    """``task`` when the frame keys of its tracks are numbers 1, 2, … as text."""
+    for index, annotation in enumerate(task.get("annotations", ())):
+        points = annotation.get("points")
+        bad = [key for key in points if not (isinstance(key, str) and key.isdecimal() and key.isascii()
+                                             and int(key) >= 1)][:1] if isinstance(points, dict) else []
+        if bad:
+            raise FormatError(f"{where(source, task['name'], index, annotation.get('type'))}: "
+                              f"frame {bad[0]!r:.40} is not a frame number (1, 2, …)")
+    return task
 
 
 def _join(numbered: list[tuple[int, dict]], shift: Callable, ends_open: Callable, starts_open: Callable,
@@ -51,8 +76,10 @@ def integrate_audio(tasks: Sequence[dict], prefix: str, *, durations: Sequence[f
                     eps: float = 1e-3) -> dict:
     """One audio task from its pieces: segments shifted by the pieces before them and joined
     across boundaries (within ``eps`` seconds). Durations from ``duration`` or ``durations=``."""
-    numbered = pieces(tasks, prefix)
+    numbered = [(number, _check_times(task, prefix)) for number, task in pieces(tasks, prefix)]
     lengths = _sizes(numbered, "duration", durations, "durations")
+    if not is_number(eps):
+        raise FormatError(f"eps must be a finite number, got {eps!r:.40}")
     offsets = [sum(lengths[:n]) for n in range(len(lengths))]
 
     def shift(annotation: dict, position: int) -> dict:
@@ -88,8 +115,8 @@ def _video_meta(numbered: list[tuple[int, dict]]) -> dict:
 def integrate_video(tasks: Sequence[dict], prefix: str, *, frame_counts: Sequence[int] | None = None) -> dict:
     """One video task from its pieces: frame keys shifted by the frames before them, tracks that
     reach a piece's last frame joined with same type/value tracks starting at frame 1 of the next."""
-    numbered = pieces(tasks, prefix)
-    counts = [int(c) for c in _sizes(numbered, "frameCount", frame_counts, "frame_counts")]
+    numbered = [(number, _check_frames(task, prefix)) for number, task in pieces(tasks, prefix)]
+    counts = _sizes(numbered, "frameCount", frame_counts, "frame_counts")
     offsets = [sum(counts[:n]) for n in range(len(counts))]
 
     def shift(annotation: dict, position: int) -> dict:
@@ -118,8 +145,9 @@ def integrate_video(tasks: Sequence[dict], prefix: str, *, frame_counts: Sequenc
 def split_audio_task(task: dict, durations: Sequence[float]) -> list[dict]:
     """The pieces of an audio task (the inverse of :func:`integrate_audio`): segments cut at the
     piece boundaries, times relative to each piece."""
+    task = _check_times(checked_task(task), "task")
     out, offset = [], 0.0
-    for number, length in enumerate(durations, 1):
+    for number, length in enumerate(piece_sizes(durations, "durations"), 1):
         annotations = []
         for annotation in task.get("annotations", ()):
             start, end = annotation.get("start"), annotation.get("end")
@@ -139,9 +167,10 @@ def split_audio_task(task: dict, durations: Sequence[float]) -> list[dict]:
 def split_video_task(task: dict, frame_counts: Sequence[int]) -> list[dict]:
     """The pieces of a video task (the inverse of :func:`integrate_video`): each track's frames
     that fall in a piece, renumbered from 1."""
+    task = _check_frames(checked_task(task), "task")
     out, offset = [], 0
     meta = {key: task[key] for key in ("fps", "width", "height") if key in task}
-    for number, count in enumerate(frame_counts, 1):
+    for number, count in enumerate(piece_sizes(frame_counts, "frame_counts", integral=True), 1):
         annotations = []
         for annotation in task.get("annotations", ()):
             points = annotation.get("points")

@@ -18,6 +18,9 @@ VALUED_TYPES = RING_TYPES | {"pose_estimation"}
 MALFORMED = "malformed annotation skipped"
 NO_GEOMETRY: frozenset = frozenset()
 STRICT_LISTED = 20
+# the most vertices one ring (polygon, line, segmentation ring) may have; a longer one is malformed.
+# Raise it by setting ``fastlabel_formats.validation.MAX_RING_VERTICES``.
+MAX_RING_VERTICES = 1_000_000
 
 
 def layout_problem(kind: str, points: object) -> str | None:
@@ -31,6 +34,8 @@ def layout_problem(kind: str, points: object) -> str | None:
             for ring in region:
                 if len(ring) % 2:
                     return f"ring with an odd number of coordinates ({len(ring)})"
+                if len(ring) > 2 * MAX_RING_VERTICES:
+                    return _too_many_vertices(len(ring))
         return None
     if not isinstance(points, list) or (points and isinstance(points[0], (list, dict))):
         return "expected a flat list of numbers"
@@ -39,7 +44,12 @@ def layout_problem(kind: str, points: object) -> str | None:
         return f"expected {expected} coordinates, got {len(points)}"
     if expected is None and len(points) % 2:
         return f"expected an even number of coordinates, got {len(points)}"
-    return None
+    return _too_many_vertices(len(points)) if len(points) > 2 * MAX_RING_VERTICES else None
+
+
+def _too_many_vertices(coordinates: int) -> str:
+    return (f"{coordinates // 2:,} vertices, more than the {MAX_RING_VERTICES:,} of one ring "
+            "(raise fastlabel_formats.validation.MAX_RING_VERTICES)")
 
 
 def is_number(value: object) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import FormatError
+from .files import read_text
 from .report import ConversionReport
 from .runtime import gc_paused
 
@@ -24,10 +25,7 @@ SPLITS = ("train", "val", "test")
 
 def yolo_classes(path: str | os.PathLike[str]) -> dict[str, str]:
     """``{"0": name, "1": name, ...}`` from a classes file, one stripped name per line."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise FormatError(f"{path}: cannot read the classes file ({error.strerror})") from error
+    lines = read_text(path, "the classes file").splitlines()
     return {str(index): line.strip() for index, line in enumerate(lines)}
 
 
@@ -53,7 +51,7 @@ def yolo_label_annotations(path: Path, size: tuple[int, int], classes: dict, kin
                            report: ConversionReport) -> list[dict]:
     """The annotations of one label file (blank lines ignored, any whitespace separates, D39)."""
     annotations = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(read_text(path, "the label file").splitlines(), 1):
         tokens = line.split()
         if not tokens:
             continue
@@ -148,8 +146,8 @@ def read_data_yaml(path: Path) -> tuple[dict[str, str], Path, dict[str, list[Pat
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
+        data = yaml.safe_load(read_text(path, "the dataset file"))
+    except yaml.YAMLError as error:
         raise FormatError(f"{path}: cannot read the dataset file ({error})") from None
     if not isinstance(data, dict) or "names" not in data:
         raise FormatError(f"{path}: an Ultralytics data.yaml needs 'names' (and 'train' / 'val')")
@@ -175,7 +173,7 @@ def _split_images(root: Path, entries: object, source: Path) -> list[Path]:
         if location.is_dir():
             images += _images_under(location)
         elif location.is_file():
-            for line in location.read_text(encoding="utf-8").split():
+            for line in read_text(location, "the image list").split():
                 images.append(location.parent / line[2:] if line.startswith("./") else
                               Path(line) if Path(line).is_absolute() else root / line)
         else:
