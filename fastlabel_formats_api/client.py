@@ -167,12 +167,13 @@ class Client:
         root = Path(values["path"])
         kinds = [DatasetObjectType(kind).value for kind in values["types"] or []]
         groups = [(root / kind, [item for item in items if item["type"] == kind]) for kind in kinds] or [(root, items)]
-        targets = [(item, _object_path(base, item["name"])) for base, group in groups for item in group]
+        targets = _object_targets(groups)  # every name checked before the first download
+        indexes = {base: _listed_objects(base / INDEX_FILE) for base, _ in groups}
         root.mkdir(exist_ok=True)
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             list(pool.map(lambda pair: self.api.download(pair[0]["signedUrl"], pair[1]), targets))
         for base, group in groups:
-            _append_annotations(base / "annotations.json", group)
+            _append_annotations(base / INDEX_FILE, indexes[base], group)
         return [item for item, _ in targets]
 
     # exports (the core does the work)
@@ -258,18 +259,73 @@ class Client:
         return core.yolo_to_fastlabel(classes_file_path, dataset_folder_path, project_type=reader)
 
 
-def _object_path(base: Path, name: str) -> Path:
+INDEX_FILE = "annotations.json"  # beside the downloaded objects: their annotations
+# names Windows cannot create (any extension), refused everywhere so that a download is portable
+RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(1, 10)),
+                            *(f"lpt{n}" for n in range(1, 10))})
+
+
+def _object_targets(groups: list[tuple[Path, list[dict]]]) -> list[tuple[dict, Path]]:
+    """``(object, file)`` of every object, or FastLabelInvalidException naming the first name that
+    cannot be a file of its own inside its folder (checked before anything is fetched)."""
+    targets, seen = [], {}
+    for base, group in groups:
+        for item in group:
+            path = _object_path(base, item.get("name"))
+            if path in seen:
+                raise FastLabelInvalidException(f"dataset objects {seen[path]!r} and {item['name']!r} "
+                                                f"would both be written to {path}", 422)
+            seen[path] = item["name"]
+            targets.append((item, path))
+    return targets
+
+
+def _object_path(base: Path, name: object) -> Path:
+    """Where an object named ``name`` is written under ``base``."""
+    problem = _name_problem(name)
+    if problem:
+        raise FastLabelInvalidException(f"dataset object {name!r:.200}: {problem}; refusing to download", 422)
     try:
         return output_path(base, name, "dataset object")
     except core.FormatError as error:
         raise FastLabelInvalidException(str(error), 422) from None
 
 
-def _append_annotations(path: Path, items: list[dict]) -> None:
-    """``annotations.json``: the items' annotations appended to what the file already lists."""
-    entries = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
-    entries += [{"name": item["name"], "annotations": item["annotations"], "customMetadata": item["customMetadata"],
-                 "tags": item["tags"], "object_type": item["type"]} for item in items]
+def _name_problem(name: object) -> str | None:
+    """Why ``name`` cannot be an object's file name (None when it can)."""
+    if not isinstance(name, str) or not name.strip("/"):
+        return "the name is empty or not text"
+    if any(ord(character) < 32 for character in name):
+        return "the name holds a control character"
+    parts = name.replace("\\", "/").split("/")
+    if any(part in (".", "..") for part in parts):
+        return "the name has a '.' or '..' part"
+    if any(part.split(".")[0].strip().lower() in RESERVED_NAMES for part in parts):
+        return "the name is reserved on Windows"
+    if name == INDEX_FILE:
+        return f"the name is that of the index file {INDEX_FILE}"
+    return None
+
+
+def _listed_objects(path: Path) -> list:
+    """The entries an existing index file lists (none when there is none)."""
+    if not path.exists():
+        return []
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise FastLabelInvalidException(f"{path}: cannot read the existing index ({error}); move it away", 422) \
+            from None
+    if not isinstance(entries, list):
+        raise FastLabelInvalidException(f"{path}: the existing index is not a list; move it away", 422)
+    return entries
+
+
+def _append_annotations(path: Path, entries: list, items: list[dict]) -> None:
+    """The index file: the items' annotations appended to the ``entries`` it already listed."""
+    entries = entries + [{"name": item["name"], "annotations": item["annotations"],
+                          "customMetadata": item["customMetadata"], "tags": item["tags"], "object_type": item["type"]}
+                         for item in items]
     write_atomic(path, json.dumps(entries, indent=4, ensure_ascii=False).encode("utf-8"))
 
 

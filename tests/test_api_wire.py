@@ -383,7 +383,7 @@ def test_download_refuses_names_that_leave_the_folder(files):
         seed(fake)
         fake.objects.rows[0]["name"] = "../escape.png"
         client = Client(TOKEN, base_url=fake.url)
-        with pytest.raises(FastLabelInvalidException, match="climbs out"):
+        with pytest.raises(FastLabelInvalidException, match="'..' part"):
             client.download_dataset_objects("ds", "out")
         assert not any(entry.path.startswith("storage/") for entry in fake.log)
     assert not (files / "escape.png").exists()
@@ -544,3 +544,31 @@ def test_the_client_stub_is_up_to_date():
     assert committed == stub(Client), "client.pyi is stale: run python -m fastlabel_formats_api.stub"
     methods = {node.name for node in ast.walk(ast.parse(committed)) if isinstance(node, ast.FunctionDef)}
     assert set(OFFICIAL) - NOT_YET <= methods
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("annotations.json", "the index file"), ("a\x00b.bin", "control character"), (".", "'.' or '..' part"),
+    ("a/./b.png", "'.' or '..' part"), ("CON.png", "reserved on Windows"), ("sub/lpt1", "reserved on Windows"),
+    ("", "empty"), ("x/y 1.png", "would both be written"),
+])
+def test_download_checks_every_name_before_the_first_request(files, name, problem):
+    with FakeFastLabel(token=TOKEN) as fake:
+        seed(fake)
+        client = Client(TOKEN, base_url=fake.url)
+        client.create_dataset_object("ds", "b.png", "a.png")
+        fake.objects.rows[-1]["name"] = name
+        with pytest.raises(FastLabelInvalidException, match=re.escape(problem)):
+            client.download_dataset_objects("ds", "out")
+        assert not any(entry.path.startswith("storage/") for entry in fake.log)
+    assert not (files / "out").exists()
+
+
+def test_download_refuses_an_unreadable_index_before_fetching(files):
+    (files / "out").mkdir()
+    (files / "out" / "annotations.json").write_text("{not json")
+    with FakeFastLabel(token=TOKEN) as fake:
+        seed(fake)
+        client = Client(TOKEN, base_url=fake.url)
+        with pytest.raises(FastLabelInvalidException, match="cannot read the existing index"):
+            client.download_dataset_objects("ds", "out")
+        assert not any(entry.path.startswith("storage/") for entry in fake.log)
