@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -91,6 +92,7 @@ def export_coco(
     progress: bool = False,
     jobs: int = 1,
     scheduler: object = None,
+    overwrite: bool | None = None,
 ) -> ConversionReport:
     """Write ``output_dir/output_file_name`` (and video frames under ``output_dir/images``).
 
@@ -101,7 +103,7 @@ def export_coco(
     target = CocoTarget(output_dir, annotations=annotations, output_file_name=output_file_name, holes=holes,
                         indent=indent, raster=raster)
     run_export(tasks, [target], [report], project_type=project_type, videos=videos, frame_counts=frame_counts,
-               jobs=jobs, scheduler=scheduler, progress=progress)
+               jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
     return report
 
 
@@ -123,6 +125,7 @@ class CocoTarget(Target):
         if not output_file_name.lower().endswith(".json"):
             raise FormatError(f"output_file_name {output_file_name!r} must end with .json")
         self.path = output_path(output_dir, output_file_name, "output_file_name")
+        self.output_file_name = output_file_name
         self.definitions, self.classes, self.holes, self.indent = annotations, classes, holes, indent
         self.raster = check_raster(raster)
         policy = COCO_DROPPING_HOLES if holes == "drop" else COCO_POLICY
@@ -131,6 +134,10 @@ class CocoTarget(Target):
         named = annotations or [{"value": name} for name in classes or ()]
         self.category_values = {d.get("value") for d in named} if named else None
         self._spools: dict[str, JsonListSpool] = {}
+
+    def write_into(self, folder: Path) -> None:
+        super().write_into(folder)
+        self.path = output_path(folder, self.output_file_name, "output_file_name")
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_spools": {}}  # the spool files stay with the parent

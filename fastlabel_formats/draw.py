@@ -143,13 +143,14 @@ def export_image_with_annotations(
     scheduler: object = None,
     strict: bool = False,
     progress: bool = False,
+    overwrite: bool | None = None,
 ) -> ConversionReport:
     """Draw each task's annotations on its image (``image_dir/<task name>``) and write
     ``output_dir/<task name>`` in the same format (RGB, JPEG quality 95). Tasks without an image
     file and image files without a task are reported."""
     report = ConversionReport("images", strict=strict)
     run_export(tasks, [DrawTarget(output_dir, image_dir, raster)], [report], jobs=jobs, scheduler=scheduler,
-               progress=progress)
+               progress=progress, overwrite=overwrite)
     return report
 
 

@@ -6,6 +6,7 @@ import functools
 import json
 import os
 import posixpath
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -81,7 +82,7 @@ def atomic_output(path: Path | str) -> Iterator[BinaryIO]:
             yield stream
         return
     make_folder(path.parent)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=path.parent)
     os.chmod(temporary, FILE_MODE)  # mkstemp's 600 would keep other users (a training job) out
     try:
         with os.fdopen(handle, "wb") as stream:
@@ -91,6 +92,34 @@ def atomic_output(path: Path | str) -> Iterator[BinaryIO]:
         with suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+# ``.<name>.<pid>-<8 random characters>.tmp``: atomic_output's temporary files, by writing process
+TEMPORARY_NAME = re.compile(r"\..+\.([0-9]+)-[a-z0-9_]{8}\.tmp")
+
+
+def remove_stale_temporaries(folder: Path) -> int:
+    """Remove the temporary files of :func:`atomic_output` under ``folder`` whose writing process
+    is gone (a killed run's leftovers; a running writer's are kept); how many were removed."""
+    removed = 0
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            match = TEMPORARY_NAME.fullmatch(name)
+            if match and not _process_alive(int(match.group(1))):
+                with suppress(FileNotFoundError):
+                    os.unlink(os.path.join(parent, name))
+                    removed += 1
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process, or no process id at all
+        return pid <= 2**22
+    return True
 
 
 def _file_mode() -> int:

@@ -49,6 +49,7 @@ def export_labelme(
     progress: bool = False,
     jobs: int = 1,
     scheduler: object = None,
+    overwrite: bool | None = None,
 ) -> ConversionReport:
     """Write ``<task name without extension>.json`` per task (``indent=4``: the reference's exact
     bytes; ``jobs=N``: in N worker processes). ``imagePath`` is relative to the JSON file, as
@@ -56,7 +57,7 @@ def export_labelme(
     the path from the JSON's folder to ``image_dir/<task name>``."""
     report = ConversionReport("labelme", strict=strict)
     run_export(tasks, [LabelmeTarget(output_dir, image_dir=image_dir, indent=indent)], [report], jobs=jobs,
-               scheduler=scheduler, progress=progress)
+               scheduler=scheduler, progress=progress, overwrite=overwrite)
     return report
 
 
@@ -79,7 +80,7 @@ class LabelmeTarget(PerImageTarget):
         """``imagePath`` of a task's document, relative to the document."""
         if self.image_dir is None:
             return posixpath.basename(task_name)
-        document_dir = os.path.dirname(os.path.join(str(self.output_dir), task_name))
+        document_dir = os.path.dirname(os.path.join(str(self.published_dir), task_name))
         return Path(os.path.relpath(os.path.join(str(self.image_dir), task_name), document_dir)).as_posix()
 
     def documents(self, batch: AnnotationTable, report: ConversionReport) -> list[dict]:

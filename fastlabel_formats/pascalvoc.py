@@ -69,11 +69,12 @@ def export_pascalvoc(
     progress: bool = False,
     jobs: int = 1,
     scheduler: object = None,
+    overwrite: bool | None = None,
 ) -> ConversionReport:
     """Write ``annotations/<image basename>.xml`` per image (``jobs=N``: in N worker processes)."""
     report = ConversionReport("pascalvoc", strict=strict)
     run_export(tasks, [PascalVocTarget(output_dir)], [report], project_type=project_type, videos=videos,
-               frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress)
+               frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
     return report
 
 

@@ -332,6 +332,7 @@ def export_instance_segmentation(
     scheduler: object = None,
     strict: bool = False,
     progress: bool = False,
+    overwrite: bool | None = None,
 ) -> ConversionReport:
     """One index-colour PNG per image task, ``<task basename>.png``, each drawable annotation its own index.
 
@@ -340,7 +341,7 @@ def export_instance_segmentation(
     report = ConversionReport("instance", strict=strict)
     target = MaskTarget(output_dir, semantic=False, palette=pallete if pallete is not None else palette,
                         start_index=start_index, dtype=dtype, raster=raster)
-    run_export(tasks, [target], [report], jobs=jobs, scheduler=scheduler, progress=progress)
+    run_export(tasks, [target], [report], jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
     return report
 
 
@@ -359,6 +360,7 @@ def export_semantic_segmentation(
     scheduler: object = None,
     strict: bool = False,
     progress: bool = False,
+    overwrite: bool | None = None,
 ) -> ConversionReport:
     """One index-colour PNG per image task, each drawable annotation the index of its class.
 
@@ -367,5 +369,5 @@ def export_semantic_segmentation(
     report = ConversionReport("semantic", strict=strict)
     target = MaskTarget(output_dir, semantic=True, palette=pallete if pallete is not None else palette,
                         classes=classes, start_index=start_index, dtype=dtype, raster=raster)
-    run_export(tasks, [target], [report], jobs=jobs, scheduler=scheduler, progress=progress)
+    run_export(tasks, [target], [report], jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
     return report

@@ -27,7 +27,8 @@ from .files import basename, is_remote, output_path, safe_relative, write_atomic
 from .parallel import Runner
 from .report import ConversionReport, Finding
 from .runtime import gc_paused
-from .source import TaskBlock, task_source
+from .source import TaskBlock, TaskSource, task_source
+from .staging import output_folders
 from .tasks import AnnotationTable, Frame, TaskChunk, image_frames, is_video
 from .validation import STRICT_LISTED, report_malformed, strict_failure
 from .video import project_frames
@@ -47,6 +48,10 @@ class Target:
     def __init__(self, output_dir: str | os.PathLike[str]) -> None:
         self.output_dir = output_dir if is_remote(output_dir) else Path(output_dir)
         self.published_dir = self.output_dir  # where the output ends up (a staged run moves it there)
+
+    def write_into(self, folder: Path) -> None:
+        """Write into ``folder``, which is moved to the output folder once the run is complete."""
+        self.published_dir, self.output_dir = self.output_dir, folder
 
     def output(self, name: str, place: str, folder: str = "") -> Path | str:
         """The checked path of ``name`` inside ``folder`` of the output folder."""
@@ -242,11 +247,19 @@ def run_export(
     jobs: int = 1,
     scheduler: object = None,
     progress: bool = False,
+    overwrite: bool | None = None,
 ) -> None:
     """Convert ``tasks`` (anything :func:`~fastlabel_formats.source.task_source` takes) into every
     target; ``jobs`` worker processes, or ``scheduler`` (``"local"``, a Dask scheduler address or a
-    ``distributed.Client``)."""
+    ``distributed.Client``); ``overwrite`` as :func:`~fastlabel_formats.staging.output_folders`."""
     source = task_source(tasks).replayable()
+    with output_folders(list(targets), overwrite):
+        _run(source, targets, reports, project_type, videos, frame_counts, jobs, scheduler, progress)
+
+
+def _run(source: TaskSource, targets: Sequence[Target], reports: Sequence[ConversionReport], project_type: str,
+         videos: object, frame_counts: Mapping[str, int] | None, jobs: int, scheduler: object,
+         progress: bool) -> None:
     blocks: list[TaskBlock] = []  # cut while pass 1 already runs on the first ones
     survey_run = run_plan(source.name, targets, reports, project_type, videos, frame_counts)
     try:

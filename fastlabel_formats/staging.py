@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import FormatError
+from .files import is_remote, remove_stale_temporaries
 
 
 def check_empty(folders: Mapping[str, Path], overwrite: bool) -> None:
@@ -22,7 +23,7 @@ def check_empty(folders: Mapping[str, Path], overwrite: bool) -> None:
             raise FormatError(f"{folder}: is a file, not an output folder")
         if not overwrite and folder.is_dir() and any(folder.iterdir()):
             raise FormatError(f"{folder}: is not empty (files of an earlier export would be mixed in); give "
-                              f"--overwrite to replace it, or another -o")
+                              f"--overwrite (overwrite=True) to replace it, or another output folder")
 
 
 @contextmanager
@@ -44,6 +45,27 @@ def staged(folders: Mapping[str, Path]) -> Iterator[dict[str, Path]]:
         raise
     for name, folder in folders.items():
         _publish(siblings[name], folder, tag)
+
+
+@contextmanager
+def output_folders(targets: list, overwrite: bool | None) -> Iterator[None]:
+    """Where the ``targets`` write: into their folders as they are (``overwrite=None``, the official
+    SDK's way; temporary files a killed run left there are removed first), or into hidden siblings
+    published whole when every target is complete (``True`` replaces each folder, ``False`` refuses
+    one that holds files). An fsspec folder is always written in place (objects appear whole)."""
+    local = [target for target in targets if not is_remote(target.output_dir)]
+    if overwrite is None:
+        for target in local:
+            if target.output_dir.is_dir():
+                remove_stale_temporaries(target.output_dir)
+        yield
+        return
+    folders = {str(number): target.output_dir for number, target in enumerate(local)}
+    check_empty(folders, overwrite)
+    with staged(folders) as siblings:
+        for number, target in enumerate(local):
+            target.write_into(siblings[str(number)])
+        yield
 
 
 def _publish(sibling: Path, folder: Path, tag: str) -> None:

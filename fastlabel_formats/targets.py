@@ -79,6 +79,7 @@ def export_targets(
     scheduler: object = None,
     progress: bool = False,
     published_dirs: Mapping[str, str | os.PathLike[str]] | None = None,
+    overwrite: bool | None = None,
 ) -> dict[str, ConversionReport]:
     """Write every target of ``{target name: output folder}`` in one pass over ``tasks``: each
     chunk becomes one table, read by all targets. Returns each target's report. ``published_dirs``:
@@ -93,5 +94,5 @@ def export_targets(
         target.published_dir = (published_dirs or {}).get(key, target.output_dir)
     reports = [ConversionReport(target.name, strict=strict) for target in targets]
     run_export(tasks, targets, reports, project_type=options.project_type, videos=videos,
-               frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress)
+               frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
     return dict(zip(names, reports))

@@ -88,6 +88,7 @@ def export_yolo(
     progress: bool = False,
     jobs: int = 1,
     scheduler: object = None,
+    overwrite: bool | None = None,
 ) -> ConversionReport:
     """Write ``annotations/<image basename>.txt`` per image and ``classes.txt``; with
     ``layout="ultralytics"`` Ultralytics' ``labels/<split>/``, ``images/<split>/`` (the images of
@@ -101,7 +102,7 @@ def export_yolo(
     target = YoloTarget(output_dir, project_type=project_type, classes=classes, obb=obb, layout=layout,
                         images=images, copy_images=copy_images, split=split, seed=seed)
     run_export(tasks, [target], [report], project_type=project_type, videos=videos, frame_counts=frame_counts,
-               jobs=jobs, scheduler=scheduler, progress=progress)
+               jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
     return report
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import ann, task
 
+import fastlabel_formats as ff
 from fastlabel_formats import FormatError, export_coco, export_yolo
 from fastlabel_formats.cli import main
 
@@ -210,3 +211,59 @@ def test_a_killed_export_leaves_no_writer_and_the_next_run_cleans_up(tmp_path, c
         capsys.readouterr().err
     left = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert "yolo" in left and not [name for name in left if name.startswith(".yolo.")]  # its stale sibling is gone
+
+
+def _dead_pid() -> int:
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(finished.stdout)
+
+
+def test_python_exports_keep_the_sdks_way_and_clean_a_killed_runs_temporary_files(tmp_path):
+    """overwrite=None (the default) writes into the folder as it is, as the SDK does, after
+    removing the temporary files of writers that are gone (a running writer's stay)."""
+    out = tmp_path / "yolo"
+    (out / "annotations").mkdir(parents=True)
+    earlier = out / "annotations" / "old.txt"
+    earlier.write_text("0 0.5 0.5 0.1 0.1\n")
+    stale = out / "annotations" / f".a.txt.{_dead_pid()}-abcd_123.tmp"
+    live = out / f".classes.txt.{os.getpid()}-zzzzzzzz.tmp"
+    foreign = out / ".notes.tmp"
+    for path in (stale, live, foreign):
+        path.write_text("partial")
+    export_yolo([task("a.jpg", 10, 10, ann("bbox", "cat", [1, 1, 5, 5]))], out)
+    assert earlier.exists() and (out / "annotations" / "a.txt").exists()
+    assert not stale.exists() and live.exists() and foreign.exists()
+
+
+@pytest.mark.parametrize("export, published", [
+    (lambda tasks, out, **o: export_coco(tasks, out, output_file_name="sub/coco.json", **o), "sub/coco.json"),
+    (lambda tasks, out, **o: export_yolo(tasks, out, **o), "annotations/a.txt"),
+    (lambda tasks, out, **o: ff.export_labelme(tasks, out, image_dir=out.parent / "images", **o), "a.json"),
+    (lambda tasks, out, **o: ff.export_semantic_segmentation(tasks, out, **o), "a.png"),
+    (lambda tasks, out, **o: ff.export_targets(tasks, {"voc": out}, **o)["pascalvoc"], "annotations/a.xml"),
+])
+def test_python_exports_with_overwrite_publish_their_folder_whole(tmp_path, export, published):
+    tasks = [task("a.jpg", 10, 10, ann("bbox", "cat", [1, 1, 5, 5]))]
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "stale.txt").write_text("an earlier export")
+    with pytest.raises(FormatError, match="is not empty"):
+        export(tasks, out, overwrite=False)
+    assert sorted(p.name for p in out.iterdir()) == ["stale.txt"]
+    with pytest.raises(FormatError):
+        export([*tasks, task("b.jpg", 10, 10, ann("bbox", "cat", [1, 2, 3]))], out, overwrite=True, strict=True)
+    assert sorted(p.name for p in out.iterdir()) == ["stale.txt"]  # a failed run leaves it as it was
+    export(tasks, out, overwrite=True)
+    assert (out / published).exists() and not (out / "stale.txt").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left beside it
+    if published == "a.json":  # imagePath relative to where the document ends up
+        assert json.loads((out / "a.json").read_text())["imagePath"] == "../images/a.jpg"
+
+
+def test_a_ultralytics_export_with_overwrite_names_its_final_folder(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "train").mkdir()
+    (tmp_path / "images" / "train" / "a.jpg").write_bytes(b"jpeg")
+    tasks = [task("train/a.jpg", 10, 10, ann("bbox", "cat", [1, 1, 5, 5]))]
+    export_yolo(tasks, tmp_path / "ds", layout="ultralytics", images=tmp_path / "images", overwrite=True)
+    assert f'path: "{tmp_path / "ds"}"' in (tmp_path / "ds" / "data.yaml").read_text()
