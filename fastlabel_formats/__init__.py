@@ -27,6 +27,7 @@ from .render import (
     render_instance_mask,
     render_semantic_mask,
 )
+from .repair import repair
 from .report import ConversionReport
 from .source import task_source
 from .targets import TargetOptions, export_targets
@@ -63,6 +64,7 @@ __all__ = [
     "pascalvoc_to_fastlabel",
     "render_instance_mask",
     "render_semantic_mask",
+    "repair",
     "split_audio_task",
     "split_image_task",
     "split_video_task",

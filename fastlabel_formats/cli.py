@@ -15,11 +15,12 @@ from .checks import stats, validate
 from .convert import SOURCES, TARGET_FORMATS, detect_format, read_tasks, write_tasks
 from .draw import export_image_with_annotations
 from .errors import FormatError
-from .files import is_remote, read_json, write_atomic
+from .files import dump_json, is_remote, read_json, read_text, write_atomic
 from .integrate import integrate, piece_kind, split_image_task
 from .parallel import default_jobs
 from .raster import RASTER_RULES
 from .render import export_instance_segmentation, export_semantic_segmentation
+from .repair import repair
 from .report import ConversionReport
 from .staging import check_empty, staged
 from .targets import TargetOptions, export_targets, target_name
@@ -42,7 +43,7 @@ def _classes(text: str | None) -> list[str] | None:
         return None
     path = Path(text)
     if path.is_file():
-        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [line.strip() for line in read_text(path, "the classes file").splitlines() if line.strip()]
     if "," not in text and ("/" in text or "\\" in text or path.suffix.lower() in (".txt", ".names", ".csv")):
         raise FormatError(f"--classes {text!r}: no such file (give a file with one name per line, or a,b,c)")
     return [name.strip() for name in text.split(",") if name.strip()]
@@ -324,19 +325,39 @@ def run_split(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    """Check a project; exit 1 when anything is found."""
+    """Check a project (``--fix``: repair it first, then check the repaired copy); exit 1 when
+    anything is found."""
     started = time.perf_counter()
-    report = validate(args.tasks, classes=_classes(args.classes), annotations=_read_json_list(args.annotations),
+    tasks = _repaired(args) if args.fix else args.tasks
+    report = validate(tasks, classes=_classes(args.classes), annotations=_read_json_list(args.annotations),
                       project_type=args.project_type)
     REPORTS.append(report)
     found = sum(finding.count for finding in report.findings.values())
-    say(f"validate: {'nothing found' if not found else f'{found:,} finding(s), by kind:'}")
+    _list_findings("validate" + " (the repaired tasks)" * args.fix, report)
+    say(f"[{time.perf_counter() - started:.2f} s]")
+    return 1 if found else 0
+
+
+def _repaired(args: argparse.Namespace) -> list[dict]:
+    """The repaired tasks of ``--fix``, written to ``-o`` (atomically) and their changes listed."""
+    if not args.output:
+        raise FormatError("--fix writes the repaired tasks to a file: give -o FIXED.json")
+    changes = ConversionReport("validate --fix")
+    tasks = repair(args.tasks, report=changes)
+    write_atomic(Path(args.output), dump_json(tasks))
+    changes.files.append(Path(args.output))
+    REPORTS.append(changes)
+    _list_findings(f"fix: {len(tasks):,} task(s) written to {args.output}", changes, "change(s)")
+    return tasks
+
+
+def _list_findings(title: str, report: ConversionReport, what: str = "finding(s)") -> None:
+    found = sum(finding.count for finding in report.findings.values())
+    say(f"{title}: {'nothing found' if not found else f'{found:,} {what}, by kind:'}")
     for finding in report.findings.values():
         say(f"  {finding.count} × {finding.kind}")
         for place in finding.examples[:3]:
             say(f"      e.g. {place}")
-    say(f"[{time.perf_counter() - started:.2f} s]")
-    return 1 if found else 0
 
 
 def run_stats(args: argparse.Namespace) -> int:
@@ -375,12 +396,19 @@ def _add_validate(commands) -> None:
         commands, "validate", "check a project: geometry, image bounds, classes, duplicates (exit 1 on findings)",
         "Check every annotation: malformed ones, invalid polygons (self-intersecting, holes outside or touching "
         "their outer ring, fewer than 3 distinct vertices, zero area), shapes and keypoints outside the image, "
-        "values that are not classes, duplicates. Nothing is written; exit 1 when anything is found.",
-        "example:\n  fastlabel-formats validate tasks.json --annotations annotations.json",
+        "values that are not classes, duplicates. Nothing is written (but with --fix); exit 1 when anything is "
+        "found (with --fix: in the repaired tasks).",
+        "examples:\n  fastlabel-formats validate tasks.json --annotations annotations.json\n"
+        "  fastlabel-formats validate tasks.json --fix -o fixed.json",
     )
     check.add_argument("--classes", help="the known values: a file with one name per line, or a,b,c")
     check.add_argument("--annotations", help="the known values from the project's annotation definitions")
     check.add_argument("--project-type", default="image_bbox", choices=PROJECT_TYPES, metavar="PROJECT_TYPE")
+    check.add_argument("--fix", action="store_true",
+                       help="write repaired tasks to -o (invalid shapes made valid, shapes clipped to the image, "
+                            "degenerate, malformed and duplicate annotations dropped; every change listed), then "
+                            "check them")
+    check.add_argument("-o", "--output", help="with --fix: the repaired tasks' JSON file")
     check.set_defaults(run=run_validate)
 
 

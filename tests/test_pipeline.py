@@ -52,7 +52,9 @@ def test_cli_refuses_bad_option_values_with_exit_code_2(tmp_path):
     cases = [["export", tasks, "--jobs", "0"], ["export", tasks, "--jobs", "-3"],
              ["export", tasks, "--project-type", "foo"], ["draw", tasks, "--images", "/nonexistent", "-o", "o"],
              ["split", tasks, "--grid", "0x3", "-o", str(tmp_path / "s")],
-             ["export", tasks, "--to", "yolo", "-o", str(tmp_path / "file")]]
+             ["export", tasks, "--to", "yolo", "-o", str(tmp_path / "file")],
+             ["export", tasks, "--classes", "clss.txt", "-o", str(tmp_path / "c")],
+             ["validate", tasks, "--fix"]]
     for case in cases:
         result = run_cli(*case)
         assert result.returncode == 2, (case, result.stderr)

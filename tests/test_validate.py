@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import shapely
 from conftest import ann, task
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastlabel_formats import validate
+from fastlabel_formats import ConversionReport, validate
 from fastlabel_formats.cli import main
+from fastlabel_formats.repair import repair
+
+
+def rectangles(right: int, bottom: int):
+    """Lists of distinct boxes, polygons and segmentations of rectangles inside right × bottom."""
+    return st.lists(st.tuples(st.integers(1, right - 20), st.integers(1, bottom - 20), st.integers(2, 19),
+                              st.integers(2, 19), st.sampled_from(["bbox", "polygon", "segmentation"])),
+                    max_size=6, unique=True).map(lambda shapes: [_rectangle(*shape) for shape in shapes])
+
+
+def _rectangle(x: int, y: int, w: int, h: int, kind: str) -> dict:
+    ring = [x, y, x + w, y, x + w, y + h, x, y + h]
+    return ann(kind, "v", {"bbox": [x, y, x + w, y + h], "polygon": ring, "segmentation": [[ring + ring[:2]]]}[kind])
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 80), st.integers(1, 60), st.integers(2, 19), st.integers(2, 19),
-                          st.sampled_from(["bbox", "polygon", "segmentation"])), max_size=6, unique=True))
-def test_valid_shapes_inside_the_image_give_no_finding(shapes):
-    annotations = []
-    for x, y, w, h, kind in shapes:
-        ring = [x, y, x + w, y, x + w, y + h, x, y + h]
-        points = {"bbox": [x, y, x + w, y + h], "polygon": ring, "segmentation": [[ring + ring[:2]]]}[kind]
-        annotations.append(ann(kind, "v", points))
+@given(rectangles(100, 80))
+def test_valid_shapes_inside_the_image_give_no_finding(annotations):
     assert validate([task("t.jpg", 100, 80, *annotations)]).ok
 
 
@@ -70,3 +79,95 @@ def test_stats_count_images_types_classes_splits_and_box_sizes(tmp_path, capsys)
     path.write_text(json.dumps(tasks))
     assert main(["stats", str(path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(counts))
+
+
+WIDTH, HEIGHT = 60, 40
+coordinates = st.tuples(st.integers(-20, WIDTH + 20), st.integers(-20, HEIGHT + 20))
+any_ring = st.lists(coordinates, min_size=3, max_size=9).map(lambda pairs: [v for pair in pairs for v in pair])
+any_shape = st.one_of(
+    st.tuples(st.just("polygon"), any_ring),
+    st.tuples(st.just("segmentation"), st.lists(st.lists(any_ring.map(lambda r: r + r[:2]), min_size=1, max_size=3),
+                                                min_size=1, max_size=2)),
+    st.tuples(st.just("bbox"), st.tuples(coordinates, coordinates).map(lambda c: [*c[0], *c[1]])),
+    st.tuples(st.just("line"), any_ring), st.tuples(st.just("keypoint"), coordinates.map(list)))
+
+
+def _exact_pixels(annotation: dict) -> np.ndarray:
+    from fastlabel_formats import render_instance_mask
+
+    if annotation["type"] not in ("bbox", "polygon", "segmentation"):
+        return np.zeros((HEIGHT, WIDTH), bool)
+    return render_instance_mask(task("t.jpg", WIDTH, HEIGHT, annotation), raster="exact") > 0
+
+
+def _outline(annotation: dict):
+    points = annotation["points"]
+    rings = {"bbox": lambda: [[points[0], points[1], points[2], points[1], points[2], points[3], points[0], points[3],
+                               points[0], points[1]]],
+             "polygon": lambda: [points + points[:2]],
+             "segmentation": lambda: [ring for region in points for ring in region]}.get(annotation["type"], list)()
+    return shapely.MultiLineString([np.reshape(ring, (-1, 2)) for ring in rings if len(ring) >= 4])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(any_shape, min_size=1, max_size=5))
+def test_repaired_tasks_validate_clean_and_cover_no_new_pixel(shapes):
+    """Self-intersecting, out-of-image, degenerate and duplicate shapes: the repaired project has
+    no finding, each repaired shape paints only pixel centres its original painted (the exact
+    rule), and repairing again changes nothing."""
+    original = task("t.jpg", WIDTH, HEIGHT, *(ann(kind, "v", points) for kind, points in shapes))
+    before = json.dumps(original)
+    report = ConversionReport("fix")
+    [fixed] = repair([original], report=report)
+    assert json.dumps(original) == before  # the caller's task is untouched
+    assert validate([fixed]).ok, validate([fixed]).summary()
+    painted = np.zeros((HEIGHT, WIDTH), bool)
+    for annotation in original["annotations"]:
+        painted |= _exact_pixels(annotation)
+    outlines = shapely.union_all([_outline(a) for a in original["annotations"]])
+    repainted = np.zeros((HEIGHT, WIDTH), bool)
+    for annotation in fixed["annotations"]:
+        repainted |= _exact_pixels(annotation)
+    kept = np.zeros((HEIGHT, WIDTH), bool)  # polygons and boxes lose no pixel either
+    for annotation in original["annotations"]:
+        kept |= _exact_pixels(annotation) if annotation["type"] in ("polygon", "bbox") else kept
+    for row, column in np.argwhere((repainted & ~painted) | (kept & ~repainted)).tolist():
+        # only a centre on an original edge may change sides (new vertices sit on a 1e-6 grid)
+        assert shapely.Point(column + 0.5, row + 0.5).distance(outlines) < 1e-5, (row, column)
+    again = ConversionReport("again")
+    assert repair([fixed], report=again) == [fixed] and again.ok, again.summary()
+
+
+@settings(max_examples=60, deadline=None)
+@given(rectangles(WIDTH, HEIGHT))
+def test_repair_leaves_valid_shapes_alone(annotations):
+    original = task("t.jpg", WIDTH, HEIGHT, *annotations)
+    report = ConversionReport("fix")
+    [fixed] = repair([original], report=report)
+    assert report.ok, report.summary()
+    assert [a["type"] for a in fixed["annotations"]] == [a["type"] for a in annotations]
+    for before, after in zip(annotations, fixed["annotations"]):
+        assert (_exact_pixels(before) == _exact_pixels(after)).all()
+
+
+def test_validate_fix_writes_the_repaired_tasks_and_lists_every_change(tmp_path, capsys):
+    bowtie = [0, 0, 10, 10, 10, 0, 0, 10]
+    tasks = [task("a.jpg", 20, 20, ann("polygon", "x", bowtie), ann("bbox", "x", [15, 15, 25, 25]),
+                  ann("bbox", "x", [15, 15, 25, 25]), ann("bbox", "y", [1, 1, 2]), ann("keypoint", "k", [30, 3]))]
+    source = tmp_path / "tasks.json"
+    source.write_text(json.dumps(tasks))
+    assert main(["validate", str(source), "--fix"]) == 2
+    assert "give -o FIXED.json" in capsys.readouterr().err
+    assert main(["validate", str(source)]) == 1
+    capsys.readouterr()
+    assert main(["validate", str(source), "--fix", "-o", str(tmp_path / "fixed.json")]) == 0
+    out = capsys.readouterr().out
+    for change in ("polygon made valid", "polygon split into its 2 parts", "bbox clipped to the image",
+                   "duplicate annotation dropped", "malformed annotation dropped", "keypoint outside the image dropped",
+                   "validate (the repaired tasks): nothing found"):
+        assert change in out
+    [fixed] = json.loads((tmp_path / "fixed.json").read_text())
+    assert [(a["type"], a["points"]) for a in fixed["annotations"]] == [
+        ("polygon", [5, 5, 0, 0, 0, 10]), ("polygon", [5, 5, 10, 10, 10, 0]), ("bbox", [15, 15, 20, 20])]
+    assert main(["validate", str(tmp_path / "fixed.json")]) == 0
+    assert json.loads(source.read_text()) == tasks  # the input is left as it was
