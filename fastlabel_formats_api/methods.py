@@ -9,6 +9,7 @@ import inspect
 from collections.abc import Callable
 
 from .endpoints import ALL_ENDPOINTS, FLOW_ROWS, LOOKUPS, PAGERS, Lookup, Pager
+from .exceptions import FastLabelException
 from .wire import Endpoint, bind, parse_signature, request_parts
 
 
@@ -28,13 +29,22 @@ def method(endpoint: Endpoint) -> Callable:
     return call
 
 
+def listed(answer: object, getter: str) -> list:
+    """``answer`` when the server answered a list, as ``getter`` must; FastLabelException otherwise."""
+    if not isinstance(answer, list):
+        raise FastLabelException(f"{getter}: the server answered {type(answer).__name__}, not a list: "
+                                 f"{str(answer)[:200]!r}")
+    return answer
+
+
 def lookup_method(lookup: Lookup):
     signature = parse_signature(lookup.signature)
     names = list(signature.parameters)[1:]
 
     def find(self, *args, **kwargs):
         bound = signature.bind(self, *args, **kwargs)
-        found = getattr(self, lookup.getter)(**{name: bound.arguments[name] for name in names})
+        found = listed(getattr(self, lookup.getter)(**{name: bound.arguments[name] for name in names}),
+                       lookup.getter)
         return found[0] if found else None
 
     find.__signature__ = signature
@@ -47,7 +57,7 @@ def pager_method(pager: Pager):
     def iterate(self, *args, **filters):
         offset = 0
         while True:
-            page = getattr(self, pager.getter)(*args, offset=offset, limit=pager.page, **filters)
+            page = listed(getattr(self, pager.getter)(*args, offset=offset, limit=pager.page, **filters), pager.getter)
             yield from page
             if len(page) < pager.page:
                 return

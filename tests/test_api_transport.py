@@ -170,3 +170,43 @@ def test_the_limiter_holds_its_window_across_threads():
         list(pool.map(lambda _: limiter.wait(), range(48)))
     times = sorted(limiter.recent)
     assert all(sum(1 for t in times if start <= t < start + 10.0) <= 20 for start in times)
+
+
+HOSTILE_BODIES = ["", "null", "[]", "{}", "5", '"text"', "[1, 2]", '{"message": 5}', '{"message": null}', "{not json",
+                  '[{"id": 1}]', '{"data": []}', "\u00e9\u0000", "[" * 50, '{"id": "x", "name": [1]}']
+CALLS = {
+    "get_projects": lambda c: c.get_projects(),
+    "find_project_by_slug": lambda c: c.find_project_by_slug("cats"),
+    "find_image_task_by_name": lambda c: c.find_image_task_by_name("cats", "a.jpg"),
+    "iter_image_tasks": lambda c: list(c.iter_image_tasks("cats")),
+    "get_image_tasks": lambda c: c.get_image_tasks("cats"),
+    "delete_task": lambda c: c.delete_task("t1"),
+    "update_image_task": lambda c: c.update_image_task("t1", status="completed"),
+    "get_annotations": lambda c: c.get_annotations("cats"),
+}
+
+
+@pytest.mark.parametrize("call", list(CALLS))
+def test_any_answer_of_the_server_is_a_fastlabel_exception_or_a_result(fake, call):
+    """Whatever status and body the server sends (malformed, empty, wrong shape), a client call
+    returns or raises FastLabelException; never a bare error from inside."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from fastlabel_formats_api import Client
+
+    client = Client(TOKEN, base_url=fake.url, sleep=lambda seconds: None)
+
+    @settings(max_examples=40, deadline=None, database=None)
+    @given(st.sampled_from([200, 201, 204, 400, 401, 403, 404, 409, 422, 429, 500, 502, 503]),
+           st.sampled_from(HOSTILE_BODIES), st.sampled_from([None, "0", "nan", "-1", "soon", "1e400"]))
+    def case(status, body, retry_after):
+        fake.inject(times=1, status=status, body=body, retry_after=retry_after)
+        try:
+            CALLS[call](client)
+        except FastLabelException:
+            pass
+        finally:
+            fake._faults.clear()
+
+    case()
