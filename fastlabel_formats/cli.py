@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -73,11 +73,12 @@ def _common() -> argparse.ArgumentParser:
 
 
 def _command(commands, name: str, summary: str, description: str, epilog: str = "",
-             source: str = "JSON file holding a list of FastLabel tasks") -> argparse.ArgumentParser:
-    """A subcommand with its description, examples and the input argument."""
+             source: str = "JSON file holding a list of FastLabel tasks",
+             positional: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand with its description, examples and the input argument (``positional``)."""
     parser = commands.add_parser(name, help=summary, description=description, epilog=epilog, parents=[_common()],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("tasks" if name != "convert" else "source", help=source)
+    parser.add_argument(positional or ("tasks" if name != "convert" else "source"), help=source)
     return parser
 
 
@@ -142,15 +143,17 @@ def run_export(args: argparse.Namespace) -> int:
                             raster=args.raster)
     run = {"videos": args.videos, "strict": args.strict, "jobs": args.jobs, "scheduler": args.scheduler,
            "progress": not QUIET["on"]}
-    if is_remote(args.output):  # an object store publishes each file whole: written in place
-        reports = export_targets(args.tasks, {name: f"{args.output.rstrip('/')}/{name}" for name in names},
-                                 options, **run)
-    else:
-        folders = {name: Path(args.output) / name for name in names}
-        check_empty(folders, args.overwrite)
-        with staged(folders) as siblings:  # every target moves into place once all are complete
-            reports = export_targets(args.tasks, siblings, options, published_dirs=folders, **run)
-    for report in reports.values():
+    # every target is written beside its folder and moved into place once all are complete (an
+    # object store publishes each file whole: written in place)
+    folders = {name: f"{args.output.rstrip('/')}/{name}" if is_remote(args.output) else Path(args.output) / name
+               for name in names}
+    reports = export_targets(args.tasks, folders, options, overwrite=args.overwrite, **run)
+    return finish_all(reports.values(), started)
+
+
+def finish_all(reports: Iterable[ConversionReport], started: float) -> int:
+    """Print (and keep for --report-json) the reports of a run and its time."""
+    for report in reports:
         REPORTS.append(report)
         say(report.summary())
     say(f"[{time.perf_counter() - started:.2f} s]")
@@ -485,7 +488,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_integrate_and_split(commands)
     _add_validate(commands)
     _add_stats(commands)
+    for add_commands in EXTRA_COMMANDS:
+        add_commands(commands, _command)
     return parser
+
+
+# Commands and errors of layers above the core (the API layer adds pull and push): each adder is
+# called with the subparsers and the command builder; each error type maps to an exit code
+# (checked in order, before FormatError's 2).
+EXTRA_COMMANDS: list[Callable] = []
+ERROR_CODES: list[tuple[type, int]] = []
 
 
 def _version() -> str:
@@ -502,12 +514,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     QUIET["on"], REPORTS[:] = args.quiet, []
     code, error = 0, None
+    handled = (FormatError, *(kind for kind, _ in ERROR_CODES))
     try:
         code = args.run(args)
-    except FormatError as failure:
+    except handled as failure:
         if args.debug:
             raise
-        code, error = 2, str(failure)
+        code = next((code for kind, code in ERROR_CODES if isinstance(failure, kind)), 2)
+        error = str(failure)
         print(f"fastlabel-formats: error: {error}", file=sys.stderr)
     except KeyboardInterrupt:
         if args.debug:

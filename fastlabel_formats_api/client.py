@@ -19,6 +19,7 @@ from pathlib import Path
 import fastlabel_formats as core
 from fastlabel_formats.files import output_path, write_atomic
 
+from . import sync
 from .const import DICOM, DatasetObjectType
 from .endpoints import DICOM_CREATE, FLOW_ROWS, SIGNED_URLS, TASK_KINDS
 from .exceptions import FastLabelInvalidException
@@ -193,6 +194,10 @@ class Client:
             for number, task in enumerate(tasks):
                 videos[task["name"]] = self.api.download(task["url"], Path(folder) / f"{number}.mp4")
             return export(tasks, output_dir, project_type=project_type, videos=videos, **options)
+
+    # one command each way between a project and a dataset (fastlabel_formats_api.sync)
+    pull = sync.pull
+    push = sync.push
 
     def export_coco(self, project: str, tasks: list, annotations: Sequence[dict] = (),
                     output_dir: str = os.path.join("output", "coco"),

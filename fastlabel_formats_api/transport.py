@@ -128,15 +128,29 @@ class Transport:
 
     def download(self, url: str, path: str | os.PathLike[str]) -> Path:
         """GET a signed URL (no auth header) streamed into ``path``, atomically; a failure raises."""
+        self.fetch(url, path, keep_same_size=False)
+        return Path(path)
+
+    def fetch(self, url: str, path: str | os.PathLike[str], *, keep_same_size: bool = True,
+              on_bytes: Callable[[int], object] | None = None) -> int:
+        """Like :meth:`download`; with ``keep_same_size`` a file already at ``path`` with the size the
+        storage announces is kept (its body is not read). The number of bytes written (0: kept)."""
         response = self._send("GET", url, headers={"User-Agent": USER_AGENT}, limited=False, stream=True)
         with response:
             _check_storage(response, url)
             path = Path(path)
+            announced = response.headers.get("Content-Length")
+            if keep_same_size and announced is not None and path.is_file() and str(path.stat().st_size) == announced:
+                return 0
             path.parent.mkdir(parents=True, exist_ok=True)
+            written = 0
             with atomic_output(path) as file:
                 for block in response.iter_content(1 << 20):
                     file.write(block)
-        return path
+                    written += len(block)
+                    if on_bytes is not None:
+                        on_bytes(len(block))
+        return written
 
     def _send(self, method: str, url: str, *, headers: dict, limited: bool = True, **options) -> requests.Response:
         for attempt in range(self.max_retries + 1):

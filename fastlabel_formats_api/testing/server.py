@@ -27,6 +27,11 @@ class Fault:
     retry_after: str | None = None
     delay: float = 0.0
     drop: bool = False
+    method: str | None = None  # only requests of this verb …
+    path: str | None = None  # … whose path (after /v1/, or storage/…) starts with this
+
+    def applies(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and (self.path is None or path.startswith(self.path))
 
 
 @dataclass
@@ -69,7 +74,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             payload = raw
         fake.log.append(Logged(method, ("storage/" if storage else "") + path, query, payload, dict(self.headers)))
-        fault = fake.next_fault()
+        fault = fake.next_fault(method, ("storage/" if storage else "") + path)
         if fault is not None and self._fault(fault):
             return
         if storage:
@@ -146,13 +151,15 @@ class FakeFastLabel:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1/"
 
     def inject(self, *, times: int = 1, status: int | None = None, body: str | None = None,
-               retry_after: str | None = None, delay: float = 0.0, drop: bool = False) -> None:
-        """Make the next ``times`` requests fail (status / body / Retry-After), stall or drop."""
-        self._faults.append(Fault(times, status, body, retry_after, delay, drop))
+               retry_after: str | None = None, delay: float = 0.0, drop: bool = False, method: str | None = None,
+               path: str | None = None) -> None:
+        """Make the next ``times`` requests (of ``method`` to a path starting with ``path``, when
+        given) fail (status / body / Retry-After), stall or drop."""
+        self._faults.append(Fault(times, status, body, retry_after, delay, drop, method, path))
 
-    def next_fault(self) -> Fault | None:
+    def next_fault(self, method: str = "GET", path: str = "") -> Fault | None:
         with self._lock:
-            if not self._faults:
+            if not self._faults or not self._faults[0].applies(method, path):
                 return None
             fault = self._faults[0]
             fault.times -= 1
