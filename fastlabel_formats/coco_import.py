@@ -327,9 +327,11 @@ def _segmentation_from_rle(rle: dict) -> tuple[str, list] | None:
     from pycocotools import mask as coco_mask
 
     from .masks import mask_to_segmentation
+    from .raster import check_image_size
 
     try:
         height, width = rle["size"]
+        check_image_size(int(height), int(width), "COCO RLE")  # beyond it: skipped before decoding
         if isinstance(rle["counts"], list):
             rle = coco_mask.frPyObjects(rle, height, width)
         elif isinstance(rle["counts"], str):

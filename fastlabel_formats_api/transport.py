@@ -142,7 +142,6 @@ class Transport:
             announced = response.headers.get("Content-Length")
             if keep_same_size and announced is not None and path.is_file() and str(path.stat().st_size) == announced:
                 return 0
-            path.parent.mkdir(parents=True, exist_ok=True)
             written = 0
             with atomic_output(path) as file:
                 for block in response.iter_content(1 << 20):

@@ -117,3 +117,16 @@ def test_a_mask_path_that_is_not_there_is_named_quietly(tmp_path, capfd):
     with pytest.raises(FormatError, match="missing.png: cannot read the mask image"):
         ff.mask_to_segmentation(tmp_path / "missing.png")
     assert "WARN" not in capfd.readouterr().err  # OpenCV is not asked to open it
+
+
+def test_a_coco_rle_of_an_absurd_size_is_skipped_before_decoding():
+    import time
+
+    coco = {"images": [{"id": 1, "file_name": "a.jpg", "width": 100_000, "height": 100_000}],
+            "categories": [{"id": 1, "name": "x"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 1, "bbox": [0, 0, 10, 10],
+                             "area": 1, "segmentation": {"size": [100_000, 100_000], "counts": "abc"}}]}
+    report = ff.ConversionReport("coco import")
+    started = time.perf_counter()
+    assert ff.coco_to_fastlabel(coco, report=report) == {"a.jpg": []}
+    assert time.perf_counter() - started < 5 and "skipped" in report.summary()
