@@ -86,7 +86,7 @@ def pull(client, project: str, output_dir: str, targets: Sequence[str] = ("coco"
     if media not in MEDIA_FOLDERS:
         raise FastLabelInvalidException(f"pull converts image and video projects; {project!r} is {kind}", 422)
     names = [target_name(target) for target in targets]  # an unknown one fails before any call
-    filters = {"status": status, "tags": list(tags)} if status else {"tags": list(tags)} if tags else {}
+    filters = {key: value for key, value in (("status", status), ("tags", list(tags))) if value}
     tasks: Iterable[dict] = getattr(client, f"iter_{media}_tasks")(project, **filters)
     out, sync = Path(output_dir), SyncReport("pull")
     folder = out / MEDIA_FOLDERS[media]
