@@ -13,16 +13,16 @@ import concurrent.futures
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import fastlabel_formats as core
 from fastlabel_formats.files import output_path, write_atomic
 
-from . import sync
+from . import lerobot, sync
 from .const import DICOM, DatasetObjectType
 from .endpoints import DICOM_CREATE, FLOW_ROWS, SIGNED_URLS, TASK_KINDS
-from .exceptions import FastLabelInvalidException
+from .exceptions import FastLabelException, FastLabelInvalidException
 from .methods import install
 from .transport import Transport
 from .wire import (
@@ -96,6 +96,39 @@ class Client:
     def import_robotics_contents_file(self, project: str, file_path: str) -> list:
         """Import a zip of robotics contents (uploaded through a signed URL)."""
         return self._signed_zip_import("contents/imports/robotics-contents/batch", project, file_path)
+
+    def import_lerobot(self, project: str, lerobot_data_path: str, episode_indices: list[int] | None = None,
+                       converter: Callable[[dict], lerobot.LeRobotConverter] = lerobot.LeRobotConverter) -> list[dict]:
+        """Import a LeRobot v3 dataset into a robotics project: per episode (``episode_indices``,
+        else the converter's ``select_episodes``) a robotics task and a zip of its telemetry JSON and
+        camera videos (see :mod:`fastlabel_formats_api.lerobot`; ``converter``: a
+        :class:`~fastlabel_formats_api.lerobot.LeRobotConverter` subclass, made from
+        ``meta/info.json``). Per episode ``{"episode_index", "episode", "success", "result"}``; an
+        episode that fails with a FastLabelException is recorded and the others go on."""
+        root = Path(lerobot_data_path)
+        chosen = converter(lerobot.load_info(root))
+        episodes = lerobot.episode_map(root)
+        if episode_indices is None:
+            episode_indices = chosen.select_episodes({index: e["length"] for index, e in episodes.items()})
+        return [self._import_episode(project, root, index, episodes, chosen) for index in episode_indices]
+
+    def _import_episode(self, project: str, root: Path, index: int, episodes: dict,
+                        chosen: lerobot.LeRobotConverter) -> dict:
+        """One episode: its zip built first (a failure leaves no task behind), then task and import."""
+        name = None
+        try:
+            name = chosen.build_episode_name(index)
+            if index not in episodes:
+                raise FastLabelInvalidException(f"Episode index {index} not found in dataset.", 422)
+            frames = lerobot.episode_frames(root, index, episodes[index])
+            arguments = chosen.build_task_kwargs(episode_index=index, episode_name=name, frames=frames) or {}
+            with tempfile.TemporaryDirectory() as folder:
+                archive = lerobot.episode_zip(root, episodes[index], name, chosen, frames, Path(folder))
+                self.create_robotics_task(project=project, name=name, **arguments)
+                result = self.import_robotics_contents_file(project=project, file_path=archive)
+            return {"episode_index": index, "episode": name, "success": True, "result": result}
+        except FastLabelException as error:
+            return {"episode_index": index, "episode": name, "success": False, "result": {"error": str(error)}}
 
     def import_appendix_file(self, project: str, file_path: str) -> list:
         """Import a zip of appendix data (uploaded through a signed URL)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 
 from .state import Answer, Store, first, page, require
@@ -163,12 +164,16 @@ class CollaborationRoutes:
                                          "status": "completed"})]
 
     def import_robotics(self, query: dict, payload: object) -> tuple[int, object]:
+        """Entries ``<task name>/<file>`` go to that task; entries at the root to the task named as
+        the zip (a LeRobot episode's zip: ``<episode>.zip`` of ``<episode>.json`` and its videos)."""
         with self._zip(payload) as archive:
             names = archive.namelist()
+        zip_task = os.path.splitext(os.path.basename(payload["fileKey"]))[0]
         robotics = [t for t in self.tasks["tasks/robotics"] if t["project"] == payload["project"]]
         for task in robotics:
             task.setdefault("contents", [])
-            task["contents"] += [{"name": n} for n in names if n.split("/")[0] == task["name"]]
+            task["contents"] += [{"name": n} for n in names if n.split("/")[0] == task["name"]
+                                 or ("/" not in n and task["name"] == zip_task)]
         return 200, [self.histories.add({"project": payload["project"], "storageType": "zip",
                                          "status": "completed", "files": len(names)})]
 
