@@ -215,6 +215,46 @@ def test_a_killed_export_leaves_no_writer_and_the_next_run_cleans_up(tmp_path, c
     assert "yolo" in left and not [name for name in left if name.startswith(".yolo.")]  # its stale sibling is gone
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_a_killed_dask_export_leaves_no_worker_behind(tmp_path):
+    """SIGKILL of an export on a LocalCluster: its nannies and workers end with it, nothing writes."""
+    pytest.importorskip("distributed")
+    tasks = [task(f"img{n:05d}.jpg", 64, 64, *[ann("polygon", "p", [1, 1, 30, 2, 20, 40] * 20)] * 30)
+             for n in range(20000)]
+    (tmp_path / "tasks.json").write_text(json.dumps(tasks))
+    command = [sys.executable, "-m", "fastlabel_formats", "export", str(tmp_path / "tasks.json"), "--to", "yolo",
+               "--scheduler", "local", "--jobs", "2", "-o", str(tmp_path / "out")]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not list((tmp_path / "out").glob(".yolo.new-*/annotations/*")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # until the workers write
+    workers = _children(process.pid)
+    workers += [grandchild for child in workers for grandchild in _children(child)]  # nannies' workers
+    if process.poll() is not None or not workers:
+        pytest.skip("the export finished before it could be killed")
+    process.kill()
+    process.wait()
+    time.sleep(4)
+    assert [pid for pid in workers if Path(f"/proc/{pid}").exists()
+            and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()] == []
+    counts = [sum(1 for _ in folder.rglob("*")) for folder in (tmp_path / "out").glob(".yolo.new-*")]
+    time.sleep(1)
+    assert [sum(1 for _ in folder.rglob("*")) for folder in (tmp_path / "out").glob(".yolo.new-*")] == counts
+
+
 def _dead_pid() -> int:
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     return int(finished.stdout)
