@@ -90,12 +90,11 @@ def bare(url: str, folder: Path, threads: int, atomic: bool = False) -> int:
 def ours(url: str, folder: Path, threads: int) -> int:
     """Our pager and fetch on the same pool; bytes written."""
     from fastlabel_formats_api import Client
-    from fastlabel_formats_api.sync import SyncReport, _downloading
+    from fastlabel_formats_api.sync import SyncReport, _download_all
 
     report = SyncReport("fetch")
     with Client(TOKEN, base_url=url) as client:
-        for _ in _downloading(client.api, client.iter_image_tasks("bench"), folder, threads, report, None, False):
-            pass
+        _download_all(client.api, client.iter_image_tasks("bench"), folder, threads, report, None, False)
     assert report.ok, report.summary()
     return report.bytes
 

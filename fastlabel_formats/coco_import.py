@@ -191,7 +191,7 @@ def _from_coco(annotation, categories: dict, annotation_type: str | None, owned:
     pose_estimation (and its polygon, when it has one)."""
     if annotation.segments_info is not None:
         return PANOPTIC
-    category = categories.get(annotation.category_id)
+    category = categories.get(annotation.category_id) if isinstance(annotation.category_id, (int, str)) else None
     if category is None:
         return "annotation with an unknown category_id, skipped"
     value = category.get("name") or category.get("supercategory")

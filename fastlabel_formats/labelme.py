@@ -167,7 +167,10 @@ def labelme_annotations(document: dict, place: str, report: ConversionReport) ->
     ``group_id`` become one segmentation (one region each), shape flags become switch attributes,
     image flags that are set become classification annotations."""
     annotations, groups = [], {}
-    for position, shape in enumerate(document.get("shapes") or []):
+    shapes = document.get("shapes") or []
+    if not isinstance(shapes, list):
+        raise FormatError(f"{place}: 'shapes' must be a list, got {type(shapes).__name__}")
+    for position, shape in enumerate(shapes):
         annotation = _shape_annotation(shape, f"{place} shape #{position}", report)
         if annotation is None:
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -87,18 +88,22 @@ def pull(client, project: str, output_dir: str, targets: Sequence[str] = ("coco"
         raise FastLabelInvalidException(f"pull converts image and video projects; {project!r} is {kind}", 422)
     names = [target_name(target) for target in targets]  # an unknown one fails before any call
     filters = {key: value for key, value in (("status", status), ("tags", list(tags))) if value}
-    tasks: Iterable[dict] = getattr(client, f"iter_{media}_tasks")(project, **filters)
     out, sync = Path(output_dir), SyncReport("pull")
+    # the pages, spooled to a local JSON Lines file: read by the exporters' two passes and the fetch
+    tasks = core.task_source(_counted(getattr(client, f"iter_{media}_tasks")(project, **filters), sync))
+    tasks = tasks.replayable()
     folder = out / MEDIA_FOLDERS[media]
     videos: dict[str, str] | None = {} if media == "video" else None
-    if images or videos is not None:
-        tasks = _downloading(client.api, tasks, folder, threads, sync, videos, progress)
     definitions = None if classes else list(client.iter_annotations(project)) or None
     options = core.TargetOptions(project_type=kind, classes=classes, annotations=definitions, layout=layout,
                                  image_dir=str(folder) if images and media == "image" else None, split=split,
                                  seed=seed, copy_images=copy_images)
-    reports = core.export_targets(_counted(tasks, sync), {name: out / name for name in names}, options,
-                                  videos=videos, progress=progress, overwrite=overwrite)
+    # the exporters read only the tasks, unless they decode videos or copy images: then files first
+    needed_first = videos is not None or copy_images
+    with _fetched(client.api, tasks, folder, threads, sync, videos, progress,
+                  images or videos is not None, wait=needed_first):
+        reports = core.export_targets(tasks, {name: out / name for name in names}, options, videos=videos,
+                                      progress=progress, overwrite=overwrite)
     return reports, sync
 
 
@@ -108,17 +113,43 @@ def _counted(tasks: Iterable[dict], sync: SyncReport) -> Iterator[dict]:
         yield task
 
 
-def _downloading(api, tasks: Iterable[dict], folder: Path, threads: int, sync: SyncReport,
-                 videos: dict[str, str] | None, progress: bool) -> Iterator[dict]:
-    """``tasks`` as they come, each one's file fetched into ``folder`` on ``threads`` threads (at
-    most 4 per thread pending); all fetched when the last task has been handed on."""
+@contextlib.contextmanager
+def _fetched(api, tasks: Iterable[dict], folder: Path, threads: int, sync: SyncReport, videos: dict | None,
+             progress: bool, wanted: bool, wait: bool) -> Iterator[None]:
+    """The files of ``tasks`` fetched (when ``wanted``) before the block (``wait``) or while it
+    runs, on a thread of their own; all fetched when the block is left."""
+    if not wanted:
+        yield
+        return
+    if wait:
+        _download_all(api, tasks, folder, threads, sync, videos, progress)
+        yield
+        return
+    stop = threading.Event()
+    fetching = concurrent.futures.ThreadPoolExecutor(1)
+    done = fetching.submit(_download_all, api, tasks, folder, threads, sync, videos, progress, stop)
+    try:
+        yield
+    except BaseException:
+        stop.set()  # the block failed (or Ctrl-C): no new fetches, the running ones end
+        raise
+    finally:
+        fetching.shutdown(wait=True)
+    done.result()
+
+
+def _download_all(api, tasks: Iterable[dict], folder: Path, threads: int, sync: SyncReport,
+                  videos: dict[str, str] | None, progress: bool, stop: threading.Event | None = None) -> None:
+    """Each task's file fetched into ``folder`` on ``threads`` threads (at most 4 per thread
+    pending), until ``stop`` is set."""
     with _bytes_bar(progress) as bar, concurrent.futures.ThreadPoolExecutor(max(1, threads)) as pool:
         pending: collections.deque = collections.deque()
         for task in tasks:
+            if stop is not None and stop.is_set():
+                break
             pending.append((task, pool.submit(_fetch, api, task, folder, bar.update)))
             while len(pending) > 4 * max(1, threads):
                 _settle(*pending.popleft(), sync, videos)
-            yield task
         while pending:
             _settle(*pending.popleft(), sync, videos)
 

@@ -130,3 +130,17 @@ def test_a_coco_rle_of_an_absurd_size_is_skipped_before_decoding():
     started = time.perf_counter()
     assert ff.coco_to_fastlabel(coco, report=report) == {"a.jpg": []}
     assert time.perf_counter() - started < 5 and "skipped" in report.summary()
+
+
+def test_found_by_a_longer_census(tmp_path):
+    """An object where COCO has a category id; a labelme ``shapes`` that is a number."""
+    import json
+
+    coco = {"images": [{"id": 1, "file_name": "a.jpg", "width": 8, "height": 8}], "categories": [{"id": 1, "name": "x"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": {}, "bbox": [1, 1, 2, 2]}]}
+    report = ff.ConversionReport("coco import")
+    assert ff.coco_to_fastlabel(coco, report=report) == {"a.jpg": []}
+    assert "unknown category_id" in report.summary()
+    (tmp_path / "a.json").write_text(json.dumps({"shapes": 5, "imagePath": "a.jpg"}))
+    with pytest.raises(FormatError, match="'shapes' must be a list, got int"):
+        ff.labelme_to_fastlabel(tmp_path)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import os
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -164,4 +163,9 @@ def test_pull_and_push_mistakes_are_messages(project, tmp_path, capsys, monkeypa
     assert main(["pull", "cats", "-o", str(tmp_path / "x")]) == 2
     assert "FASTLABEL_ACCESS_TOKEN" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "x")
-    assert Path(tmp_path).exists()
+    monkeypatch.setenv("FASTLABEL_ACCESS_TOKEN", TOKEN)
+    (tmp_path / "y" / "coco").mkdir(parents=True)
+    (tmp_path / "y" / "coco" / "old.json").write_text("{}")
+    assert main(["pull", "cats", "-o", str(tmp_path / "y"), "--images"]) == 2  # the export refuses: fetching stops
+    assert "is not empty" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "y" / "coco").iterdir()) == ["old.json"]
