@@ -1,7 +1,7 @@
 """``pull`` and ``push``: one call each way between a FastLabel project and a dataset on disk.
 
-``pull`` pages the project's tasks straight into the core's exporters (never all in memory),
-downloading their images (or videos) on a bounded thread pool as they pass; ``push`` creates one
+``pull`` spools the project's pages to a local file (never all in memory) that the core's
+exporters read while the images download on a bounded thread pool; ``push`` creates one
 task per image with its annotations, or updates the annotations of tasks that exist, and skips
 tasks already there with the same annotations, so a rerun continues where a stopped one ended.
 A task that fails is reported at the end; it does not stop the others.
@@ -77,9 +77,10 @@ def pull(client, project: str, output_dir: str, targets: Sequence[str] = ("coco"
          seed: int = 0, copy_images: bool = False, overwrite: bool | None = None, threads: int = 8,
          progress: bool = False) -> tuple[dict[str, core.ConversionReport], SyncReport]:
     """Write a project's tasks (filtered by ``status`` / ``tags``) as every target of ``targets``
-    (coco, yolo, voc, labelme, semantic, instance) under ``output_dir/<target>``, paged straight
-    into the exporters. ``images``: fetch each task's image into ``output_dir/images`` (a video
-    project's videos always go to ``output_dir/videos``) on ``threads`` threads, keeping files
+    (coco, yolo, voc, labelme, semantic, instance) under ``output_dir/<target>``, the pages spooled
+    to a local file (never all in memory). ``images``: fetch each task's image into
+    ``output_dir/images`` on ``threads`` threads while the targets are written (a video project's
+    videos always go to ``output_dir/videos``, before: their frames are decoded), keeping files
     already there with the right size. Class order: ``classes``, else the project's annotation
     definitions. Returns the targets' reports, and what was fetched and what failed."""
     kind = project_type(client, project)
