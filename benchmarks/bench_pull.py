@@ -1,6 +1,6 @@
 """Pull a project of 10,000 image tasks with their images (small PNGs) from the fake server.
 
-    python benchmarks/bench_pull.py [--tasks 10000] [--runs 3] [--threads 8]
+    python benchmarks/bench_pull.py [--tasks 10000] [--runs 3] [--threads 8] [--latency MS]
 
 The fake runs in a process of its own. Rows (medians of ``--runs``):
 - bare: the same pages and files fetched with plain ``requests`` (8 threads, files written): the
@@ -9,7 +9,9 @@ The fake runs in a process of its own. Rows (medians of ``--runs``):
 - fetch: our pager and ``Transport.fetch`` on the same thread pool (what pull adds is this row
   minus bare: the client's own overhead);
 - pull: ``fastlabel-formats pull --to coco,yolo --images`` as a whole, in a fresh process (its
-  peak RSS), and the core's export of the same tasks alone, for comparison.
+  peak RSS); in this process, converting while the files download (as pull does) against fetching
+  them first; and the core's export of the same tasks alone, for comparison.
+``--latency MS``: the fake answers every file that much later, as a remote storage does.
 """
 
 from __future__ import annotations
@@ -40,9 +42,15 @@ def _png(number: int) -> bytes:
     return stream.getvalue()
 
 
-def serve(count: int, ready: multiprocessing.Queue) -> None:
-    """A fake server holding project ``bench``: ``count`` image tasks with a PNG each."""
-    from fastlabel_formats_api.testing import FakeFastLabel
+def serve(count: int, ready: multiprocessing.Queue, latency: float = 0.0) -> None:
+    """A fake server holding project ``bench``: ``count`` image tasks with a PNG each, each file
+    answered ``latency`` seconds late."""
+    from fastlabel_formats_api.testing import FakeFastLabel, server
+
+    late = server.Fault(10**12, delay=latency)
+    if latency:
+        server.FakeFastLabel.next_fault = lambda self, method="GET", path="": late if path.startswith("storage/") \
+            else None
 
     with FakeFastLabel(token=TOKEN) as fake:
         fake.projects.add({"type": "image_bbox", "name": "Bench", "slug": "bench"})
@@ -115,6 +123,22 @@ def pull_in_process(url: str, folder: Path, threads: int) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def pull_here(url: str, folder: Path, threads: int, files_first: bool) -> float:
+    """``Client.pull`` in this process: converting while the files download, or ``files_first``."""
+    from fastlabel_formats_api import Client, sync
+
+    overlapping = sync._fetched
+    if files_first:
+        sync._fetched = lambda *args, **options: overlapping(*args, **{**options, "wait": True})
+    try:
+        with Client(TOKEN, base_url=url) as client:
+            started = time.perf_counter()
+            client.pull("bench", str(folder), ["coco", "yolo"], images=True, threads=threads)
+            return time.perf_counter() - started
+    finally:
+        sync._fetched = overlapping
+
+
 def export_only(url: str, folder: Path) -> float:
     """The core's export of the same tasks (fetched beforehand), for comparison."""
     import fastlabel_formats as ff
@@ -139,13 +163,15 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--latency", type=float, default=0.0, help="milliseconds before each file is answered")
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     ready = context.Queue()
-    server = context.Process(target=serve, args=(args.tasks, ready), daemon=True)
+    server = context.Process(target=serve, args=(args.tasks, ready, args.latency / 1000), daemon=True)
     server.start()
     url = ready.get(timeout=600)
-    rows: dict[str, list] = {"bare": [], "atomic": [], "fetch": [], "pull": [], "export": [], "rss": []}
+    rows: dict[str, list] = {"bare": [], "atomic": [], "fetch": [], "pull": [], "overlap": [], "first": [],
+                             "export": [], "rss": []}
     size = 0
     try:
         for _ in range(args.runs):
@@ -157,6 +183,8 @@ def main() -> None:
                 pulled = pull_in_process(url, Path(root) / "pull", args.threads)
                 rows["pull"].append(pulled["seconds"])
                 rows["rss"].append(pulled["rss_mb"])
+                rows["overlap"].append(pull_here(url, Path(root) / "overlap", args.threads, False))
+                rows["first"].append(pull_here(url, Path(root) / "first", args.threads, True))
                 rows["export"].append(export_only(url, Path(root) / "export"))
                 shutil.rmtree(root, ignore_errors=True)
     finally:
@@ -164,13 +192,15 @@ def main() -> None:
     median = {name: statistics.median(values) for name, values in rows.items()}
     megabytes = size / 1e6
     print(f"{args.tasks:,} image tasks, {megabytes:.1f} MB of PNGs, {args.threads} threads, median of {args.runs} "
-          f"runs, {os.cpu_count()} cores; the fake in its own process")
+          f"runs, {os.cpu_count()} cores; the fake in its own process, files answered after {args.latency:g} ms")
     print("| run | s | tasks/s | MB/s |")
     print("|---|---|---|---|")
     for name, label in (("bare", "bare requests: pages + files (the fake's serving time)"),
                         ("atomic", "bare requests, files written atomically (temporary name + rename)"),
                         ("fetch", "our pager + Transport.fetch, same pool"),
                         ("pull", "fastlabel-formats pull --to coco,yolo --images (whole process)"),
+                        ("overlap", "Client.pull, converting while the files download (as it does)"),
+                        ("first", "Client.pull, files fetched first, then converted"),
                         ("export", "core export of the same tasks alone (coco+yolo)")):
         print(f"| {label} | {median[name]:.2f} | {args.tasks / median[name]:,.0f} | {megabytes / median[name]:.1f} |")
     overhead = (median["fetch"] - median["bare"]) / median["bare"]
