@@ -66,15 +66,20 @@ def _uploaded_zips(fake) -> dict[str, zipfile.ZipFile]:
             if key.startswith("uploads/")}
 
 
-def _frames(data: bytes, tmp_path) -> list[int]:
-    path = tmp_path / "segment.mp4"
+def _decoded(data: bytes, tmp_path) -> np.ndarray:
+    path = tmp_path / "decoded.mp4"
     path.write_bytes(data)
-    reader, grays = cv2.VideoCapture(str(path)), []
+    reader, frames = cv2.VideoCapture(str(path)), []
     while True:
         read, frame = reader.read()
         if not read:
-            return grays
-        grays.append(int(frame.mean()))
+            return np.array(frames)
+        frames.append(frame)
+
+
+def _frames(data: bytes, tmp_path) -> list[int]:
+    """The grey level of each frame of a video."""
+    return [int(frame.mean()) for frame in _decoded(data, tmp_path)]
 
 
 def test_every_episode_becomes_a_task_with_its_telemetry_and_its_video_segment(setup, tmp_path):
@@ -137,17 +142,6 @@ def test_bad_datasets_and_episodes(setup, tmp_path):
     (tmp_path / "v2" / "data" / "chunk-000" / "episode_000000.parquet").write_bytes(b"")
     with pytest.raises(FastLabelInvalidException, match="v2 is not supported"):
         client.import_lerobot("robots", str(tmp_path / "v2"), converter=lambda meta: None)
-
-
-def _decoded(data: bytes, tmp_path) -> np.ndarray:
-    path = tmp_path / "decoded.mp4"
-    path.write_bytes(data)
-    reader, frames = cv2.VideoCapture(str(path)), []
-    while True:
-        read, frame = reader.read()
-        if not read:
-            return np.array(frames)
-        frames.append(frame)
 
 
 def test_the_official_sdk_makes_the_same_zips(tmp_path):
