@@ -136,7 +136,8 @@ def test_found_by_a_longer_census(tmp_path):
     """An object where COCO has a category id; a labelme ``shapes`` that is a number."""
     import json
 
-    coco = {"images": [{"id": 1, "file_name": "a.jpg", "width": 8, "height": 8}], "categories": [{"id": 1, "name": "x"}],
+    coco = {"images": [{"id": 1, "file_name": "a.jpg", "width": 8, "height": 8}],
+            "categories": [{"id": 1, "name": "x"}],
             "annotations": [{"id": 1, "image_id": 1, "category_id": {}, "bbox": [1, 1, 2, 2]}]}
     report = ff.ConversionReport("coco import")
     assert ff.coco_to_fastlabel(coco, report=report) == {"a.jpg": []}
