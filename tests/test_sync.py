@@ -154,6 +154,15 @@ def test_an_interrupted_push_continues_where_it_stopped(project, tmp_path, capsy
                if task["name"] in {t["name"] for t in changed})
 
 
+def test_the_api_package_runs_the_whole_command_line():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "fastlabel_formats_api", "push", "--help"], capture_output=True,
+                            text=True)
+    assert result.returncode == 0 and "--create-classes" in result.stdout
+
+
 def test_pull_and_push_mistakes_are_messages(project, tmp_path, capsys, monkeypatch):
     assert main(["pull", "nope", "-o", str(tmp_path / "x")]) == 2
     assert "project 'nope' not found" in capsys.readouterr().err
