@@ -247,12 +247,24 @@ def test_a_killed_dask_export_leaves_no_worker_behind(tmp_path):
         pytest.skip("the export finished before it could be killed")
     process.kill()
     process.wait()
-    time.sleep(4)
-    assert [pid for pid in workers if Path(f"/proc/{pid}").exists()
-            and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()] == []
+    deadline = time.monotonic() + 20  # Dask's nannies notice their parent is gone within seconds
+    while _alive(workers) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert _alive(workers) == []
     counts = [sum(1 for _ in folder.rglob("*")) for folder in (tmp_path / "out").glob(".yolo.new-*")]
     time.sleep(1)
     assert [sum(1 for _ in folder.rglob("*")) for folder in (tmp_path / "out").glob(".yolo.new-*")] == counts
+
+
+def _alive(pids: list[int]) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            if "zombie" not in Path(f"/proc/{pid}/status").read_text().lower():
+                alive.append(pid)
+        except OSError:
+            pass
+    return alive
 
 
 def _dead_pid() -> int:
