@@ -165,19 +165,19 @@ def run_render(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     tasks = args.tasks
     run = {"start_index": args.start_index, "jobs": args.jobs, "raster": args.raster, "scheduler": args.scheduler,
-           "strict": args.strict, "progress": not QUIET["on"]}
-    with _published(args) as output:
-        if args.semantic:
-            report = export_semantic_segmentation(tasks, output, classes=_classes(args.classes), **run)
-        else:
-            report = export_instance_segmentation(tasks, output, **run)
+           "strict": args.strict, "progress": not QUIET["on"], "overwrite": args.overwrite}
+    if args.semantic:
+        report = export_semantic_segmentation(tasks, args.output, classes=_classes(args.classes), **run)
+    else:
+        report = export_instance_segmentation(tasks, args.output, **run)
     return _finish(report, started)
 
 
 @contextmanager
 def _published(args: argparse.Namespace) -> Iterator[Path]:
-    """The folder to write ``-o`` into: a hidden sibling, moved into place when the run completes
-    (a non-empty ``-o`` is refused unless --overwrite)."""
+    """The folder ``convert`` writes ``-o`` into (its ``fastlabel`` target is no export target): a
+    hidden sibling, moved into place when the run completes (a non-empty ``-o`` is refused unless
+    --overwrite); the exports do the same through ``overwrite=``."""
     folder = Path(args.output)
     check_empty({"output": folder}, args.overwrite)
     with staged({"output": folder}) as siblings:
@@ -220,9 +220,9 @@ def _add_render(commands) -> None:
 def run_draw(args: argparse.Namespace) -> int:
     """Draw every task's annotations on its image."""
     started = time.perf_counter()
-    with _published(args) as output:
-        report = export_image_with_annotations(args.tasks, args.images, output, jobs=args.jobs, raster=args.raster,
-                                               scheduler=args.scheduler, strict=args.strict, progress=not QUIET["on"])
+    report = export_image_with_annotations(args.tasks, args.images, args.output, jobs=args.jobs, raster=args.raster,
+                                           scheduler=args.scheduler, strict=args.strict, progress=not QUIET["on"],
+                                           overwrite=args.overwrite)
     return _finish(report, started)
 
 

@@ -331,7 +331,7 @@ def _segmentation_from_rle(rle: dict) -> tuple[str, list] | None:
 
     try:
         height, width = rle["size"]
-        check_image_size(int(height), int(width), "COCO RLE")  # beyond it: skipped before decoding
+        check_image_size(int(width), int(height), "COCO RLE")  # beyond it: skipped before decoding
         if isinstance(rle["counts"], list):
             rle = coco_mask.frPyObjects(rle, height, width)
         elif isinstance(rle["counts"], str):

@@ -127,10 +127,10 @@ def remove_stale_temporaries(folder: Path) -> int:
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # gone, or no process id at all
         return False
-    except (PermissionError, OverflowError):  # another user's process, or no process id at all
-        return pid <= 2**22
+    except PermissionError:  # another user's process: alive
+        pass
     return True
 
 

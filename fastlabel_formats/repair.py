@@ -1,5 +1,5 @@
-"""``validate --fix``: repaired copies of tasks — invalid polygons and segmentations made valid with
-shapely (``make_valid``, their polygon parts kept), shapes clipped to the image, degenerate shapes,
+"""``validate --fix``: repaired copies of tasks — invalid polygons and segmentations made valid (each
+ring filled by the rasters' even-odd rule, a region's holes cut out), shapes clipped to the image, degenerate shapes,
 malformed and duplicate annotations dropped, keypoints outside the image dropped or unlabelled —
 every change reported with its place. A repaired shape covers no pixel centre its original did
 not (the exact raster rule): repairs only split, clip and drop."""
@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .errors import where
-from .geometry import integral_to_int, python_round
+from .geometry import box_corners, integral_to_int, python_round
 from .report import ConversionReport
 from .source import task_source
 from .tasks import RING_TYPES, annotation_problem, labelled_keypoints
@@ -90,8 +90,6 @@ def _fix_bbox(annotation: dict, box, place: str, report: ConversionReport) -> li
 def _rotated_box(annotation: dict):
     import shapely
 
-    from .geometry import box_corners
-
     corners = box_corners(np.array([annotation["points"]], np.float64), np.array([float(annotation["rotation"])]))
     return shapely.Polygon(corners[0])
 
@@ -102,15 +100,13 @@ def _area(regions: list[list[list]], box, place: str, kind: str, report: Convers
     import shapely
 
     ring_lists = [[_ring(ring) for ring in region] for region in regions]
-    polygons = [shapely.Polygon(rings[0], [hole for hole in rings[1:] if hole is not None])
-                for rings in ring_lists if rings[0] is not None]
-    valid = all(shapely.is_valid(polygon) for polygon in polygons) and len(polygons) == len(regions) \
-        and all(ring is not None for rings in ring_lists for ring in rings)
+    valid = all(ring is not None for rings in ring_lists for ring in rings) \
+        and all(shapely.is_valid(shapely.Polygon(rings[0], rings[1:])) for rings in ring_lists)
     area = shapely.union_all([_region_area(rings) for rings in ring_lists if rings[0] is not None])
     if valid and (box is None or box.covers(area)):
         return None
     if not valid:
-        report.note(f"{kind} made valid (shapely make_valid: self-intersections, holes outside)", place)
+        report.note(f"{kind} made valid (self-intersections, holes outside: the even-odd rule)", place)
     if box is not None and not area.is_empty and not box.covers(area):
         area = area.intersection(box)
         report.note(f"{kind} clipped to the image", place)
@@ -173,8 +169,7 @@ def _fix_polygon(annotation: dict, box, place: str, report: ConversionReport) ->
         return [annotation]
     if any(part.interiors for part in parts):  # a polygon has no holes: keep the pixels as a segmentation
         report.note("polygon with a hole after repair written as a segmentation", place)
-        return _fix_segmentation({**annotation, "type": "segmentation", "points": [[annotation["points"]]]},
-                                 box, place, ConversionReport("quiet"))
+        return [{**annotation, "type": "segmentation", "points": _segmentation_points(parts)}]
     if len(parts) > 1:
         report.note(f"polygon split into its {len(parts)} parts", place)
     return [{**annotation, "points": _closed_ring(part.exterior)[:-2]} for part in parts]
@@ -184,8 +179,12 @@ def _fix_segmentation(annotation: dict, box, place: str, report: ConversionRepor
     parts = _area(annotation["points"], box, place, "segmentation", report)
     if parts is None:
         return [annotation]
-    regions = [[_closed_ring(part.exterior), *(_closed_ring(hole) for hole in part.interiors)] for part in parts]
-    return [{**annotation, "points": regions}] if regions else []
+    return [{**annotation, "points": _segmentation_points(parts)}] if parts else []
+
+
+def _segmentation_points(parts: list) -> list[list[list]]:
+    """FastLabel segmentation points of shapely polygons: per polygon its closed outer ring and holes."""
+    return [[_closed_ring(part.exterior), *(_closed_ring(hole) for hole in part.interiors)] for part in parts]
 
 
 def _fix_line(annotation: dict, box, place: str, report: ConversionReport) -> list[dict]:

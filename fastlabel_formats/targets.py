@@ -78,20 +78,16 @@ def export_targets(
     jobs: int = 1,
     scheduler: object = None,
     progress: bool = False,
-    published_dirs: Mapping[str, str | os.PathLike[str]] | None = None,
     overwrite: bool | None = None,
 ) -> dict[str, ConversionReport]:
     """Write every target of ``{target name: output folder}`` in one pass over ``tasks``: each
-    chunk becomes one table, read by all targets. Returns each target's report. ``published_dirs``:
-    where each folder will end up when it is written elsewhere first (Ultralytics' ``data.yaml``
-    names it)."""
+    chunk becomes one table, read by all targets. Returns each target's report. ``overwrite``: see
+    :func:`~fastlabel_formats.staging.output_folders` (None: into the folders as they are)."""
     if options.annotations and options.classes:
         raise FormatError("give the class order once: annotation definitions (--annotations) or classes "
                           "(--classes), not both")
     names = [target_name(name) for name in output_dirs]
     targets = [TARGETS[name](folder, options) for name, folder in zip(names, output_dirs.values())]
-    for target, key in zip(targets, output_dirs):
-        target.published_dir = (published_dirs or {}).get(key, target.output_dir)
     reports = [ConversionReport(target.name, strict=strict) for target in targets]
     run_export(tasks, targets, reports, project_type=options.project_type, videos=videos,
                frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
