@@ -45,14 +45,10 @@ def _png(number: int) -> bytes:
 def serve(count: int, ready: multiprocessing.Queue, latency: float = 0.0) -> None:
     """A fake server holding project ``bench``: ``count`` image tasks with a PNG each, each file
     answered ``latency`` seconds late."""
-    from fastlabel_formats_api.testing import FakeFastLabel, server
-
-    late = server.Fault(10**12, delay=latency)
-    if latency:
-        server.FakeFastLabel.next_fault = lambda self, method="GET", path="": late if path.startswith("storage/") \
-            else None
+    from fastlabel_formats_api.testing import FakeFastLabel
 
     with FakeFastLabel(token=TOKEN) as fake:
+        fake.file_delay = (latency, latency)
         fake.projects.add({"type": "image_bbox", "name": "Bench", "slug": "bench"})
         fake.annotation_classes.add({"project": "bench", "type": "bbox", "value": "cat", "title": "cat"})
         for number in range(count):

@@ -99,8 +99,9 @@ def pull(client, project: str, output_dir: str, targets: Sequence[str] = ("coco"
     options = core.TargetOptions(project_type=kind, classes=classes, annotations=definitions, layout=layout,
                                  image_dir=str(folder) if images and media == "image" else None, split=split,
                                  seed=seed, copy_images=copy_images)
-    # the exporters read only the tasks, unless they decode videos or copy images: then files first
-    needed_first = videos is not None or copy_images
+    # the exporters read only the tasks, unless they decode videos or place images beside the
+    # labels (the Ultralytics layout links or copies each image): then the files come first
+    needed_first = videos is not None or (images and layout == "ultralytics" and "yolo" in names)
     with _fetched(client.api, tasks, folder, threads, sync, videos, progress,
                   images or videos is not None, wait=needed_first):
         reports = core.export_targets(tasks, {name: out / name for name in names}, options, videos=videos,

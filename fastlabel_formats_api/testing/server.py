@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import email.parser
 import json
+import random
 import socket
 import threading
 import time
@@ -78,6 +79,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and self._fault(fault):
             return
         if storage:
+            time.sleep(fake.file_latency(path))
             return self._send(*fake.storage(method, path, raw, self.headers.get("Content-Type", "")))
         if self.headers.get("Authorization") != f"Bearer {fake.token}":
             return self._send(401, json.dumps({"message": "Unauthorized"}))
@@ -140,6 +142,13 @@ class FakeFastLabel:
         self._routes = route_table(self.state)
         self._server: _Server | None = None
         self.connections: set = set()  # open keep-alive connections, closed on exit
+        self.file_delay = (0.0, 0.0)  # every storage answer waits a uniform time in this range (s)
+
+    def file_latency(self, path: str) -> float:
+        """How long the answer for storage ``path`` waits: uniform in ``file_delay``, as a remote
+        storage's answers arrive out of order."""
+        low, high = self.file_delay
+        return random.uniform(low, high) if high > 0 else 0.0
 
     def __getattr__(self, name: str) -> object:
         if name.startswith("_") or name == "state":
