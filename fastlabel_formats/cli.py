@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,7 +24,7 @@ from .raster import RASTER_RULES
 from .render import export_instance_segmentation, export_semantic_segmentation
 from .repair import repair
 from .report import ConversionReport
-from .staging import check_empty, staged
+from .staging import check_empty, locked_folders, output_file, output_folder, staged
 from .targets import TargetOptions, export_targets, target_name
 from .tasks import load_tasks
 from .yolo_layout import parse_split
@@ -82,15 +84,48 @@ def _command(commands, name: str, summary: str, description: str, epilog: str = 
     return parser
 
 
-def positive(text: str) -> int:
-    """An argparse type: an integer ≥ 1."""
+MAX_JOBS = 1024  # worker processes of one run (--jobs)
+MAX_GRID = 10_000  # tiles of one image (--grid ROWSxCOLS of split and integrate)
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: an integer from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, got {text}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+positive = whole_number(1, MAX_JOBS)
+
+
+def finite(text: str) -> float:
+    """An argparse type: a finite number ≥ 0."""
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0, got {text}")
     return value
+
+
+SCHEDULER_ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx|inproc)://[A-Za-z0-9_.\-\[\]:]+(:[0-9]{1,5})?/?")
+
+
+def scheduler(text: str) -> str:
+    """An argparse type: ``local`` or a Dask scheduler address."""
+    if text == "local" or SCHEDULER_ADDRESS.fullmatch(text):
+        return text
+    raise argparse.ArgumentTypeError(f"expected 'local' or an address such as tcp://HOST:8786, got {text!r}")
 
 
 def existing_folder(text: str) -> str:
@@ -103,8 +138,9 @@ def existing_folder(text: str) -> str:
 def _add_workers(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=positive, default=default_jobs(),
                         help="worker processes (default: the number of cores); with --scheduler local: Dask workers")
-    parser.add_argument("--scheduler", help="run on Dask: 'local' (a LocalCluster on this machine) or a scheduler "
-                                            "address such as tcp://HOST:8786 (needs fastlabel-formats[dask])")
+    parser.add_argument("--scheduler", type=scheduler,
+                        help="run on Dask: 'local' (a LocalCluster on this machine) or a scheduler address such as "
+                             "tcp://HOST:8786 (needs fastlabel-formats[dask])")
 
 
 def _finish(report: ConversionReport, started: float) -> int:
@@ -178,10 +214,11 @@ def _published(args: argparse.Namespace) -> Iterator[Path]:
     """The folder ``convert`` writes ``-o`` into (its ``fastlabel`` target is no export target): a
     hidden sibling, moved into place when the run completes (a non-empty ``-o`` is refused unless
     --overwrite); the exports do the same through ``overwrite=``."""
-    folder = Path(args.output)
-    check_empty({"output": folder}, args.overwrite)
-    with staged({"output": folder}) as siblings:
-        yield siblings["output"]
+    folder = output_folder(args.output)
+    with locked_folders([folder]):
+        check_empty({"output": folder}, args.overwrite, [args.source, args.images, args.classes_file])
+        with staged({"output": folder}) as siblings:
+            yield siblings["output"]
 
 
 def _add_overwrite(command) -> None:
@@ -209,7 +246,8 @@ def _add_render(commands) -> None:
     render.add_argument("-o", "--output", required=True, help="output folder")
     render.add_argument("--classes", help="semantic classes: a file with one name per line, or a,b,c "
                                           "(default: sorted values of all annotations)")
-    render.add_argument("--start-index", type=int, default=1, help="index of the first instance / class (0 or 1)")
+    render.add_argument("--start-index", type=int, choices=(0, 1), default=1,
+                        help="index of the first instance / class (0 or 1)")
     _add_raster(render)
     _add_workers(render)
     render.add_argument("--strict", action="store_true", help="fail instead of skipping anything")
@@ -296,11 +334,14 @@ def _grid(text: str | None) -> tuple[int | None, int | None]:
         raise FormatError(f"--grid must look like 3x3 (rows x columns), got {text!r}") from None
     if rows < 1 or cols < 1:
         raise FormatError(f"--grid needs at least 1x1, got {text!r}")
+    if rows * cols > MAX_GRID:
+        raise FormatError(f"--grid {text}: at most {MAX_GRID:,} tiles an image")
     return rows, cols
 
 
 def run_integrate(args: argparse.Namespace) -> int:
     """Merge split pieces named PREFIX/<n>.<ext> into one task (image tiles, audio or video)."""
+    output = _output_file(args.output, args.tasks)
     tasks, _ = load_tasks(args.tasks)
     kind = piece_kind(tasks, args.prefix)
     if kind == "image":
@@ -309,7 +350,7 @@ def run_integrate(args: argparse.Namespace) -> int:
                            keep_other_types=args.keep_other_types)
     else:
         merged = integrate(tasks, args.prefix, kind=kind)
-    write_atomic(Path(args.output), orjson.dumps([merged]))
+    write_atomic(output, orjson.dumps([merged]))
     say(f"{merged['name']}: {len(merged['annotations'])} annotation(s) -> {args.output}")
     return 0
 
@@ -317,10 +358,11 @@ def run_integrate(args: argparse.Namespace) -> int:
 def run_split(args: argparse.Namespace) -> int:
     """Split every image task into a grid of tiles (the inverse of integrate)."""
     rows, cols = _grid(args.grid)
+    output = _output_file(output_folder(args.output) / "tasks.json", args.tasks)
     tasks, _ = load_tasks(args.tasks)
     report = ConversionReport("split")
     tiles = [piece for task in tasks for piece in split_image_task(task, rows, cols, report=report)]
-    report.files.append(write_atomic(Path(args.output) / "tasks.json", orjson.dumps(tiles)))
+    report.files.append(write_atomic(output, orjson.dumps(tiles)))
     say(f"{len(tasks)} task(s) -> {len(tiles)} tile task(s) in {Path(args.output) / 'tasks.json'}")
     if not report.ok:
         say(report.summary())
@@ -331,9 +373,9 @@ def run_validate(args: argparse.Namespace) -> int:
     """Check a project (``--fix``: repair it first, then check the repaired copy); exit 1 when
     anything is found."""
     started = time.perf_counter()
+    classes, definitions = _classes(args.classes), _read_json_list(args.annotations)  # before -o is written
     tasks = _repaired(args) if args.fix else args.tasks
-    report = validate(tasks, classes=_classes(args.classes), annotations=_read_json_list(args.annotations),
-                      project_type=args.project_type)
+    report = validate(tasks, classes=classes, annotations=definitions, project_type=args.project_type)
     REPORTS.append(report)
     found = sum(finding.count for finding in report.findings.values())
     _list_findings("validate" + " (the repaired tasks)" * args.fix, report)
@@ -346,8 +388,9 @@ def _repaired(args: argparse.Namespace) -> list[dict]:
     if not args.output:
         raise FormatError("--fix writes the repaired tasks to a file: give -o FIXED.json")
     changes = ConversionReport("validate --fix")
+    output = _output_file(args.output, args.tasks)
     tasks = repair(args.tasks, report=changes)
-    write_atomic(Path(args.output), dump_json(tasks))
+    write_atomic(output, dump_json(tasks))
     changes.files.append(Path(args.output))
     REPORTS.append(changes)
     _list_findings(f"fix: {len(tasks):,} task(s) written to {args.output}", changes, "change(s)")
@@ -425,7 +468,7 @@ def _add_integrate_and_split(commands) -> None:
     )
     integrate.add_argument("--prefix", required=True, help="the common name prefix, e.g. image/cat")
     integrate.add_argument("--grid", help="image tiles: ROWSxCOLS (default: a square grid)")
-    integrate.add_argument("--tol", type=float, default=1.0, help="image tiles: seam tolerance in pixels")
+    integrate.add_argument("--tol", type=finite, default=1.0, help="image tiles: seam tolerance in pixels")
     integrate.add_argument("--keep-other-types", action="store_true", help="image tiles: keep keypoints etc.")
     integrate.add_argument("-o", "--output", required=True, help="output JSON file (a list with one task)")
     integrate.set_defaults(run=run_integrate)
@@ -471,7 +514,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--split", help="Ultralytics layout: e.g. train=0.8,val=0.2, drawn by a hash of each task "
                                         "name (default: the name's first folder when it is train/val/test, "
                                         "else train)")
-    export.add_argument("--seed", type=int, default=0, help="Ultralytics layout: another draw of --split")
+    export.add_argument("--seed", type=whole_number(0, 2**63 - 1), default=0,
+                        help="Ultralytics layout: another draw of --split")
     _add_raster(export)
     export.add_argument("--project-type", default="image_bbox", choices=PROJECT_TYPES, metavar="PROJECT_TYPE",
                         help="FastLabel project type: image_bbox (default), image_segmentation, video_bbox, …")
@@ -510,27 +554,109 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``fastlabel-formats``: 0 done, 2 bad input or usage, 130 interrupted."""
+    """Entry point of ``fastlabel-formats``: 0 done, 1 findings or an I/O failure mid-run, 2 bad
+    input, usage or a path that cannot be used, 130 interrupted, 143 terminated (SIGTERM)."""
     args = build_parser().parse_args(argv)
     QUIET["on"], REPORTS[:] = args.quiet, []
-    code, error = 0, None
-    handled = (FormatError, *(kind for kind, _ in ERROR_CODES))
+    code, error, report_path = 0, None, None
     try:
-        code = args.run(args)
-    except handled as failure:
-        if args.debug:
-            raise
-        code = next((code for kind, code in ERROR_CODES if isinstance(failure, kind)), 2)
-        error = str(failure)
-        print(f"fastlabel-formats: error: {error}", file=sys.stderr)
-    except KeyboardInterrupt:
-        if args.debug:
-            raise
-        code, error = 130, "interrupted"
-        print("fastlabel-formats: interrupted", file=sys.stderr)
-    if args.report_json:
-        write_atomic(Path(args.report_json), report_json(REPORTS, code, error))
+        with _terminated_as_interrupt():
+            if args.report_json:
+                report_path = output_file(args.report_json, _output_folders(args))
+            code = args.run(args)
+    except BaseException as failure:  # noqa: B036 - every failure becomes an exit code and a message
+        code, error = _failure(failure, args.debug)
+    if report_path is not None:
+        try:
+            write_atomic(report_path, report_json(REPORTS, code, error))
+        except OSError as failure:
+            code, _ = _failure(failure, args.debug)
     return code
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is so that a run cleans up as on Ctrl-C."""
+
+
+@contextmanager
+def _terminated_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` while the block runs (in the main thread only)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(number, frame) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _failure(failure: BaseException, debug: bool) -> tuple[int, str]:
+    """The exit code and message of a failed run, printed (with the traceback under --debug); what
+    is no error of ours (SystemExit, a bug) goes on up."""
+    handled = (FormatError, *(kind for kind, _ in ERROR_CODES))
+    if isinstance(failure, handled):
+        code = next((code for kind, code in ERROR_CODES if isinstance(failure, kind)), 2)
+        text = user_text(str(failure))
+    elif isinstance(failure, OSError):
+        code, text = os_error(failure)
+    elif isinstance(failure, KeyboardInterrupt):
+        code, text = 130, "interrupted"
+    elif isinstance(failure, Terminated):
+        code, text = 143, "terminated"
+    else:
+        raise failure
+    if debug:
+        import traceback
+
+        traceback.print_exception(failure)
+    print(f"fastlabel-formats: {'error: ' if code not in (130, 143) else ''}{text}", file=sys.stderr)
+    return code, text
+
+
+def os_error(failure: OSError) -> tuple[int, str]:
+    """``(1, message)`` of an operating-system error that escaped a run: an I/O failure mid-run
+    (paths the user gives are checked before the run starts, their errors are exit 2)."""
+    paths = [path for path in (failure.filename, failure.filename2) if path is not None]
+    reason = failure.strerror or str(failure)
+    place = " -> ".join(str(path) for path in paths)
+    return 1, user_text(f"{place}: {reason}" if place else reason)
+
+
+# the hidden names of a run's staging folders and temporary files, shown as the names they become
+_HIDDEN_NAMES = re.compile(r"\.([^/\\]+?)\.(?:new-[0-9a-f]{10}|old-[0-9a-f]{10}|[0-9]+-[a-z0-9_]{8}\.tmp|"
+                           r"parts-[0-9a-f]{12})")
+
+
+def user_text(message: str) -> str:
+    """``message`` with the run's hidden staging and temporary names replaced by the final ones."""
+    return _HIDDEN_NAMES.sub(r"\1", message)
+
+
+def _output_folders(args: argparse.Namespace) -> list[str]:
+    """The folders this command replaces (a report must not be written inside them)."""
+    output = getattr(args, "output", None)
+    if not output or args.command in ("validate", "integrate"):
+        return []
+    if args.command == "export":
+        return [f"{output.rstrip('/')}/{target_name(name)}" for name in args.to.split(",") if name.strip()]
+    return [output]
+
+
+def _output_file(path: str | os.PathLike[str], source: object) -> Path:
+    """The checked output file ``path``, which must not be the input ``source``."""
+    output = output_file(path)
+    if isinstance(source, (str, os.PathLike)) and os.path.isfile(source) and output.is_file() \
+            and os.path.samefile(source, output):
+        raise FormatError(f"{path}: is the input file; write to another file")
+    return output
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import os
 import posixpath
 import re
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -88,22 +89,40 @@ def atomic_output(path: Path | str) -> Iterator[BinaryIO]:
         with os.fdopen(handle, "wb") as stream:
             yield stream
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         with suppress(FileNotFoundError):
             os.unlink(temporary)
+        if isinstance(error, OSError) and error.filename is None:  # a write's error names no file: ours
+            raise type(error)(error.errno, error.strerror or str(error), str(path)) from error
         raise
 
 
 def _temporary_beside(path: Path) -> tuple[int, str]:
     """A new temporary file beside ``path``, named by this process and thread, with the mode
     ``open()`` would give (mkstemp's random names and 600 mode cost a third of a small file's write)."""
-    temporary = f"{path.parent}/.{path.name}.{os.getpid()}-{threading.get_ident() % 10**8:08d}.tmp"
+    temporary = f"{path.parent}/.{short_name(path.name)}.{os.getpid()}-{threading.get_ident() % 10**8:08d}.tmp"
     try:
         return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), temporary
     except FileExistsError:  # left by a killed process that had this number: a random name instead
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp", dir=path.parent)
+        handle, temporary = tempfile.mkstemp(prefix=f".{short_name(path.name)}.{os.getpid()}-", suffix=".tmp",
+                                             dir=path.parent)
         os.chmod(temporary, FILE_MODE)
         return handle, temporary
+
+
+NAME_MAX = 255  # bytes in one file name on Linux, macOS and Windows file systems
+TEMPORARY_ROOM = 40  # what a temporary name adds to its file's name: a dot, the pid, 8 characters, .tmp
+
+
+def short_name(name: str) -> str:
+    """``name``, or when a temporary name made from it would pass NAME_MAX bytes, its first part
+    and a digest of the whole (distinct names stay distinct)."""
+    if len(name.encode()) <= NAME_MAX - TEMPORARY_ROOM:
+        return name
+    import hashlib
+
+    digest = hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:16]
+    return name.encode()[:150].decode(errors="ignore") + "~" + digest
 
 
 # ``.<name>.<pid>-<8 characters>.tmp``: atomic_output's temporary files, by writing process
@@ -154,12 +173,26 @@ def make_folder(folder: Path) -> None:
 
 
 def open_binary(path: str | os.PathLike[str], mode: str = "rb"):
-    """A binary file object of a local or fsspec path."""
+    """A binary file object of a local or fsspec path (a local one read must be a regular file)."""
     if is_remote(path):
         return fsspec_module().open(str(path), mode).open()
     if "\x00" in str(path):
         raise FileNotFoundError(2, "a path cannot hold a NUL byte", str(path))
+    if "r" in mode:
+        check_regular(path)
     return open(path, mode)
+
+
+def check_regular(path: str | os.PathLike[str], what: str = "input") -> None:
+    """FormatError when ``path`` exists but is not a regular file (a FIFO would block for ever, a
+    device such as /dev/zero never ends)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return  # opening it tells what is wrong
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise FormatError(f"{path}: the {what} is {kind}, not a regular file")
 
 
 def read_range(path: str | os.PathLike[str], start: int = 0, end: int | None = None) -> bytes:
@@ -201,6 +234,7 @@ def read_json(path: str | os.PathLike[str], what: str = "file") -> object:
 
 def read_bytes(path: str | os.PathLike[str], what: str = "file") -> bytes:
     """The bytes of a local file; FormatError naming it when it cannot be read."""
+    check_regular(path, what)
     try:
         return Path(path).read_bytes()
     except OSError as error:

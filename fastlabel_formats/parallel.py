@@ -60,7 +60,7 @@ class Runner:
         elif self.jobs > 1:
             self._resources.enter_context(_main_without_missing_file())
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=ignore_interrupts)
+                                             initializer=ignore_interrupts, initargs=(os.getpid(),))
             self._resources.callback(self._pool.shutdown, wait=True, cancel_futures=True)
         return self
 
@@ -102,15 +102,18 @@ def ordered_submit(submit: Callable[..., Any], function: Callable[..., Any], arg
             future.cancel()
 
 
-def ignore_interrupts() -> None:
+def ignore_interrupts(parent: int | None = None) -> None:
     """In a worker: leave Ctrl-C to the parent, which stops the pool (no traceback per worker), and
-    end with the parent: a killed export leaves no writer behind."""
+    end with the parent (``parent``: its pid, given at spawn, so a parent killed before this runs is
+    noticed too): a killed export leaves no writer behind."""
     import signal
     import threading
     import time
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
+    parent = os.getppid() if parent is None else parent
+    if os.getppid() != parent:
+        os._exit(1)  # the parent died while this worker started
 
     def watch() -> None:
         while os.getppid() == parent:

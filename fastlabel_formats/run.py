@@ -253,7 +253,7 @@ def run_export(
     target; ``jobs`` worker processes, or ``scheduler`` (``"local"``, a Dask scheduler address or a
     ``distributed.Client``); ``overwrite`` as :func:`~fastlabel_formats.staging.output_folders`."""
     source = task_source(tasks).replayable()
-    with output_folders(list(targets), overwrite):
+    with output_folders(list(targets), overwrite, inputs=(tasks, videos)):
         _run(source, targets, reports, project_type, videos, frame_counts, jobs, scheduler, progress)
 
 

@@ -320,8 +320,9 @@ class ArrayReader:
 
     def _truncated(self) -> FormatError:
         lines = self.lines + self.pending.count(b"\n")
-        return FormatError(f"{self.path}: not valid JSON: the array is cut off after task "
-                           f"#{self.count + top_level_ends(self.pending).size - 1} "
+        complete = self.count + top_level_ends(self.pending).size  # whole tasks before the cut
+        where = f"after task #{complete - 1}" if complete else "before its first task ended"
+        return FormatError(f"{self.path}: not valid JSON: the array is cut off {where} "
                            f"(file ends at line {lines + 1}, byte {self.consumed + len(self.pending)})")
 
 
