@@ -41,7 +41,35 @@ def read_tasks(source: str | os.PathLike[str], source_format: str, *, classes_fi
     if source_format not in readers:
         raise FormatError(f"unknown source format {source_format!r}; choose from {', '.join(SOURCES)}")
     tasks = readers[source_format]()
-    return _sized(tasks, Path(images)) if images is not None else tasks
+    tasks = _sized(tasks, Path(images), report) if images is not None else tasks
+    check_not_empty(tasks, source, source_format, report)
+    return tasks
+
+
+def check_not_empty(tasks: list[dict], source: str | os.PathLike[str], source_format: str,
+                    report: ConversionReport) -> None:
+    """FormatError when ``source`` read as ``source_format`` gave no image, or gave images whose
+    every annotation was skipped: a wrong ``--from``, a missing ``--images`` or ``--project-type``."""
+    skipped = sum(finding.count for finding in report.findings.values())
+    if tasks and (skipped == 0 or any(task.get("annotations") for task in tasks)):
+        return
+    what = "no image" if not tasks else f"{len(tasks):,} image(s) but every annotation was skipped"
+    findings = "; ".join(f"{finding.count:,} × {finding.kind}" for finding in list(report.findings.values())[:3])
+    raise FormatError(f"{source}: read as {source_format}, it gave {what}" + (f" ({findings})" if findings else "")
+                      + _hint(source, source_format))
+
+
+def _hint(source: str | os.PathLike[str], source_format: str) -> str:
+    """What the user likely has to give: another --from, --images or --project-type."""
+    try:
+        detected = detect_format(source)
+    except (FormatError, OSError):
+        detected = source_format
+    if detected != source_format:
+        return f"; it looks like {detected}: give --from {detected}"
+    if source_format == "yolo":
+        return "; give --images (the images the labels belong to) and --project-type if the lines are not boxes"
+    return "; is it the right file, and the right --from?"
 
 
 def detect_format(source: str | os.PathLike[str]) -> str:
@@ -70,15 +98,19 @@ def _yolo_source(source: str | os.PathLike[str], classes_file: str | None, image
     return yolo_tasks(classes_file or Path(source) / "classes.txt", source, project_type, images=images, report=report)
 
 
-def _sized(tasks: list[dict], images: Path) -> list[dict]:
+def _sized(tasks: list[dict], images: Path, report: ConversionReport) -> list[dict]:
+    """``tasks``, those without a size given the size of ``images/<name>`` (its header only)."""
     from PIL import Image
 
     sized = []
     for task in tasks:
         path = images / task["name"]
         if (not task.get("width") or not task.get("height")) and path.is_file():
-            with Image.open(path) as image:
-                task = {**task, "width": image.width, "height": image.height}
+            try:
+                with Image.open(path) as image:
+                    task = {**task, "width": image.width, "height": image.height}
+            except (OSError, ValueError, Image.DecompressionBombError) as error:
+                report.note(f"image unreadable, size unknown ({type(error).__name__})", str(path))
         sized.append(task)
     return sized
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from . import tasks as tasks_module
 from .categories import Census
 from .clashes import block_outputs, check_clashes
+from .errors import FormatError
 from .files import basename, is_remote, output_path, safe_relative, write_atomic
 from .parallel import Runner
 from .report import ConversionReport, Finding
@@ -267,6 +268,8 @@ def _run(source: TaskSource, targets: Sequence[Target], reports: Sequence[Conver
             for target in targets:
                 target.in_order = runner.in_process
             census, surveys = _survey(runner, _kept(source.blocks(), blocks), survey_run, progress)
+            if not census.tasks:  # an empty dataset is an error, whatever the input
+                raise FormatError(f"{source.name}: holds no tasks; nothing written")
             check_clashes(targets, [s.outputs for s in surveys], lambda index: _task_name(blocks, index))
             for target, report in zip(targets, reports):
                 target.prepare(census, report)

@@ -102,7 +102,7 @@ shape = st.one_of(
         lambda vs: ann("segmentation", "seg", [[[c for v in vs + vs[:1] for c in v]]])),
     st.just(ann("classification", "cls")),
 )
-projects = st.lists(st.lists(shape, max_size=5), max_size=8).map(
+projects = st.lists(st.lists(shape, max_size=5), min_size=1, max_size=8).map(
     lambda per_task: [task(f"t{n}.jpg", 64, 48, *annotations) for n, annotations in enumerate(per_task)])
 
 
@@ -300,9 +300,17 @@ def dask_client():
         yield client
 
 
+def test_an_empty_project_is_an_error_from_every_input_kind(tmp_path):
+    for kind, source in {"list": [], **write_inputs([], tmp_path / "inputs")}.items():
+        with pytest.raises(FormatError, match="holds no tasks; nothing written"):
+            export_targets(source, {"coco": tmp_path / kind / "coco"}, TargetOptions(), overwrite=True)
+        assert not (tmp_path / kind).exists(), kind
+
+
 track = st.dictionaries(st.integers(1, 6).map(str), st.tuples(coordinate, coordinate).map(
     lambda p: {"value": [p[0], p[1], p[0] + 9, p[1] + 7]}), max_size=4)
-video_projects = st.lists(st.lists(track.map(lambda points: ann("bbox", "car", points)), max_size=3), max_size=4).map(
+video_projects = st.lists(st.lists(track.map(lambda points: ann("bbox", "car", points)), max_size=3), min_size=1,
+                          max_size=4).map(
     lambda per_task: [task(f"v/{n}.mp4", 64, 48, *annotations) for n, annotations in enumerate(per_task)])
 
 
