@@ -3,7 +3,9 @@
 Without ``classes`` the lines follow the COCO export (categories sorted, COCO order); with
 ``classes`` the passed order defines the indices and ``classes.txt``. Either way a file holds one
 kind of line, as Ultralytics requires: boxes (detection), or polygons for ``image_segmentation``. ``obb=True`` writes
-boxes as YOLO-OBB lines: class and the 4 normalised corners of the (rotated) box.
+boxes as YOLO-OBB lines: class and the 4 normalised corners of the (rotated) box. A pose project
+(``*_pose_estimation``) writes pose rows: the box, then x, y and a COCO visibility flag per keypoint.
+A rotated box's corners are the numbers of its COCO ring, so both formats agree to the last digit.
 """
 
 from __future__ import annotations
@@ -17,18 +19,34 @@ import numpy as np
 
 from .categories import Census, first_index
 from .coco import COCO_GEOMETRY, coco_rows, coco_xywh
-from .columns import bbox_points, rotated_box_corners, rotations, row_kinds, rows_with_holes, value_lookup
+from .columns import (
+    bbox_points,
+    rotated_box_corners,
+    rotated_boxes,
+    rotations,
+    row_kinds,
+    rows_with_holes,
+    value_lookup,
+)
 from .errors import FormatError, where
-from .files import basename, is_remote, write_atomic
-from .geometry import box_corners, truncate
+from .files import is_remote, write_atomic
+from .geometry import box_corners, python_round, truncate
 from .report import ConversionReport
 from .run import PerImageTarget, prepared_tables, run_export, write_text_file
 from .runtime import gc_paused
 from .selection import Policy, apply_policy
-from .tasks import AnnotationTable, Frame, TaskChunk
+from .tasks import AnnotationTable, Frame, TaskChunk, labelled_keypoints
 from .yolo_import import yolo_tasks as yolo_tasks  # the module's other verbs
 from .yolo_import import yolo_to_fastlabel as yolo_to_fastlabel
-from .yolo_layout import checked_split, data_yaml, place_image, split_of
+from .yolo_layout import (
+    checked_split,
+    data_yaml,
+    has_listed_image,
+    label_name,
+    place_image,
+    split_of,
+    unseen_by_ultralytics,
+)
 
 YOLO_DECIMALS = 7
 YOLO_TYPES = ("bbox", "polygon", "segmentation")
@@ -48,6 +66,7 @@ class YoloLines:
     is_polygon: np.ndarray
     coords: np.ndarray
     offsets: np.ndarray
+    visibility: np.ndarray | None = None  # pose rows: (lines, keypoints) COCO flags after each x, y
 
 
 @gc_paused
@@ -95,6 +114,13 @@ def export_yolo(
     ``images`` symlinked, or copied with ``copy_images``) and ``data.yaml``. A task goes to the split
     its name starts with (``train/…``, ``val/…``, ``test/…``), else to one drawn from ``split``
     (e.g. ``{"train": 0.8, "val": 0.2}``, by a hash of its name and ``seed``), else to ``train``.
+    Each label lies where Ultralytics looks for it, whatever the task name (the last ``images``
+    folder of the image path becomes ``labels``). ``data.yaml`` names only image folders that
+    exist: without ``images`` (or when none of them is found) no ``data.yaml`` is written — the
+    labels and ``classes.txt`` are, and the report says why; a split without images is left out
+    (reported), and a missing ``val`` names the training images (Ultralytics needs one; reported
+    when ``split`` asked for one). ``project_type="image_pose_estimation"`` writes Ultralytics pose
+    rows and the ``kpt_shape`` / ``flip_idx`` / ``kpt_names`` of ``data.yaml``.
 
     ``jobs=N`` converts and writes chunks of images in N worker processes.
     """
@@ -123,6 +149,8 @@ class YoloTarget(PerImageTarget):
                  split: Mapping[str, float] | None = None, seed: int = 0) -> None:
         super().__init__(output_dir)
         self.project_type, self.obb, self.definitions = project_type, obb, annotations
+        self.pose = project_type.endswith("pose_estimation")
+        self.keypoint_keys: list[list[str]] = []
         self.by_classes = bool(classes)
         self.names = list(classes) if classes else []
         if layout not in LAYOUTS:
@@ -130,7 +158,7 @@ class YoloTarget(PerImageTarget):
         self.ultralytics = layout == "ultralytics"
         if self.ultralytics and is_remote(output_dir):
             raise FormatError("layout='ultralytics' links or copies images: give a local output folder")
-        self.folder = "labels" if self.ultralytics else "annotations"
+        self.folder = "" if self.ultralytics else "annotations"
         self.images, self.copy_images, self.seed = images, copy_images, seed
         self.split = checked_split(split) if split else None
         self.splits: set[str] = set()  # the splits the tasks went to (the parent's, for data.yaml)
@@ -140,10 +168,11 @@ class YoloTarget(PerImageTarget):
         return split_of(frame.file_name, self.split, self.seed)
 
     def file_name(self, frame: Frame) -> str:
+        """The label file: ``<basename>.txt`` in ``annotations/``, or in the Ultralytics layout
+        the path (from the dataset root) where Ultralytics looks for the image's label."""
         if not self.ultralytics:
             return super().file_name(frame)
-        split, name = self.split_of(frame)
-        return f"{split}/{basename(name)}{self.suffix}"
+        return label_name(*self.split_of(frame))
 
     def survey(self, chunk: TaskChunk) -> set[str] | None:
         return {self.split_of(frame)[0] for frame in chunk.frames} if self.ultralytics else None
@@ -153,25 +182,47 @@ class YoloTarget(PerImageTarget):
 
     def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[list[str], object]:
         written, plan = super().build(table, plan, report)
-        if self.ultralytics and self.images is not None:
-            for frame in table.frames:
-                split, name = self.split_of(frame)
-                target = self.output(name, table.source, f"images/{split}")
-                if not place_image(Path(self.images) / frame.file_name, Path(target), self.copy_images):
-                    report.note("image file missing, not placed in images/", where(table.source, frame.name))
+        if self.ultralytics:
+            self.place_images(table, report)
         return written, plan
 
+    def place_images(self, table: AnnotationTable, report: ConversionReport) -> None:
+        """Each frame's image in ``images/<split>/`` (when ``images`` is given); names Ultralytics'
+        image search would not list are reported."""
+        for frame in table.frames:
+            split, name = self.split_of(frame)
+            unseen = unseen_by_ultralytics(name)
+            if unseen:
+                report.note(f"image name Ultralytics does not list ({unseen}): it will not train on it",
+                            where(table.source, frame.name))
+            if self.images is None:
+                continue
+            target = self.output(name, table.source, f"images/{split}")
+            if not place_image(Path(self.images) / frame.file_name, Path(target), self.copy_images):
+                report.note("image file missing, not placed in images/", where(table.source, frame.name))
+
     def prepare(self, census: Census, report: ConversionReport) -> None:
-        """The class order: ``classes`` as given, else the run's (definitions, else sorted values)."""
+        """The class order: ``classes`` as given, else the run's (definitions, else sorted values);
+        for a pose project each class's keypoint keys (its definition's, else those its annotations
+        name)."""
         if self.by_classes:
             self.class_index = first_index(self.names)
         else:
             self.names = census.class_order(self.definitions)
-            self.category_ids = {name: position for position, name in enumerate(self.names, 1)}
+        self.category_ids = {name: position + 1 for name, position in first_index(self.names).items()}
+        if self.pose:
+            keys = {c["name"]: list(c["keypoints"]) for c in census.categories(
+                None if self.by_classes else self.definitions, self.names if self.by_classes else None)}
+            self.keypoint_keys = [keys.get(name, []) for name in self.names]
+            if not any(self.keypoint_keys):
+                self.pose = False
+                report.note("pose project without keypoints: box lines written", str(self.published_dir))
 
     def labels(self, batch: AnnotationTable, report: ConversionReport) -> list[tuple[str, list[str]] | None]:
         """``(image file name, lines)`` of every frame of one table (None: no label file)."""
-        if self.by_classes:
+        if self.pose:
+            lines = pose_lines(batch, self.category_ids, self.keypoint_keys, report)
+        elif self.by_classes:
             lines = classes_lines(batch, self.class_index, self.project_type, self.obb, report)
         else:
             lines = coco_lines(batch, self.category_ids, self.project_type, self.obb, report)
@@ -184,11 +235,22 @@ class YoloTarget(PerImageTarget):
                 for label in self.labels(table, report)]
 
     def finish(self, report: ConversionReport) -> None:
-        if self.ultralytics:
-            data = data_yaml(Path(self.published_dir), sorted(self.splits), self.names)
-            report.files.append(write_atomic(self.output("data.yaml", "data.yaml"), data))
-        else:
+        present = [s for s in sorted(self.splits) if has_listed_image(Path(self.output(f"images/{s}", "data.yaml")))] \
+            if self.ultralytics else []
+        if not present:
+            if self.ultralytics:
+                report.note("no image placed in images/ that Ultralytics lists (give the images): data.yaml not "
+                            "written, classes.txt written instead", str(self.published_dir))
             report.files.append(write_text_file(self.output("classes.txt", "classes.txt"), self.names))
+            return
+        for split in sorted(self.splits - set(present)):
+            report.note(f"no image of split {split!r} that Ultralytics lists: left out of data.yaml",
+                        str(self.published_dir))
+        if "val" not in present and (self.split or {}).get("val"):
+            report.note("no validation image drawn: data.yaml's val names the training images (Ultralytics needs "
+                        "a val set)", str(self.published_dir))
+        data = data_yaml(Path(self.published_dir), present, self.names, self.keypoint_keys if self.pose else None)
+        report.files.append(write_atomic(self.output("data.yaml", "data.yaml"), data))
 
 
 def coco_lines(batch: AnnotationTable, category_ids: dict, project_type: str, obb: bool,
@@ -222,17 +284,13 @@ def classes_lines(batch: AnnotationTable, index_of: dict, project_type: str, obb
 def box_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray, xywh: np.ndarray, obb: bool,
               report: ConversionReport) -> YoloLines:
     """Box lines: centre x, centre y, w, h of ``xywh`` — or with ``obb`` the 4 box corners."""
-    selected = batch.rows_mask(rows)
+    _note_boxed(batch, rows, obb, report)
     kinds = row_kinds(batch)
-    batch.note(report, selected & (kinds != "bbox"), "{kind} written as its bounding box")
-    if not obb:
-        batch.note(report, selected & (kinds == "bbox") & (rotations(batch) != 0),
-                   "rotated bbox written as its enclosing axis-aligned box (use obb=True)")
     if obb:  # a bbox's corners, rotated as it is; the corners of a polygon's or segmentation's box
         x, y, w, h = xywh[rows].T
         corners = box_corners(np.stack([x, y, x + w, y + h], 1))
         is_box = kinds[rows] == "bbox"
-        corners[is_box] = rotated_box_corners(batch)[rows[is_box]]
+        corners[is_box] = ring_corners(batch)[rows[is_box]]
         coords = corners.reshape(-1, 2)
         width = 4
     else:
@@ -242,6 +300,54 @@ def box_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray, xywh:
         width = 2
     offsets = np.arange(len(rows) + 1, dtype=np.int64) * width
     return YoloLines(rows, klass[rows], np.zeros(len(rows), bool), coords, offsets)
+
+
+def ring_corners(batch: AnnotationTable) -> np.ndarray:
+    """``(n, 4, 2)`` bbox corners as the COCO ring holds them: a rotated box's corners rounded as
+    COCO rounds them (so both formats carry the same numbers), others exact."""
+    corners = rotated_box_corners(batch).copy()
+    turned = rotated_boxes(batch)
+    corners[turned] = python_round(corners[turned])
+    return corners
+
+
+def _note_boxed(batch: AnnotationTable, rows: np.ndarray, obb: bool, report: ConversionReport) -> None:
+    """Report the rows of ``rows`` that a box line carries as their box only (a pose's box is its
+    keypoints' box by definition: not reported)."""
+    selected = batch.rows_mask(rows)
+    kinds = row_kinds(batch)
+    batch.note(report, selected & ~np.isin(kinds, ("bbox", "pose_estimation")), "{kind} written as its bounding box")
+    if not obb:
+        batch.note(report, selected & (kinds == "bbox") & (rotations(batch) != 0),
+                   "rotated bbox written as its enclosing axis-aligned box (use obb=True)")
+
+
+def pose_lines(batch: AnnotationTable, category_ids: dict, keypoint_keys: list[list[str]],
+               report: ConversionReport) -> YoloLines:
+    """Ultralytics pose rows: every COCO row's box (a pose's is its keypoints' box), then per
+    keypoint key of the dataset's widest class x, y and the COCO flag (2 visible, 1 invisible,
+    ``0 0 0`` not labelled or not a key of the row's class)."""
+    rows = coco_rows(batch, category_ids, report)
+    order, klass = rows.order, rows.category - 1
+    _note_boxed(batch, order, False, report)
+    count = max(len(keys) for keys in keypoint_keys)
+    x, y, w, h = rows.xywh[order].T
+    right, bottom = x + w, y + h
+    boxes = np.stack([(x + right) / 2, (y + bottom) / 2, right - x, bottom - y], 1).reshape(-1, 2, 2)
+    points = np.zeros((len(order), count, 2))
+    flags = np.zeros((len(order), count), np.int64)
+    for line, row in enumerate(order.tolist()):
+        by_key = {k.get("key"): k["value"] for k in labelled_keypoints(batch.annotations[row])}
+        for position, key in enumerate(keypoint_keys[klass[row]]):
+            value = by_key.get(key)
+            try:
+                if value is not None:
+                    points[line, position], flags[line, position] = value[:2], 2 if value[2] == 1 else 1
+            except (TypeError, ValueError, IndexError):
+                report.note("keypoint value that is not [x, y, visibility]: written as not labelled", batch.place(row))
+    coords = np.concatenate([boxes, points], 1).reshape(-1, 2)
+    offsets = np.arange(len(order) + 1, dtype=np.int64) * (2 + count)
+    return YoloLines(order, klass[order], np.zeros(len(order), bool), coords, offsets, flags)
 
 
 def polygon_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray,
@@ -256,7 +362,7 @@ def polygon_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray,
     short = np.zeros(len(batch), bool)  # rings of fewer than 3 vertices: not a segment to Ultralytics
     for row in rows.tolist():
         if kinds[row] == "bbox":  # its closed ring, rotated as the box is
-            corners = rotated_box_corners(batch)[row]
+            corners = ring_corners(batch)[row]
             pieces.append(np.vstack([corners, corners[:1]]))
             line_rows.append(row)
             sizes.append(5)
@@ -315,9 +421,19 @@ def line_texts(batch: AnnotationTable, lines: YoloLines) -> list[str]:
     frame_of_point = np.repeat(batch.frame[lines.row], sizes)
     scale = np.array([[1.0 / f.width if f.width else np.nan, 1.0 / f.height if f.height else np.nan]
                       for f in batch.frames])[frame_of_point]
-    values = list(map(str, truncate(lines.coords * scale, YOLO_DECIMALS).ravel().tolist()))
+    # + 0.0 turns the -0.0 of a value in (-1e-7, 0) into 0.0, as the official SDK prints it
+    values = list(map(str, (truncate(lines.coords * scale, YOLO_DECIMALS) + 0.0).ravel().tolist()))
     bounds = (lines.offsets * 2).tolist()
     classes = lines.klass.tolist()
+    if lines.visibility is not None:
+        return [" ".join([str(classes[i]), *values[bounds[i]:bounds[i] + 4],
+                          *_with_flags(values[bounds[i] + 4:bounds[i + 1]], lines.visibility[i].tolist())])
+                for i in range(len(classes))]
     return [
         " ".join([str(classes[i]), *values[bounds[i]:bounds[i + 1]]]) for i in range(len(classes))
     ]
+
+
+def _with_flags(values: list[str], flags: list[int]) -> list[str]:
+    """``x y v`` per keypoint from its two values and its flag."""
+    return [token for k, flag in enumerate(flags) for token in (values[2 * k], values[2 * k + 1], str(flag))]

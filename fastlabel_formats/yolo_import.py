@@ -1,12 +1,14 @@
 """YOLO -> FastLabel (``formats-spec.md`` §10, D39–D41) from the layouts people have: a classes file
 and a folder (labels beside their images, or in a ``labels/`` tree beside an ``images/`` tree, or
-our own export's ``annotations/`` with ``images=``), and Ultralytics' ``data.yaml`` with its splits.
-The writing side is :mod:`fastlabel_formats.yolo`."""
+our own export's ``annotations/`` with ``images=``), and Ultralytics' ``data.yaml`` with its splits,
+read the way Ultralytics reads it (:mod:`fastlabel_formats.yolo_layout`). The writing side is
+:mod:`fastlabel_formats.yolo`."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,27 +17,37 @@ from .errors import FormatError
 from .files import read_text
 from .report import ConversionReport
 from .runtime import gc_paused
+from .yolo_layout import (
+    DataYaml,
+    PoseShape,
+    image_size,
+    images_under,
+    read_data_yaml,
+    ultralytics_label,
+)
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 IMPORT_PROJECT_TYPES = ("bbox", "segmentation", "obb")
-VALUES_PER_LINE = {"bbox": 4, "obb": 8}
 YAML_SUFFIXES = (".yaml", ".yml")
-SPLITS = ("train", "val", "test")
 
 
 def yolo_classes(path: str | os.PathLike[str]) -> dict[str, str]:
-    """``{"0": name, "1": name, ...}`` from a classes file, one stripped name per line."""
-    lines = read_text(path, "the classes file").splitlines()
+    """``{"0": name, "1": name, ...}`` from a classes file, one stripped name per line (a leading
+    byte-order mark is not part of the first name)."""
+    lines = read_text(path, "the classes file").removeprefix("\ufeff").splitlines()
     return {str(index): line.strip() for index, line in enumerate(lines)}
 
 
-def _yolo_line(kind: str, values: list[float], width: int, height: int) -> tuple[list, dict]:
-    if kind == "bbox":
-        cx, cy = float(width) * values[0], float(height) * values[1]
-        w, h = float(width) * values[2], float(height) * values[3]
-        return [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], {}
-    if kind == "segmentation":
-        return [[[round(float(v) * (width if i % 2 == 0 else height)) for i, v in enumerate(values)]]], {}
+def _box(values: list[float], width: int, height: int) -> tuple[list, dict]:
+    cx, cy = float(width) * values[0], float(height) * values[1]
+    w, h = float(width) * values[2], float(height) * values[3]
+    return [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], {}
+
+
+def _polygon(values: list[float], width: int, height: int) -> tuple[list, dict]:
+    return [[[round(float(v) * (width if i % 2 == 0 else height)) for i, v in enumerate(values)]]], {}
+
+
+def _oriented_box(values: list[float], width: int, height: int) -> tuple[list, dict]:
     corners = np.array(values, np.float64).reshape(4, 2) * [width, height]
     centre = corners.mean(axis=0)
     top, side = corners[1] - corners[0], corners[2] - corners[1]
@@ -47,175 +59,211 @@ def _yolo_line(kind: str, values: list[float], width: int, height: int) -> tuple
     return [*(centre - half).tolist(), *(centre + half).tolist()], {"rotation": rotation}
 
 
+LINE_READERS = {"bbox": _box, "segmentation": _polygon, "obb": _oriented_box}
+FASTLABEL_TYPES = {"bbox": "bbox", "segmentation": "segmentation", "obb": "bbox", "pose": "pose_estimation"}
+
+
+def line_kind(project_type: str, count: int, pose: PoseShape | None = None) -> str | None:
+    """What a line of ``count`` values is (None: not a label of ``project_type``): with a pose shape
+    a pose row; for ``bbox`` 4 values are a box and an even number from 6 on a polygon (as
+    Ultralytics tells them apart); ``segmentation`` any even number; ``obb`` 8 corners' values."""
+    if pose is not None:
+        return "pose" if count == 4 + pose.values else None
+    if project_type == "bbox":
+        return "bbox" if count == 4 else "segmentation" if count >= 6 and count % 2 == 0 else None
+    if project_type == "segmentation":
+        return "segmentation" if count and count % 2 == 0 else None
+    return "obb" if count == 8 else None
+
+
+def pose_annotation(value: str, values: list[float], size: tuple[int, int], pose: PoseShape) -> dict:
+    """A pose row (box, then per keypoint x, y and with 3 values a COCO visibility): a bbox carrying
+    its keypoints, or a ``pose_estimation`` when the box is only its labelled keypoints' bounds (as
+    COCO records are read). Visibility 2 is a visible keypoint (1), 1 an invisible one (0), 0 not
+    labelled (left out when the class names its keypoints, else kept empty to hold its place); a
+    2-value keypoint at (0, 0) is not labelled. A row of an unnamed class without any labelled
+    keypoint is a plain bbox."""
+    width, height = size
+    box, _ = _box(values[:4], width, height)
+    keys, named = pose.keys(value), value in pose.names
+    keypoints, located = [], []
+    for index, key in enumerate(keys):
+        x, y, *flag = values[4 + index * pose.dims:4 + (index + 1) * pose.dims]
+        visibility = int(flag[0]) if flag else 0 if x == y == 0 else 2
+        if visibility not in (1, 2):
+            keypoints += [] if named else [{"key": key, "value": []}]
+            continue
+        keypoints.append({"key": key, "value": [x * width, y * height, visibility - 1]})
+        located.append((x * width, y * height))
+    if not located and not named:  # a class without keypoints in a pose dataset
+        return {"value": value, "points": box, "type": "bbox"}
+    if located and np.allclose(box, [*np.min(located, 0), *np.max(located, 0)], atol=1e-6 * max(width, height) * 4):
+        return {"value": value, "type": "pose_estimation", "keypoints": keypoints}
+    return {"value": value, "points": box, "type": "bbox", "keypoints": keypoints}
+
+
+@dataclass
+class LabelTally:
+    """Counts over the label files of one import: lines with values, annotations made, lines that
+    are no label of the kind read or name no class (what another --project-type or classes file
+    would read)."""
+
+    lines: int = 0
+    annotations: int = 0
+    mismatched: int = 0
+    first_problem: str = ""
+
+
 def yolo_label_annotations(path: Path, size: tuple[int, int], classes: dict, kind: str,
-                           report: ConversionReport) -> list[dict]:
-    """The annotations of one label file (blank lines ignored, any whitespace separates, D39)."""
+                           report: ConversionReport, pose: PoseShape | None = None,
+                           tally: LabelTally | None = None) -> list[dict]:
+    """The annotations of one label file (blank lines ignored, any whitespace separates, D39);
+    each line that is no label of ``kind`` is reported with its file and line number."""
+    tally = tally if tally is not None else LabelTally()
     annotations = []
-    for number, line in enumerate(read_text(path, "the label file").splitlines(), 1):
+    for number, line in enumerate(read_text(path, "the label file").removeprefix("\ufeff").splitlines(), 1):
         tokens = line.split()
         if not tokens:
             continue
-        place = f"{path}: line {number}"
-        expected = VALUES_PER_LINE.get(kind)
-        try:
-            values = [float(token) for token in tokens[1:]]
-        except ValueError:
-            report.note("line with a non-numeric value, skipped", place)
+        tally.lines += 1
+        made, problem = _line_annotation(tokens, size, classes, kind, pose)
+        if problem:
+            tally.first_problem = tally.first_problem or problem
+            tally.mismatched += problem.startswith(("line without the values", "class id missing"))
+            report.note(problem, f"{path}: line {number}")
             continue
-        if tokens[0] not in classes:
-            report.note("class id missing from the classes file, line skipped", place)
-        elif not all(np.isfinite(values)) or (expected and len(values) != expected) or len(values) % 2 or not values:
-            report.note(f"line without the values of a {kind} label, skipped", place)
-        else:
-            try:
-                with np.errstate(all="ignore"):
-                    points, extra = _yolo_line(kind, values, *size)
-                finite = np.isfinite(np.asarray(points, np.float64)).all() and np.isfinite(extra.get("rotation", 0))
-            except OverflowError:  # round(inf) of a segmentation coordinate
-                finite = False
-            if not finite:
-                report.note("line whose values overflow the image size, skipped", place)
-                continue
-            annotations.append({"value": classes[tokens[0]], "points": points, "type": kind if kind != "obb"
-                                else "bbox", **extra})
+        annotations.append(made)
+    tally.annotations += len(annotations)
     return annotations
 
 
-def label_path(image: Path) -> Path:
-    """Ultralytics' rule: the label of ``…/images/…/x.jpg`` is ``…/labels/…/x.txt`` (the last
-    ``images`` folder of the path becomes ``labels``)."""
-    parts = image.parts
-    if "images" in parts[:-1]:
-        at = len(parts) - 2 - parts[:-1][::-1].index("images")
-        return Path(*parts[:at], "labels", *parts[at + 1:]).with_suffix(".txt")
-    return image.with_suffix(".txt")
+def _line_annotation(tokens: list[str], size: tuple[int, int], classes: dict, kind: str,
+                     pose: PoseShape | None) -> tuple[dict, str]:
+    """``(annotation, "")`` of one label line, or ``({}, why it is skipped)``."""
+    try:
+        values = [float(token) for token in tokens[1:]]
+    except ValueError:
+        return {}, "line with a non-numeric value, skipped"
+    if tokens[0] not in classes:
+        return {}, "class id missing from the classes file, line skipped"
+    actual = line_kind(kind, len(values), pose)
+    if actual is None or not all(np.isfinite(values)):
+        what = "pose" if pose is not None else "box or polygon" if kind == "bbox" else kind
+        return {}, f"line without the values of a {what} label, skipped"
+    try:
+        with np.errstate(all="ignore"):
+            if actual == "pose":
+                return pose_annotation(classes[tokens[0]], values, size, pose), ""
+            points, extra = LINE_READERS[actual](values, *size)
+        finite = np.isfinite(np.asarray(points, np.float64)).all() and np.isfinite(extra.get("rotation", 0))
+    except OverflowError:  # round(inf) of a polygon coordinate
+        finite = False
+    if not finite:
+        return {}, "line whose values overflow the image size, skipped"
+    return {"value": classes[tokens[0]], "points": points, "type": FASTLABEL_TYPES[actual], **extra}, ""
 
 
-def _images_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+@dataclass
+class Pairs:
+    """``(task name, image, label or None)`` of a dataset, and the label files it holds."""
+
+    items: list[tuple[str, Path, Path | None]] = field(default_factory=list)
+    label_files: int = 0
 
 
 def _label_of(image: Path) -> Path | None:
-    """The label file of an image: beside it, else in the ``labels`` tree (None when neither)."""
-    for candidate in (image.with_suffix(".txt"), label_path(image)):
+    """The label file of an image: beside it, else where Ultralytics looks (None when neither)."""
+    for candidate in (image.with_suffix(".txt"), Path(ultralytics_label(str(image.absolute())))):
         if candidate.is_file():
             return candidate
     return None
 
 
-def _folder_pairs(folder: Path, classes_file: Path, images: Path | None,
-                  report: ConversionReport) -> list[tuple[str, Path, Path]]:
-    """``(task name, image, label)`` of a classes-file dataset: with ``images`` the labels under
-    ``folder`` (or its ``annotations/``) matched to the images by relative path; else each image
-    under ``folder`` with the label beside it or in the ``labels`` tree."""
-    if images is not None:
-        labels_root = folder / "annotations" if (folder / "annotations").is_dir() else folder
-        by_stem = {p.relative_to(images).with_suffix("").as_posix(): p for p in _images_under(images)}
-        pairs, used = [], set()
-        for label in sorted(labels_root.rglob("*.txt")):
-            stem = label.relative_to(labels_root).with_suffix("").as_posix()
-            if label.resolve() == classes_file or stem not in by_stem:
-                if label.resolve() != classes_file:
-                    report.note("label file without an image, skipped (D40)", str(label))
-                continue
-            used.add(stem)
-            pairs.append((by_stem[stem].relative_to(images).as_posix(), by_stem[stem], label))
-        _note_unlabelled(report, [by_stem[s] for s in sorted(set(by_stem) - used)])
-        return pairs
-    pairs, labelled = [], set()
-    for image in _images_under(folder):
+def _labels_under(folder: Path, classes_file: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.txt") if p.is_file() and p.resolve() != classes_file)
+
+
+def _folder_pairs(folder: Path, classes_file: Path, report: ConversionReport) -> Pairs:
+    """Each image under ``folder`` with the label beside it or in the ``labels`` tree (an image
+    without one is a task without annotations); label files without an image are reported."""
+    pairs, labelled = Pairs(), set()
+    for image in images_under(folder):
         label = _label_of(image)
+        pairs.items.append((image.relative_to(folder).as_posix(), image, label))
         if label is not None:
-            pairs.append((image.relative_to(folder).as_posix(), image, label))
             labelled.add(label.resolve())
-    for label in sorted(folder.rglob("*.txt")):
-        if label.resolve() not in labelled and label.resolve() != classes_file:
-            report.note("label file without an image, skipped (D40)", str(label))
+    labels = _labels_under(folder, classes_file)
+    pairs.label_files = len(labels)
+    if labels and not labelled:
+        raise FormatError(f"{folder}: {len(labels)} label file(s) but none beside an image or in a labels/ tree "
+                          f"beside images/: YOLO values are fractions of the image size, give the images "
+                          f"(--images / images=)")
+    _note_orphans(report, [label for label in labels if label.resolve() not in labelled])
     return pairs
 
 
-def _note_unlabelled(report: ConversionReport, images: Iterable[Path]) -> None:
-    for image in images:
-        report.note("image without a label file, skipped (give it an empty .txt to keep it)", str(image))
-
-
-def read_data_yaml(path: Path) -> tuple[dict[str, str], Path, dict[str, list[Path]]]:
-    """Classes, dataset root and per split its image files, from an Ultralytics ``data.yaml``
-    (``names`` as a list or a map, ``path``, ``train`` / ``val`` / ``test`` as folders, image
-    list files or lists of them)."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(read_text(path, "the dataset file"))
-    except yaml.YAMLError as error:
-        raise FormatError(f"{path}: cannot read the dataset file ({error})") from None
-    if not isinstance(data, dict) or "names" not in data:
-        raise FormatError(f"{path}: an Ultralytics data.yaml needs 'names' (and 'train' / 'val')")
-    names = data["names"]
-    if isinstance(names, list):
-        classes = {str(i): str(n) for i, n in enumerate(names)}
-    elif isinstance(names, dict):
-        classes = {str(i): str(n) for i, n in names.items()}
-    else:
-        raise FormatError(f"{path}: 'names' must be a list or a map of class names, got {type(names).__name__}")
-    root = Path(data.get("path") or ".")
-    root = root if root.is_absolute() else (path.parent / root)
-    splits = {split: _split_images(root, data[split], path) for split in SPLITS if data.get(split)}
-    return classes, root, splits
-
-
-def _split_images(root: Path, entries: object, source: Path) -> list[Path]:
-    """The image files of one split: each entry a folder (searched recursively) or a text file of
-    image paths (``./`` relative to that file, other relative paths to the dataset root)."""
-    images = []
-    for entry in entries if isinstance(entries, list) else [entries]:
-        location = Path(str(entry)) if Path(str(entry)).is_absolute() else root / str(entry)
-        if location.is_dir():
-            images += _images_under(location)
-        elif location.is_file():
-            for line in read_text(location, "the image list").split():
-                images.append(location.parent / line[2:] if line.startswith("./") else
-                              Path(line) if Path(line).is_absolute() else root / line)
+def _image_folder_pairs(folder: Path, classes_file: Path, images: Path, report: ConversionReport) -> Pairs:
+    """The labels under ``folder`` (or its ``annotations/``, our export) matched to the images of
+    ``images`` by relative path; images without a label are tasks without annotations."""
+    labels_root = folder / "annotations" if (folder / "annotations").is_dir() else folder
+    by_stem: dict[str, Path] = {}
+    for image in images_under(images):
+        stem = image.relative_to(images).with_suffix("").as_posix()
+        if stem in by_stem:
+            report.note("image whose path without extension another image has (a label names only that), skipped",
+                        f"{image} (kept: {by_stem[stem].name})")
+            continue
+        by_stem[stem] = image
+    pairs, orphans, used = Pairs(), [], {}
+    labels = _labels_under(labels_root, classes_file)
+    for label in labels:
+        stem = label.relative_to(labels_root).with_suffix("").as_posix()
+        if stem in by_stem:
+            used.setdefault(stem, label)
         else:
-            raise FormatError(f"{source}: split {entry!r} is neither a folder nor an image list ({location})")
-    return images
-
-
-def _split_pairs(root: Path, splits: dict[str, list[Path]], report: ConversionReport) -> list[tuple]:
-    """``(task name, image, label or None)`` of every split: the name is ``<split>/`` and the
-    image's path below ``images/<split>/`` (or below the dataset root); an image without a label
-    file is a task without annotations (Ultralytics' background image)."""
-    pairs = []
-    for split, images in splits.items():
-        for image in images:
-            if not image.is_file():
-                report.note("image listed in a split but missing, skipped", str(image))
-                continue
-            relative = Path(os.path.relpath(image, root)).as_posix()
-            for prefix in (f"images/{split}/", "images/"):
-                if relative.startswith(prefix):
-                    relative = relative[len(prefix):]
-                    break
-            pairs.append((f"{split}/{relative}", image, _label_of(image)))
+            orphans.append(label)
+    if labels and not used:
+        raise FormatError(f"{labels_root}: none of its {len(labels)} label file(s) matches an image under {images} "
+                          f"by path (labels/x/a.txt for images/x/a.jpg); check --images")
+    _note_orphans(report, orphans)
+    pairs.label_files = len(labels)
+    pairs.items = [(image.relative_to(images).as_posix(), image, used.get(stem)) for stem, image in by_stem.items()]
     return pairs
 
 
-def _image_size(image: Path) -> tuple[int, int]:
-    from PIL import Image
-
-    try:
-        with Image.open(image) as opened:  # the header only: nothing is decoded
-            return opened.size
-    except OSError as error:
-        raise FormatError(f"{image}: cannot read the image size ({error})") from error
+def _note_orphans(report: ConversionReport, labels: Iterable[Path]) -> None:
+    for label in labels:
+        report.note("label file without an image, skipped", str(label))
 
 
-def _tasks(pairs: list[tuple], classes: dict, project_type: str, report: ConversionReport) -> list[dict]:
+def _yaml_pairs(data: DataYaml) -> Pairs:
+    """Every image of the splits once, with the label file Ultralytics pairs it with."""
+    items = [(name, image, _existing(ultralytics_label(str(image)))) for name, image in data.images]
+    return Pairs(items, sum(label is not None for _, _, label in items))
+
+
+def _existing(path: str) -> Path | None:
+    return Path(path) if os.path.isfile(path) else None
+
+
+def _tasks(pairs: Pairs, classes: dict, project_type: str, report: ConversionReport,
+           pose: PoseShape | None = None) -> list[dict]:
+    """Tasks of the pairs, sorted by name; an image whose size cannot be read is skipped and
+    reported with its path."""
     results: dict[str, dict] = {}
-    for name, image, label in pairs:
-        size = _image_size(image)
-        annotations = [] if label is None else yolo_label_annotations(label, size, classes, project_type, report)
+    tally = LabelTally()
+    for name, image, label in pairs.items:
+        try:
+            size = image_size(image)
+        except FormatError as error:
+            report.note("image whose size cannot be read, skipped", str(error))
+            continue
+        annotations = [] if label is None else yolo_label_annotations(label, size, classes, project_type, report,
+                                                                        pose, tally)
         results[name] = {"name": name, "width": size[0], "height": size[1], "annotations": annotations}
+    if tally.lines and not tally.annotations and tally.mismatched == tally.lines:
+        raise FormatError(f"none of the {tally.lines} label line(s) is a label of this dataset (first: "
+                          f"{tally.first_problem}); check the classes file and --project-type")
     return [results[name] for name in sorted(results)]
 
 
@@ -239,22 +287,35 @@ def yolo_tasks(
     strict: bool = False,
 ) -> list[dict]:
     """FastLabel tasks (name, width, height, annotations) of a YOLO dataset, sorted by name; sizes
-    come from the image headers. ``classes_file_path`` is a classes file (one name per line) with
-    ``dataset_folder_path`` — each image there with its label beside it or in the ``labels`` tree,
-    or with ``images=`` the labels of the folder (or of its ``annotations/``, our export) matched to
-    the images by path —, or an Ultralytics ``data.yaml``: every image of its splits, named
-    ``<split>/<path below images/<split>>``. ``project_type="obb"`` reads YOLO-OBB lines into
-    rotated bboxes."""
+    come from the image headers (an unreadable image is skipped and reported). ``classes_file_path``
+    is a classes file (one name per line) with ``dataset_folder_path`` — each image there with its
+    label beside it or in the ``labels`` tree, or with ``images=`` the labels of the folder (or of
+    its ``annotations/``, our export) matched to the images by path —, or an Ultralytics
+    ``data.yaml``: every image of its splits once, named ``<split>/<path below the split folder>``,
+    with the label Ultralytics pairs it with (``kpt_shape`` there makes the rows poses). Images
+    without a label file are tasks without annotations. Box lines and polygon lines are told apart
+    by their length (``project_type="segmentation"`` reads every line as a polygon);
+    ``project_type="obb"`` reads YOLO-OBB lines into rotated bboxes. No image, or label lines of
+    which none can be read, is a FormatError."""
     if project_type not in IMPORT_PROJECT_TYPES:
         raise FormatError(f"project_type must be one of {IMPORT_PROJECT_TYPES}, got {project_type!r}")
     report = report or ConversionReport("yolo import", strict=strict)
     source = Path(classes_file_path)
     if source.suffix.lower() in YAML_SUFFIXES:
-        classes, root, splits = read_data_yaml(source)
-        return _tasks(_split_pairs(root, splits, report), classes, project_type, report)
+        data = read_data_yaml(source, report)
+        return _tasks(_yaml_pairs(data), data.classes, project_type, report, data.pose)
     if dataset_folder_path is None:
         raise FormatError(f"{source}: a classes file needs the dataset folder (or pass a data.yaml)")
     classes = yolo_classes(source)
     folder = Path(dataset_folder_path)
-    pairs = _folder_pairs(folder, source.resolve(), None if images is None else Path(images), report)
+    if images is None:
+        pairs = _folder_pairs(folder, source.resolve(), report)
+    else:
+        pairs = _image_folder_pairs(folder, source.resolve(), Path(images), report)
+    if not pairs.items:
+        raise FormatError(f"{Path(images) if images is not None else folder}: no image found "
+                          f"({pairs.label_files} label file(s)); YOLO needs the images for their sizes (--images)")
+    if not pairs.label_files:
+        raise FormatError(f"{folder}: {len(pairs.items)} image(s) but no label file (.txt) beside them, in a labels/ "
+                          f"tree or in annotations/; is this the YOLO folder (--from yolo)?")
     return _tasks(pairs, classes, project_type, report)

@@ -158,3 +158,24 @@ def test_rounding_ties_in_the_seventh_decimal_do_not_crash_any_exporter(tmp_path
     round_trip = [task("a.jpg", 10, 10, *back["a.jpg"])]
     export_coco(round_trip, tmp_path / "coco")
     assert len(coco_to_fastlabel(tmp_path / "coco/annotations.json")["a.jpg"]) == 2
+
+
+def test_values_just_below_zero_print_as_zero_like_the_sdk():
+    labels, _ = to_yolo([task("t.jpg", 1000, 1000, ann("polygon", "a", [-0.00001, 5, 5, -0.00005, 5, 8]))],
+                        project_type="image_segmentation")
+    assert labels[0][1] == ["0 0.0 0.005 0.005 0.0 0.005 0.008"]
+    assert "-0.0" not in labels[0][1][0]
+
+
+def test_rotated_box_lines_carry_the_numbers_of_the_coco_ring():
+    from fastlabel_formats import to_coco
+
+    width, height = 10, 10  # small images: the 6-decimal COCO corners show in the 7th decimal
+    box = ann("bbox", "r", [2, 3, 9, 8], rotation=30)
+    tasks = [task("t.jpg", width, height, box)]
+    ring = to_coco(tasks)["annotations"][0]["segmentation"][0]
+    expected = [int(v * (1.0 / (width if i % 2 == 0 else height)) * 10**7) / 10**7 for i, v in enumerate(ring)]
+    ((_, (line,)),), _ = to_yolo(tasks, project_type="image_segmentation")
+    assert line == " ".join(["0", *map(str, expected)])
+    ((_, (obb,)),), _ = to_yolo(tasks, obb=True)
+    assert obb == " ".join(["0", *map(str, expected[:8])])

@@ -150,3 +150,37 @@ def test_lines_whose_values_overflow_are_skipped_and_reported(tmp_path, project_
     (task,) = yolo_tasks(tmp_path / "classes.txt", tmp_path, project_type, report=report)
     assert task["annotations"] == []
     assert report.findings["line whose values overflow the image size, skipped"].count == 1
+
+
+def test_pose_export_trains_as_written_and_reads_back(tmp_path):
+    from ultralytics_rules import check_label_text, dataset_labels
+
+    image(tmp_path / "photos/a.jpg", (100, 100))
+    keypoints = [{"key": "nose", "value": [30, 30, 1]}, {"key": "left_eye", "value": [70, 60, 0]},
+                 {"key": "right_eye", "value": []}]
+    definitions = [{"type": "pose_estimation", "value": "person", "keypoints": [
+        {"key": key, "edges": []} for key in ("nose", "left_eye", "right_eye")]}]
+    task = {"name": "a.jpg", "width": 100, "height": 100, "annotations": [
+        {"type": "pose_estimation", "value": "person", "keypoints": keypoints},
+        {"type": "bbox", "value": "ball", "points": [10, 10, 20, 30]}]}
+    from fastlabel_formats.targets import TargetOptions, export_targets
+
+    reports = export_targets([task], {"yolo": tmp_path / "ds"}, TargetOptions(
+        project_type="image_pose_estimation", annotations=definitions + [{"type": "bbox", "value": "ball"}],
+        layout="ultralytics", image_dir=str(tmp_path / "photos")))
+    assert not reports["yolo"].findings
+    data = yaml.safe_load((tmp_path / "ds/data.yaml").read_text())
+    assert data["kpt_shape"] == [3, 3] and data["flip_idx"] == [0, 2, 1]
+    assert data["names"] == {0: "person", 1: "ball"} and data["kpt_names"] == {0: ["nose", "left_eye", "right_eye"]}
+    label = (tmp_path / "ds/labels/train/a.txt").read_text()
+    assert label.splitlines() == ["0 0.5 0.45 0.4 0.3 0.3 0.3 2 0.7 0.6 1 0.0 0.0 0",
+                                  "1 0.15 0.2 0.1 0.2 0.0 0.0 0 0.0 0.0 0 0.0 0.0 0"]
+    pairs = dataset_labels(tmp_path / "ds/data.yaml", data, cwd=tmp_path)
+    (found,) = pairs["train"].values()
+    check = check_label_text(Path(found).read_text(), num_classes=2, nkpt=3, ndim=3)
+    assert not check.problem and len(check.rows) == 2
+    (back,) = yolo_tasks(tmp_path / "ds/data.yaml")
+    pose, ball = back["annotations"]
+    assert pose["type"] == "pose_estimation" and pose["keypoints"] == [
+        {"key": "nose", "value": [30.0, 30.0, 1]}, {"key": "left_eye", "value": [70.0, 60.0, 0]}]
+    assert ball == {"value": "ball", "type": "bbox", "points": pytest.approx([10, 10, 20, 30])}
