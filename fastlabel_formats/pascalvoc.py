@@ -1,43 +1,63 @@
-"""FastLabel -> Pascal VOC XML (``formats-spec.md`` §3), with D13 and D14 fixed.
+"""FastLabel <-> Pascal VOC XML: the SDK's ``annotations/`` folder, or the VOC dataset layout that
+datumaro and other VOC tools open (``layout="voc"``: ``Annotations/``, ``ImageSets/Main/<split>.txt``,
+``labelmap.txt``, ``JPEGImages/``).
 
-The documents have the reference's exact text. They are produced from a fixed template with
-every value escaped and checked for XML-legal characters; the tests parse each document
-with lxml and compare it with the same tree serialised by lxml.
+Documents without parts or actions have the reference's exact text. They are produced from a fixed
+template with every value escaped and checked for XML-legal characters; the tests parse each
+document with lxml and compare it with the same tree serialised by lxml.
+
+An object's ``<part>`` (a person's head, hands, feet) is a bbox annotation of its own in FastLabel
+with a ``part_of`` text attribute naming its object's class, and ``<actions>`` are switch attributes
+``action.<name>``. On the way back to VOC a part goes inside the object of that class whose box it
+overlaps most (ties: the nearest object before it), so parts and actions survive a round trip.
 """
 
 from __future__ import annotations
 
+import glob
 import math
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from .columns import vertex_bounds
-from .errors import FormatError
+from .errors import FormatError, where
+from .files import basename, is_remote, make_folder, read_text, write_atomic
+from .labelme import image_header_size, skipped_file
 from .report import ConversionReport
 from .run import PerImageTarget, prepared_tables, run_export
 from .runtime import gc_paused
 from .selection import Policy, apply_policy
-from .tasks import AnnotationTable
+from .tasks import AnnotationTable, Frame, TaskChunk
+from .yolo_layout import checked_split, place_image, split_of
 
 VOC_TYPES = ("bbox", "polygon")
 VOC_FLAGS = ("truncated", "occluded", "difficult")
+VOC_LAYOUTS = ("annotations", "voc")
+PART_KEY = "part_of"  # a part's text attribute: the class of the object it belongs to
+ACTION_PREFIX = "action."  # an object's actions: switch attributes action.<name>
 VOC_POLICY = Policy(VOC_TYPES, rotation="bbox rotation dropped (VOC boxes are axis-aligned)")
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_XML_NAME = re.compile(r"(?!(?i:xml))[A-Za-z_][A-Za-z0-9_.-]*")
 _HEAD = (
     "<annotation>\n    <filename>{}</filename>\n    <size>\n        <width>{}</width>\n"
     "        <height>{}</height>\n        <depth>3</depth>\n    </size>\n    <segmented>0</segmented>"
 )
+_BOX = ("{0}<bndbox>\n{0}    <xmin>{1}</xmin>\n{0}    <ymin>{2}</ymin>\n{0}    <xmax>{3}</xmax>\n"
+        "{0}    <ymax>{4}</ymax>\n{0}</bndbox>")
 _OBJECT = (
-    "\n    <object>\n        <name>{}</name>\n        <pose>Unspecified</pose>\n"
+    "\n    <object>\n        <name>{}</name>\n        <pose>{}</pose>\n"
     "        <truncated>{}</truncated>\n        <occluded>{}</occluded>\n        <difficult>{}</difficult>\n"
-    "        <bndbox>\n            <xmin>{}</xmin>\n            <ymin>{}</ymin>\n"
-    "            <xmax>{}</xmax>\n            <ymax>{}</ymax>\n        </bndbox>\n    </object>"
+    "{}{}\n    </object>"
 )
+_PART = "\n        <part>\n            <name>{}</name>\n{}\n        </part>"
+_ACTIONS = "\n        <actions>{}\n        </actions>"
+_ACTION = "\n            <{0}>{1}</{0}>"
 _TAIL = "\n</annotation>"
 
 
@@ -65,29 +85,146 @@ def export_pascalvoc(
     project_type: str = "image_bbox",
     videos: object = None,
     frame_counts: Mapping[str, int] | None = None,
+    layout: str = "annotations",
+    images: str | os.PathLike[str] | None = None,
+    copy_images: bool = False,
+    split: Mapping[str, float] | None = None,
+    seed: int = 0,
     strict: bool = False,
     progress: bool = False,
     jobs: int = 1,
     scheduler: object = None,
     overwrite: bool | None = None,
 ) -> ConversionReport:
-    """Write ``annotations/<image basename>.xml`` per image (``jobs=N``: in N worker processes)."""
+    """Write ``annotations/<image name without extension>.xml`` per image (``jobs=N``: in N worker
+    processes). ``layout="voc"``: the VOC dataset layout — ``Annotations/<name>.xml``,
+    ``ImageSets/Main/<split>.txt`` (splits chosen as for the Ultralytics layout: the name's first
+    folder when it is ``train``/``val``/``test``, else drawn from ``split``), ``labelmap.txt`` (classes,
+    their parts and actions) and, with ``images``, ``JPEGImages/<task name>`` hard-linked (or copied)."""
     report = ConversionReport("pascalvoc", strict=strict)
-    run_export(tasks, [PascalVocTarget(output_dir)], [report], project_type=project_type, videos=videos,
-               frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
+    target = PascalVocTarget(output_dir, layout=layout, images=images, copy_images=copy_images, split=split,
+                             seed=seed)
+    run_export(tasks, [target], [report], project_type=project_type, videos=videos, frame_counts=frame_counts,
+               jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
     return report
 
 
+@dataclass
+class VocLabels:
+    """The classes written as objects, each with the names of its parts and actions, in order."""
+
+    classes: dict[str, tuple[dict, dict]] = field(default_factory=dict)
+
+    def add(self, name: str, parts: list[str], actions: list[str]) -> None:
+        """Record one object of class ``name``."""
+        own_parts, own_actions = self.classes.setdefault(name, ({}, {}))
+        own_parts.update(dict.fromkeys(parts))
+        own_actions.update(dict.fromkeys(actions))
+
+    def merge(self, other: VocLabels) -> None:
+        """Add every class of ``other``."""
+        for name, (parts, actions) in other.classes.items():
+            self.add(name, list(parts), list(actions))
+
+    def text(self, report: ConversionReport) -> bytes:
+        """``labelmap.txt`` as datumaro reads it: ``name:color:parts:actions`` per class, sorted
+        (colours left to the reader); a part that is also a class is not listed as a part."""
+        lines = ["# label:color_rgb:parts:actions"]
+        for name in sorted(self.classes):
+            parts, actions = self.classes[name]
+            listed_parts = [part for part in parts if part not in self.classes]
+            for label in (name, *listed_parts, *actions):
+                if ":" in label or "," in label or label != label.strip() or label.startswith("#"):
+                    report.note("name with ':', ',', '#' or outer spaces, which labelmap.txt cannot hold",
+                                f"labelmap.txt class {name!r}")
+            lines.append(f"{name}::{','.join(listed_parts)}:{','.join(actions)}")
+        return ("\n".join(lines) + "\n").encode()
+
+
 class PascalVocTarget(PerImageTarget):
-    """One VOC XML document per image."""
+    """One VOC XML document per image; with ``layout="voc"`` the VOC dataset layout around them."""
 
     name = "pascalvoc"
     geometry = frozenset(VOC_TYPES)
     folder = "annotations"
     suffix = ".xml"
 
-    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
-        return [text.encode() for _, text in build_pascalvoc(table, report)]
+    def __init__(self, output_dir, *, layout: str = "annotations", images: str | os.PathLike[str] | None = None,
+                 copy_images: bool = False, split: Mapping[str, float] | None = None, seed: int = 0) -> None:
+        super().__init__(output_dir)
+        if layout not in VOC_LAYOUTS:
+            raise FormatError(f"VOC layout must be one of {', '.join(VOC_LAYOUTS)}, got {layout!r}")
+        self.dataset = layout == "voc"
+        if self.dataset and images is not None and is_remote(output_dir):
+            raise FormatError("layout='voc' with images links or copies them: give a local output folder")
+        self.folder = "Annotations" if self.dataset else "annotations"
+        self.images, self.copy_images, self.seed = images, copy_images, seed
+        self.split = checked_split(split) if split else None
+        self.members: dict[str, list[str]] = {}  # split -> image ids, in input order (the parent's)
+        self.labels = VocLabels()
+
+    def survey(self, chunk: TaskChunk) -> list[tuple[str, str]] | None:
+        if not self.dataset:
+            return None
+        return [(split_of(frame.file_name, self.split, self.seed)[0], basename(frame.file_name))
+                for frame in chunk.frames]
+
+    def plan(self, survey: list[tuple[str, str]] | None) -> None:
+        for split, image_id in survey or ():
+            self.members.setdefault(split, []).append(image_id)
+
+    def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[object, object]:
+        documents, labels = voc_documents(table, report)
+        written = [str(write_atomic(self.output(self.file_name(frame), table.source, self.folder), text.encode()))
+                   for frame, (_, text) in zip(table.frames, documents)]
+        if self.dataset and self.images is not None:
+            for frame in table.frames:
+                self._place_image(frame, table.source, report)
+        return (written, labels), plan
+
+    def _place_image(self, frame: Frame, source: str, report: ConversionReport) -> None:
+        target = self.output(frame.file_name, source, "JPEGImages")
+        if not link_image(Path(self.images) / frame.file_name, Path(target), self.copy_images):
+            report.note("image file missing, not placed in JPEGImages/", where(source, frame.name))
+
+    def block_result(self, results: list) -> tuple[list[str], VocLabels]:
+        labels = VocLabels()
+        for _, chunk_labels in results:
+            labels.merge(chunk_labels)
+        return [path for written, _ in results for path in written], labels
+
+    def collect(self, result: tuple[list[str], VocLabels], report: ConversionReport) -> None:
+        super().collect(result[0], report)
+        self.labels.merge(result[1])
+
+    def finish(self, report: ConversionReport) -> None:
+        if not self.dataset:
+            return
+        for split in sorted(self.members):
+            ids = self.members[split]
+            for image_id in ids:
+                if image_id != image_id.strip() or image_id.startswith("#"):
+                    report.note("image name with outer spaces or a leading '#', which ImageSets lists cannot hold",
+                                f"ImageSets/Main/{split}.txt {image_id!r}")
+            text = "".join(f"{image_id}\n" for image_id in ids).encode()
+            report.files.append(write_atomic(self.output(f"ImageSets/Main/{split}.txt", split), text))
+        report.files.append(write_atomic(self.output("labelmap.txt", "labelmap.txt"), self.labels.text(report)))
+
+
+def link_image(source: Path, target: Path, copy: bool) -> bool:
+    """Put ``source`` at ``target`` as a hard link (a copy across file systems or with ``copy``);
+    not a symlink: VOC readers such as datumaro resolve links and refuse an image that ends up
+    outside ``JPEGImages/``. False when ``source`` is missing."""
+    if not copy and source.is_file():
+        make_folder(target.parent)
+        if target.is_symlink() or target.exists():
+            target.unlink()
+        try:
+            os.link(source, target)
+            return True
+        except OSError:
+            pass
+    return place_image(source, target, True)
 
 
 @lru_cache(maxsize=4096)
@@ -99,52 +236,162 @@ def xml_text(value: object) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _switches(attributes: object) -> dict:
+    """``{key: value}`` of the switch attributes, the first of each key winning."""
+    # reversed: the first switch of each key is written last and wins
+    return {a.get("key"): a.get("value") for a in reversed(attributes or ()) if a.get("type") == "switch"}
+
+
 def voc_flags(attributes: object) -> tuple[int, int, int]:
     """truncated, occluded, difficult: ``int(value)`` of the first switch attribute of that key."""
-    if not attributes:
-        return (0, 0, 0)
-    # reversed: the first switch of each key is written last and wins
-    switches = {a.get("key"): a.get("value") for a in reversed(attributes) if a.get("type") == "switch"}
+    switches = _switches(attributes)
     return (int(switches.get("truncated", 0)), int(switches.get("occluded", 0)), int(switches.get("difficult", 0)))
+
+
+def voc_actions(attributes: object) -> list[tuple[str, int]]:
+    """``(action, 0 or 1)`` of the ``action.<name>`` switch attributes, in attribute order."""
+    switches = _switches(attributes)
+    keys = [a.get("key") for a in attributes or () if a.get("type") == "switch"]
+    return [(key[len(ACTION_PREFIX):], int(switches[key])) for key in dict.fromkeys(keys)
+            if isinstance(key, str) and key.startswith(ACTION_PREFIX)]
+
+
+def part_owner_class(annotation: dict) -> str | None:
+    """The class named by a ``part_of`` attribute (the annotation is a VOC part), or None."""
+    for attribute in annotation.get("attributes") or ():
+        if attribute.get("key") == PART_KEY and isinstance(attribute.get("value"), str) and attribute["value"]:
+            return attribute["value"]
+    return None
+
+
+def _overlap(box: list, other: list) -> float:
+    width = min(box[2], other[2]) - max(box[0], other[0])
+    height = min(box[3], other[3]) - max(box[1], other[1])
+    return max(width, 0) * max(height, 0)
+
+
+def assign_parts(batch: AnnotationTable, rows: list[int], boxes: dict[int, list]) -> tuple[dict, list]:
+    """``({object row: [part rows]}, [part rows without an object])``: a part goes to the object of
+    its ``part_of`` class in its frame whose box it overlaps most (ties: the nearest before it)."""
+    owners: dict[tuple, list[int]] = {}
+    parts = []
+    for row in rows:
+        owner_class = part_owner_class(batch.annotations[row])
+        if owner_class is None:
+            owners.setdefault((batch.frame[row], batch.annotations[row].get("value")), []).append(row)
+        else:
+            parts.append((row, owner_class))
+    assigned: dict[int, list[int]] = {}
+    orphans = []
+    for part, owner_class in parts:
+        candidates = owners.get((batch.frame[part], owner_class))
+        if not candidates:
+            orphans.append(part)
+            continue
+        best = max(candidates, key=lambda row: (_overlap(boxes[part], boxes[row]), row < part, -abs(row - part)))
+        assigned.setdefault(best, []).append(part)
+    return assigned, orphans
+
+
+def _object_extras(batch: AnnotationTable, row: int, parts: list[int], boxes: dict[int, list],
+                   report: ConversionReport) -> tuple[str, list[str], list[str]]:
+    """The ``<part>`` and ``<actions>`` text of an object, its part names and its action names."""
+    part_names = [str(batch.annotations[part].get("value")) for part in parts]
+    text = "".join(_PART.format(xml_text(name), _BOX.format(" " * 12, *boxes[part]))
+                   for name, part in zip(part_names, parts))
+    actions = []
+    for action, value in voc_actions(batch.annotations[row].get("attributes")):
+        if _XML_NAME.fullmatch(action):
+            actions.append((action, value))
+        else:
+            report.note("action whose name cannot be an XML element name, not written", batch.place(row))
+    if actions:
+        text += _ACTIONS.format("".join(_ACTION.format(action, value) for action, value in actions))
+    return text, part_names, [action for action, _ in actions]
+
+
+def _pose(annotation: dict) -> str:
+    for attribute in annotation.get("attributes") or ():
+        if attribute.get("key") == "pose" and attribute.get("type") != "switch" and attribute.get("value"):
+            return str(attribute["value"])
+    return "Unspecified"
+
+
+def _object_text(batch: AnnotationTable, row: int, parts: list[int], boxes: dict[int, list],
+                 report: ConversionReport, labels: VocLabels) -> str:
+    """The ``<object>`` element of one row, its parts inside; its class recorded in ``labels``."""
+    annotation = batch.annotations[row]
+    try:
+        flags, name = voc_flags(annotation.get("attributes")), xml_text(annotation["value"])
+        extras, part_names, actions = _object_extras(batch, row, parts, boxes, report)
+        text = _OBJECT.format(name, xml_text(_pose(annotation)), *flags, _BOX.format(" " * 8, *boxes[row]), extras)
+    except (AttributeError, TypeError, ValueError) as error:
+        raise FormatError(f"{batch.place(row)}: {error}") from error
+    labels.add(str(annotation["value"]), part_names, actions)
+    return text
+
+
+def voc_documents(batch: AnnotationTable, report: ConversionReport) -> tuple[list[tuple[str, str]], VocLabels]:
+    """The XML text of every frame of a batch, and the classes (with parts and actions) written."""
+    batch.sizeless(report, "written with that size")
+    keep = apply_policy(batch, VOC_POLICY, report)
+    rows = np.flatnonzero(keep).tolist()
+    boxes = dict(zip(rows, np.floor(vertex_bounds(batch)[keep]).astype(np.int64).tolist()))
+    assigned, orphans = assign_parts(batch, rows, boxes)
+    batch.note(report, batch.rows_mask(np.asarray(orphans, np.int64)),
+               "VOC part without an object of its part_of class in its image, written as an object")
+    placed = {part for parts in assigned.values() for part in parts}
+    objects: list[list[str]] = [[] for _ in batch.frames]
+    labels = VocLabels()
+    for row in rows:
+        if row not in placed:
+            objects[batch.frame[row]].append(_object_text(batch, row, assigned.get(row, []), boxes, report, labels))
+    documents = [(frame.file_name,
+                  _HEAD.format(xml_text(frame.file_name), frame.width, frame.height) + "".join(parts) + _TAIL)
+                 for frame, parts in zip(batch.frames, objects)]
+    return documents, labels
 
 
 def build_pascalvoc(batch: AnnotationTable, report: ConversionReport) -> list[tuple[str, str]]:
     """The XML text of every frame of a batch."""
-    batch.sizeless(report, "written with that size")
-    keep = apply_policy(batch, VOC_POLICY, report)
-    boxes = np.floor(vertex_bounds(batch)[keep]).astype(np.int64).tolist()
-    rows = np.flatnonzero(keep).tolist()
-    objects: list[list[str]] = [[] for _ in batch.frames]
-    for row, (xmin, ymin, xmax, ymax) in zip(rows, boxes):
-        annotation = batch.annotations[row]
+    return voc_documents(batch, report)[0]
+
+
+# Pascal VOC -> FastLabel: bndbox children read by name, float coordinates kept, a file without
+# objects an image without annotations; truncated / occluded / difficult kept as switch attributes
+
+
+def _voc_box(box) -> tuple[list | None, str]:
+    """``[xmin, ymin, xmax, ymax]`` of a ``<bndbox>``, or None and why it is not a box."""
+    if box is None:
+        return None, "without bndbox"
+    points = []
+    for key in ("xmin", "ymin", "xmax", "ymax"):
+        text = box.findtext(key)
         try:
-            flags = voc_flags(annotation.get("attributes"))
-            name = xml_text(annotation["value"])
-        except (AttributeError, TypeError, ValueError) as error:
-            raise FormatError(f"{batch.place(row)}: {error}") from error
-        objects[batch.frame[row]].append(_OBJECT.format(name, *flags, xmin, ymin, xmax, ymax))
-    return [
-        (frame.file_name,
-         _HEAD.format(xml_text(frame.file_name), frame.width, frame.height) + "".join(parts) + _TAIL)
-        for frame, parts in zip(batch.frames, objects)
-    ]
+            value = float(text)
+        except (TypeError, ValueError):
+            return None, f"with a bndbox {key} that is not a number"
+        if not math.isfinite(value):  # nan, inf, 1e400: no box
+            return None, f"with a bndbox {key} that is not a finite number"
+        points.append(int(value) if value.is_integer() else value)
+    return points, ""
 
 
-# Pascal VOC -> FastLabel (§9, D36–D38); truncated / occluded / difficult kept as switch attributes
-
-
-def _voc_number(text: str | None, place: str) -> int | float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise FormatError(f"{place}: bndbox value {text!r} is not a number") from None
-    if not math.isfinite(value):  # nan, inf, 1e400: no box
-        raise FormatError(f"{place}: bndbox value {text!r} is not a finite number")
-    return int(value) if value.is_integer() else value
+def _object_attributes(element) -> list[dict]:
+    """The VOC flags, a pose other than Unspecified and the actions of an ``<object>``."""
+    attributes = [{"key": flag, "value": (element.findtext(flag) or "0").strip() == "1", "type": "switch"}
+                  for flag in VOC_FLAGS if element.find(flag) is not None]
+    pose = (element.findtext("pose") or "").strip()
+    if pose and pose != "Unspecified":
+        attributes.append({"key": "pose", "value": pose, "type": "text"})
+    return attributes + [{"key": f"{ACTION_PREFIX}{action.tag}", "value": (action.text or "0").strip() == "1",
+                          "type": "switch"} for action in element.findall("actions/*") if isinstance(action.tag, str)]
 
 
 def voc_objects(root, place: str, report: ConversionReport) -> list[dict]:
-    """The FastLabel bbox annotations of one parsed VOC document."""
+    """The FastLabel bbox annotations of one parsed VOC document (each object followed by its
+    parts); an object without a name or a usable box is skipped and reported with its index."""
     annotations = []
     for position, element in enumerate(root.iter("object")):
         where_object = f"{place} object #{position}"
@@ -152,32 +399,28 @@ def voc_objects(root, place: str, report: ConversionReport) -> list[dict]:
         if not name:
             report.note("object without a name, skipped", where_object)
             continue
-        box = element.find("bndbox")
-        if box is None:
-            report.note("object without bndbox, skipped", where_object)
+        points, problem = _voc_box(element.find("bndbox"))
+        if points is None:
+            report.note(f"object {problem}, skipped with its parts", where_object)
             continue
-        points = [_voc_number(box.findtext(k), where_object) for k in ("xmin", "ymin", "xmax", "ymax")]  # D36
-        flags = [{"key": flag, "value": (element.findtext(flag) or "0").strip() == "1", "type": "switch"}
-                 for flag in VOC_FLAGS if element.find(flag) is not None]
-        actions = [{"key": f"action.{action.tag}", "value": (action.text or "0").strip() == "1", "type": "switch"}
-                   for action in element.findall("actions/*")]
-        annotations.append({"value": name, "points": points, "type": "bbox", "attributes": flags + actions})
+        annotations.append({"value": name, "points": points, "type": "bbox",
+                            "attributes": _object_attributes(element)})
         annotations += _voc_parts(element, name, where_object, report)
     return annotations
 
 
 def _voc_parts(element, owner: str, place: str, report: ConversionReport) -> list[dict]:
-    """The ``<part>`` boxes of an object (a person's head, hands, feet) as bbox annotations of their
-    own, each with a ``part_of`` attribute naming its object's class."""
+    """The ``<part>`` boxes of an object as bbox annotations of their own, each with a ``part_of``
+    attribute naming its object's class."""
     parts = []
     for number, part in enumerate(element.findall("part")):
-        name, box = (part.findtext("name") or "").strip(), part.find("bndbox")
-        if not name or box is None:
-            report.note("VOC part without a name or bndbox, skipped", f"{place} part #{number}")
+        name = (part.findtext("name") or "").strip()
+        points, problem = _voc_box(part.find("bndbox"))
+        if not name or points is None:
+            report.note(f"VOC part {problem or 'without a name'}, skipped", f"{place} part #{number}")
             continue
-        points = [_voc_number(box.findtext(k), place) for k in ("xmin", "ymin", "xmax", "ymax")]
         parts.append({"value": name, "points": points, "type": "bbox",
-                      "attributes": [{"key": "part_of", "value": owner, "type": "text"}]})
+                      "attributes": [{"key": PART_KEY, "value": owner, "type": "text"}]})
     return parts
 
 
@@ -186,8 +429,8 @@ def pascalvoc_to_fastlabel(
     folder_path: str | os.PathLike[str], *, report: ConversionReport | None = None, strict: bool = False
 ) -> dict[str, list[dict]]:
     """``{image path: [bbox annotations]}`` of every ``*.xml`` under ``folder_path`` (keys sorted;
-    ``.xml`` replaced by the extension of ``<filename>``). Parsed without entity expansion or
-    network access."""
+    ``.xml`` replaced by the extension of ``<filename>``, an ``annotations``/``Annotations`` folder
+    left out of the name). Parsed without entity expansion or network access."""
     return {t["name"]: t["annotations"] for t in pascalvoc_tasks(folder_path, report=report, strict=strict)}
 
 
@@ -196,24 +439,82 @@ def _voc_size(root, key: str) -> int:
     return int(float(text)) if text.replace(".", "", 1).isdigit() else 0
 
 
+def voc_task_name(relative: str, filename: str) -> str:
+    """The image name of a VOC file at ``relative`` (POSIX, inside the folder read): its path
+    without ``.xml`` and without its first ``annotations`` folder (``Annotations/a.xml`` and our
+    ``annotations/sub/a.xml`` are the images ``a`` and ``sub/a``), with the extension of ``<filename>``."""
+    folders = relative.split("/")
+    for position, folder in enumerate(folders[:-1]):
+        if folder.lower() == "annotations":
+            del folders[position]
+            break
+    return os.path.splitext("/".join(folders))[0] + os.path.splitext(filename)[1]
+
+
+def _voc_root(path: Path, parser) -> tuple[object | None, str, str]:
+    """The root element of a VOC file, or None, why it is not one and the details."""
+    from lxml import etree
+
+    try:
+        root = etree.parse(str(path), parser).getroot()
+    except (etree.XMLSyntaxError, OSError) as error:  # OSError: bytes not in the declared encoding
+        return None, "not valid XML, skipped", str(error)[:160]
+    if root is None or root.tag != "annotation":
+        return None, "XML file that is not a VOC annotation, skipped", "no <annotation> root"
+    return root, "", ""
+
+
 @gc_paused
 def pascalvoc_tasks(
     folder_path: str | os.PathLike[str], *, report: ConversionReport | None = None, strict: bool = False
 ) -> list[dict]:
-    """FastLabel tasks (name, width, height, annotations) of a Pascal VOC folder, sorted by name."""
+    """FastLabel tasks (name, width, height, annotations) of a Pascal VOC folder, sorted by name.
+    Broken XML and XML that is not VOC are skipped and reported; FormatError when there were XML
+    files and none was a VOC document."""
     from lxml import etree
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     report = report or ConversionReport("pascalvoc import", strict=strict)
     folder = Path(folder_path)
     results: dict[str, dict] = {}
+    first_skip = None
     for path in sorted(folder.rglob("*.xml")):
-        try:
-            root = etree.parse(str(path), parser).getroot()
-        except (etree.XMLSyntaxError, OSError) as error:  # OSError: bytes not in the declared encoding
-            raise FormatError(f"{path}: not valid XML: {error}") from error
-        extension = os.path.splitext(root.findtext("filename") or "")[1]
-        key = os.path.splitext(path.relative_to(folder).as_posix())[0] + extension
+        root, why_not, detail = _voc_root(path, parser)
+        key = root is not None and voc_task_name(path.relative_to(folder).as_posix(), root.findtext("filename") or "")
+        if key in results:
+            root, why_not, detail = None, "a second VOC file of one image, skipped", f"image {key!r}"
+        if root is None:
+            skipped = skipped_file(report, path, why_not, detail)
+            first_skip = first_skip or skipped
+            continue
         results[key] = {"name": key, "width": _voc_size(root, "width"), "height": _voc_size(root, "height"),
-                        "annotations": voc_objects(root, str(path), report)}  # D37: no <object> gives []
+                        "annotations": voc_objects(root, str(path), report)}
+    if not results and first_skip:
+        raise FormatError(f"{folder}: no Pascal VOC file found, e.g. {first_skip}")
+    for unannotated in _listed_images(folder, results, report):
+        results[unannotated["name"]] = unannotated
     return [results[key] for key in sorted(results)]
+
+
+def _listed_images(folder: Path, results: dict[str, dict], report: ConversionReport) -> list[dict]:
+    """Images that an ``ImageSets/Main/<split>.txt`` of the dataset root lists and that have no VOC
+    file: tasks without annotations, named after their file in ``JPEGImages/`` (sized from it)."""
+    known = {os.path.splitext(name)[0] for name in results}
+    found: dict[str, dict] = {}
+    for list_path in sorted((folder / "ImageSets" / "Main").glob("*.txt")):
+        if "_" in list_path.stem:  # <class>_<split>.txt: per-class flags of the same images
+            continue
+        for number, line in enumerate(read_text(list_path, "the image list").splitlines(), 1):
+            image_id = line.strip()
+            if not image_id or image_id.startswith("#") or image_id in known or image_id in found:
+                continue
+            images = [] if ".." in image_id.split("/") or image_id.startswith("/") else sorted(
+                p for p in (folder / "JPEGImages").glob(f"{glob.escape(image_id)}.*") if p.is_file())
+            if not images:
+                report.note("image listed in ImageSets/Main without a VOC file or an image in JPEGImages, skipped",
+                            f"{list_path} line {number}")
+                continue
+            width, height = image_header_size(images[0]) or (0, 0)
+            name = images[0].relative_to(folder / "JPEGImages").as_posix()
+            found[image_id] = {"name": name, "width": width, "height": height, "annotations": []}
+    return list(found.values())

@@ -33,11 +33,11 @@ def test_document_layout_and_shapes(frozen):
         ("ln", "linestrip", [[0, 0], [1, 1], [2, 0]]),  # labelme's "line" has exactly 2 points
         ("seg", "polygon", [[0, 0], [4, 0], [4, 4], [0, 0]]),
         ("seg", "polygon", [[10, 10], [12, 10], [12, 12], [10, 10]]),
+        ("c", "circle", [[1, 1], [4, 1]]),  # labelme's circle: the centre and a point on the edge
     ]
     assert list(document["shapes"][0]) == ["label", "points", "group_id", "shape_type", "flags"]
-    assert [s["group_id"] for s in document["shapes"]] == [None, None, None, None, 1, 1]
-    assert set(report.findings) == {"segmentation holes dropped", "circle annotation not representable in labelme",
-                                    "polygon annotation without points skipped"}
+    assert [s["group_id"] for s in document["shapes"]] == [None, None, None, None, 1, 1, None]
+    assert set(report.findings) == {"segmentation holes dropped", "polygon annotation without points skipped"}
 
 
 def test_files_and_reference_bytes(tmp_path):
