@@ -130,7 +130,11 @@ def scheduler(text: str) -> str:
 
 def existing_folder(text: str) -> str:
     """An argparse type: a folder that exists."""
-    if not Path(text).is_dir():
+    try:
+        found = Path(text).is_dir()
+    except (OSError, ValueError):  # a name too long, a NUL byte
+        found = False
+    if not found:
         raise argparse.ArgumentTypeError(f"{text} is not a folder")
     return text
 
@@ -569,7 +573,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if report_path is not None:
         try:
             write_atomic(report_path, report_json(REPORTS, code, error))
-        except OSError as failure:
+        except (OSError, FormatError) as failure:
             code, _ = _failure(failure, args.debug)
     return code
 

@@ -17,6 +17,7 @@ from .report import ConversionReport
 from .targets import TargetOptions, export_targets, target_name
 from .tasks import load_tasks
 from .yolo import yolo_tasks
+from .yolo_layout import image_size
 
 SOURCES = ("fastlabel", "coco", "yolo", "voc", "labelme")
 TARGET_FORMATS = ("fastlabel", "coco", "yolo", "voc", "labelme", "semantic", "instance")
@@ -93,6 +94,9 @@ def detect_format(source: str | os.PathLike[str]) -> str:
 
 def _yolo_source(source: str | os.PathLike[str], classes_file: str | None, images: str | os.PathLike[str] | None,
                  project_type: str, report: ConversionReport) -> list[dict]:
+    if Path(source).is_dir() and not (classes_file or (Path(source) / "classes.txt").is_file()) \
+            and (Path(source) / "data.yaml").is_file():  # a downloaded Ultralytics/Roboflow dataset
+        source = Path(source) / "data.yaml"
     if Path(source).suffix.lower() in (".yaml", ".yml"):
         return yolo_tasks(source, project_type=project_type, report=report)
     return yolo_tasks(classes_file or Path(source) / "classes.txt", source, project_type, images=images, report=report)
@@ -100,17 +104,15 @@ def _yolo_source(source: str | os.PathLike[str], classes_file: str | None, image
 
 def _sized(tasks: list[dict], images: Path, report: ConversionReport) -> list[dict]:
     """``tasks``, those without a size given the size of ``images/<name>`` (its header only)."""
-    from PIL import Image
-
     sized = []
     for task in tasks:
         path = images / task["name"]
         if (not task.get("width") or not task.get("height")) and path.is_file():
             try:
-                with Image.open(path) as image:
-                    task = {**task, "width": image.width, "height": image.height}
-            except (OSError, ValueError, Image.DecompressionBombError) as error:
-                report.note(f"image unreadable, size unknown ({type(error).__name__})", str(path))
+                width, height = image_size(path)
+                task = {**task, "width": width, "height": height}
+            except FormatError as error:
+                report.note(f"image unreadable, size unknown ({error})", str(path))
         sized.append(task)
     return sized
 

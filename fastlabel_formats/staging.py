@@ -79,6 +79,7 @@ def output_file(path: str | os.PathLike[str], outputs: Iterable[str | os.PathLik
     a folder, device, FIFO or socket is there, or when it lies inside one of the run's ``outputs``
     folders (which the run replaces)."""
     target = Path(path)
+    _check_parents(target)
     with suppress(FileNotFoundError, NotADirectoryError):
         mode = os.stat(target).st_mode
         if stat.S_ISDIR(mode):
@@ -91,6 +92,20 @@ def output_file(path: str | os.PathLike[str], outputs: Iterable[str | os.PathLik
             raise FormatError(f"{path}: lies inside the output folder {folder}, which this run replaces; "
                               f"give a file outside it")
     return target
+
+
+def _check_parents(path: Path) -> None:
+    """FormatError when the nearest existing folder above ``path`` is not a folder."""
+    for parent in path.absolute().parents:
+        try:
+            mode = os.stat(parent).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except (OSError, ValueError) as error:
+            raise FormatError(f"{path}: cannot be written ({getattr(error, 'strerror', None) or error})") from None
+        if not stat.S_ISDIR(mode):
+            raise FormatError(f"{path}: {parent} is {file_kind(mode)}, not a folder")
+        return
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -36,3 +36,15 @@ def test_the_fuzzer_catches_a_bare_exception(tmp_path):
     result = subprocess.run([sys.executable, str(probe)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 1
     assert "FAIL broken: KeyError" in result.stdout
+
+
+CLI_EXAMPLES = 200 if os.environ.get("CI") else 60
+
+
+def test_the_command_line_ends_in_a_message_and_harms_nothing_on_hostile_arguments():
+    """``tests/hostile_cli.py``: command lines with 5-20 mutations each end with exit 0, 1 or 2 and
+    no traceback, and leave the inputs, a device node and a FIFO as they were."""
+    result = subprocess.run([sys.executable, str(HERE / "hostile_cli.py"), "--examples", str(CLI_EXAMPLES)],
+                            capture_output=True, text=True, timeout=1200, cwd=HERE)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert f"{CLI_EXAMPLES} command lines: no traceback, nothing harmed" in result.stdout

@@ -200,8 +200,8 @@ def test_labelme_keys_types_and_number_promotion(tmp_path):
                       {"value": "c", "points": [5, 5, 5], "type": "circle"},
                       {"value": "p", "points": [1, 2], "type": "keypoint"}],
     }
-    assert report.findings["shape without a label, skipped (D35)"].count == 1
-    assert report.findings["labelme shape_type 'ellipse' not supported, skipped (D34)"].count == 1
+    assert report.findings["shape without a label, skipped"].count == 1
+    assert report.findings["labelme shape_type 'ellipse' not supported, skipped"].count == 1
 
 
 @given(st.lists(st.one_of(boxes.map(lambda b: ann("bbox", "b", [b[0], b[1], b[0] + b[2], b[1] + b[3]])),
@@ -236,11 +236,11 @@ def test_yolo_bbox_and_segmentation_lines(tmp_path):
     report = ConversionReport("yolo import")
     result = yolo_to_fastlabel(tmp_path / "data/classes.txt", tmp_path / "data", report=report)
     assert result == {"a.jpg": [{"value": "cat", "points": [80.0, 35.0, 120.0, 65.0], "type": "bbox"}],
-                      "c.png": [],
+                      "c.png": [], "nolabel.png": [],
                       "sub/b.JPG": [{"value": "dog", "points": [-0.25, 0.25, 1.25, 2.75], "type": "bbox"}]}
     assert {k: f.count for k, f in report.findings.items()} == {
-        "label file without an image, skipped (D40)": 1, "class id missing from the classes file, line skipped": 1,
-        "line with a non-numeric value, skipped": 1, "line without the values of a bbox label, skipped": 1}
+        "label file without an image, skipped": 1, "class id missing from the classes file, line skipped": 1,
+        "line with a non-numeric value, skipped": 1, "line without the values of a box or polygon label, skipped": 1}
     (tmp_path / "data/a.txt").write_text("1 0.5 0.5 1.5 0.5 2.5 0.5\n")
     segmentation = yolo_to_fastlabel(tmp_path / "data/classes.txt", tmp_path / "data", "segmentation")["a.jpg"]
     assert segmentation == [{"value": "dog", "points": [[[100, 50, 300, 50, 500, 50]]], "type": "segmentation"}]
@@ -400,5 +400,6 @@ def test_hostile_importer_input_is_a_format_error_or_a_reported_skip(tmp_path):
     (tmp_path / "v/a.xml").write_text("<annotation><filename>a.jpg</filename><object><name>x</name><bndbox>"
                                       "<xmin>nan</xmin><ymin>0</ymin><xmax>4</xmax><ymax>4</ymax></bndbox></object>"
                                       "</annotation>")
-    with pytest.raises(FormatError, match="object #0: bndbox value 'nan' is not a finite number"):
-        pascalvoc_to_fastlabel(tmp_path / "v")
+    report = ConversionReport("pascalvoc import")
+    assert pascalvoc_to_fastlabel(tmp_path / "v", report=report) == {"a.jpg": []}
+    assert report.findings["object with a bndbox xmin that is not a finite number, skipped with its parts"].count == 1
