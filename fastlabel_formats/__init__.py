@@ -79,3 +79,20 @@ __all__ = [
     "yolo_to_fastlabel",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """The verbs of every registered format (``export_<fmt>``, ``to_<fmt>``, ``<fmt>_tasks``, …),
+    looked up in the format registry (:mod:`fastlabel_formats.formats`)."""
+    from .formats import loaded
+
+    for record in loaded().values():
+        if name in record.verbs:
+            return record.verbs[name]
+    raise AttributeError(f"module 'fastlabel_formats' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    from .formats import loaded
+
+    return sorted({*globals(), *(verb for record in loaded().values() for verb in record.verbs)})

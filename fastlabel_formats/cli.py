@@ -13,8 +13,9 @@ from pathlib import Path
 
 import orjson
 
+from . import formats
 from .checks import stats, validate
-from .convert import SOURCES, TARGET_FORMATS, detect_format, read_tasks, write_tasks
+from .convert import detect_format, read_tasks, source_formats, target_formats, write_tasks
 from .draw import export_image_with_annotations
 from .errors import FormatError
 from .files import dump_json, is_remote, read_json, read_text, write_atomic
@@ -312,9 +313,10 @@ def _add_convert(commands) -> None:
         "  fastlabel-formats convert voc/ --from voc --to fastlabel -o out",
         source="source file or folder",
     )
-    convert.add_argument("--from", dest="source_format", default="auto", choices=("auto", *SOURCES),
+    convert.add_argument("--from", dest="source_format", default="auto", choices=_with_aliases(source_formats(), True),
                          help="the source's format (default auto: recognised from the file or folder)")
-    convert.add_argument("--to", dest="target_format", required=True, choices=TARGET_FORMATS)
+    convert.add_argument("--to", dest="target_format", required=True, choices=_with_aliases(target_formats()),
+                         help="; ".join(f"{name}: {formats.get(name).summary}" for name in target_formats()[1:]))
     convert.add_argument("-o", "--output", required=True, help="output folder")
     convert.add_argument("--classes-file", help="YOLO source: its classes.txt (default: SRC/classes.txt; a "
                                                 "data.yaml as SRC names its classes itself)")
@@ -327,6 +329,12 @@ def _add_convert(commands) -> None:
     convert.add_argument("--strict", action="store_true", help="fail instead of dropping anything")
     _add_overwrite(convert)
     convert.set_defaults(run=run_convert)
+
+
+def _with_aliases(names: list[str], auto: bool = False) -> list[str]:
+    """``names`` and their aliases in the registry (and ``auto`` first when ``auto``)."""
+    aliases = [alias for alias, name in formats.ALIASES.items() if name in names]
+    return ["auto"] * auto + names + aliases
 
 
 def _grid(text: str | None) -> tuple[int | None, int | None]:
@@ -435,7 +443,7 @@ def _add_stats(commands) -> None:
         "and per class, per class per split (train/ val/ test/ name prefixes), bbox sizes.",
         "example:\n  fastlabel-formats stats data.yaml --json", source="tasks, or a COCO / YOLO / VOC / labelme source",
     )
-    counting.add_argument("--from", dest="source_format", default="auto", choices=("auto", *SOURCES))
+    counting.add_argument("--from", dest="source_format", default="auto", choices=_with_aliases(source_formats(), True))
     counting.add_argument("--project-type", default="image_bbox", choices=PROJECT_TYPES, metavar="PROJECT_TYPE")
     counting.add_argument("--json", action="store_true", help="print the counts as JSON")
     counting.set_defaults(run=run_stats)
@@ -509,9 +517,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--holes", choices=("drop", "rle"), default="drop",
                         help="COCO: segmentations with holes/several regions as RLE (default: drop holes)")
     export.add_argument("--obb", action="store_true", help="YOLO: write boxes as YOLO-OBB corner lines")
-    export.add_argument("--layout", choices=("yolo", "ultralytics"), default="yolo",
-                        help="YOLO: annotations/ + classes.txt (default), or Ultralytics' images/<split>/, "
-                             "labels/<split>/ and data.yaml")
+    export.add_argument("--layout", choices=sorted({layout for record in formats.loaded().values()
+                                                    for layout in record.layouts}), default="yolo",
+                        help="a dataset layout, for the targets that have it: ultralytics (YOLO: images/<split>/, "
+                             "labels/<split>/, data.yaml), coco (annotations/instances_<split>.json, "
+                             "images/<split>/), voc (Annotations/, ImageSets/Main/<split>.txt, JPEGImages/); "
+                             "default: one folder per target")
     export.add_argument("--images", help="folder of the task images: Ultralytics layout links (or copies) them "
                                          "into images/<split>/; labelme's imagePath points at them")
     export.add_argument("--copy-images", action="store_true", help="Ultralytics layout: copy instead of symlink")

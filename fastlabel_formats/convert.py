@@ -1,49 +1,45 @@
-"""Any format to any format, always through FastLabel tasks (the hub)."""
+"""Any format to any format, always through FastLabel tasks (the hub), by the format registry
+(:mod:`fastlabel_formats.formats`)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 
-from .coco import coco_tasks
+from . import formats
 from .errors import FormatError
 from .files import write_atomic
-from .labelme import labelme_tasks
-from .pascalvoc import pascalvoc_tasks
 from .report import ConversionReport
 from .targets import TargetOptions, export_targets, target_name
-from .tasks import load_tasks
-from .yolo import yolo_tasks
 from .yolo_layout import image_size
 
-SOURCES = ("fastlabel", "coco", "yolo", "voc", "labelme")
-TARGET_FORMATS = ("fastlabel", "coco", "yolo", "voc", "labelme", "semantic", "instance")
+
+def source_formats() -> list[str]:
+    """The formats ``convert``, ``stats`` and ``push`` read (the registry's readers)."""
+    return formats.readable()
+
+
+def target_formats() -> list[str]:
+    """The formats ``convert`` writes: FastLabel tasks and every export target of the registry."""
+    return ["fastlabel", *formats.writable()]
 
 
 def read_tasks(source: str | os.PathLike[str], source_format: str, *, classes_file: str | None = None,
                images: str | os.PathLike[str] | None = None, project_type: str = "bbox",
                report: ConversionReport | None = None) -> list[dict]:
-    """FastLabel tasks read from ``source`` in ``source_format``; tasks without a size get it from
-    ``images/<task name>`` when that folder is given (YOLO: the images its labels belong to).
-    ``project_type`` is YOLO's (``bbox``, ``segmentation`` or ``obb``); a YOLO ``source`` may be a
-    folder (with ``classes_file``, default ``SRC/classes.txt``) or an Ultralytics ``data.yaml``."""
-    source_format = detect_format(source) if source_format == "auto" else source_format
-    report = report or ConversionReport(f"{source_format} import")
-    readers: dict[str, Callable[[], list[dict]]] = {
-        "fastlabel": lambda: list(load_tasks(source)[0]),
-        "coco": lambda: coco_tasks(source, report=report),
-        "yolo": lambda: _yolo_source(source, classes_file, images, project_type, report),
-        "voc": lambda: pascalvoc_tasks(source, report=report),
-        "labelme": lambda: labelme_tasks(source, report=report),
-    }
-    if source_format not in readers:
-        raise FormatError(f"unknown source format {source_format!r}; choose from {', '.join(SOURCES)}")
-    tasks = readers[source_format]()
+    """FastLabel tasks read from ``source`` in ``source_format`` (a registered format, or ``auto``);
+    tasks without a size get it from ``images/<task name>`` when that folder is given. YOLO's
+    options: ``classes_file`` (default ``SRC/classes.txt``) and ``project_type`` (``bbox``,
+    ``segmentation``, ``obb``, ``pose``). FormatError when nothing usable was read."""
+    record = formats.get(detect_format(source) if source_format == "auto" else source_format)
+    if record.read is None:
+        raise FormatError(f"{record.name} is written, not read; choose from {', '.join(source_formats())}")
+    report = report or ConversionReport(f"{record.name} import")
+    tasks = record.read(source, report=report, images=images, classes_file=classes_file, project_type=project_type)
     tasks = _sized(tasks, Path(images), report) if images is not None else tasks
-    check_not_empty(tasks, source, source_format, report)
+    check_not_empty(tasks, source, record.name, report)
     return tasks
 
 
@@ -74,32 +70,8 @@ def _hint(source: str | os.PathLike[str], source_format: str) -> str:
 
 
 def detect_format(source: str | os.PathLike[str]) -> str:
-    """The format of ``source`` (``--from auto``): a ``data.yaml`` or a folder with a classes file is
-    YOLO, a folder of ``.xml`` VOC, of ``.json`` labelme, a COCO document COCO, other JSON FastLabel."""
-    path = Path(source)
-    if path.suffix.lower() in (".yaml", ".yml"):
-        return "yolo"
-    if path.is_dir():
-        if any((path / name).is_file() for name in ("classes.txt", "obj.names", "data.yaml")):
-            return "yolo"
-        for suffix, name in ((".xml", "voc"), (".json", "labelme")):
-            if next(path.rglob(f"*{suffix}"), None) is not None:
-                return name
-        raise FormatError(f"{path}: no YOLO classes file, VOC .xml or labelme .json found; give --from")
-    head = path.open("rb").read(1 << 16).lstrip() if path.is_file() else b""
-    if head.startswith(b"{") and all(key in head for key in (b'"images"', b'"annotations"')):
-        return "coco"
-    return "fastlabel"
-
-
-def _yolo_source(source: str | os.PathLike[str], classes_file: str | None, images: str | os.PathLike[str] | None,
-                 project_type: str, report: ConversionReport) -> list[dict]:
-    if Path(source).is_dir() and not (classes_file or (Path(source) / "classes.txt").is_file()) \
-            and (Path(source) / "data.yaml").is_file():  # a downloaded Ultralytics/Roboflow dataset
-        source = Path(source) / "data.yaml"
-    if Path(source).suffix.lower() in (".yaml", ".yml"):
-        return yolo_tasks(source, project_type=project_type, report=report)
-    return yolo_tasks(classes_file or Path(source) / "classes.txt", source, project_type, images=images, report=report)
+    """The format ``source`` most surely holds (``--from auto``), by the registry's detectors."""
+    return formats.detect(source)
 
 
 def _sized(tasks: list[dict], images: Path, report: ConversionReport) -> list[dict]:
@@ -126,8 +98,8 @@ def write_tasks(tasks: object, target_format: str, output_dir: str | os.PathLike
         report = ConversionReport("fastlabel", strict=strict)
         report.files.append(write_atomic(Path(output_dir) / "tasks.json", orjson.dumps(list(tasks))))
         return report
-    if target_format not in TARGET_FORMATS:
-        raise FormatError(f"unknown target format {target_format!r}; choose from {', '.join(TARGET_FORMATS)}")
+    if target_name(target_format) not in target_formats():
+        raise FormatError(f"unknown target format {target_format!r}; choose from {', '.join(target_formats())}")
     options = TargetOptions(classes=classes, image_dir=image_dir)
     reports = export_targets(tasks, {target_format: output_dir}, options, strict=strict,
                              jobs=jobs, scheduler=scheduler, progress=progress)

@@ -158,7 +158,7 @@ def test_coco_output_file_name_cannot_escape(tmp_path):
 
 def test_strict_raises_instead_of_dropping(tmp_path):
     tasks = [task("a.jpg", 10, 10, ann("bbox", "a", [0, 0, 5, 5]), ann("circle", "c", [5, 5, 2]))]
-    for export in EXPORTERS:
+    for export in [export for export in EXPORTERS if export is not export_labelme]:  # labelme has circles
         with pytest.raises(FormatError, match=r"annotation #1 \(circle\): circle annotation not representable"):
             export(tasks, tmp_path / export.__name__, strict=True)
         assert not [p for p in tmp_path.joinpath(export.__name__).rglob("*") if p.is_file()]

@@ -156,7 +156,7 @@ def test_from_auto_recognises_each_format(tmp_path, capsys):
     assert main(["export", str(SAMPLE / "tasks.json"), "--to", "coco,yolo,voc,labelme", "-o", str(tmp_path)]) == 0
     assert detect_format(tmp_path / "coco/annotations.json") == "coco"
     assert detect_format(tmp_path / "yolo") == "yolo" and detect_format(datumaro / "yolo_strict") == "yolo"
-    assert detect_format(tmp_path / "pascalvoc") == "voc" and detect_format(tmp_path / "labelme") == "labelme"
+    assert detect_format(tmp_path / "pascalvoc") == "pascalvoc" and detect_format(tmp_path / "labelme") == "labelme"
     assert detect_format(SAMPLE / "tasks.json") == "fastlabel"
     assert main(["convert", str(tmp_path / "coco/annotations.json"), "--from", "auto", "--to", "fastlabel",
                  "-o", str(tmp_path / "back")]) == 0

@@ -1,0 +1,35 @@
+"""COCO: one ``annotations.json`` (instances, keypoints), or the dataset layout
+``annotations/instances_<split>.json`` + ``images/<split>/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import coco as module
+from . import Format
+
+
+def read_coco(source, *, report=None, images=None, **options) -> list[dict]:
+    """The tasks of a COCO file."""
+    return module.coco_tasks(source, report=report)
+
+
+def detect_coco(path: Path) -> float:
+    """A JSON object whose first 64 KB name ``images`` and ``annotations``."""
+    if not path.is_file():
+        return 0.0
+    with path.open("rb") as stream:
+        head = stream.read(1 << 16).lstrip()
+    return 0.9 if head.startswith(b"{") and b'"images"' in head and b'"annotations"' in head else 0.0
+
+
+def coco_target(output_dir, options):
+    from ..targets import TARGETS
+
+    return TARGETS["coco"](output_dir, options)
+
+
+FORMAT = Format(name="coco", summary="COCO instances / keypoints JSON", read=read_coco, detect=detect_coco,
+                target=coco_target, layouts=("coco",), source_help="COCO JSON file",
+                verbs={"to_coco": module.to_coco, "export_coco": module.export_coco, "coco_tasks": module.coco_tasks,
+                       "coco_to_fastlabel": module.coco_to_fastlabel})

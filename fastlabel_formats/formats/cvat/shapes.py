@@ -1,0 +1,94 @@
+"""Geometry of CVAT shapes: point lists as CVAT writes them, numbers, ellipses and CVAT's mask RLE
+(row-major run lengths over the mask's own box, starting with a run of background)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...masks import mask_to_segmentation
+from ...raster import segmentation_mask
+
+ELLIPSE_VERTICES = 64  # the polygon an ellipse with two different radii becomes in FastLabel
+
+
+def number(text: str | None) -> int | float:
+    """A finite CVAT number (an integral one as ``int``); ValueError otherwise."""
+    value = float(text)  # TypeError for None is turned into ValueError by the callers' except
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number")
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def number_text(value: float) -> str:
+    """``value`` as CVAT text: an integral value without a fraction, others exactly (``repr``)."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+
+
+def parse_points(text: str | None) -> list:
+    """``"x1,y1;x2,y2"`` as flat ``[x1, y1, x2, y2]``; ValueError when it is not such a list."""
+    if not text:
+        raise ValueError("no points")
+    flat = []
+    for pair in text.split(";"):
+        x, y = pair.split(",")
+        flat += [number(x), number(y)]
+    return flat
+
+
+def points_text(flat: list) -> str:
+    """Flat ``[x1, y1, x2, y2]`` as ``"x1,y1;x2,y2"``."""
+    return ";".join(f"{number_text(flat[i])},{number_text(flat[i + 1])}" for i in range(0, len(flat), 2))
+
+
+def ellipse_polygon(cx: float, cy: float, rx: float, ry: float, degrees: float) -> list:
+    """The ellipse as a polygon of :data:`ELLIPSE_VERTICES` vertices, rotated clockwise on screen."""
+    angles = np.linspace(0.0, 2 * np.pi, ELLIPSE_VERTICES, endpoint=False)
+    x, y = rx * np.cos(angles), ry * np.sin(angles)
+    turn = math.radians(degrees)
+    cos, sin = math.cos(turn), math.sin(turn)
+    return np.stack([cx + x * cos - y * sin, cy + x * sin + y * cos], 1).ravel().tolist()
+
+
+def rle_mask(counts: list[int], width: int, height: int) -> np.ndarray:
+    """The ``height`` × ``width`` mask of CVAT run lengths; ValueError when they do not cover it."""
+    runs = np.asarray(counts, np.int64)
+    if width <= 0 or height <= 0 or (runs < 0).any() or runs.sum() != width * height:
+        raise ValueError(f"mask run lengths add up to {int(runs.sum())}, not {width} × {height}")
+    values = np.arange(len(runs)) % 2
+    return np.repeat(values.astype(np.uint8), runs).reshape(height, width)
+
+
+def mask_segmentation(counts: list[int], left: int, top: int, width: int, height: int) -> list:
+    """FastLabel segmentation points of a CVAT mask (rings along pixel corners, in image pixels)."""
+    regions = mask_to_segmentation(rle_mask(counts, width, height))
+    return [[_shifted(ring, left, top) for ring in region] for region in regions]
+
+
+def _shifted(ring: list, dx: int, dy: int) -> list:
+    out = list(ring)
+    out[0::2] = [x + dx for x in ring[0::2]]
+    out[1::2] = [y + dy for y in ring[1::2]]
+    return out
+
+
+def segmentation_rle(points: list, width: int, height: int, raster: str = "staircase"
+                     ) -> tuple[list[int], int, int, int, int] | None:
+    """CVAT run lengths, left, top, width and height of a segmentation's pixels (None: no pixel)."""
+    mask, window = segmentation_mask(points, width, height, raster)
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not rows.size:
+        return None
+    box = mask[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
+    return (run_lengths(box), window.x0 + int(columns[0]), window.y0 + int(rows[0]),
+            box.shape[1], box.shape[0])
+
+
+def run_lengths(mask: np.ndarray) -> list[int]:
+    """Row-major run lengths of a boolean mask, the first one of background (maybe 0)."""
+    flat = mask.ravel()
+    cuts = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    runs = np.diff(np.concatenate([[0], cuts, [flat.size]])).tolist()
+    return [0, *runs] if flat.size and flat[0] else runs
