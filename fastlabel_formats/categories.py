@@ -13,7 +13,7 @@ KEYPOINT_DEFINITION_TYPES = ("pose_estimation", "bbox")
 @dataclass
 class Census:
     """What a pass over the tasks found: how many, every value, and per value of the classed
-    types the colour of its first annotation (D2), in order of first occurrence."""
+    types the colour of its first annotation, in order of first occurrence."""
 
     source: str = "tasks"
     tasks: int = 0
@@ -32,7 +32,7 @@ class Census:
             if kind in CLASSED_TYPES and type(value) is str:  # other values: malformed, skipped by the table
                 if value not in self.first_color:
                     self.first_color[value] = annotation.get("color")
-                if annotation.get("keypoints"):  # a pose, or a bbox with keypoints
+                if annotation.get("keypoints") and _usable(kind, annotation):  # a pose, or a bbox with keypoints
                     _add_keypoints(self.keypoints.setdefault(value, {}), annotation["keypoints"])
 
     def merge(self, other: Census) -> None:
@@ -49,7 +49,7 @@ class Census:
         return sorted(self.first_color)
 
     def all_values(self) -> list:
-        """Every value of any type, sorted (the reference's default semantic classes)."""
+        """Every value of any type, sorted (the official SDK's default semantic classes)."""
         return sorted(self.values)
 
     def categories(self, definitions: Sequence[dict] | None = None, classes: Sequence[str] | None = None
@@ -104,7 +104,7 @@ def definition_category(category_id: int, definition: dict) -> dict:
 
 
 def coco_skeleton(keypoints: Sequence[dict]) -> list[list[int]]:
-    """1-based ``[self, target]`` pairs of the keypoint edges, each unordered pair once (D4)."""
+    """1-based ``[self, target]`` pairs of the keypoint edges, each unordered pair once (one-directional edges kept)."""
     position = {k.get("id"): p for p, k in enumerate(keypoints, 1)}
     skeleton, seen = [], set()
     for own, keypoint in enumerate(keypoints, 1):
@@ -123,3 +123,10 @@ def first_index(names: Sequence) -> dict:
     for position, name in enumerate(names):
         index.setdefault(name, position)
     return index
+
+
+def _usable(kind: object, annotation: dict) -> bool:
+    """Whether the tables will take ``annotation`` (a malformed one is skipped and reported there)."""
+    from .validation import quick_problem
+
+    return not quick_problem(kind, annotation, annotation.get("points"))

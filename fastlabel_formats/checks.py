@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .columns import bbox_points, row_kinds, vertex_bounds
+from .errors import FormatError
 from .report import ConversionReport
 from .run import Target, prepared_tables
 from .tasks import RING_TYPES, AnnotationTable, labelled_keypoints
@@ -30,10 +31,27 @@ def validate(tasks: object, *, classes: Sequence[str] | None = None, annotations
     """The findings of every check over ``tasks`` (any input :func:`~fastlabel_formats.export_coco`
     takes); ``classes`` or the definitions' values (``annotations``) name the known values."""
     report = report or ConversionReport("validate")
-    known = set(classes) if classes else {d.get("value") for d in annotations} if annotations else None
+    known = _known_values(classes, annotations)
     for table in prepared_tables(tasks, _Checked("."), report, project_type, None, None):
         check_table(table, report, known)
     return report
+
+
+def _known_values(classes: object, annotations: object) -> set | None:
+    """The values ``classes`` (a list of names) or the definitions (``annotations``) make known;
+    FormatError when either is not a list of those."""
+    for given, what, fits in ((classes, "classes", lambda c: isinstance(c, str)),
+                              (annotations, "annotations (definitions)", lambda d: isinstance(d, dict))):
+        if given is None:
+            continue
+        listed = not isinstance(given, (str, bytes, dict)) and isinstance(given, Sequence)
+        odd = type(given).__name__ if not listed else next((type(g).__name__ for g in given if not fits(g)), None)
+        if odd is not None:
+            raise FormatError(f"{what} must be a list of {'names' if what == 'classes' else 'objects'}, "
+                              f"got {'a list holding ' * listed}{odd}")
+    if classes:
+        return set(classes)
+    return {d.get("value") for d in annotations if isinstance(d.get("value"), str)} if annotations else None
 
 
 def check_table(table: AnnotationTable, report: ConversionReport, known: set | None) -> None:

@@ -15,7 +15,7 @@ import orjson
 
 from . import formats
 from .checks import stats, validate
-from .convert import detect_format, read_tasks, source_formats, target_formats, write_tasks
+from .convert import detect_format, read_tasks, source_formats, target_formats, video_frame_counts, write_tasks
 from .draw import export_image_with_annotations
 from .errors import FormatError
 from .files import dump_json, is_remote, read_json, read_text, write_atomic
@@ -28,6 +28,7 @@ from .report import ConversionReport
 from .staging import check_empty, locked_folders, output_file, output_folder, staged
 from .targets import TargetOptions, export_targets, target_name
 from .tasks import load_tasks
+from .tile_split import MAX_TILES
 from .yolo_layout import parse_split
 
 EXPORT_EPILOG = """\
@@ -86,7 +87,6 @@ def _command(commands, name: str, summary: str, description: str, epilog: str = 
 
 
 MAX_JOBS = 1024  # worker processes of one run (--jobs)
-MAX_GRID = 10_000  # tiles of one image (--grid ROWSxCOLS of split and integrate)
 
 
 def whole_number(low: int, high: int) -> Callable[[str], int]:
@@ -313,7 +313,7 @@ def _add_convert(commands) -> None:
         "  fastlabel-formats convert voc/ --from voc --to fastlabel -o out",
         source="source file or folder",
     )
-    convert.add_argument("--from", dest="source_format", default="auto", choices=_with_aliases(source_formats(), True),
+    convert.add_argument("--from", dest="source_format", default="auto", choices=source_choices(),
                          help="the source's format (default auto: recognised from the file or folder)")
     convert.add_argument("--to", dest="target_format", required=True, choices=_with_aliases(target_formats()),
                          help="; ".join(f"{name}: {formats.get(name).summary}" for name in target_formats()[1:]))
@@ -337,6 +337,11 @@ def _with_aliases(names: list[str], auto: bool = False) -> list[str]:
     return ["auto"] * auto + names + aliases
 
 
+def source_choices() -> list[str]:
+    """``auto`` and every readable format of the registry, with its aliases (``--from``)."""
+    return _with_aliases(source_formats(), True)
+
+
 def _grid(text: str | None) -> tuple[int | None, int | None]:
     if not text:
         return None, None
@@ -346,8 +351,8 @@ def _grid(text: str | None) -> tuple[int | None, int | None]:
         raise FormatError(f"--grid must look like 3x3 (rows x columns), got {text!r}") from None
     if rows < 1 or cols < 1:
         raise FormatError(f"--grid needs at least 1x1, got {text!r}")
-    if rows * cols > MAX_GRID:
-        raise FormatError(f"--grid {text}: at most {MAX_GRID:,} tiles an image")
+    if rows * cols > MAX_TILES:
+        raise FormatError(f"--grid {text}: at most {MAX_TILES:,} tiles an image")
     return rows, cols
 
 
@@ -356,14 +361,18 @@ def run_integrate(args: argparse.Namespace) -> int:
     output = _output_file(args.output, args.tasks)
     tasks, _ = load_tasks(args.tasks)
     kind = piece_kind(tasks, args.prefix)
+    report = ConversionReport("integrate")
     if kind == "image":
         rows, cols = _grid(args.grid)
         merged = integrate(tasks, args.prefix, rows=rows, cols=cols, tol=args.tol,
-                           keep_other_types=args.keep_other_types)
+                           keep_other_types=args.keep_other_types, report=report)
     else:
         merged = integrate(tasks, args.prefix, kind=kind)
-    write_atomic(output, orjson.dumps([merged]))
+    report.files.append(write_atomic(output, orjson.dumps([merged])))
+    REPORTS.append(report)
     say(f"{merged['name']}: {len(merged['annotations'])} annotation(s) -> {args.output}")
+    if not report.ok:
+        say(report.summary())
     return 0
 
 
@@ -422,7 +431,8 @@ def run_stats(args: argparse.Namespace) -> int:
     """Print (or write as JSON) a project's counts."""
     source_format = detect_format(args.tasks) if args.source_format == "auto" else args.source_format
     tasks = args.tasks if source_format == "fastlabel" else read_tasks(args.tasks, source_format)
-    counts = stats(tasks, project_type=args.project_type)
+    video = args.project_type == "image_bbox" and video_frame_counts(tasks)  # MOT, CVAT video: by their frames
+    counts = stats(tasks, project_type="video_bbox" if video else args.project_type)
     if args.json:
         print(orjson.dumps(counts, option=orjson.OPT_INDENT_2).decode())
         return 0
@@ -443,7 +453,7 @@ def _add_stats(commands) -> None:
         "and per class, per class per split (train/ val/ test/ name prefixes), bbox sizes.",
         "example:\n  fastlabel-formats stats data.yaml --json", source="tasks, or a COCO / YOLO / VOC / labelme source",
     )
-    counting.add_argument("--from", dest="source_format", default="auto", choices=_with_aliases(source_formats(), True))
+    counting.add_argument("--from", dest="source_format", default="auto", choices=source_choices())
     counting.add_argument("--project-type", default="image_bbox", choices=PROJECT_TYPES, metavar="PROJECT_TYPE")
     counting.add_argument("--json", action="store_true", help="print the counts as JSON")
     counting.set_defaults(run=run_stats)
@@ -481,7 +491,8 @@ def _add_integrate_and_split(commands) -> None:
     integrate.add_argument("--prefix", required=True, help="the common name prefix, e.g. image/cat")
     integrate.add_argument("--grid", help="image tiles: ROWSxCOLS (default: a square grid)")
     integrate.add_argument("--tol", type=finite, default=1.0, help="image tiles: seam tolerance in pixels")
-    integrate.add_argument("--keep-other-types", action="store_true", help="image tiles: keep keypoints etc.")
+    integrate.add_argument("--keep-other-types", action="store_true",
+                           help="image tiles: also keep pose and circle annotations (moved into place, never merged)")
     integrate.add_argument("-o", "--output", required=True, help="output JSON file (a list with one task)")
     integrate.set_defaults(run=run_integrate)
     split = _command(commands, "split", "split image tasks into a grid of tile tasks",

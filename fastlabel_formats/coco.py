@@ -1,5 +1,10 @@
-"""FastLabel -> COCO (``formats-spec.md`` §1), with the reference defects D1–D6 fixed; reading COCO is
-:mod:`fastlabel_formats.coco_import` (re-exported here)."""
+"""FastLabel -> COCO, with the official SDK's defects fixed; reading COCO is
+:mod:`fastlabel_formats.coco_import` (re-exported here).
+
+Two layouts: ``"file"`` (one ``annotations.json``) and ``"coco"``, the COCO dataset layout that
+datumaro, detectron2 and mmdet open as it is: ``annotations/instances_<split>.json`` beside
+``images/<split>/`` (each image's ``file_name`` relative to its split's folder), the splits chosen
+as for the Ultralytics layout of a YOLO export (:func:`fastlabel_formats.yolo_layout.split_of`)."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .categories import CLASSED_TYPES, Census, first_index
+from .coco_import import COCO_BBOX
 from .coco_import import IMPORT_TYPES as IMPORT_TYPES  # the module's other verbs
 from .coco_import import coco_tasks as coco_tasks
 from .coco_import import coco_to_fastlabel as coco_to_fastlabel
@@ -25,8 +31,8 @@ from .columns import (
     value_lookup,
     vertex_bounds,
 )
-from .errors import FormatError
-from .files import atomic_output, is_remote, output_path, remove
+from .errors import FormatError, where
+from .files import atomic_output, is_remote, make_folder, output_path, remove
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
 from .jsonparts import JsonListSpool, json_fragment, write_part
 from .raster import check_raster
@@ -34,7 +40,9 @@ from .report import ConversionReport
 from .run import Target, prepared_tables, run_export
 from .runtime import gc_paused
 from .selection import Policy, Selected, report_selection, select
-from .tasks import AnnotationTable, TaskChunk, labelled_keypoints
+from .tasks import AnnotationTable, Frame, TaskChunk, labelled_keypoints
+from .validation import is_number
+from .yolo_layout import SPLITS, checked_split, link_image, split_of
 
 COCO_TYPES = CLASSED_TYPES
 COCO_GEOMETRY = ("bbox", "polygon", "segmentation")
@@ -42,6 +50,7 @@ COCO_POLICY = Policy(COCO_TYPES, keypoint_kinds=("pose_estimation",),
                      missing_value="value missing from the annotation definitions, skipped")
 COCO_DROPPING_HOLES = replace(COCO_POLICY, holes="segmentation holes dropped (use holes='rle')")
 HOLE_MODES = ("drop", "rle")
+COCO_LAYOUTS = ("file", "coco")
 MISSING_CLASS = "value missing from classes, skipped"
 
 
@@ -93,24 +102,52 @@ def export_coco(
     jobs: int = 1,
     scheduler: object = None,
     overwrite: bool | None = None,
+    layout: str = "file",
+    images: str | os.PathLike[str] | None = None,
+    copy_images: bool = False,
+    split: Mapping[str, float] | None = None,
+    seed: int = 0,
 ) -> ConversionReport:
     """Write ``output_dir/output_file_name`` (and video frames under ``output_dir/images``).
 
+    ``layout="coco"`` writes the COCO dataset layout instead: ``annotations/instances_<split>.json``
+    and ``images/<split>/`` (the images of ``images`` symlinked, or copied with ``copy_images``). A
+    task goes to the split its name starts with (``train/…``, ``val/…``, ``test/…``), else to one
+    drawn from ``split`` (e.g. ``{"train": 0.8, "val": 0.2}``, by a hash of its name and ``seed``),
+    else to ``train`` — as the Ultralytics layout of ``export_yolo`` does.
+
     The default output is compact JSON, streamed chunk by chunk (``jobs=N``: chunks built in N
-    worker processes); ``indent=4`` gives the reference's exact bytes.
+    worker processes); ``indent=4`` gives the official SDK's exact bytes.
     """
     report = ConversionReport("coco", strict=strict)
     target = CocoTarget(output_dir, annotations=annotations, output_file_name=output_file_name, holes=holes,
-                        indent=indent, raster=raster)
+                        indent=indent, raster=raster, layout=layout, images=images, copy_images=copy_images,
+                        split=split, seed=seed)
     run_export(tasks, [target], [report], project_type=project_type, videos=videos, frame_counts=frame_counts,
                jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
     return report
 
 
+@dataclass(frozen=True)
+class DatasetLayout:
+    """Where the COCO dataset layout puts a frame: its split and its name inside the split, and
+    the images it links or copies there."""
+
+    images: str | os.PathLike[str] | None = None
+    copy_images: bool = False
+    split: Mapping[str, float] | None = None
+    seed: int = 0
+
+    def split_of(self, frame: Frame) -> tuple[str, str]:
+        """``(split, file name inside images/<split>/)`` of a frame."""
+        return split_of(frame.file_name, self.split, self.seed)
+
+
 class CocoTarget(Target):
-    """The COCO file of a run: image and annotation records per table, appended in order to two
-    spool files beside the output and assembled after the last table (categories come from the
-    census, annotation ids from the counts of the tables before)."""
+    """The COCO file of a run (or, in the dataset layout, one per split): image and annotation
+    records per table, appended in order to spool files beside the output and assembled after the
+    last table (categories come from the census, annotation ids from the counts of the tables
+    before; ids are unique across the splits' files)."""
 
     name = "coco"
     geometry = frozenset(COCO_GEOMETRY)
@@ -118,14 +155,22 @@ class CocoTarget(Target):
 
     def __init__(self, output_dir: str | os.PathLike[str], *, annotations: Sequence[dict] | None = None,
                  output_file_name: str = "annotations.json", holes: str = "drop", indent: int | None = None,
-                 classes: Sequence[str] | None = None, raster: str = "staircase") -> None:
+                 classes: Sequence[str] | None = None, raster: str = "staircase", layout: str = "file",
+                 images: str | os.PathLike[str] | None = None, copy_images: bool = False,
+                 split: Mapping[str, float] | None = None, seed: int = 0) -> None:
         super().__init__(output_dir)
         if holes not in HOLE_MODES:
             raise FormatError(f"holes must be one of {HOLE_MODES}, got {holes!r}")
         if not output_file_name.lower().endswith(".json"):
             raise FormatError(f"output_file_name {output_file_name!r} must end with .json")
-        self.path = output_path(output_dir, output_file_name, "output_file_name")
+        if layout not in COCO_LAYOUTS:
+            raise FormatError(f"layout must be one of {COCO_LAYOUTS}, got {layout!r}")
+        if layout == "coco" and images is not None and is_remote(output_dir):
+            raise FormatError("layout='coco' with images links or copies them: give a local output folder")
+        self.dataset = DatasetLayout(images, copy_images, checked_split(split) if split else None, seed) \
+            if layout == "coco" else None
         self.output_file_name = output_file_name
+        self.path = self.file_path(SPLITS[0])
         self.definitions, self.classes, self.holes, self.indent = annotations, classes, holes, indent
         self.raster = check_raster(raster)
         policy = COCO_DROPPING_HOLES if holes == "drop" else COCO_POLICY
@@ -135,15 +180,21 @@ class CocoTarget(Target):
         self.category_values = {d.get("value") for d in named} if named else None
         self._spools: dict[str, JsonListSpool] = {}
 
+    def file_path(self, split: str | None) -> Path | str:
+        """The COCO file of ``split`` (the one file outside the dataset layout)."""
+        if self.dataset is None:
+            return output_path(self.output_dir, self.output_file_name, "output_file_name")
+        return output_path(self.output_dir, f"annotations/instances_{split}.json", "split")
+
     def write_into(self, folder: Path) -> None:
         super().write_into(folder)
-        self.path = output_path(folder, self.output_file_name, "output_file_name")
+        self.path = self.file_path(SPLITS[0])
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_spools": {}}  # the spool files stay with the parent
 
     def prepare(self, census: Census, report: ConversionReport) -> None:
-        """Categories from the census (D2 colours), ids numbered from 1."""
+        """Categories from the census (each the colour of its value's first annotation), ids numbered from 1."""
         self.categories = census.categories(self.definitions, self.classes)
         self.keypoint_keys = {c["id"]: c["keypoints"] for c in self.categories}
         self.category_ids = {name: self.categories[i]["id"]
@@ -175,41 +226,92 @@ class CocoTarget(Target):
         return images, coco_annotations(table, rows, self, first_id, report)
 
     def build(self, table: AnnotationTable, plan: int | None, report: ConversionReport
-              ) -> tuple[tuple[bytes, bytes], int | None]:
+              ) -> tuple[dict[str | None, tuple[bytes, bytes]], int | None]:
+        """``{split: (image fragment, annotation fragment)}`` of the table (split None outside the
+        dataset layout, whose images are placed here)."""
         images, records = self.records(table, self.next_id if plan is None else plan, report)
         if plan is None:
             self.next_id += len(records)
-        fragments = json_fragment(images, self.indent), json_fragment(records, self.indent)
+        groups = {None: (images, records)} if self.dataset is None else self.by_split(table, images, records, report)
+        fragments = {split: (json_fragment(split_images, self.indent), json_fragment(split_records, self.indent))
+                     for split, (split_images, split_records) in groups.items()}
         return fragments, None if plan is None else plan + len(records)
 
-    def _spool(self, key: str) -> JsonListSpool:
-        if key not in self._spools:
-            self._spools[key] = JsonListSpool(self.path, key, self.indent)
-        return self._spools[key]
+    def by_split(self, table: AnnotationTable, images: list[dict], records: list[dict], report: ConversionReport
+                 ) -> dict[str, tuple[list, list]]:
+        """The image and annotation records of each split, each image named inside its split's
+        folder (and linked or copied there when the layout has ``images``)."""
+        groups: dict[str, tuple[list, list]] = {}
+        splits = [self.dataset.split_of(frame) for frame in table.frames]
+        for frame, image, (split, name) in zip(table.frames, images, splits):
+            groups.setdefault(split, ([], []))[0].append({**image, "file_name": name})
+            self.place(table, frame, split, name, report)
+        first = table.first_frame + 1
+        for record in records:
+            groups[splits[record["image_id"] - first][0]][1].append(record)
+        return groups
 
-    def block_result(self, results: list[tuple[bytes, bytes]]) -> list[tuple]:
-        """In this process: the fragments. In a worker: two part files (images, annotations) in
-        ``parts_dir`` beside the output, so that the records do not travel back to the parent."""
+    def place(self, table: AnnotationTable, frame: Frame, split: str, name: str, report: ConversionReport) -> None:
+        """Put a frame's image at ``images/<split>/<name>``: from the layout's ``images`` (reported
+        when missing), or a video frame decoded into ``images/`` moved into its split's folder."""
+        if is_remote(self.output_dir):
+            return
+        target = Path(self.output(name, table.source, f"images/{split}"))
+        if self.dataset.images is not None:
+            if not link_image(Path(self.dataset.images) / frame.file_name, target, self.dataset.copy_images):
+                report.note("image file missing, not placed in images/", where(table.source, frame.name))
+            return
+        decoded = Path(self.output(frame.file_name, table.source, "images"))
+        if decoded.is_file() and decoded != target:
+            make_folder(target.parent)
+            os.replace(decoded, target)
+
+    def _spool(self, split: str | None, key: str) -> JsonListSpool:
+        if (split, key) not in self._spools:
+            self._spools[split, key] = JsonListSpool(self.file_path(split), key, self.indent)
+        return self._spools[split, key]
+
+    def block_result(self, results: list[dict]) -> list[dict]:
+        """In this process: the fragments. In a worker: two part files (images, annotations) per
+        split in ``parts_dir`` beside the output, so that the records do not travel back."""
         if self.in_order:
             return results
-        return [tuple(write_part(self.parts_dir, [result[key] for result in results], self.indent) for key in (0, 1))]
+        splits = dict.fromkeys(split for result in results for split in result)
+        return [{split: tuple(write_part(self.parts_dir, [r[split][key] for r in results if split in r], self.indent)
+                              for key in (0, 1))
+                 for split in splits}]
 
-    def collect(self, result: list[tuple], report: ConversionReport) -> None:
-        for image_part, annotation_part in result:
-            for key, fragment in (("images", image_part), ("annotations", annotation_part)):
-                if isinstance(fragment, bytes):
-                    self._spool(key).append(fragment)
-                elif fragment is not None:
-                    self._spool(key).append_part(fragment)
+    def collect(self, result: list[dict], report: ConversionReport) -> None:
+        for fragments in result:
+            for split, (image_part, annotation_part) in fragments.items():
+                for key, fragment in (("images", image_part), ("annotations", annotation_part)):
+                    if isinstance(fragment, bytes):
+                        self._spool(split, key).append(fragment)
+                    elif fragment is not None:
+                        self._spool(split, key).append_part(fragment)
 
     def finish(self, report: ConversionReport) -> None:
-        categories = JsonListSpool(self.path, "categories", self.indent)
+        """Write each COCO file: the one file, or one per split that has images (``train`` when
+        no split has any)."""
+        found = {split for split, _ in self._spools}
+        splits = [None] if self.dataset is None else \
+            [s for s in SPLITS if s in found] + sorted(found - set(SPLITS)) or [SPLITS[0]]
+        try:
+            for split in splits:
+                report.files.append(self.write_file(split))
+        finally:
+            self.abort()
+
+    def write_file(self, split: str | None) -> Path | str:
+        """Assemble the COCO file of ``split`` from its spools and the categories."""
+        path = self.file_path(split)
+        categories = JsonListSpool(path, "categories", self.indent)
         categories.append(json_fragment(self.categories, self.indent))
-        parts = [("images", self._spool("images")), ("categories", categories),
-                 ("annotations", self._spool("annotations"))]
+        parts = [("images", self._spool(split, "images")), ("categories", categories),
+                 ("annotations", self._spool(split, "annotations"))]
         newline = b"" if self.indent is None else b"\n"
         try:
-            with atomic_output(self.path) as stream:
+            with atomic_output(path) as stream:
                 stream.write(b"{" + newline)
                 for number, (key, spool) in enumerate(parts):
                     spool.copy_into(stream, key)
@@ -217,8 +319,7 @@ class CocoTarget(Target):
                 stream.write(b"}")
         finally:
             categories.close()
-            self.abort()
-        report.files.append(self.path)
+        return path
 
     def abort(self) -> None:
         for spool in self._spools.values():
@@ -249,7 +350,7 @@ class CocoRows:
 
 
 def coco_selection(batch: AnnotationTable, category_ids: dict) -> CocoRows:
-    """The rows COCO keeps, measured and in the order §1.4 says (cached in the table)."""
+    """The rows COCO keeps, measured and in the official SDK's order (cached in the table)."""
     key = f"coco_selection {sorted(category_ids.items())}"
     return batch.cached(key, lambda table: _coco_selection(table, category_ids))
 
@@ -299,7 +400,7 @@ def coco_annotations(batch: AnnotationTable, rows: CocoRows, parts: CocoTarget, 
             "iscrowd": 1 if attributes.get("iscrowd") in (True, 1) else 0,
             "area": area,
             "image_id": image_id,
-            "bbox": bbox,
+            "bbox": carried_box(attributes, bbox),
             "rotation": annotation.get("rotation", 0),
             "category_id": category,
             "id": number,
@@ -323,7 +424,7 @@ def coco_boxes(batch: AnnotationTable) -> np.ndarray:
 
 
 def coco_areas(batch: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """bbox and pose box: |(x1−x2)·(y1−y2)| (D3); polygon/segmentation: outer shoelace areas; else 0."""
+    """bbox and pose box: |(x1−x2)·(y1−y2)| (never negative); polygon/segmentation: outer shoelace areas; else 0."""
     area = np.where(np.isin(kinds, ("polygon", "segmentation")), outer_area_sums(batch.rings), 0.0)
     box_rows = ~np.isnan(boxes[:, 0])
     area[box_rows] = np.abs((boxes[box_rows, 0] - boxes[box_rows, 2]) * (boxes[box_rows, 1] - boxes[box_rows, 3]))
@@ -332,7 +433,7 @@ def coco_areas(batch: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> 
 
 def coco_xywh(batch: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """``(n, 4)`` COCO ``[x, y, w, h]``: rounded vertex bounds, the enclosing box of a rotated
-    bbox (D1) or of a pose's labelled keypoints; NaN for rows without points."""
+    bbox (rotation applied) or of a pose's labelled keypoints; NaN for rows without points."""
     pose = kinds == "pose_estimation"
     bounds = np.where(pose[:, None], python_round(boxes), vertex_bounds(batch)) if pose.any() else vertex_bounds(batch)
     xywh = np.concatenate([bounds[:, :2], bounds[:, 2:] - bounds[:, :2]], axis=1)
@@ -402,6 +503,16 @@ def coco_attributes(annotations: list[dict], batch: AnnotationTable, rows: list[
             except (TypeError, KeyError, AttributeError) as error:
                 raise FormatError(f"{batch.place(row)}: attributes must be objects with key and value") from error
         raise
+
+
+def carried_box(attributes: dict, bbox: list) -> list:
+    """The record's COCO bbox: the one the reader kept in the attribute ``coco_bbox`` (a box that is
+    not the bounds of its segmentation; taken out of the attributes), else ``bbox``."""
+    box = attributes.get(COCO_BBOX)
+    if type(box) is not list or len(box) != 4 or not all(is_number(v) for v in box) or min(box[2:]) < 0:
+        return bbox
+    del attributes[COCO_BBOX]
+    return box
 
 
 def rle_rows(batch: AnnotationTable, kinds: np.ndarray, order: np.ndarray, raster: str = "staircase"

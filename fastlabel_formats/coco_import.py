@@ -1,15 +1,39 @@
-"""COCO -> FastLabel (``formats-spec.md`` §7, D29–D33), and with ``annotation_type=None`` each
-annotation by its shape. The writing side is :mod:`fastlabel_formats.coco`."""
+"""COCO -> FastLabel (with the official SDK's defects fixed), and with
+``annotation_type=None`` each annotation by its shape. The writing side is :mod:`fastlabel_formats.coco`.
+
+How FastLabel carries a COCO record (``annotation_type=None``): **one record is one FastLabel
+annotation**, so that ``export_coco`` writes it back as one record. Its geometry gives the type (an RLE
+mask: a segmentation with its holes; several polygons: a segmentation; one polygon: a polygon; the
+closed rectangle ring ``export_coco`` writes for a box, or a lone ``bbox``: a bbox), and a record with
+``keypoints`` carries them on that annotation, as FastLabel's bbox with keypoints does: every keypoint
+of its category in the category's order (unlabelled ones with an empty ``value``, so that the
+category's keypoint list comes back whole), each with the ``edges`` of the category's ``skeleton``
+(numbered from 1 as COCO does; a skeleton that uses 0 is read as numbered from 0). A record whose only
+geometry is the box of its labelled keypoints (what ``export_coco`` writes for a pose) is a
+pose_estimation. ``iscrowd: 1`` is the switch attribute ``iscrowd``; a ``bbox`` that is not the bounds
+of the record's segmentation (OCHuman's boxes are drawn apart from the masks) the attribute
+``coco_bbox`` (``[x, y, w, h]``), which ``export_coco`` writes back as the record's ``bbox``.
+
+Whatever is skipped or changed is a finding of the ``report`` with its place: duplicate category ids
+(the first category kept), image ids and file names (one file name is one task: the annotations of
+every image entry with it are joined), duplicate annotation ids, RLE masks whose size is not their
+image's or whose counts do not cover exactly that size, image sizes that are not whole numbers; and a
+file whose annotation records were all skipped says so.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from math import isfinite
 from typing import Any
 
 import msgspec
 import numpy as np
 
+from .coco_rle import SkippedRecord, brief, rle_segmentation, whole_number
+from .coco_rle import string_counts as string_counts  # the RLE reader's own check, tested on its own
 from .errors import FormatError
 from .files import read_bytes, read_json
 from .geometry import integral_to_int, python_round
@@ -22,6 +46,14 @@ PANOPTIC = "COCO panoptic annotation not read (its segments are in a PNG; use a 
 ROTATION_LOST = "rotated box without the ring of its corners read as its enclosing axis-aligned box"
 POSE_GEOMETRY_DROPPED = ("bbox / segmentation of a keypoint annotation not kept in the pose_estimation mode "
                          "(annotation_type=None keeps both)")
+NO_GEOMETRY = "annotation without a usable bbox or polygon, skipped"
+# the finding of a file that had annotation records but gave none (the reasons are findings of their own)
+ALL_SKIPPED = "none of the file's annotation records read (each skipped, for the reasons listed)"
+# the attribute that carries a record's COCO bbox when it is not the bounds of its segmentation
+# (``export_coco`` writes it back as the record's ``bbox``)
+COCO_BBOX = "coco_bbox"
+MAX_ATTRIBUTE_DEPTH = 32  # lists or objects in an attribute value; a deeper one skips its record
+BOX_TOLERANCE = 0.5  # pixels a bbox may differ from its segmentation's bounds (rounding) and not be carried
 
 
 @gc_paused
@@ -31,9 +63,10 @@ def coco_to_fastlabel(coco: dict | str | os.PathLike[str], annotation_type: str 
     ``options`` (``report``, ``strict``) are :func:`coco_tasks`'.
 
     ``annotation_type`` ``"bbox"`` / ``"polygon"`` / ``"pose_estimation"`` behaves like the official
-    SDK (defects fixed); ``None`` picks per annotation: keypoints → pose_estimation, RLE →
-    segmentation with holes, several polygons → one segmentation, a rectangle ring or a lone
-    bbox → bbox, one polygon → polygon. Skipped annotations are counted in ``report``.
+    SDK (defects fixed); ``None`` gives one annotation per record (see the module's docstring):
+    RLE → segmentation with holes, several polygons → one segmentation, a rectangle ring or a lone
+    bbox → bbox, one polygon → polygon, each carrying the record's keypoints; only keypoints →
+    pose_estimation. Skipped annotations are counted in ``report``.
     """
     tasks = coco_tasks(coco, annotation_type, **options)
     return {t["name"]: t["annotations"] for t in tasks}
@@ -47,43 +80,99 @@ def coco_tasks(
     report: ConversionReport | None = None,
     strict: bool = False,
 ) -> list[dict]:
-    """FastLabel tasks (name, width, height, annotations) of a COCO file; see coco_to_fastlabel."""
+    """FastLabel tasks (name, width, height, annotations) of a COCO file; see coco_to_fastlabel.
+    A file whose annotation records were all skipped gets a finding saying so (beside the reasons)."""
     if annotation_type is not None and annotation_type not in IMPORT_TYPES:
         raise FormatError(f"annotation_type must be one of {IMPORT_TYPES} or None, got {annotation_type!r}")
     images, categories_list, annotations, source, owned = _coco_parts(coco, annotation_type)
     report = report or ConversionReport("coco import", strict=strict)
-    categories = _categories(categories_list, source)
-    tasks, targets, shared = _empty_tasks(images, source)
-    missing: dict = {}
-    for position, annotation in enumerate(annotations):
-        if annotation is None:
-            report.note("annotation that is not an object, skipped", f"{source}: annotation #{position}")
-            continue
-        target = targets.get(annotation.image_id) if _is_key(annotation.image_id) else None
-        if target is None:
-            missing.setdefault(annotation.image_id if _is_key(annotation.image_id) else repr(annotation.image_id),
-                               []).append(position)
-            continue
-        try:
-            converted = _from_coco(annotation, categories, annotation_type, owned)
-        except FormatError as error:
-            raise FormatError(f"{source}: annotation #{position}: {error}") from None
-        if type(converted) is str:
-            report.note(converted, f"{source}: annotation #{position}")
-            continue
-        target += converted
-        if annotation_type == "pose_estimation" and _pose_shape(annotation, owned):
-            report.note(POSE_GEOMETRY_DROPPED, f"{source}: annotation #{position}")
-        elif _enclosing_box_only(annotation, annotation_type):
-            report.note(ROTATION_LOST, f"{source}: annotation #{position}")
-        elif annotation.rotation not in (None, 0) and not _is_rotation(annotation.rotation):
-            report.note("rotation that is not a finite number, dropped", f"{source}: annotation #{position}")
-    for image_id, positions in missing.items():
-        report.add("annotation of an image missing from images, skipped", len(positions),
-                   [f"{source}: annotation #{p} (image_id {image_id!r})" for p in positions[:5]])
+    tasks, targets, sizes, shared = _empty_tasks(images, source, report)
+    reading = _Reading(source, annotation_type, owned, _categories(categories_list, source, report), sizes, report)
+    read = _read_annotations(annotations, targets, reading)
+    if annotations and not read:
+        report.note(ALL_SKIPPED, f"{source} ({len(annotations):,} annotation records)")
     if shared:  # images sharing an id get equal, separate lists
         return [{**task, "annotations": list(task["annotations"])} for task in tasks.values()]
     return list(tasks.values())
+
+
+@dataclass(frozen=True)
+class CocoCategory:
+    """What a COCO category gives its annotations: the class value, its keypoint names and its
+    skeleton as 0-based ``(from, to)`` keypoint positions."""
+
+    value: object
+    names: list[str]
+    pairs: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """One COCO file being read: where from, how, and its lookups."""
+
+    source: str
+    annotation_type: str | None
+    owned: bool
+    categories: dict
+    sizes: dict  # image id -> (width, height)
+    report: ConversionReport
+
+
+def _read_annotations(annotations: list, targets: dict, reading: _Reading) -> int:
+    """Add each record's annotations to its image's list; the number of records read."""
+    source, report = reading.source, reading.report
+    missing: dict = {}
+    seen_ids: dict = {}
+    read = 0
+    for position, annotation in enumerate(annotations):
+        place = f"{source}: annotation #{position}"
+        if annotation is None:
+            report.note("annotation that is not an object, skipped", place)
+            continue
+        if type(annotation.id) in (int, str, float):
+            if annotation.id in seen_ids:
+                report.note("annotation id given twice (both read)",
+                            f"{place} (id {annotation.id!r}, as annotation #{seen_ids[annotation.id]})")
+            seen_ids.setdefault(annotation.id, position)
+        target = targets.get(annotation.image_id) if _is_key(annotation.image_id) else None
+        if target is None:
+            missing.setdefault(annotation.image_id if _is_key(annotation.image_id) else brief(annotation.image_id),
+                               []).append(position)
+            continue
+        converted = _read_one(annotation, place, reading)
+        if converted is not None:
+            target += converted
+            read += 1
+    for image_id, positions in missing.items():
+        report.add("annotation of an image missing from images, skipped", len(positions),
+                   [f"{source}: annotation #{p} (image_id {image_id!r})" for p in positions[:5]])
+    return read
+
+
+def _read_one(annotation, place: str, reading: _Reading) -> list[dict] | None:
+    """The FastLabel annotations of one record (None when skipped, reported at ``place``)."""
+    report, annotation_type = reading.report, reading.annotation_type
+    size = reading.sizes.get(annotation.image_id, (0, 0))
+    try:
+        converted = _from_coco(annotation, reading, size)
+    except SkippedRecord as skipped:
+        report.note(skipped.kind, f"{place} ({skipped.detail})" if skipped.detail else place)
+        return None
+    except FormatError as error:
+        if annotation_type is not None:  # the SDK's modes raise, as the SDK does
+            raise FormatError(f"{place}: {error}") from None
+        report.note("annotation with a malformed value, skipped", f"{place}: {error}")
+        return None
+    if type(converted) is str:
+        report.note(converted, place)
+        return None
+    if annotation_type == "pose_estimation" and _has_geometry(annotation, reading.owned, size):
+        report.note(POSE_GEOMETRY_DROPPED, place)
+    elif _enclosing_box_only(annotation, annotation_type):
+        report.note(ROTATION_LOST, place)
+    elif annotation.rotation not in (None, 0) and not _is_rotation(annotation.rotation):
+        report.note("rotation that is not a finite number, dropped", place)
+    return converted
 
 
 def _is_key(value: object) -> bool:
@@ -91,42 +180,104 @@ def _is_key(value: object) -> bool:
     return isinstance(value, (int, float, str)) and not isinstance(value, bool)
 
 
-def _categories(categories: list, source: str) -> dict:
-    """``{id: category}``, each category an object with an id; a numeric name read as its text."""
-    out = {}
+def _categories(categories: list, source: str, report: ConversionReport) -> dict[object, CocoCategory]:
+    """``{id: category}``, each category an object with an id; an id given twice: the first kept."""
+    out: dict[object, CocoCategory] = {}
     for number, category in enumerate(categories):
         if not isinstance(category, dict) or not _is_key(category.get("id")):
             raise FormatError(f"{source}: categories[{number}] needs to be an object with an id")
-        name = category.get("name")
-        out[category["id"]] = {**category, "name": str(name)} if isinstance(name, (int, float)) else category
+        place = f"{source}: categories[{number}] (id {category['id']!r})"
+        if category["id"] in out:
+            report.note("category id given twice, the later category ignored", place)
+            continue
+        out[category["id"]] = _category(category, place, report)
     return out
 
 
-def _empty_tasks(images: list[dict], source: str) -> tuple[dict[str, dict], dict[object, list], bool]:
-    """Tasks by file name (a name given twice: the later image wins), their annotation lists by
-    image id, and whether some images share an id (and so a list)."""
+def _category(category: dict, place: str, report: ConversionReport) -> CocoCategory:
+    """One category: a numeric name read as its text, else ``name`` or ``supercategory``."""
+    name = category.get("name")
+    if isinstance(name, (int, float)) and not isinstance(name, bool):
+        name = str(name)
+    names = category.get("keypoints")
+    names = [str(n) for n in names] if type(names) is list else []
+    return CocoCategory(name or category.get("supercategory"), names,
+                        _skeleton_pairs(category.get("skeleton"), len(names), place, report))
+
+
+def _skeleton_pairs(skeleton: object, named: int, place: str, report: ConversionReport) -> tuple:
+    """The 0-based keypoint pairs of a category's ``skeleton`` (numbered from 1, or from 0 when it
+    uses 0); entries that are not a pair of keypoint numbers (of the named keypoints, when the
+    category names them) are reported and left out."""
+    if type(skeleton) is not list:
+        return ()
+    pairs = [pair for pair in (_number_pair(entry) for entry in skeleton) if pair is not None]
+    first = 0 if any(0 in pair for pair in pairs) else 1
+    kept = tuple((a - first, b - first) for a, b in pairs if not named or max(a, b) - first < named)
+    if len(kept) < len(skeleton):
+        report.add("skeleton entry that is not a pair of the category's keypoint numbers, dropped",
+                   len(skeleton) - len(kept), [place])
+    return kept
+
+
+def _number_pair(entry: object) -> tuple[int, int] | None:
+    if type(entry) is not list or len(entry) != 2:
+        return None
+    a, b = whole_number(entry[0]), whole_number(entry[1])
+    return (a, b) if a is not None and b is not None and a >= 0 and b >= 0 else None
+
+
+def _empty_tasks(images: list[dict], source: str, report: ConversionReport
+                 ) -> tuple[dict[str, dict], dict[object, list], dict[object, tuple[int, int]], bool]:
+    """Tasks by file name, their annotation lists by image id, image sizes by id, and whether some
+    images share an id (and so a list). Image entries with one file name are one task (the first
+    entry's size): their annotations are joined (a finding); entries sharing an id each get its
+    annotations (a finding)."""
     tasks: dict[str, dict] = {}
     targets: dict[object, list] = {}
-    shared = []
+    sizes: dict[object, tuple[int, int]] = {}
+    shared = False
     for number, image in enumerate(images):
         if not isinstance(image, dict):
             raise FormatError(f"{source}: images[{number}] is {type(image).__name__}, not an object")
-        image_id = image.get("id")
-        if not _is_key(image_id) or not isinstance(image.get("file_name"), str) or not image["file_name"]:
+        image_id, file_name = image.get("id"), image.get("file_name")
+        if not _is_key(image_id) or not isinstance(file_name, str) or not file_name:
             raise FormatError(f"{source}: images[{number}] needs an id (a number or a string) and a file_name")
+        place = f"{source}: images[{number}] (id {image_id!r}, file_name {file_name!r})"
+        width, height = (_dimension(image, key, place, report) for key in ("width", "height"))
         if image_id in targets:
-            shared.append(image_id)
+            shared = True
+            report.note("image id given twice, its annotations given to each image with it", place)
+        if file_name in tasks:
+            report.note("image file_name given twice, the annotations of its entries joined into one task", place)
+            targets.setdefault(image_id, tasks[file_name]["annotations"])
+            sizes.setdefault(image_id, (tasks[file_name]["width"], tasks[file_name]["height"]))
+            continue
         annotations = targets.setdefault(image_id, [])
-        tasks[image.get("file_name")] = {"name": image.get("file_name"), "width": image.get("width", 0),
-                                         "height": image.get("height", 0), "annotations": annotations}
-    return tasks, targets, bool(shared)
+        sizes.setdefault(image_id, (width, height))
+        tasks[file_name] = {"name": file_name, "width": width, "height": height, "annotations": annotations}
+    return tasks, targets, sizes, shared
+
+
+def _dimension(image: dict, key: str, place: str, report: ConversionReport) -> int:
+    """An image's ``width`` or ``height`` as an int (``64.0`` is 64); absent: 0; not a whole number
+    of pixels: 0 (unknown), reported."""
+    value = image.get(key)
+    if value is None:
+        return 0
+    whole = whole_number(value)
+    if whole is None or whole < 0:
+        report.note(f"image {key} that is not a whole number of pixels, read as unknown (0)",
+                    f"{place}: {brief(value)}")
+        return 0
+    return whole
 
 
 # the annotation keys each import mode reads: typed parsing skips the others (bbox, area, … cost
 # nothing) and gives the annotations as small structs
 MODE_FIELDS = {
-    "bbox": ("image_id", "category_id", "segmentation", "bbox", "attributes", "iscrowd", "rotation"),
-    "polygon": ("image_id", "category_id", "segmentation", "attributes", "iscrowd", "rotation"),
+    "bbox": ("image_id", "category_id", "segmentation", "bbox", "attributes", "iscrowd", "rotation", "id"),
+    "polygon": ("image_id", "category_id", "segmentation", "attributes", "iscrowd", "rotation", "id"),
     "pose_estimation": ("image_id", "category_id", "segmentation", "bbox", "keypoints", "attributes", "iscrowd", "id",
                         "rotation"),
     None: ("image_id", "category_id", "segmentation", "bbox", "keypoints", "num_keypoints", "attributes", "iscrowd",
@@ -147,16 +298,28 @@ def _coco_parts(coco: object, annotation_type: str | None) -> tuple[list, list, 
     if isinstance(coco, (str, os.PathLike)):
         try:
             data = msgspec.json.decode(read_bytes(coco, "the COCO file"), type=COCO_STRUCTS[annotation_type])
+            _check_is_coco((data.images, data.categories, data.annotations), str(coco))
             return data.images or [], data.categories or [], data.annotations or [], str(coco), True
         except msgspec.DecodeError:  # malformed or odd entries: the careful path
             generic, source, owned = read_json(coco, "the COCO file"), str(coco), True
+        except RecursionError:
+            raise FormatError(f"{coco}: JSON nested too deeply for a COCO file (a segmentation is 3 lists deep)"
+                              ) from None
     else:
         generic, source, owned = coco, "coco", False
     if not isinstance(generic, dict):
         raise FormatError(f"{source}: a COCO file holds an object, not {type(generic).__name__}")
+    _check_is_coco([generic.get(key) for key in ("images", "categories", "annotations")], source)
     images, categories, records = (_listed(generic, key, source) for key in ("images", "categories", "annotations"))
     struct = ANNOTATION_STRUCTS[annotation_type]
     return images, categories, [_as_struct(item, struct) for item in records], source, owned
+
+
+def _check_is_coco(parts: Sequence, source: str) -> None:
+    """FormatError for an object with none of COCO's ``images``, ``categories`` and ``annotations``
+    (another tool's file read as COCO would otherwise give an empty dataset)."""
+    if all(part is None for part in parts):
+        raise FormatError(f"{source}: no 'images', 'categories' or 'annotations': not a COCO file")
 
 
 def _listed(document: dict, key: str, source: str) -> list:
@@ -176,47 +339,70 @@ def _as_struct(item: object, struct: type) -> object | None:
 
 def _coco_attributes(annotation) -> list[dict]:
     """The record's ``attributes`` as FastLabel attributes; ``iscrowd: 1`` as the switch ``iscrowd``
-    (which ``export_coco`` writes back as ``iscrowd: 1``)."""
+    (which ``export_coco`` writes back as ``iscrowd: 1``). SkippedRecord for a value nested deeper
+    than :data:`MAX_ATTRIBUTE_DEPTH` (no JSON writer takes it)."""
     attributes = annotation.attributes
     out = [{"key": key, "value": value} for key, value in attributes.items()] if type(attributes) is dict else []
+    if any(isinstance(a["value"], (list, dict)) and _deeper_than(a["value"], MAX_ATTRIBUTE_DEPTH) for a in out):
+        raise SkippedRecord("annotation with an attribute nested too deeply, skipped",
+                            f"more than {MAX_ATTRIBUTE_DEPTH} levels")
     if annotation.iscrowd == 1 and not any(a["key"] == "iscrowd" for a in out):
         out.append({"key": "iscrowd", "value": True, "type": "switch"})
     return out
 
 
-def _from_coco(annotation, categories: dict, annotation_type: str | None, owned: bool) -> list[dict] | str:
-    """The FastLabel annotations of a parsed COCO annotation (see MODE_FIELDS), or why it is skipped.
-    With ``annotation_type=None`` a keypoint annotation becomes a bbox carrying its keypoints (as
-    FastLabel's bbox definitions with keypoints) when it has a box of its own, else a
-    pose_estimation (and its polygon, when it has one)."""
+def _deeper_than(value: object, depth: int) -> bool:
+    """Whether ``value`` holds lists or objects nested more than ``depth`` levels (walked level by
+    level, never recursively)."""
+    level = [value]
+    for _ in range(depth):
+        level = [item for node in level if isinstance(node, (list, dict))
+                 for item in (node.values() if isinstance(node, dict) else node)]
+        if not level:
+            return False
+    return any(isinstance(node, (list, dict)) for node in level)
+
+
+def _from_coco(annotation, reading: _Reading, size: tuple[int, int]) -> list[dict] | str:
+    """The FastLabel annotations of a parsed COCO annotation (see MODE_FIELDS), or why it is skipped
+    (a SkippedRecord for a record whose RLE mask does not fit its image)."""
     if annotation.segments_info is not None:
         return PANOPTIC
-    category = categories.get(annotation.category_id) if isinstance(annotation.category_id, (int, str)) else None
+    category_id = annotation.category_id
+    category = reading.categories.get(category_id) if isinstance(category_id, (int, str)) else None
     if category is None:
         return "annotation with an unknown category_id, skipped"
-    value = category.get("name") or category.get("supercategory")
-    if not value:
-        return "category without name or supercategory, annotation skipped (D31)"
-    if annotation_type == "pose_estimation":
-        return [_pose_from_coco(annotation, value, category.get("keypoints"))]
-    keypoints = annotation_type is None and _has_keypoints(annotation)
-    shape = _pose_shape(annotation, owned) if keypoints else _shape_from_coco(annotation, annotation_type, owned)
-    pose = [_pose_from_coco(annotation, value, category.get("keypoints"))] if keypoints else []
+    if not category.value:
+        return "category without name or supercategory, annotation skipped"
+    if reading.annotation_type == "pose_estimation":
+        return [_pose_from_coco(annotation, category)]
+    keypoints = _carried_keypoints(annotation, category) if reading.annotation_type is None else None
+    labelled = keypoints is not None and any(k["value"] for k in keypoints)
+    shape = (_pose_shape(annotation, reading.owned, size) if labelled
+             else _shape_from_coco(annotation, reading.annotation_type, reading.owned, size))
     if shape is None:
-        return pose or "annotation without a usable bbox or polygon, skipped (D30, D32)"
+        return [_pose(category.value, keypoints, annotation)] if labelled else NO_GEOMETRY
     kind, points = shape
-    out = {"value": value, "points": points, "type": kind, "attributes": _coco_attributes(annotation)}
-    if kind == "bbox" and _is_rotation(annotation.rotation) and not _enclosing_box_only(annotation, annotation_type):
+    out = {"value": category.value, "points": points, "type": kind, "attributes": _coco_attributes(annotation)}
+    if (kind == "bbox" and _is_rotation(annotation.rotation)
+            and not _enclosing_box_only(annotation, reading.annotation_type)):
         out["rotation"] = annotation.rotation
-    if kind == "bbox" and pose:
-        return [{**out, "keypoints": pose[0]["keypoints"]}]
-    return [*pose, out]
+    if reading.annotation_type is None and _loose_box(annotation, out):
+        out["attributes"].append({"key": COCO_BBOX, "value": list(annotation.bbox)})
+    if keypoints:
+        out["keypoints"] = keypoints
+    return [out]
 
 
-def _pose_shape(annotation, owned: bool) -> tuple[str, list] | None:
+def _pose(value: object, keypoints: list[dict], annotation) -> dict:
+    return {"value": value, "type": "pose_estimation", "keypoints": keypoints,
+            "attributes": _coco_attributes(annotation)}
+
+
+def _pose_shape(annotation, owned: bool, size: tuple[int, int]) -> tuple[str, list] | None:
     """The shape of a keypoint annotation, unless it is only the enclosing box of its labelled
     keypoints (what ``export_coco`` writes for a pose: derived, not data)."""
-    shape = _shape_from_coco(annotation, None, owned)
+    shape = _shape_from_coco(annotation, None, owned, size)
     values = annotation.keypoints if type(annotation.keypoints) is list else []
     located = [(x, y) for x, y, v in zip(values[0::3], values[1::3], values[2::3]) if v]
     if shape is None or shape[0] != "bbox" or not located:
@@ -225,12 +411,32 @@ def _pose_shape(annotation, owned: bool) -> tuple[str, list] | None:
     return None if shape[1] == [min(xs), min(ys), max(xs), max(ys)] else shape
 
 
-def _has_keypoints(annotation) -> bool:
-    """A labelled keypoint (v > 0) among the annotation's triplets, or a positive ``num_keypoints``."""
-    values = annotation.keypoints
-    if type(values) is list and any(type(v) in (int, float) and v > 0 for v in values[2::3]):
+def _has_geometry(annotation, owned: bool, size: tuple[int, int]) -> bool:
+    """Whether a keypoint record has a shape of its own (that the pose_estimation mode leaves out)."""
+    try:
+        return _pose_shape(annotation, owned, size) is not None
+    except SkippedRecord:
         return True
-    return type(annotation.num_keypoints) is int and annotation.num_keypoints > 0
+
+
+def _loose_box(annotation, converted: dict) -> bool:
+    """A record whose ``bbox`` (four finite numbers) is not the bounds of the polygon or
+    segmentation it was read as."""
+    box, kind, points = annotation.bbox, converted["type"], converted["points"]
+    if type(box) is not list or len(box) != 4 or kind not in ("polygon", "segmentation"):
+        return False
+    if kind == "polygon":
+        xs, ys = points[0::2], points[1::2]
+    else:
+        xs = [x for region in points for ring in region for x in ring[0::2]]
+        ys = [y for region in points for ring in region for y in ring[1::2]]
+    left, top = min(xs), min(ys)
+    try:
+        return (abs(left - box[0]) > BOX_TOLERANCE or abs(top - box[1]) > BOX_TOLERANCE
+                or abs(max(xs) - left - box[2]) > BOX_TOLERANCE or abs(max(ys) - top - box[3]) > BOX_TOLERANCE) \
+            and _is_numbers(box, 4)
+    except TypeError:  # a box of other things than numbers: not one to carry
+        return False
 
 
 def _is_numbers(values: object, count: int | None = None) -> bool:
@@ -243,17 +449,18 @@ def _is_numbers(values: object, count: int | None = None) -> bool:
         return False
 
 
-def _shape_from_coco(annotation, annotation_type: str | None, owned: bool) -> tuple[str, list] | None:
+def _shape_from_coco(annotation, annotation_type: str | None, owned: bool, size: tuple[int, int] = (0, 0)
+                     ) -> tuple[str, list] | None:
     segmentation = annotation.segmentation
     box = annotation.bbox if annotation_type != "polygon" else None
     if annotation_type != "polygon" and _is_rotation(annotation.rotation):
         unrotated = unrotated_box(segmentation, annotation.bbox, annotation.rotation)
         if unrotated is not None:  # the box it was written from, not its enclosing box turned again
             return "bbox", unrotated
-    if annotation_type == "bbox" and _is_numbers(box, 4):  # D29: the COCO bbox itself
+    if annotation_type == "bbox" and _is_numbers(box, 4):  # the COCO bbox itself
         return "bbox", [box[0], box[1], box[0] + box[2], box[1] + box[3]]
     if annotation_type is None:
-        return _shape_by_content(segmentation, box)
+        return _shape_by_content(segmentation, box, size)
     first = segmentation[0] if type(segmentation) is list and segmentation else None
     if not _is_numbers(first) or len(first) < 4:
         return None
@@ -301,9 +508,9 @@ def unrotated_box(segmentation: object, box: object, rotation: float) -> list | 
     return integral_to_int(values)
 
 
-def _shape_by_content(segmentation: object, box: object) -> tuple[str, list] | None:
+def _shape_by_content(segmentation: object, box: object, size: tuple[int, int]) -> tuple[str, list] | None:
     if isinstance(segmentation, dict):
-        return _segmentation_from_rle(segmentation)
+        return rle_segmentation(segmentation, size)
     polygons = [s for s in segmentation or [] if _is_numbers(s) and len(s) >= 6 and len(s) % 2 == 0]
     if len(polygons) > 1:
         return "segmentation", [[p if p[:2] == p[-2:] else p + p[:2]] for p in polygons]
@@ -323,25 +530,6 @@ def _rectangle_corners(ring: list) -> list | None:
     return [x1, y1, x2, y2] if ring == [x1, y1, x2, y1, x2, y2, x1, y2, x1, y1] and x1 != x2 and y1 != y2 else None
 
 
-def _segmentation_from_rle(rle: dict) -> tuple[str, list] | None:
-    from pycocotools import mask as coco_mask
-
-    from .masks import mask_to_segmentation
-    from .raster import check_image_size
-
-    try:
-        height, width = rle["size"]
-        check_image_size(int(width), int(height), "COCO RLE")  # beyond it: skipped before decoding
-        if isinstance(rle["counts"], list):
-            rle = coco_mask.frPyObjects(rle, height, width)
-        elif isinstance(rle["counts"], str):
-            rle = {"size": [height, width], "counts": rle["counts"].encode("ascii")}
-        points = mask_to_segmentation(coco_mask.decode(rle))
-    except (KeyError, TypeError, ValueError):
-        return None
-    return ("segmentation", points) if points else None
-
-
 def keypoint_keys(names: object, count: int) -> list[str]:
     """The keys of ``count`` keypoint triplets: the category's ``keypoints`` names, then (for a
     category with fewer names, or none) the 1-based positions as strings."""
@@ -349,21 +537,56 @@ def keypoint_keys(names: object, count: int) -> list[str]:
     return names[:count] + [str(position) for position in range(len(names) + 1, count + 1)]
 
 
-def _pose_from_coco(annotation, value: str, names: object) -> dict:
-    """The pose of a COCO keypoint annotation. Unlabelled triplets (v = 0) are left out, as the SDK
-    does, when the category names its keypoints; when the keys are positions (a category without
-    names) they are kept with an empty value, so that the positions survive an export."""
-    values = annotation.keypoints if type(annotation.keypoints) is list else []
-    named = len(names) if type(names) is list else 0
+def _carried_keypoints(annotation, category: CocoCategory) -> list[dict] | None:
+    """Every keypoint of a record's category (see :func:`keypoint_keys`) in order: ``[x, y, v − 1]``
+    when labelled, else an empty value; each with the ``edges`` of the skeleton when the category has
+    one. None when the record has no keypoint triplets."""
+    values = annotation.keypoints
+    if type(values) is not list or not values:
+        return None
+    keys = keypoint_keys(category.names, max(len(values) // 3, len(category.names)))
+    edges = _edges(category.pairs, keys)
     keypoints = []
-    for index, key in enumerate(keypoint_keys(names, max(len(values) // 3, named))):
-        triplet = list(values[3 * index:3 * index + 3])
-        if len(triplet) < 3 or triplet[2] == 0:  # D33: missing triplets count as not labelled
-            if index >= named:
-                keypoints.append({"key": key, "value": []})
-            continue
-        if triplet[2] not in (1, 2):
-            raise FormatError(f"Visibility flag must be 0 or 1, 2 . annotation_id: {annotation.id}")
-        keypoints.append({"key": key, "value": [triplet[0], triplet[1], triplet[2] - 1]})
-    return {"value": value, "type": "pose_estimation", "keypoints": keypoints,
-            "attributes": _coco_attributes(annotation)}
+    for index, key in enumerate(keys):
+        keypoint = {"key": key, "value": _keypoint_value(values[3 * index:3 * index + 3], annotation.id)}
+        if edges is not None:
+            keypoint["edges"] = edges[index]
+        keypoints.append(keypoint)
+    return keypoints
+
+
+def _edges(pairs: Sequence[tuple[int, int]], keys: list[str]) -> list[list[str]] | None:
+    """Per key, the keys its skeleton pairs lead to (None without a skeleton)."""
+    if not pairs:
+        return None
+    edges: list[list[str]] = [[] for _ in keys]
+    for origin, target in pairs:
+        if origin < len(keys) and target < len(keys):
+            edges[origin].append(keys[target])
+    return edges
+
+
+def _keypoint_value(triplet: list, annotation_id: object) -> list:
+    """FastLabel's ``[x, y, visible]`` of a COCO triplet; ``[]`` when not labelled (v = 0 or missing)."""
+    if len(triplet) < 3 or triplet[2] == 0:  # missing triplets count as not labelled
+        return []
+    if triplet[2] not in (1, 2):
+        raise FormatError(f"Visibility flag must be 0 or 1, 2 . annotation_id: {annotation_id}")
+    if not (is_number(triplet[0]) and is_number(triplet[1])):
+        raise FormatError(f"keypoint coordinates {brief(triplet[0])}, {brief(triplet[1])} are not finite numbers")
+    return [triplet[0], triplet[1], triplet[2] - 1]
+
+
+def _pose_from_coco(annotation, category: CocoCategory) -> dict:
+    """The pose of a COCO keypoint annotation in the SDK's ``pose_estimation`` mode: unlabelled
+    triplets (v = 0) left out, as the SDK does, when the category names its keypoints; when the keys
+    are positions (a category without names) they are kept with an empty value, so that the
+    positions survive an export."""
+    values = annotation.keypoints if type(annotation.keypoints) is list else []
+    named = len(category.names)
+    keypoints = []
+    for index, key in enumerate(keypoint_keys(category.names, max(len(values) // 3, named))):
+        value = _keypoint_value(values[3 * index:3 * index + 3], annotation.id)
+        if value or index >= named:
+            keypoints.append({"key": key, "value": value})
+    return _pose(category.value, keypoints, annotation)

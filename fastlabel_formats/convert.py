@@ -38,9 +38,8 @@ def read_tasks(source: str | os.PathLike[str], source_format: str, *, classes_fi
         raise FormatError(f"{record.name} is written, not read; choose from {', '.join(source_formats())}")
     report = report or ConversionReport(f"{record.name} import")
     tasks = record.read(source, report=report, images=images, classes_file=classes_file, project_type=project_type)
-    tasks = _sized(tasks, Path(images), report) if images is not None else tasks
     check_not_empty(tasks, source, record.name, report)
-    return tasks
+    return _sized(tasks, Path(images), report) if images is not None else tasks
 
 
 def check_not_empty(tasks: list[dict], source: str | os.PathLike[str], source_format: str,
@@ -76,10 +75,14 @@ def detect_format(source: str | os.PathLike[str]) -> str:
 
 def _sized(tasks: list[dict], images: Path, report: ConversionReport) -> list[dict]:
     """``tasks``, those without a size given the size of ``images/<name>`` (its header only)."""
-    sized = []
+    sized, root = [], os.path.realpath(images)
     for task in tasks:
         path = images / task["name"]
-        if (not task.get("width") or not task.get("height")) and path.is_file():
+        if task.get("width") and task.get("height"):
+            pass
+        elif not os.path.realpath(path).startswith(root.rstrip(os.sep) + os.sep):
+            report.note("image name leads outside the images folder, size not read", str(task["name"]))
+        elif path.is_file():
             try:
                 width, height = image_size(path)
                 task = {**task, "width": width, "height": height}
@@ -100,7 +103,17 @@ def write_tasks(tasks: object, target_format: str, output_dir: str | os.PathLike
         return report
     if target_name(target_format) not in target_formats():
         raise FormatError(f"unknown target format {target_format!r}; choose from {', '.join(target_formats())}")
-    options = TargetOptions(classes=classes, image_dir=image_dir)
-    reports = export_targets(tasks, {target_format: output_dir}, options, strict=strict,
-                             jobs=jobs, scheduler=scheduler, progress=progress)
+    frame_counts = video_frame_counts(tasks)  # video tasks read from MOT or CVAT video: their frames
+    options = TargetOptions(classes=classes, image_dir=image_dir,
+                            project_type="video_bbox" if frame_counts else "image_bbox")
+    reports = export_targets(tasks, {target_format: output_dir}, options, strict=strict, jobs=jobs,
+                             scheduler=scheduler, progress=progress, frame_counts=frame_counts or None)
     return reports[target_name(target_format)]
+
+
+def video_frame_counts(tasks: object) -> dict[str, int]:
+    """``{task name: frameCount}`` of the video tasks of a task list (none for other inputs)."""
+    if not isinstance(tasks, list):
+        return {}
+    return {task["name"]: task["frameCount"] for task in tasks
+            if isinstance(task, dict) and type(task.get("frameCount")) is int and isinstance(task.get("name"), str)}

@@ -1,11 +1,12 @@
-"""Boundary rings along pixel edges ("cracks") from OpenCV's border chains, for ``mask_to_segmentation`` (§11).
+"""Boundary rings along pixel edges ("cracks") from OpenCV's border chains, for ``mask_to_segmentation``.
 
 ``cv2.findContours`` (Suzuki–Abe, ``CHAIN_APPROX_NONE``) gives every border as a closed chain of
 8-connected border pixels. Walked with the foreground on the right (outer borders clockwise on
 screen, holes counter-clockwise: OpenCV's chains reversed), each chain pixel contributes the run of
 its own square's corners from where the boundary enters the square to where it leaves it, going
 clockwise around the square; where the chain steps diagonally the boundary passes through the
-shared corner, which is the §11 left turn at diagonal touches. Only corners where the boundary
+shared corner, which is the left turn at diagonal touches (two pixels touching
+diagonally are one region). Only corners where the boundary
 turns are emitted, so the rings come out with collinear vertices already removed.
 
 Points are packed as ``y * stride + x`` (one integer each), so that every step is a 1-D

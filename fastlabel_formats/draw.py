@@ -1,4 +1,5 @@
-"""Images with their annotations drawn on them (``formats-spec.md`` §6), D7 and D24–D28 fixed."""
+"""Images with their annotations drawn on them: corners in any order, stroke widths per annotation, the
+caller's points untouched, unknown types skipped and reported, RGB output."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def _draw_pose(pen: ImageDraw.ImageDraw, annotation: dict, rgb: tuple, stroke: i
 
 
 def _draw_polygon(pen: ImageDraw.ImageDraw, points: list, dark: tuple, thin: tuple, stroke: int) -> None:
-    closed = list(points) + list(points[:2])  # a copy: the caller's points stay as they are (D25)
+    closed = list(points) + list(points[:2])  # a copy: the caller's points stay as they are
     pen.line(closed, fill=dark, width=stroke)
     pen.polygon(closed, fill=thin)
 
@@ -68,7 +69,7 @@ def draw_shape(pen: ImageDraw.ImageDraw, annotation: dict, rgb: tuple, stroke: i
     elif kind == "polygon":
         _draw_polygon(pen, points, dark, thin, stroke)
     elif kind == "keypoint":
-        radius = max(stroke, KEYPOINT_MIN_STROKE)  # per annotation, never leaks to the next (D24)
+        radius = max(stroke, KEYPOINT_MIN_STROKE)  # per annotation, never leaks to the next
         x, y = points[:2]
         pen.ellipse([x - radius, y - radius, x + radius, y + radius], fill=dark, width=radius)
     elif kind == "line":
@@ -85,7 +86,7 @@ def draw_shape(pen: ImageDraw.ImageDraw, annotation: dict, rgb: tuple, stroke: i
 
 def _segmentation_overlay(image: Image.Image, task: dict, colours: dict[int, tuple], source: str,
                           raster: str = "staircase") -> Image.Image:
-    """Blend the segmentations (§5.2 pixels, later ones overwrite earlier, D19/D28) onto the image."""
+    """Blend the segmentations (the PNG exports' pixels, later ones overwrite earlier) onto the image."""
     batch = table_of([task], source, ("segmentation",))
     index = np.zeros((image.height, image.width), np.int32)
     values = [position + 1 if position in colours else None for position in range(len(task["annotations"]))]
@@ -102,7 +103,7 @@ def _segmentation_overlay(image: Image.Image, task: dict, colours: dict[int, tup
 
 def draw_annotations(image: Image.Image, task: dict, *, source: str = "tasks",
                      report: ConversionReport | None = None, raster: str = "staircase") -> Image.Image:
-    """A new RGB image: ``image`` with the task's annotations drawn as the reference draws them
+    """A new RGB image: ``image`` with the task's annotations drawn as the official SDK draws them
     (segmentation pixels by the ``raster`` rule: the SDK's, or ``"exact"``)."""
     report = report or ConversionReport("images")
     task = checked_task(task, source)

@@ -114,9 +114,12 @@ def ring_areas(rings: Rings) -> np.ndarray:
 
 def signed_ring_area(ring: np.ndarray) -> float:
     """The signed area of one ``(n, 2)`` ring (see :func:`signed_ring_areas`)."""
-    one = Rings(np.asarray(ring, np.float64).reshape(-1, 2), np.array([0, len(ring)]), np.array([0, 1]),
-                np.zeros(1, bool))
-    return float(signed_ring_areas(one)[0])
+    coords = np.asarray(ring, np.float64).reshape(-1, 2)
+    if not len(coords):
+        return 0.0
+    coords = coords - coords[0]
+    previous = np.concatenate([coords[-1:], coords[:-1]])
+    return 0.5 * float((coords[:, 0] * previous[:, 1] - coords[:, 1] * previous[:, 0]).sum())
 
 
 def region_polygon(rings: list[np.ndarray]):
@@ -132,6 +135,21 @@ def outer_area_sums(rings: Rings) -> np.ndarray:
     return np.bincount(rings.ring_shape(), weights=areas, minlength=rings.n_shapes)
 
 
+QUARTER_TURNS = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])  # cos, sin of 0, 90, 180, 270
+
+
+def turn_cos_sin(degrees: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """cos and sin of angles in degrees, exactly 0 and ±1 at whole multiples of 90 degrees (where
+    ``np.cos(np.radians(90))`` is 6e-17, which moves rotated corners off the pixel grid)."""
+    cos, sin = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    quarters = np.divide(degrees, 90.0)
+    exact = np.isfinite(quarters) & (quarters == np.round(quarters))
+    if exact.any():
+        turn = np.mod(np.round(quarters[exact]), 4).astype(np.int64)
+        cos[exact], sin[exact] = QUARTER_TURNS[turn, 0], QUARTER_TURNS[turn, 1]
+    return cos, sin
+
+
 def box_corners(boxes: np.ndarray, degrees: np.ndarray | None = None) -> np.ndarray:
     """``(S, 4, 2)`` corners (x1,y1), (x2,y1), (x2,y2), (x1,y2) of ``[x1, y1, x2, y2]`` boxes,
     rotated by ``degrees`` (clockwise on screen) about each box centre."""
@@ -142,8 +160,8 @@ def box_corners(boxes: np.ndarray, degrees: np.ndarray | None = None) -> np.ndar
     )
     if degrees is None:
         return corners
-    theta = np.radians(degrees)
-    cos, sin = np.cos(theta)[:, None], np.sin(theta)[:, None]
+    cos, sin = turn_cos_sin(np.asarray(degrees, np.float64))
+    cos, sin = cos[:, None], sin[:, None]
     centre_x, centre_y = ((x1 + x2) / 2)[:, None], ((y1 + y2) / 2)[:, None]
     dx, dy = corners[..., 0] - centre_x, corners[..., 1] - centre_y
     return np.stack([centre_x + dx * cos - dy * sin, centre_y + dx * sin + dy * cos], axis=2)
@@ -156,7 +174,7 @@ def corners_to_xywh(corners: np.ndarray) -> np.ndarray:
 
 
 def integral_to_int(values: np.ndarray) -> list:
-    """``tolist()`` where integral floats become ``int`` (the spec's N()), other floats stay."""
+    """``tolist()`` where integral floats become ``int`` (as the official SDK's JSON has them), other floats stay."""
     out = values.astype(object)
     integral = np.isfinite(values) & (values == np.trunc(values)) & (np.abs(values) < 2.0**63)
     out[integral] = values[integral].astype(np.int64)

@@ -1,4 +1,4 @@
-"""Merge split tasks back into one, offline — and split them (``formats-spec.md`` §13): image tiles
+"""Merge split tasks back into one, offline — and split them: image tiles
 (:mod:`fastlabel_formats.tiles`), audio and video pieces (:mod:`fastlabel_formats.timeline`).
 :func:`integrate` picks the kind from the pieces' file extension."""
 
@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 from .errors import FormatError
 from .pieces import pieces
-from .tiles import integrate_image_tiles, split_image_task
+from .tile_split import split_image_task
+from .tiles import integrate_image_tiles
 from .timeline import integrate_audio, integrate_video, split_audio_task, split_video_task
 
 AUDIO_EXTENSIONS, VIDEO_EXTENSIONS = (".mp3", ".wav", ".m4a", ".aac", ".flac", ".ogg"), (".mp4", ".mov", ".avi")
@@ -32,6 +33,6 @@ def integrate(tasks: Sequence[dict], prefix: str, *, kind: str | None = None, **
     default from the extension); ``options`` go to :func:`integrate_image_tiles` (rows, cols, tol,
     keep_other_types), :func:`integrate_audio` (durations, eps) or :func:`integrate_video` (frame_counts)."""
     kind = kind or piece_kind(tasks, prefix)
-    if kind not in MERGERS:
-        raise FormatError(f"kind must be one of {', '.join(MERGERS)}, got {kind!r}")
+    if not isinstance(kind, str) or kind not in MERGERS:
+        raise FormatError(f"kind must be one of {', '.join(MERGERS)}, got {kind!r:.40}")
     return MERGERS[kind](tasks, prefix, **options)

@@ -17,7 +17,7 @@ from .files import atomic_output, dump_json, is_remote, make_folder, open_binary
 
 def json_fragment(items: list, indent: int | None) -> bytes:
     """The JSON of ``items`` without the list brackets: compact (orjson), or the items of a list
-    at depth 2 of ``json.dumps(..., indent=indent)`` (the reference's bytes)."""
+    at depth 2 of ``json.dumps(..., indent=indent)`` (the official SDK's bytes)."""
     if not items:
         return b""
     if indent is None:

@@ -58,7 +58,7 @@ def export_labelme(
     scheduler: object = None,
     overwrite: bool | None = None,
 ) -> ConversionReport:
-    """Write ``<task name without extension>.json`` per task (``indent=4``: the reference's exact
+    """Write ``<task name without extension>.json`` per task (``indent=4``: the official SDK's exact
     bytes; ``jobs=N``: in N worker processes). ``imagePath`` is relative to the JSON file, as
     labelme reads it: the image's file name (the JSON beside its image), or with ``image_dir``
     the path from the JSON's folder to ``image_dir/<task name>``."""

@@ -1,4 +1,5 @@
-"""Mask -> FastLabel geometry: ``mask_to_polygon`` (§11b) and ``mask_to_segmentation`` (§11).
+"""Mask -> FastLabel geometry: ``mask_to_polygon`` (the official SDK's helper) and
+``mask_to_segmentation`` (rings that render back to the same pixels).
 
 ``mask_to_segmentation`` turns OpenCV's border chains into pixel-corner boundaries ("cracks") so
 that rendering its output with the pixel-centre rule gives back the mask exactly (see
@@ -21,7 +22,7 @@ SIMPLIFY_EPSILON = 3.0
 
 def read_mask(mask: np.ndarray | str | os.PathLike[str]) -> np.ndarray:
     """A 2-D boolean foreground mask (value != 0) from an array of any integer/bool dtype or an
-    image path (read as colour, converted to 8-bit grey like the reference: 0.299R+0.587G+0.114B)."""
+    image path (read as colour, converted to 8-bit grey like the official SDK: 0.299R+0.587G+0.114B)."""
     import cv2
 
     if isinstance(mask, (str, os.PathLike)):
@@ -45,8 +46,8 @@ def _nonzero_u8(mask: np.ndarray | str | os.PathLike[str]) -> np.ndarray:
 
 def mask_to_polygon(mask: np.ndarray | str | os.PathLike[str]) -> list[int]:
     """One polygon (flat, open, clockwise on screen, through boundary pixel centres, simplified
-    with Douglas–Peucker ε=3) of the first component in raster order that keeps ≥ 3 vertices
-    (D47); ``[]`` when there is none."""
+    with Douglas–Peucker ε=3) of the first component in raster order that keeps ≥ 3 vertices;
+    ``[]`` when there is none."""
     import cv2
 
     foreground = read_mask(mask).astype(np.uint8)
@@ -145,7 +146,7 @@ def _ring_parents(foreground: np.ndarray, first_y: np.ndarray, first_x: np.ndarr
 def _closed_rings(vertices: np.ndarray, offsets: np.ndarray, top_left: np.ndarray, stride: int,
                   outer: np.ndarray, origin: tuple[int, int]) -> list[list[int]]:
     """Closed flat rings (packed ``y * stride + x`` vertices, shifted by ``origin``) starting at
-    the §11 start vertex: the topmost vertex, rightmost among them for outer rings except those of
+    the start vertex FastLabel uses: the topmost vertex, rightmost among them for outer rings except those of
     a single row or column of pixels, else leftmost (the first of equals in ring order)."""
     lengths = np.diff(offsets)
     y, x = np.divmod(vertices, stride)

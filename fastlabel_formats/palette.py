@@ -1,8 +1,8 @@
-"""The index-colour palette of the official SDK (``formats-spec.md`` §15), verbatim."""
+"""The index-colour palette of the official SDK, verbatim."""
 
 from __future__ import annotations
 
-# 58 entries (R, G, B); duplicates (5/37, 40/45, 49/57) are the reference's and are kept.
+# 58 entries (R, G, B); duplicates (5/37, 40/45, 49/57) are the official SDK's and are kept.
 COLOR_PALETTE: list[int] = [
     0, 0, 0, 228, 26, 28, 55, 126, 184, 77, 175, 74, 152, 78, 163, 255, 127, 0,
     255, 255, 51, 166, 86, 40, 247, 129, 191, 153, 153, 153, 102, 194, 165, 252, 141, 98,

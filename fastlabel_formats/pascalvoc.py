@@ -2,7 +2,7 @@
 datumaro and other VOC tools open (``layout="voc"``: ``Annotations/``, ``ImageSets/Main/<split>.txt``,
 ``labelmap.txt``, ``JPEGImages/``).
 
-Documents without parts or actions have the reference's exact text. They are produced from a fixed
+Documents without parts or actions have the official SDK's exact text. They are produced from a fixed
 template with every value escaped and checked for XML-legal characters; the tests parse each
 document with lxml and compare it with the same tree serialised by lxml.
 
@@ -27,14 +27,14 @@ import numpy as np
 
 from .columns import vertex_bounds
 from .errors import FormatError, where
-from .files import basename, is_remote, make_folder, read_text, write_atomic
+from .files import basename, is_remote, read_text, write_atomic
 from .labelme import image_header_size, skipped_file
 from .report import ConversionReport
 from .run import PerImageTarget, prepared_tables, run_export
 from .runtime import gc_paused
 from .selection import Policy, apply_policy
 from .tasks import AnnotationTable, Frame, TaskChunk
-from .yolo_layout import checked_split, place_image, split_of
+from .yolo_layout import checked_split, link_image, split_of
 
 VOC_TYPES = ("bbox", "polygon")
 VOC_FLAGS = ("truncated", "occluded", "difficult")
@@ -209,22 +209,6 @@ class PascalVocTarget(PerImageTarget):
             text = "".join(f"{image_id}\n" for image_id in ids).encode()
             report.files.append(write_atomic(self.output(f"ImageSets/Main/{split}.txt", split), text))
         report.files.append(write_atomic(self.output("labelmap.txt", "labelmap.txt"), self.labels.text(report)))
-
-
-def link_image(source: Path, target: Path, copy: bool) -> bool:
-    """Put ``source`` at ``target`` as a hard link (a copy across file systems or with ``copy``);
-    not a symlink: VOC readers such as datumaro resolve links and refuse an image that ends up
-    outside ``JPEGImages/``. False when ``source`` is missing."""
-    if not copy and source.is_file():
-        make_folder(target.parent)
-        if target.is_symlink() or target.exists():
-            target.unlink()
-        try:
-            os.link(source, target)
-            return True
-        except OSError:
-            pass
-    return place_image(source, target, True)
 
 
 @lru_cache(maxsize=4096)

@@ -1,5 +1,5 @@
-"""Split tasks are named ``<prefix>/<n>.<ext>`` (n = 1, 2, …); the merged task is ``<prefix>.<ext>``
-(``formats-spec.md`` §13). The naming rules shared by image tiles, audio and video pieces."""
+"""Split tasks are named ``<prefix>/<n>.<ext>`` (n = 1, 2, …); the merged task is ``<prefix>.<ext>``.
+The naming rules shared by image tiles, audio and video pieces."""
 
 from __future__ import annotations
 

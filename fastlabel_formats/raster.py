@@ -1,4 +1,5 @@
-"""Pixel semantics (§5.1–§5.2): truncated, staircased rings filled by the pixel-centre rule.
+"""Pixel semantics (the official SDK's, with its defects fixed): truncated, staircased rings filled by
+the pixel-centre rule.
 
 A pixel (i, j) belongs to a ring iff its centre (i + .5, j + .5) lies inside the staircased
 ring (even-odd). Staircased rings have integer axis-aligned edges, so only their vertical edges
@@ -48,7 +49,7 @@ def vertical_edges(vertices: np.ndarray, ring_offsets: np.ndarray | None = None
     ``vertices[ring_offsets[r]:ring_offsets[r+1]]`` is ring r (one ring when None). A diagonal
     edge (x0,y0)→(x1,y1) becomes m = min(|dx|,|dy|) steps, each vertical first: step k runs at
     x0 + int(dx/m·k) from y0 + int(dy/m·k) to y0 + int(dy/m·(k+1)), the last step forced to end
-    on y1 (D20).
+    on y1 (a staircase always ends on its vertex).
     """
     if ring_offsets is None:
         ring_offsets = np.array([0, len(vertices)])

@@ -1,9 +1,9 @@
-"""Index-colour instance / semantic masks and their palette PNGs (``formats-spec.md`` §5).
+"""Index-colour instance / semantic masks and their palette PNGs.
 
 Pixels follow :mod:`fastlabel_formats.raster` (truncated, staircased rings, pixel-centre rule),
-so the result does not depend on vertex order, start vertex or winding (D16–D18). bbox and
+so the result does not depend on vertex order, start vertex or winding. bbox and
 polygon annotations are painted first in annotation order, then each segmentation overwrites
-exactly its own region pixels (D19). Every shape is filled in its own window: no full-image
+exactly its own region pixels (no bitwise OR). Every shape is filled in its own window: no full-image
 temporary per annotation.
 """
 
@@ -29,6 +29,7 @@ from .report import ConversionReport
 from .run import PerImageTarget, run_export
 from .runtime import gc_paused
 from .tasks import AnnotationTable, check_task, checked_task, table_of
+from .validation import RING_TYPES, annotation_problem
 
 DRAWABLE = ("bbox", "polygon", "segmentation")
 PAINT_ORDER = ("bbox", "polygon")  # painted before every segmentation
@@ -179,7 +180,7 @@ def render_mask(task: dict, values: Sequence[int | None], *, dtype: type = np.ui
 
 
 def instance_values(task: dict, start_index: int = 1) -> list[int | None]:
-    """The k-th drawable annotation gets ``start_index + k``; others None (D21: empty ones count)."""
+    """The k-th drawable annotation gets ``start_index + k``; others None (empty ones count too)."""
     values: list[int | None] = []
     drawn = 0
     for annotation in task.get("annotations", ()):
@@ -193,14 +194,15 @@ def instance_values(task: dict, start_index: int = 1) -> list[int | None]:
 
 def semantic_values(task: dict, classes: Sequence[str], start_index: int = 1, source: str = "tasks"
                     ) -> list[int | None]:
-    """``classes.index(value) + start_index`` for drawable annotations (D22: only they need one)."""
+    """``classes.index(value) + start_index`` for drawable annotations (only they need a class)."""
     position: dict = {}
     for number, name in enumerate(classes):
         position.setdefault(name, number)
     values: list[int | None] = []
     for index, annotation in enumerate(task.get("annotations", ())):
-        if annotation.get("type") not in DRAWABLE:
-            values.append(None)
+        kind = annotation.get("type")
+        if kind not in DRAWABLE or annotation_problem(kind, annotation, annotation.get("points"), RING_TYPES):
+            values.append(None)  # not drawn (a malformed one is left out of the table, reported there)
             continue
         if annotation.get("value") not in position:
             raise FormatError(f"{where(source, task.get('name'), index, annotation.get('type'))}: "
@@ -233,7 +235,7 @@ def render_semantic_mask(task: dict, *, classes: Sequence[str] | None = None, st
 
 
 def encode_png(mask: np.ndarray, palette: Sequence[int]) -> bytes:
-    """An 8-bit palette PNG of a uint8 mask (D46: never 1/2/4-bit), or 16-bit grey for uint16.
+    """An 8-bit palette PNG of a uint8 mask (never 1/2/4-bit), or 16-bit grey for uint16.
 
     Deflate runs with the run-length strategy: index masks are long runs of one value, so it
     encodes about twice as fast as the default strategy for files about 10 % larger.
@@ -296,7 +298,7 @@ class MaskTarget(PerImageTarget):
     def row_values(self, table: AnnotationTable, report: ConversionReport) -> list[int | None]:
         """The index each row is painted with (None: not painted)."""
         drawable = np.isin(row_kinds(table), DRAWABLE)
-        if not self.semantic:  # D21: the k-th drawable annotation of its image, painted or not
+        if not self.semantic:  # the k-th drawable annotation of its image, painted or not
             rank = np.cumsum(drawable) - 1
             first_of_frame = np.searchsorted(table.frame, table.frame)
             before = np.concatenate([[0], np.cumsum(drawable)])[first_of_frame]

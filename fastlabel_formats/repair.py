@@ -57,11 +57,16 @@ def _repaired(annotation: dict, kind: object, box, place: str, report: Conversio
     if problem:
         report.note("malformed annotation dropped", f"{place}: {problem}")
         return []
+    try:
+        copied = copy.deepcopy(annotation)
+    except RecursionError:
+        report.note("malformed annotation dropped", f"{place}: values nested too deep to copy")
+        return []
     if isinstance(points, dict):
         report.note("video annotation left as it is (only image tasks are repaired)", place)
-        return [copy.deepcopy(annotation)]
+        return [copied]
     fixer = FIXERS.get(kind) if points or kind == "pose_estimation" else None
-    return fixer(copy.deepcopy(annotation), box, place, report) if fixer else [copy.deepcopy(annotation)]
+    return fixer(copied, box, place, report) if fixer else [copied]
 
 
 def _numbers(values: np.ndarray) -> list:

@@ -1,24 +1,18 @@
-"""The one registry of export targets, used by the ``export_*`` functions' callers: the command line,
-:func:`fastlabel_formats.convert.write_tasks` and :func:`export_targets` (several targets, one pass)."""
+"""Export targets by format name (from the format registry, :mod:`fastlabel_formats.formats`), their
+options, and :func:`export_targets`: several targets in one pass over the tasks."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .coco import CocoTarget
 from .errors import FormatError
-from .labelme import LabelmeTarget
 from .palette import COLOR_PALETTE
-from .pascalvoc import PascalVocTarget
-from .render import MaskTarget
 from .report import ConversionReport
 from .run import Target, run_export
-from .yolo import YoloTarget
 
 
 @dataclass(frozen=True)
@@ -34,37 +28,42 @@ class TargetOptions:
     start_index: int = 1
     palette: Sequence[int] = tuple(COLOR_PALETTE)
     dtype: type = np.uint8
-    image_dir: str | None = None  # where the images are (labelme's imagePath, the Ultralytics images/)
-    layout: str = "yolo"  # YOLO: "yolo" or "ultralytics"
+    image_dir: str | None = None  # where the images are (labelme's imagePath, the images/ of the layouts)
+    layout: str = "yolo"  # YOLO: "yolo" or "ultralytics"; COCO: "coco" (the dataset layout), else one file
     copy_images: bool = False
     split: Mapping[str, float] | None = None
     seed: int = 0
     raster: str = "staircase"  # PNGs and COCO RLE: the SDK's rule, or "exact"
 
 
-TARGETS: dict[str, Callable[[Path, TargetOptions], Target]] = {
-    "coco": lambda out, o: CocoTarget(out, annotations=o.annotations, holes=o.holes, indent=o.indent,
-                                      classes=o.classes, raster=o.raster),
-    "yolo": lambda out, o: YoloTarget(out, project_type=o.project_type, classes=o.classes, obb=o.obb,
-                                      annotations=o.annotations, layout=o.layout, images=o.image_dir,
-                                      copy_images=o.copy_images, split=o.split, seed=o.seed),
-    "pascalvoc": lambda out, o: PascalVocTarget(out),
-    "labelme": lambda out, o: LabelmeTarget(out, image_dir=o.image_dir, indent=o.indent),
-    "semantic": lambda out, o: MaskTarget(out, semantic=True, palette=o.palette, classes=o.classes,
-                                          start_index=o.start_index, dtype=o.dtype, annotations=o.annotations,
-                                          raster=o.raster),
-    "instance": lambda out, o: MaskTarget(out, semantic=False, palette=o.palette, start_index=o.start_index,
-                                          dtype=o.dtype, raster=o.raster),
-}
-ALIASES = {"voc": "pascalvoc"}
+def layout_options(options: TargetOptions, layout: str) -> dict:
+    """The keywords of a target's dataset layout ``layout`` (splits as for Ultralytics, images from
+    ``image_dir``) when the run asks for that layout; nothing (the target's plain output) otherwise,
+    so ``--to coco,yolo --layout ultralytics`` gives YOLO its layout and COCO its one file."""
+    if options.layout != layout:
+        return {}
+    return {"layout": layout, "images": options.image_dir, "copy_images": options.copy_images,
+            "split": options.split, "seed": options.seed}
 
 
 def target_name(name: str) -> str:
-    """The registry name of ``name`` (``voc`` → ``pascalvoc``); FormatError for an unknown one."""
-    key = ALIASES.get(name.strip().lower(), name.strip().lower())
-    if key not in TARGETS:
-        raise FormatError(f"unknown target {name!r}; choose from {', '.join([*TARGETS, *ALIASES])}")
-    return key
+    """The registry name of a format that can be written (``voc`` → ``pascalvoc``); FormatError for
+    another name."""
+    from . import formats
+
+    key = name.strip().lower()
+    record = formats.loaded().get(formats.ALIASES.get(key, key))
+    if record is None or record.target is None:
+        names = [*formats.writable(), *(a for a, n in formats.ALIASES.items() if n in formats.writable())]
+        raise FormatError(f"unknown target {name!r}; choose from {', '.join(names)}")
+    return record.name
+
+
+def make_target(name: str, output_dir: str | os.PathLike[str], options: TargetOptions) -> Target:
+    """The export target of format ``name`` writing into ``output_dir``."""
+    from . import formats
+
+    return formats.get(target_name(name)).target(output_dir, options)
 
 
 def export_targets(
@@ -87,7 +86,7 @@ def export_targets(
         raise FormatError("give the class order once: annotation definitions (--annotations) or classes "
                           "(--classes), not both")
     names = [target_name(name) for name in output_dirs]
-    targets = [TARGETS[name](folder, options) for name, folder in zip(names, output_dirs.values())]
+    targets = [make_target(name, folder, options) for name, folder in zip(names, output_dirs.values())]
     reports = [ConversionReport(target.name, strict=strict) for target in targets]
     run_export(tasks, targets, reports, project_type=options.project_type, videos=videos,
                frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)

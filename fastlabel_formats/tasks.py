@@ -40,7 +40,7 @@ class Frame:
 
 
 def is_video(project_type: object) -> bool:
-    """The spec's video predicate: a string starting with ``video_``."""
+    """The official SDK's test for a video project: a string starting with ``video_``."""
     return isinstance(project_type, str) and project_type.startswith("video_")
 
 
@@ -69,8 +69,15 @@ def load_tasks(tasks: str | os.PathLike[str] | Sequence[dict]) -> tuple[list[dic
     return checked, source
 
 
+# the most annotations one task may have: a task is converted whole in memory (about 2.3 KB per
+# annotation from its JSON to the written file), so 10⁶ would take 2.3 GB. A larger task is an error
+# naming it. Raise it by setting ``fastlabel_formats.tasks.MAX_ANNOTATIONS_PER_TASK``.
+MAX_ANNOTATIONS_PER_TASK = 100_000
+
+
 def check_task(task: object, position: int, source: str) -> None:
-    """Raise FormatError unless ``task`` has a string name, integer sizes >= 0 and a list."""
+    """Raise FormatError unless ``task`` has a string name, integer sizes >= 0 and a list of at
+    most :data:`MAX_ANNOTATIONS_PER_TASK` annotation objects."""
     if not isinstance(task, dict):
         raise FormatError(f"{source}: task #{position} is {type(task).__name__}, not an object")
     name = task.get("name")
@@ -83,7 +90,13 @@ def check_task(task: object, position: int, source: str) -> None:
         if isinstance(size, bool) or not isinstance(size, int) or size < 0:
             raise FormatError(f"{where(source, name)}: '{key}' must be an integer >= 0, got {size!r}")
     annotations = task.get("annotations", [])
-    if not isinstance(annotations, list) or not all(isinstance(a, dict) for a in annotations):
+    if not isinstance(annotations, list):
+        raise FormatError(f"{where(source, name)}: 'annotations' must be a list of objects")
+    if len(annotations) > MAX_ANNOTATIONS_PER_TASK:
+        raise FormatError(f"{where(source, name)}: {len(annotations):,} annotations, more than the "
+                          f"{MAX_ANNOTATIONS_PER_TASK:,} of one task (about 2.3 KB of memory each; raise "
+                          "fastlabel_formats.tasks.MAX_ANNOTATIONS_PER_TASK for more)")
+    if not all(isinstance(a, dict) for a in annotations):
         raise FormatError(f"{where(source, name)}: 'annotations' must be a list of objects")
 
 
@@ -272,7 +285,7 @@ def gather(
         points = [a.get("points") for a in annotations]
     batch = AnnotationTable(source, frames, frame, index, row_kinds, annotations, points, _EMPTY_RINGS, first_frame)
     geometry = frozenset(geometry) & RING_TYPES
-    if not any(map(quick_problem, row_kinds, annotations)):
+    if not any(map(quick_problem, row_kinds, annotations, points)):
         try:
             return replace(batch, rings=_batch_rings(row_kinds, points, geometry))
         except (TypeError, ValueError, OverflowError, _Malformed):

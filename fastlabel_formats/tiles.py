@@ -1,30 +1,33 @@
-"""Image tiles merged back into one image task, and split (``formats-spec.md`` §13.1): tile n at row
-(n-1)//cols, column (n-1)%cols, offsets from the actual tile sizes; shapes of the same type and
-value that meet across a seam become one again."""
+"""Image tiles merged back into one image task (the split is in
+:mod:`fastlabel_formats.tile_split`): tile n at row (n-1)//cols, column (n-1)%cols, offsets from
+the actual tile sizes; shapes of the same type and value that meet across a seam become one again,
+line pieces are joined, a classification is kept once; nothing is left out without a report line."""
 
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import FormatError, where
-from .geometry import box_corners, region_polygon, signed_ring_area
-from .pieces import merged_name, piece_name, pieces, rounded
+from .geometry import region_polygon, signed_ring_area
+from .pieces import merged_name, pieces, rounded
 from .report import ConversionReport
-from .tasks import checked_task
+from .tile_lines import LinePiece, joined_lines
+from .validation import RING_TYPES, annotation_problem, is_number
 
 MERGED_TYPES = ("bbox", "polygon", "segmentation")
-SPLIT_TYPES = (*MERGED_TYPES, "keypoint", "line")
 IMAGE_DEFAULTS = {"attributes": [], "keypoints": [], "rotation": 0, "confidenceScore": -1}
 
 
 def tile_grid(numbered: list[tuple[int, dict]], rows: int | None, cols: int | None) -> tuple[list, list, int, int]:
     """Per piece its (x, y) offset, and the merged width and height; FormatError on a bad grid."""
     count = len(numbered)
+    for given, what in ((rows, "rows"), (cols, "cols")):
+        if given is not None and (type(given) is not int or given < 1):
+            raise FormatError(f"{what} must be a whole number >= 1, got {given!r:.40}")
     if rows is None or cols is None:
         side = int(round(count ** 0.5))
         if side * side != count:
@@ -43,9 +46,10 @@ def tile_grid(numbered: list[tuple[int, dict]], rows: int | None, cols: int | No
     return offsets, [(k // cols, k % cols) for k in range(count)], xs, ys
 
 
-def _translate(kind: str, points: object, dx: float, dy: float) -> object:
+def translate(kind: str, points: object, dx: float, dy: float) -> object:
+    """``points`` of a shape of ``kind`` moved by (dx, dy), rounded (circle: its centre)."""
     if kind == "segmentation":
-        return [[_translate("polygon", ring, dx, dy) for ring in region] for region in points]
+        return [[translate("polygon", ring, dx, dy) for ring in region] for region in points]
     if kind == "circle":
         return [rounded(points[0] + dx), rounded(points[1] + dy), points[2]]
     return [rounded(v + (dx if i % 2 == 0 else dy)) for i, v in enumerate(points)]
@@ -76,10 +80,6 @@ def _seam_intervals(kind: str, rings: list[np.ndarray], axis: int, seam: float, 
             if a != b:
                 intervals.append((min(a, b), max(a, b)))
     return intervals
-
-
-def _touch(first: list[tuple], second: list[tuple]) -> bool:
-    return any(min(a_hi, b_hi) > max(a_lo, b_lo) for a_lo, a_hi in first for b_lo, b_hi in second)
 
 
 class _UnionFind:
@@ -152,22 +152,22 @@ def _snap(ring: np.ndarray, cell: tuple[int, int], xs: list, ys: list, tol: floa
     return snapped
 
 
-def _clean_ring(coords: np.ndarray, clockwise: bool) -> np.ndarray:
+def clean_ring(coords: np.ndarray, clockwise: bool) -> np.ndarray:
     """Open ring without repeated or collinear vertices, clockwise on screen (or not), starting at
     the vertex with the smallest y, then x."""
     ring = coords[:-1] if len(coords) > 1 and (coords[0] == coords[-1]).all() else coords
-    previous, following = np.roll(ring, 1, axis=0), np.roll(ring, -1, axis=0)
-    incoming, outgoing = ring - previous, following - ring
+    incoming = np.diff(ring, axis=0, prepend=ring[-1:])
+    outgoing = np.concatenate([incoming[1:], incoming[:1]])
     cross = incoming[:, 0] * outgoing[:, 1] - incoming[:, 1] * outgoing[:, 0]
-    scale = np.hypot(*incoming.T) * np.hypot(*outgoing.T)
+    scale = np.sqrt((incoming**2).sum(axis=1) * (outgoing**2).sum(axis=1))
     ring = ring[np.abs(cross) > 1e-6 * scale]  # also drops cut points a seam left on a straight edge
     if (signed_ring_area(ring) < 0) != clockwise:
         ring = ring[::-1]
     start = int(np.lexsort((ring[:, 0], ring[:, 1]))[0])
-    return np.roll(ring, -start, axis=0)
+    return np.concatenate([ring[start:], ring[:start]])
 
 
-def _flat(ring: np.ndarray, closed: bool = False) -> list:
+def flat(ring: np.ndarray, closed: bool = False) -> list:
     ring = np.concatenate([ring, ring[:1]]) if closed else ring
     return [rounded(float(v)) for v in ring.ravel()]
 
@@ -191,39 +191,91 @@ def _merge_group(members: list[dict], xs: list, ys: list, tol: float) -> list | 
     if kind == "polygon":
         if union.geom_type != "Polygon":
             return None
-        return _flat(_clean_ring(np.asarray(union.exterior.coords), clockwise=True))
+        return flat(clean_ring(np.asarray(union.exterior.coords), clockwise=True))
     polygons = [union] if union.geom_type == "Polygon" else list(getattr(union, "geoms", []))
-    return [[_flat(_clean_ring(np.asarray(p.exterior.coords), True), closed=True)]
-            + [_flat(_clean_ring(np.asarray(h.coords), False), closed=True) for h in p.interiors]
+    return [[flat(clean_ring(np.asarray(p.exterior.coords), True), closed=True)]
+            + [flat(clean_ring(np.asarray(h.coords), False), closed=True) for h in p.interiors]
             for p in polygons if p.geom_type == "Polygon" and not p.is_empty]
 
 
-def _tile_items(numbered, offsets, cells, keep_other_types) -> tuple[list[dict], list[dict]]:
-    items, passthrough = [], []
+TRANSLATED_TYPES = ("pose_estimation", "circle")  # moved by their tile's offset, never merged
+MALFORMED = "malformed annotation left out of the merged task"
+LEFT_OUT = "annotation of a type that is not merged, left out (keep_other_types / --keep-other-types keeps it)"
+UNKNOWN = "annotation of a type integrate cannot place, left out"
+CLASSIFICATIONS_DIFFER = "classification of the same value with other attributes in a later tile (the first kept)"
+
+
+@dataclass
+class _Sorted:
+    """The annotations of the tiles, sorted by what happens to them."""
+
+    shapes: list[dict] = field(default_factory=list)  # bbox, polygon, segmentation: merged at seams
+    lines: list[LinePiece] = field(default_factory=list)
+    line_records: list[dict] = field(default_factory=list)
+    classifications: dict[str, dict] = field(default_factory=dict)  # one per value
+    passthrough: list[dict] = field(default_factory=list)  # translated, kept as they are
+
+
+def _tile_items(numbered: list, offsets: list, cells: list, keep_other_types: bool, report: ConversionReport,
+                prefix: str) -> _Sorted:
+    found = _Sorted()
     for position, (number, task) in enumerate(numbered):
-        dx, dy = offsets[position]
         for index, annotation in enumerate(task.get("annotations", ())):
             kind, points = annotation.get("type"), annotation.get("points")
-            if kind not in MERGED_TYPES and not keep_other_types:
-                continue
-            shifted = {**copy.deepcopy(annotation), "points": _translate(kind, points, dx, dy) if points else points}
-            record = {"order": (number, index), "annotation": shifted}
-            if kind in MERGED_TYPES and points:
-                items.append({**record, "kind": kind, "value": annotation.get("value"), "cell": cells[position],
-                              "rings": _outer_rings(kind, shifted["points"])})
+            place = where(prefix, task["name"], index, kind)
+            problem = annotation_problem(kind, annotation, points, RING_TYPES)
+            if problem is None and isinstance(points, dict):
+                problem = "video points in an image tile"
+            if problem:
+                report.note(MALFORMED, f"{place}: {problem}")
+            elif kind in TRANSLATED_TYPES and not keep_other_types:
+                report.note(LEFT_OUT, place)
+            elif kind not in (*MERGED_TYPES, "line", "keypoint", "classification", *TRANSLATED_TYPES):
+                report.note(UNKNOWN, place)
             else:
-                passthrough.append(record)
-    return items, passthrough
+                try:
+                    record = {"order": (number, index), "annotation": _moved(annotation, offsets[position])}
+                except RecursionError:
+                    report.note(MALFORMED, f"{place}: values nested too deep to copy")
+                    continue
+                _sort_one(found, record, cells[position], place, report)
+    return found
 
 
-def integrate_image_tiles(tasks: Sequence[dict], prefix: str, *, rows: int | None = None, cols: int | None = None,
-                          tol: float = 1.0, keep_other_types: bool = False) -> dict:
-    """One image task from its tiles: bbox, polygon and segmentation annotations of the same type and
-    value that meet across a seam (within ``tol`` px, also across several tiles) become one; others
-    are translated. Other types are dropped unless ``keep_other_types``."""
-    numbered = pieces(tasks, prefix)
-    offsets, cells, xs, ys = tile_grid(numbered, rows, cols)
-    items, passthrough = _tile_items(numbered, offsets, cells, keep_other_types)
+def _moved(annotation: dict, offset: tuple) -> dict:
+    """A copy of ``annotation`` moved by the tile ``offset`` (points, or a pose's keypoints)."""
+    dx, dy = offset
+    moved = copy.deepcopy(annotation)
+    if annotation.get("points"):
+        moved["points"] = translate(annotation["type"], annotation["points"], dx, dy)
+    for keypoint in moved.get("keypoints") or ():
+        if keypoint.get("value"):
+            x, y, *rest = keypoint["value"]
+            keypoint["value"] = [rounded(x + dx), rounded(y + dy), *rest]
+    return moved
+
+
+def _sort_one(found: _Sorted, record: dict, cell: tuple, place: str, report: ConversionReport) -> None:
+    """File one moved annotation under what integrate does with it."""
+    annotation = record["annotation"]
+    kind, points = annotation.get("type"), annotation.get("points")
+    if kind in MERGED_TYPES and points:
+        found.shapes.append({**record, "kind": kind, "value": annotation.get("value"), "cell": cell,
+                             "rings": _outer_rings(kind, points)})
+    elif kind == "line" and points:
+        found.lines.append(LinePiece(record["order"], repr(annotation.get("value")), cell,
+                                     np.asarray(points, np.float64).reshape(-1, 2)))
+        found.line_records.append(record)
+    elif kind == "classification":
+        first = found.classifications.setdefault(repr(annotation.get("value")), record)
+        if first is not record and repr(first["annotation"].get("attributes")) != repr(annotation.get("attributes")):
+            report.note(CLASSIFICATIONS_DIFFER, place)
+    else:
+        found.passthrough.append(record)
+
+
+def _merged_shapes(items: list[dict], cells: list, xs: list, ys: list, tol: float) -> list[dict]:
+    """The bbox, polygon and segmentation records after merging those that meet at a seam."""
     by_cell: dict = {}
     for position, item in enumerate(items):
         by_cell.setdefault(item["cell"], []).append(position)
@@ -233,7 +285,7 @@ def integrate_image_tiles(tasks: Sequence[dict], prefix: str, *, rows: int | Non
     members: dict[int, list[int]] = {}
     for position in range(len(items)):
         members.setdefault(groups.find(position), []).append(position)
-    out = list(passthrough)
+    out = []
     for group in members.values():
         group_items = [items[p] for p in sorted(group, key=lambda p: items[p]["order"])]
         merged = _merge_group(group_items, xs, ys, tol) if len(group_items) > 1 else None
@@ -241,129 +293,38 @@ def integrate_image_tiles(tasks: Sequence[dict], prefix: str, *, rows: int | Non
             out += group_items
         else:
             out.append({**group_items[0], "annotation": {**group_items[0]["annotation"], "points": merged}})
+    return out
+
+
+def _merged_lines(found: _Sorted, xs: list, ys: list, tol: float) -> list[dict]:
+    """The line records after joining the pieces that meet at a seam (fields of the first piece)."""
+    out = []
+    for positions, coords in joined_lines(found.lines, xs, ys, tol):
+        first = min(positions, key=lambda p: found.lines[p].order)
+        record = found.line_records[first]
+        points = record["annotation"]["points"] if len(positions) == 1 else flat(coords)
+        out.append({**record, "annotation": {**record["annotation"], "points": points}})
+    return out
+
+
+def integrate_image_tiles(tasks: Sequence[dict], prefix: str, *, rows: int | None = None, cols: int | None = None,
+                          tol: float = 1.0, keep_other_types: bool = False,
+                          report: ConversionReport | None = None) -> dict:
+    """One image task from its tiles. Merged: bbox, polygon and segmentation annotations of the
+    same type and value that meet across a seam (within ``tol`` px, also across several tiles)
+    become one; line pieces of the same value whose ends meet on a seam are joined into one line;
+    a classification is kept once per value (the first tile's). Keypoints are moved into place.
+    Pose and circle annotations are moved into place with ``keep_other_types`` (never merged),
+    else left out; annotations of other types and malformed ones are left out. Everything left out
+    is counted in ``report`` with its place."""
+    if not is_number(tol) or isinstance(tol, bool) or tol < 0:
+        raise FormatError(f"tol must be a finite number >= 0, got {tol!r:.40}")
+    report = report if report is not None else ConversionReport("integrate")
+    numbered = pieces(tasks, prefix)
+    offsets, cells, xs, ys = tile_grid(numbered, rows, cols)
+    found = _tile_items(numbered, offsets, cells, keep_other_types, report, prefix)
+    out = [*_merged_shapes(found.shapes, cells, xs, ys, tol), *_merged_lines(found, xs, ys, tol),
+           *found.classifications.values(), *found.passthrough]
     out.sort(key=lambda record: record["order"])
     return {"name": merged_name(prefix, numbered[0][1]), "width": xs[-1], "height": ys[-1],
             "annotations": [{**IMAGE_DEFAULTS, **record["annotation"]} for record in out]}
-
-
-def _tile_sizes(total: int, parts: int) -> list[int]:
-    base, extra = divmod(total, parts)
-    return [base + (1 if k < extra else 0) for k in range(parts)]
-
-
-def _clip(kind: str, points: object, box) -> list:
-    """The parts of a shape inside a tile box, in image coordinates (a list of points per part)."""
-    import shapely
-
-    if kind == "bbox":
-        x1, y1, x2, y2 = points
-        low_x, high_x = max(min(x1, x2), box.bounds[0]), min(max(x1, x2), box.bounds[2])
-        low_y, high_y = max(min(y1, y2), box.bounds[1]), min(max(y1, y2), box.bounds[3])
-        return [[low_x, low_y, high_x, high_y]] if high_x > low_x and high_y > low_y else []
-    if kind == "keypoint":
-        x0, y0, x1, y1 = box.bounds
-        return [list(points)] if x0 <= points[0] < x1 and y0 <= points[1] < y1 else []
-    if kind == "line":
-        clipped = shapely.intersection(shapely.LineString(np.asarray(points, float).reshape(-1, 2)), box)
-        return [_flat(np.asarray(part.coords)) for part in getattr(clipped, "geoms", [clipped])
-                if part.geom_type == "LineString" and not part.is_empty]
-    regions = [[points]] if kind == "polygon" else points
-    shapes = [region_polygon([np.asarray(ring, float).reshape(-1, 2) for ring in region])
-              for region in regions if region]
-    clipped = shapely.intersection(shapely.union_all(shapes), box)
-    polygons = [p for p in getattr(clipped, "geoms", [clipped]) if p.geom_type == "Polygon" and not p.is_empty]
-    if kind == "polygon":
-        return [_flat(_clean_ring(np.asarray(p.exterior.coords), True)) for p in polygons]
-    segmentation = [[_flat(_clean_ring(np.asarray(p.exterior.coords), True), closed=True)]
-                    + [_flat(_clean_ring(np.asarray(h.coords), False), closed=True) for h in p.interiors]
-                    for p in polygons]
-    return [segmentation] if segmentation else []
-
-
-def _tile_pieces(annotation: dict, box) -> list[dict]:
-    """The annotation's pieces inside one tile, in image coordinates. A rotated bbox wholly inside
-    stays a rotated bbox; cut by the tile, its pieces are polygons of its rotated corners (the
-    rotation is in their vertices, not repeated)."""
-    kind, points = annotation["type"], annotation["points"]
-    rotation = annotation.get("rotation") or 0
-    if kind == "bbox" and rotation:
-        corners = box_corners(np.array([points], np.float64), np.array([rotation], np.float64)).reshape(-1)
-        parts = _clip("polygon", corners.tolist(), box)
-        if len(parts) == 1 and len(parts[0]) == 8 and np.allclose(sorted(parts[0]), sorted(corners.tolist())):
-            return [copy.deepcopy(annotation)]
-        return [{**copy.deepcopy(annotation), "type": "polygon", "points": part, "rotation": 0} for part in parts]
-    return [{**copy.deepcopy(annotation), "points": part} for part in _clip(kind, points, box)]
-
-
-def split_image_task(task: dict, rows: int, cols: int, *, image_path: str | os.PathLike[str] | None = None,
-                     output_dir: str | os.PathLike[str] | None = None,
-                     report: ConversionReport | None = None) -> list[dict]:
-    """The tiles of an image task (the inverse of :func:`integrate_image_tiles`), numbered
-    row-major from the top left: bbox, polygon, segmentation and line annotations clipped to each
-    tile, a keypoint in the tile holding it, a classification in every tile; other types (pose,
-    circle, …) are left out and counted in ``report``. With ``image_path`` and ``output_dir`` the
-    tile images are cut and written as ``output_dir/<tile name>`` too."""
-    import shapely
-
-    _check_grid(checked_task(task), rows, cols)
-    for index, annotation in enumerate(task.get("annotations", ())):
-        if annotation.get("type") not in (*SPLIT_TYPES, "classification") and report is not None:
-            report.note("annotation of a type that is not split, left out of the tiles",
-                        where("tasks", task.get("name"), index, annotation.get("type")))
-    tiles = _split_annotations(task, rows, cols, shapely)
-    if image_path is not None and output_dir is not None:
-        _write_tile_images(task, tiles, rows, cols, Path(image_path), output_dir)
-    return tiles
-
-
-def _write_tile_images(task: dict, tiles: list[dict], rows: int, cols: int, image_path: Path,
-                       output_dir: str | os.PathLike[str]) -> None:
-    import io
-
-    from PIL import Image
-
-    from .files import output_path, write_atomic
-
-    with Image.open(image_path) as image:
-        image.load()
-        for number, tile_task in enumerate(tiles):
-            row, col = divmod(number, cols)
-            x0 = sum(t["width"] for t in tiles[row * cols:row * cols + col])
-            y0 = sum(tiles[r * cols + col]["height"] for r in range(row))
-            crop = image.crop((x0, y0, x0 + tile_task["width"], y0 + tile_task["height"]))
-            stream = io.BytesIO()
-            crop.save(stream, format=image.format or "PNG", quality=95)
-            write_atomic(output_path(output_dir, tile_task["name"], f"task {task['name']!r}"), stream.getvalue())
-
-
-MAX_TILES = 10_000  # tiles per image: a larger grid is an error before any work
-
-
-def _check_grid(task: dict, rows: object, cols: object) -> None:
-    """FormatError unless rows × cols is a grid of at least one pixel per tile, at most MAX_TILES."""
-    width, height = task.get("width"), task.get("height")
-    if not all(type(v) is int for v in (rows, cols, width, height)):
-        raise FormatError(f"task {task.get('name')!r}: rows, cols, width and height must be integers")
-    if rows < 1 or cols < 1 or rows * cols > MAX_TILES or rows > height or cols > width:
-        raise FormatError(f"task {task.get('name')!r}: a {rows}x{cols} grid cannot split a {width}x{height} "
-                          f"image (at least 1x1, at most {MAX_TILES:,} tiles, at least one pixel each)")
-
-
-def _split_annotations(task: dict, rows: int, cols: int, shapely) -> list[dict]:
-    widths, heights = _tile_sizes(task["width"], cols), _tile_sizes(task["height"], rows)
-    tiles = []
-    for row in range(rows):
-        for col in range(cols):
-            x0, y0 = sum(widths[:col]), sum(heights[:row])
-            box = shapely.box(x0, y0, x0 + widths[col], y0 + heights[row])
-            annotations = []
-            for annotation in task.get("annotations", ()):
-                kind, points = annotation.get("type"), annotation.get("points")
-                if kind == "classification":  # about the whole image: every tile carries it
-                    annotations.append(copy.deepcopy(annotation))
-                elif kind in SPLIT_TYPES and points:
-                    annotations += [{**piece, "points": _translate(piece["type"], piece["points"], -x0, -y0)}
-                                    for piece in _tile_pieces(annotation, box)]
-            tiles.append({"name": piece_name(task, row * cols + col + 1), "width": widths[col],
-                          "height": heights[row], "annotations": annotations})
-    return tiles

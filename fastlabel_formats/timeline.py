@@ -1,4 +1,4 @@
-"""Audio and video pieces merged back into one task, and split (``formats-spec.md`` §13): audio
+"""Audio and video pieces merged back into one task, and split: audio
 segments that end on a piece's end are joined with segments of the same type and value that start
 at 0 in the next piece; video tracks that reach a piece's last frame with tracks that have frame 1
 in the next piece."""
@@ -8,10 +8,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 
+from . import validation
 from .errors import FormatError, where
 from .pieces import merged_name, piece_name, piece_sizes, pieces, rounded
 from .tasks import checked_task
-from .validation import is_number
+from .validation import is_number, too_deep
 
 
 def _sizes(numbered: list[tuple[int, dict]], key: str, given: Sequence[float] | None, what: str) -> list:
@@ -26,8 +27,24 @@ def _sizes(numbered: list[tuple[int, dict]], key: str, given: Sequence[float] | 
     return piece_sizes([task[key] for _, task in numbered], key, integral=key == "frameCount")
 
 
+# how much deeper than the points of one type a whole audio or video annotation may nest (its
+# points by frame, its attributes and keypoints): a deeper one is an error before it is copied
+ANNOTATION_LEVELS = 4
+
+
+def _check_depth(task: dict, source: str) -> dict:
+    """``task`` unless an annotation nests deeper than its points, attributes and keypoints can
+    (copying it would exhaust Python's stack)."""
+    for index, annotation in enumerate(task.get("annotations", ())):
+        if too_deep(annotation, validation.MAX_POINTS_DEPTH + ANNOTATION_LEVELS):
+            raise FormatError(f"{where(source, task['name'], index, annotation.get('type'))}: values nested "
+                              "deeper than MAX_POINTS_DEPTH (raise fastlabel_formats.validation.MAX_POINTS_DEPTH)")
+    return task
+
+
 def _check_times(task: dict, source: str) -> dict:
     """``task`` when the start and end of its annotations are finite numbers (or absent)."""
+    _check_depth(task, source)
     for index, annotation in enumerate(task.get("annotations", ())):
         for key in ("start", "end"):
             if annotation.get(key) is not None and not is_number(annotation[key]):
@@ -38,6 +55,7 @@ def _check_times(task: dict, source: str) -> dict:
 
 def _check_frames(task: dict, source: str) -> dict:
     """``task`` when the frame keys of its tracks are numbers 1, 2, … as text."""
+    _check_depth(task, source)
     for index, annotation in enumerate(task.get("annotations", ())):
         points = annotation.get("points")
         bad = [key for key in points if not (isinstance(key, str) and key.isdecimal() and key.isascii()

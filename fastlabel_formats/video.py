@@ -1,4 +1,4 @@
-"""Frames of video tasks: decoding local video files to JPEGs, or naming frames from counts (§12)."""
+"""Frames of video tasks: decoding local video files to JPEGs, or naming frames from counts."""
 
 from __future__ import annotations
 
@@ -86,10 +86,12 @@ def project_frames(
             names = decode_frames(name, path, [Path(d) for d in images_dirs])
         elif frame_counts is not None and name in frame_counts:
             names = frame_file_names(name, int(frame_counts[name]))
+        elif type(task.get("frameCount")) is int and task["frameCount"] >= 0:  # as MOT and CVAT video give it
+            names = frame_file_names(name, task["frameCount"])
         else:
             raise FormatError(
                 f"{where(source, name)}: video project needs the task's video file "
-                "(videos=folder or {name: path}) or its frame count (frame_counts={name: n})"
+                "(videos=folder or {name: path}), its frame count (frame_counts={name: n}) or a 'frameCount'"
             )
         width, height = task.get("width", 0), task.get("height", 0)
         frames += [Frame(n, width, height, task_index, str(j + 1), name) for j, n in enumerate(names)]

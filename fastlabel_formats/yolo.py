@@ -1,4 +1,6 @@
-"""FastLabel -> YOLO text labels (``formats-spec.md`` §2), with D6 and D8–D12 fixed.
+"""FastLabel -> YOLO text labels, in linear time, ``classes.txt`` in the order of ``classes``,
+lines by class number, one line per region, images of size 0 and poses outside pose projects
+skipped (reported).
 
 Without ``classes`` the lines follow the COCO export (categories sorted, COCO order); with
 ``classes`` the passed order defines the indices and ``classes.txt``. Either way a file holds one
@@ -135,7 +137,7 @@ def export_yolo(
 class YoloTarget(PerImageTarget):
     """Class names and label files of a YOLO export, by the COCO path or the classes path.
 
-    Images of width or height 0 get no label file on either path (D11).
+    Images of width or height 0 get no label file on either path (reported).
     """
 
     name = "yolo"
@@ -255,7 +257,7 @@ class YoloTarget(PerImageTarget):
 
 def coco_lines(batch: AnnotationTable, category_ids: dict, project_type: str, obb: bool,
                report: ConversionReport) -> YoloLines:
-    """Lines of the COCO path (§2.1): one box per COCO annotation, or its polygon rings."""
+    """Lines of the path without ``classes`` (the COCO export's): one box per COCO annotation, or its polygon rings."""
     rows = coco_rows(batch, category_ids, report)
     pose = rows.kinds[rows.order] == "pose_estimation"
     batch.note(report, batch.rows_mask(rows.order[pose]),
@@ -269,7 +271,7 @@ def coco_lines(batch: AnnotationTable, category_ids: dict, project_type: str, ob
 
 def classes_lines(batch: AnnotationTable, index_of: dict, project_type: str, obb: bool,
                   report: ConversionReport) -> YoloLines:
-    """Lines of the classes path (§2.2), one kind per file as Ultralytics reads them: box lines
+    """Lines of the path with ``classes``, one kind per file as Ultralytics reads them: box lines
     (a polygon or segmentation as its box), or for ``image_segmentation`` polygon lines (a box as
     its closed ring), per class sorted by text."""
     kinds = row_kinds(batch)
@@ -387,7 +389,7 @@ def polygon_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray,
 
 
 def format_labels(batch: AnnotationTable, lines: YoloLines, by_class: bool) -> list[tuple[str, list[str]]]:
-    """Text of every line grouped per frame: in line order, or ``by_class`` as §2.4 says."""
+    """Text of every line grouped per frame: in line order, or ``by_class`` (class number, boxes first)."""
     texts = line_texts(batch, lines)
     frame_of_line = batch.frame[lines.row]
     if by_class:
@@ -401,7 +403,7 @@ def format_labels(batch: AnnotationTable, lines: YoloLines, by_class: bool) -> l
 
 
 def _classes_order(frame_of_line: np.ndarray, lines: YoloLines, texts: list[str]) -> np.ndarray:
-    """Path §2.2 order (D9): per frame by class (numeric), boxes first, polygons by text."""
+    """The order with ``classes``: per frame by class (as a number: 2 before 10), boxes first, polygons by text."""
     first_line_of_row: dict[int, str] = {}
     for line, row in enumerate(lines.row.tolist()):
         first_line_of_row.setdefault(row, texts[line])

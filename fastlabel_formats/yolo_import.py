@@ -1,4 +1,5 @@
-"""YOLO -> FastLabel (``formats-spec.md`` §10, D39–D41) from the layouts people have: a classes file
+"""YOLO -> FastLabel (fixing the official SDK's reader: any whitespace, blank lines, ``.JPG``, stray
+``.txt`` files) from the layouts people have: a classes file
 and a folder (labels beside their images, or in a ``labels/`` tree beside an ``images/`` tree, or
 our own export's ``annotations/`` with ``images=``), and Ultralytics' ``data.yaml`` with its splits,
 read the way Ultralytics reads it (:mod:`fastlabel_formats.yolo_layout`). The writing side is
@@ -117,7 +118,7 @@ class LabelTally:
 def yolo_label_annotations(path: Path, size: tuple[int, int], classes: dict, kind: str,
                            report: ConversionReport, pose: PoseShape | None = None,
                            tally: LabelTally | None = None) -> list[dict]:
-    """The annotations of one label file (blank lines ignored, any whitespace separates, D39);
+    """The annotations of one label file (blank lines ignored, any whitespace separates);
     each line that is no label of ``kind`` is reported with its file and line number."""
     tally = tally if tally is not None else LabelTally()
     annotations = []

@@ -99,7 +99,7 @@ def data_yaml(root: Path, splits: Sequence[str], names: Sequence[str],
     folders.setdefault("val", folders["train"])
     lines = [f"path: {json.dumps(str(root.resolve()), ensure_ascii=False)}"]
     lines += [f"{split}: {folders[split]}" for split in SPLITS if split in folders]
-    lines.append("names:")
+    lines.append("names:" if names else "names: {}")  # no class: an empty mapping, never null
     lines += [f"  {index}: {json.dumps(str(name), ensure_ascii=False)}" for index, name in enumerate(names)]
     if keypoint_keys:
         widest = max(keypoint_keys, key=len)
@@ -173,6 +173,22 @@ def place_image(source: Path, target: Path, copy: bool) -> bool:
     else:
         os.symlink(source.resolve(), target)
     return True
+
+
+def link_image(source: Path, target: Path, copy: bool) -> bool:
+    """Put ``source`` at ``target`` as a hard link (a copy across file systems or with ``copy``);
+    not a symlink: COCO and VOC readers such as datumaro resolve links and refuse an image that
+    ends up outside the layout's image folder. False when ``source`` is missing."""
+    if not copy and source.is_file():
+        make_folder(target.parent)
+        if target.is_symlink() or target.exists():
+            target.unlink()
+        try:
+            os.link(source, target)
+            return True
+        except OSError:
+            pass
+    return place_image(source, target, True)
 
 
 def ultralytics_label(image: str, sep: str = os.sep) -> str:

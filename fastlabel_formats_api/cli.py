@@ -4,9 +4,10 @@ to a FastLabel project (token from ``FASTLABEL_ACCESS_TOKEN``, server from ``FAS
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from fastlabel_formats import FormatError
 from fastlabel_formats import cli as core_cli
@@ -27,7 +28,7 @@ PUSH_EPILOG = """examples:
 def run_pull(args: argparse.Namespace) -> int:
     """Write a project's tasks as every target of --to; exit 1 when a file could not be fetched."""
     started = time.perf_counter()
-    with _client() as client:
+    with _plain_messages(), _client() as client:
         reports, fetched = client.pull(
             args.project, args.output, [name for name in args.to.split(",") if name.strip()], status=args.status,
             tags=[tag for tag in (args.tags or "").split(",") if tag], images=args.images,
@@ -41,12 +42,23 @@ def run_pull(args: argparse.Namespace) -> int:
 def run_push(args: argparse.Namespace) -> int:
     """Create (or update) the tasks of a dataset in a project; exit 1 when a task failed."""
     started = time.perf_counter()
-    with _client() as client:
+    with _plain_messages(), _client() as client:
         pushed = client.push(args.source, args.project, source_format=args.source_format, images=args.images,
                              update=args.update, create_classes=args.create_classes, threads=args.threads,
                              classes_file=args.classes_file)
     core_cli.say(f"[{time.perf_counter() - started:.2f} s]")
     return _outcome(pushed)
+
+
+@contextlib.contextmanager
+def _plain_messages() -> Iterator[None]:
+    """A FastLabelException leaving the block reads as a person's message (the server's status in
+    words, not the SDK's ``<Response [422]>`` prefix); its type, and so the exit code, stay."""
+    try:
+        yield
+    except FastLabelException as error:
+        error.args = (error.user_message(),)
+        raise
 
 
 def _outcome(report: SyncReport) -> int:
@@ -87,7 +99,7 @@ def add_commands(commands, command: Callable) -> None:
                    source="the dataset: FastLabel tasks, a COCO file, a YOLO folder or data.yaml, VOC or labelme",
                    positional="source")
     push.add_argument("--from", dest="source_format", default="auto",
-                      choices=("auto", "fastlabel", "coco", "yolo", "voc", "labelme"), help="SRC's format")
+                      choices=core_cli.source_choices(), help="SRC's format")
     push.add_argument("--project", required=True, help="the project's slug")
     push.add_argument("--images", help="folder of the images, by task name")
     push.add_argument("--classes-file", help="YOLO: the classes file (default: SRC/classes.txt)")

@@ -1,4 +1,4 @@
-"""Every wire method of ``api-contract.md`` §2 as a table row.
+"""Every wire method of the FastLabel API that the official client calls, as a table row.
 
 Task kinds are one table (:data:`TASK_KINDS`): each row gives the ``find`` / ``get`` / ``create`` /
 ``update`` endpoints and the ``find_*_by_name`` / ``iter_*`` helpers of one kind. The other

@@ -25,7 +25,8 @@ def method(endpoint: Endpoint) -> Callable:
 
     call.__signature__ = signature
     call.__name__ = call.__qualname__ = endpoint.name
-    call.__doc__ = endpoint.doc or f"{endpoint.verb} {endpoint.path} (api-contract.md §2)."
+    call.__doc__ = endpoint.doc or (f"{endpoint.verb} {endpoint.path} of the FastLabel API, as the official client's "
+                                    "method of this name.")
     return call
 
 
@@ -53,15 +54,30 @@ def lookup_method(lookup: Lookup):
     return find
 
 
+MAX_PAGES = 20_000  # pages one ``iter_*`` call reads at most (Transport ``max_pages`` overrides it)
+
+
+def _page_ids(page: list) -> list:
+    """What identifies a page's items: their ids (the item itself when it has none)."""
+    return [item.get("id", item) if isinstance(item, dict) else item for item in page]
+
+
 def pager_method(pager: Pager):
     def iterate(self, *args, **filters):
-        offset = 0
-        while True:
+        offset, previous = 0, None
+        cap = getattr(self.api, "max_pages", None) or MAX_PAGES
+        for _ in range(cap):
             page = listed(getattr(self, pager.getter)(*args, offset=offset, limit=pager.page, **filters), pager.getter)
+            ids = _page_ids(page)
+            if page and ids == previous:
+                raise FastLabelException(f"{pager.getter}: the server answered the same {len(page)} items at "
+                                         f"offset {offset} as at offset {offset - len(page)}; stopped paging")
             yield from page
             if len(page) < pager.page:
                 return
-            offset += len(page)
+            offset, previous = offset + len(page), ids
+        raise FastLabelException(f"{pager.getter}: more than {cap:,} full pages of {pager.page} items; stopped "
+                                 "paging (Transport max_pages raises the cap)")
 
     iterate.__name__ = iterate.__qualname__ = pager.name
     iterate.__doc__ = f"Every item of ``{pager.getter}``, paged {pager.page} at a time (offset/limit)."

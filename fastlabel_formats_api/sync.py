@@ -13,6 +13,8 @@ import collections
 import concurrent.futures
 import contextlib
 import json
+import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from fastlabel_formats.convert import read_tasks
 from fastlabel_formats.files import output_path
 from fastlabel_formats.targets import target_name
 
-from .exceptions import FastLabelException, FastLabelInvalidException
+from .exceptions import FastLabelException, FastLabelInvalidException, user_message
 
 MEDIA_FOLDERS = {"image": "images", "video": "videos"}  # what pull converts, and where its files go
 CLASSED_TYPES = ("bbox", "polygon", "segmentation", "keypoint", "line", "pose_estimation")
@@ -47,7 +49,7 @@ class SyncReport:
 
     def fail(self, name: str, error: BaseException) -> None:
         with self._lock:
-            self.failures.append((name, str(error)[:500]))
+            self.failures.append((name, user_message(error)[:500]))
 
     @property
     def ok(self) -> bool:
@@ -90,9 +92,6 @@ def pull(client, project: str, output_dir: str, targets: Sequence[str] = ("coco"
     names = [target_name(target) for target in targets]  # an unknown one fails before any call
     filters = {key: value for key, value in (("status", status), ("tags", list(tags))) if value}
     out, sync = Path(output_dir), SyncReport("pull")
-    # the pages, spooled to a local JSON Lines file: read by the exporters' two passes and the fetch
-    tasks = core.task_source(_counted(getattr(client, f"iter_{media}_tasks")(project, **filters), sync))
-    tasks = tasks.replayable()
     folder = out / MEDIA_FOLDERS[media]
     videos: dict[str, str] | None = {} if media == "video" else None
     definitions = None if classes else list(client.iter_annotations(project)) or None
@@ -102,11 +101,20 @@ def pull(client, project: str, output_dir: str, targets: Sequence[str] = ("coco"
     # the exporters read only the tasks, unless they decode videos or place images beside the
     # labels (the Ultralytics layout links or copies each image): then the files come first
     needed_first = videos is not None or (images and layout == "ultralytics" and "yolo" in names)
-    with _fetched(client.api, tasks, folder, threads, sync, videos, progress,
-                  images or videos is not None, wait=needed_first):
+    with _spooled(getattr(client, f"iter_{media}_tasks")(project, **filters), sync) as tasks, \
+            _fetched(client.api, tasks, folder, threads, sync, videos, progress, images or videos is not None,
+                     wait=needed_first):
         reports = core.export_targets(tasks, {name: out / name for name in names}, options, videos=videos,
                                       progress=progress, overwrite=overwrite)
     return reports, sync
+
+
+@contextlib.contextmanager
+def _spooled(pages: Iterable[dict], sync: SyncReport) -> Iterator[core.TaskSource]:
+    """The tasks of ``pages`` spooled to a local JSON Lines file (read by the exporters' two passes
+    and the fetch; never all in memory) in a temporary folder removed on every way out."""
+    with tempfile.TemporaryDirectory(prefix="fastlabel-pull-") as spool:
+        yield core.task_source(_counted(pages, sync)).replayable(spool_dir=spool)
 
 
 def _counted(tasks: Iterable[dict], sync: SyncReport) -> Iterator[dict]:
@@ -240,13 +248,29 @@ def _push_one(client, project: str, task: dict, found: dict | None, images: str 
             return "skipped (exists with other annotations; give --update)"
         client.update_image_task(found["id"], annotations=annotations)
         return "updated"
-    if images is None:
-        raise FastLabelInvalidException("no --images folder to upload the image from", 422)
-    path = Path(images) / task["name"]
-    if not path.is_file():
-        raise FastLabelInvalidException(f"no image file {path}", 422)
+    path = image_file(images, task["name"])
     client.create_image_task(project, task["name"], str(path), annotations=annotations)
     return "created"
+
+
+def image_file(images: str | None, name: str) -> Path:
+    """The file of the task ``name`` in the folder ``images``; FastLabelInvalidException when there
+    is none, or when the name leads outside the folder (``..``, an absolute path, a symlink to
+    elsewhere: such a file is never read)."""
+    if images is None:
+        raise FastLabelInvalidException("no --images folder to upload the image from", 422)
+    try:
+        root = Path(images).resolve()
+        path = (root / name).resolve()
+    except (OSError, RuntimeError, ValueError) as error:  # a NUL in the name, a symlink loop
+        raise FastLabelInvalidException(f"the image {name!r} cannot be looked up in --images {images}: {error}",
+                                        422) from None
+    if os.path.isabs(name) or not path.is_relative_to(root):
+        raise FastLabelInvalidException(f"the image {name!r} is outside --images {images}: not read, not uploaded",
+                                        422)
+    if not path.is_file():
+        raise FastLabelInvalidException(f"no image file {Path(images) / name}", 422)
+    return path
 
 
 def same_annotations(stored: list[dict], pushed: list[dict]) -> bool:

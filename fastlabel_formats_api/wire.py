@@ -3,7 +3,7 @@
 An :class:`Endpoint` row holds a method's official Python signature (as text), its verb and path,
 its :class:`Key` rules and its client-side checks; :func:`method` turns a row into a ``Client``
 method. GET keys become the query string (lists as repeated keys), other verbs' keys the JSON
-body. The rules are the shorthand of ``api-contract.md`` §2.0: ``always``, ``truthy`` (left out
+body. The rules: ``always``, ``truthy`` (left out
 when falsy), ``not_none`` and ``flag`` (``true`` or nothing); ``given`` (sent when passed, even
 ``None``) and ``constant`` cover the newer methods.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,7 @@ def test_local_exports_and_imports_equal_the_core_and_send_nothing(fake, client,
         tmp_path / "client0")
     assert client.convert_pascalvoc_to_fastlabel(str(tmp_path / "voc/annotations")) == \
         core.pascalvoc_to_fastlabel(tmp_path / "voc/annotations")
+    shutil.copytree(SAMPLE / "images", tmp_path / "yolo" / "annotations", dirs_exist_ok=True)  # images by labels
     yolo = (str(tmp_path / "yolo/classes.txt"), str(tmp_path / "yolo"))
     assert client.convert_yolo_to_fastlabel(*yolo) == core.yolo_to_fastlabel(*yolo)  # seed-era two arguments
     assert client.convert_yolo_to_fastlabel(*yolo, "segmentation") == core.yolo_to_fastlabel(

@@ -61,6 +61,10 @@ def test_errors_keep_the_official_types_and_messages(fake):
         api.request("GET", "projects")
     again = pickle.loads(pickle.dumps(raised.value))
     assert (again.message, again.code, str(again)) == ("plain text", 422, "<Response [422]> plain text")
+    # what the command line shows instead: the status in words, the server's message
+    assert again.user_message() == raised.value.user_message() == "the server answered 422: plain text"
+    assert FastLabelInvalidException("Supported extensions are zip.", 422).user_message() == \
+        "Supported extensions are zip."  # a client-side check: no status claimed
 
 
 def test_dropped_connection_on_get_is_retried(fake):

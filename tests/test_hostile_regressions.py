@@ -145,3 +145,40 @@ def test_found_by_a_longer_census(tmp_path):
     (tmp_path / "a.json").write_text(json.dumps({"shapes": 5, "imagePath": "a.jpg"}))
     with pytest.raises(FormatError, match="'shapes' must be a list, got int"):
         ff.labelme_to_fastlabel(tmp_path)
+
+
+def _nested(levels: int) -> list:
+    value: list = [1]
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("call", [
+    lambda deep: ff.integrate([{"name": "a/1.mp3", "duration": 2, "annotations": [
+        {"type": "segment", "value": deep, "start": 0, "end": 1}]}], "a"),
+    lambda deep: ff.integrate([{"name": "a/1.mp4", "frameCount": 2, "annotations": [
+        {"type": "bbox", "value": "v", "points": {"1": {"value": deep}}}]}], "a"),
+    lambda deep: ff.split_audio_task({"name": "a.mp3", "duration": 2, "annotations": [
+        {"type": "segment", "value": "v", "attributes": [{"key": "k", "value": deep}], "start": 0, "end": 1}]}, [1, 1]),
+    lambda deep: ff.split_video_task({"name": "a.mp4", "frameCount": 2, "annotations": [
+        {"type": "bbox", "value": "v", "points": {"1": {"value": deep}}}]}, [1, 1]),
+])
+def test_audio_and_video_values_nested_past_the_stack_are_named(call):
+    with pytest.raises(FormatError, match=r"annotation #0 \(\w+\): values nested deeper than MAX_POINTS_DEPTH"):
+        call(_nested(5000))
+
+
+@pytest.mark.parametrize("call, problem", [
+    (lambda: ff.validate([], classes=5), "classes must be a list of names, got int"),
+    (lambda: ff.validate([], classes=[{"a": 1}]), "classes must be a list of names, got a list holding dict"),
+    (lambda: ff.validate([], annotations="x"), r"annotations \(definitions\) must be a list of objects, got str"),
+    (lambda: ff.validate([], annotations=[5]), r"annotations \(definitions\) must be a list of objects"),
+    (lambda: ff.integrate([task("a/1.jpg", 4, 4)], "a", kind=["image"]), "kind must be one of"),
+    (lambda: ff.integrate_image_tiles([task("a/1.jpg", 4, 4)], "a", rows={}, cols=1), "rows must be a whole number"),
+    (lambda: ff.integrate_image_tiles([task("a/1.jpg", 4, 4)], "a", rows=-1, cols=-1), "rows must be a whole number"),
+    (lambda: ff.integrate_image_tiles([task("a/1.jpg", 4, 4)], "a", tol=math.nan), "tol must be a finite number"),
+])
+def test_odd_arguments_of_validate_and_integrate_are_named(call, problem):
+    with pytest.raises(FormatError, match=problem):
+        call()

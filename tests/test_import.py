@@ -57,8 +57,8 @@ def test_polygon_mode_skips_unusable_segmentations_d30_d31_d32():
     result = coco_to_fastlabel(coco, "polygon", report=report)
     assert result["a.jpg"] == [{"value": "cat", "points": [5, 6, 7, 8], "type": "bbox", "attributes": []},
                                {"value": "cat", "points": [0, 0, 3, 0, 3, 3], "type": "polygon", "attributes": []}]
-    assert report.findings["annotation without a usable bbox or polygon, skipped (D30, D32)"].count == 3
-    assert report.findings["category without name or supercategory, annotation skipped (D31)"].count == 1
+    assert report.findings["annotation without a usable bbox or polygon, skipped"].count == 3
+    assert report.findings["category without name or supercategory, annotation skipped"].count == 1
 
 
 def test_pose_mode_visibility_and_short_keypoints_d33():
@@ -90,7 +90,8 @@ def test_automatic_mode_rle_polygons_rectangles_and_keypoints():
     assert polygons["points"] == [[[0, 0, 3, 0, 3, 3, 0, 0]], [[5, 5, 8, 5, 8, 8, 5, 5]]]
     assert box == {"value": "cat", "points": [4, 4, 2, 1], "type": "bbox", "attributes": [], "rotation": 30}
     assert lone_box["points"] == [1, 1, 3, 3] and lone_box["type"] == "bbox"
-    assert pose["keypoints"] == [{"key": "head", "value": [1, 1, 1]}, {"key": "hip", "value": [3, 3, 0]}]
+    assert pose["keypoints"] == [{"key": "head", "value": [1, 1, 1]}, {"key": "neck", "value": []},
+                                 {"key": "hip", "value": [3, 3, 0]}]
 
 
 def test_images_keys_duplicates_and_missing_images(tmp_path):
@@ -313,7 +314,7 @@ def test_non_numeric_and_non_finite_coordinates_are_reported_not_converted(mode)
                      {"category_id": 1, "segmentation": [[0, 0, 4, 0, 4, 4]]})
     result = coco_to_fastlabel(coco, mode, report=report)
     assert len(result["a.jpg"]) == 1  # bbox mode without a bbox reads the polygon, as the SDK does
-    assert report.findings["annotation without a usable bbox or polygon, skipped (D30, D32)"].count == 4
+    assert report.findings["annotation without a usable bbox or polygon, skipped"].count == 4
     if mode is not None:
         result["a.jpg"][0]["points"].append(99)  # the output never aliases the caller's lists
         assert coco["annotations"][4]["segmentation"][0] == [0, 0, 4, 0, 4, 4]
@@ -340,8 +341,8 @@ def test_coco_file_with_odd_entries_converts_the_rest(tmp_path, mode):
     path.write_text(json.dumps(coco))
     report = ConversionReport("coco import")
     from_file = coco_to_fastlabel(path, mode, report=report)
-    # annotation_type=None keeps a keypoint annotation's pose and its own polygon
-    assert len(from_file["a.jpg"]) == (2 if mode is None else 1) and from_file == coco_to_fastlabel(coco, mode)
+    # one record is one annotation (annotation_type=None: the polygon carrying the keypoints)
+    assert len(from_file["a.jpg"]) == 1 and from_file == coco_to_fastlabel(coco, mode)
     assert report.findings["annotation that is not an object, skipped"].count == 2
     path.write_text(json.dumps([coco]))
     with pytest.raises(FormatError, match="coco.json: a COCO file holds an object, not list"):

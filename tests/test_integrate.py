@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
-from hypothesis import given
+import shapely
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from fastlabel_formats import FormatError, integrate_audio, integrate_video, split_audio_task, split_video_task
@@ -121,11 +123,10 @@ def test_image_tiles_spec_example():
         ("bbox", "x", [90, 0, 100, 10]),  # diagonal neighbours are not merged
         ("polygon", "cat", [120, 120, 250, 120, 250, 200, 200, 200, 200, 250, 120, 250]),
         ("bbox", "x", [100, 100, 110, 110]),
+        ("keypoint", "k", [101, 201]),  # a keypoint lies in one tile: moved into place, always kept
         ("bbox", "bird", [210, 210, 220, 220]),
     ]
     assert merged["annotations"][0]["attributes"] == [] and merged["annotations"][0]["confidenceScore"] == -1
-    kept = integrate_image_tiles(tiles, "image/cat", keep_other_types=True)
-    assert ("keypoint", [101, 201]) in [(a["type"], a["points"]) for a in kept["annotations"]]
 
 
 def test_image_tiles_bad_grids():
@@ -271,3 +272,98 @@ def test_huge_images_are_refused_before_anything_is_allocated(tmp_path):
         export_semantic_segmentation(huge, tmp_path / "png")
     with pytest.raises(FormatError, match="pixels is more than"):
         export_coco(huge, tmp_path / "coco", holes="rle")
+
+
+EVERY_TYPE = [shape("bbox", "b", [10, 10, 90, 60]), shape("polygon", "p", [20, 20, 80, 20, 80, 80, 20, 80]),
+              shape("segmentation", "s", [[[5, 5, 95, 5, 95, 95, 5, 95, 5, 5],
+                                           [30, 30, 30, 70, 70, 70, 70, 30, 30, 30]]]),
+              shape("line", "l", [5, 25, 95, 35, 40, 95]), shape("keypoint", "k", [70, 20]),
+              {"type": "classification", "value": "day", "attributes": [{"key": "sun", "value": True}]},
+              {"type": "pose_estimation", "value": "man", "keypoints": [{"key": "head", "value": [10, 20, 1]}]},
+              shape("circle", "c", [60, 60, 5])]
+
+
+def _every_type_tiles() -> list[dict]:
+    """A 3 × 3 split of a 100 × 100 task with one annotation of every type; pose and circle (not
+    split) added to tile 5 by hand, as a server's split would carry them."""
+    from fastlabel_formats import split_image_task
+
+    tiles = split_image_task({"name": "all.jpg", "width": 100, "height": 100, "annotations": EVERY_TYPE}, 3, 3)
+    tiles[4]["annotations"] += [{"type": "pose_estimation", "value": "man", "keypoints": [
+        {"key": "head", "value": [10, 20, 1]}, {"key": "hand", "value": []}]}, shape("circle", "c", [26, 26, 5])]
+    return tiles
+
+
+def test_integrate_merges_or_reports_every_annotation_type():
+    """Each type comes back once: shapes merged at the seams, the line joined, the keypoint moved
+    into place, the classification once; pose and circle left out with their places."""
+    from fastlabel_formats import ConversionReport, integrate_image_tiles
+
+    report = ConversionReport("integrate")
+    merged = integrate_image_tiles(_every_type_tiles(), "all", report=report)
+    by_type = {}
+    for annotation in merged["annotations"]:
+        by_type.setdefault(annotation["type"], []).append(annotation)
+    assert sorted((kind, len(found)) for kind, found in by_type.items()) == [
+        ("bbox", 1), ("classification", 1), ("keypoint", 1), ("line", 1), ("polygon", 1), ("segmentation", 1)]
+    assert by_type["bbox"][0]["points"] == [10, 10, 90, 60]
+    assert by_type["line"][0]["points"] == [5, 25, 95, 35, 40, 95]  # the cut points are gone again
+    assert by_type["keypoint"][0]["points"] == [70, 20]
+    assert by_type["classification"][0]["attributes"] == [{"key": "sun", "value": True}]
+    assert shapely.Polygon(np.reshape(by_type["polygon"][0]["points"], (-1, 2))).equals(
+        shapely.box(20, 20, 80, 80))
+    finding = report.findings[next(k for k in report.findings if k.startswith("annotation of a type that is not"))]
+    assert finding.count == 2 and finding.examples == [
+        "all: task 'all/5.jpg' annotation #4 (pose_estimation)", "all: task 'all/5.jpg' annotation #5 (circle)"]
+
+
+def test_integrate_keeps_other_types_once_each_moved_into_place():
+    from fastlabel_formats import ConversionReport, integrate_image_tiles
+
+    report = ConversionReport("integrate")
+    merged = integrate_image_tiles(_every_type_tiles(), "all", keep_other_types=True, report=report)
+    kinds = [a["type"] for a in merged["annotations"]]
+    assert kinds.count("line") == kinds.count("classification") == kinds.count("pose_estimation") == 1
+    (pose,) = [a for a in merged["annotations"] if a["type"] == "pose_estimation"]
+    assert pose["keypoints"] == [{"key": "head", "value": [44, 54, 1]}, {"key": "hand", "value": []}]
+    (circle,) = [a for a in merged["annotations"] if a["type"] == "circle"]
+    assert circle["points"] == [60, 60, 5]
+    assert report.ok
+
+
+def test_classifications_that_differ_between_tiles_are_reported():
+    from fastlabel_formats import ConversionReport, integrate_image_tiles
+
+    day = {"type": "classification", "value": "day", "attributes": []}
+    tiles = [tile(1, day), tile(2, day), tile(3, {**day, "attributes": [{"key": "k", "value": 1}]}), tile(4, day)]
+    report = ConversionReport("integrate")
+    merged = integrate_image_tiles(tiles, "image/cat", report=report)
+    assert [a["attributes"] for a in merged["annotations"]] == [[]]
+    (finding,) = report.findings.values()
+    assert finding.examples == ["image/cat: task 'image/cat/3.jpg' annotation #0 (classification)"]
+
+
+half = st.integers(0, 199).map(lambda v: v / 2 + 0.25)  # never on a seam (seams are whole pixels)
+
+
+@given(st.integers(1, 4), st.integers(1, 4), st.lists(st.tuples(half, half), min_size=2, max_size=6))
+def test_a_split_line_is_joined_into_the_same_line(rows, cols, vertices):
+    from fastlabel_formats import ConversionReport, integrate_image_tiles, split_image_task
+
+    line = shapely.LineString(vertices)
+    assume(line.is_simple and line.length > 0 and len(set(vertices)) == len(vertices))
+    points = [v for vertex in vertices for v in vertex]
+    task = {"name": "l.png", "width": 100, "height": 100, "annotations": [shape("line", "l", points)]}
+    report = ConversionReport("integrate")
+    merged = integrate_image_tiles(split_image_task(task, rows, cols), "l", rows=rows, cols=cols, report=report)
+    (back,) = merged["annotations"]
+    assert back["points"][:2] == points[:2] and back["points"][-2:] == points[-2:]  # same direction
+    assert shapely.LineString(np.reshape(back["points"], (-1, 2))).equals(line) and report.ok
+
+
+def test_integrate_checks_its_tolerance():
+    from fastlabel_formats import integrate_image_tiles
+
+    for tol in (-1, float("nan"), "1", True):
+        with pytest.raises(FormatError, match="tol must be a finite number"):
+            integrate_image_tiles([tile(1)], "image/cat", tol=tol)

@@ -144,31 +144,3 @@ def test_bad_datasets_and_episodes(setup, tmp_path):
         client.import_lerobot("robots", str(tmp_path / "v2"), converter=lambda meta: None)
 
 
-def test_the_official_sdk_makes_the_same_zips(tmp_path):
-    """With ``fastlabel==0.26.0`` installed (``python -m pytest tests/test_lerobot.py -k official``;
-    it brings opencv-python and pandas, so it is not in the test extras): the same entries, the
-    telemetry JSON byte for byte, the videos frame for frame (their containers differ by OpenCV's
-    version only)."""
-    official = pytest.importorskip("fastlabel.lerobot")
-    from fastlabel_formats_api import lerobot
-
-    make_dataset(tmp_path / "robot")
-    root = tmp_path / "robot"
-    theirs_converter, ours_converter = (official.LeRobotConverter(official.load_info(root)),
-                                        LeRobotConverter(lerobot.load_info(root)))
-    theirs_map, ours_map = official.build_episode_map(root), lerobot.episode_map(root)
-    for index in LENGTHS:
-        name = f"episode_{index:06d}"
-        (tmp_path / f"theirs{index}").mkdir()
-        (tmp_path / f"ours{index}").mkdir()
-        theirs = zipfile.ZipFile(official.create_episode_zip(
-            lerobot_data_path=root, episode_index=index, episode_name=name, converter=theirs_converter,
-            output_dir=tmp_path / f"theirs{index}", episode_map=theirs_map,
-            raw_frames=official.get_episode_raw_frames(root, index, theirs_map)))
-        ours = zipfile.ZipFile(lerobot.episode_zip(root, ours_map[index], name, ours_converter,
-                                                   lerobot.episode_frames(root, index, ours_map[index]),
-                                                   tmp_path / f"ours{index}"))
-        assert sorted(theirs.namelist()) == sorted(ours.namelist())
-        assert theirs.read(f"{name}.json") == ours.read(f"{name}.json")
-        assert (_decoded(theirs.read("images_top.mp4"), tmp_path) == _decoded(ours.read("images_top.mp4"),
-                                                                                 tmp_path)).all()

@@ -160,7 +160,7 @@ def test_a_rotated_bbox_round_trips_through_coco_in_every_mode(points, degrees):
 
 @given(boxes().filter(lambda p: abs(p[2] - p[0]) > 2 and abs(p[3] - p[1]) > 2), rotation)
 def test_a_rotated_bbox_is_drawn_and_written_as_its_rotated_polygon(points, degrees):
-    from fastlabel_formats.geometry import box_corners
+    from fastlabel_formats.geometry import box_corners, python_round
     from fastlabel_formats.render import instance_values, render_mask
 
     corners = box_corners(np.array([points], float), np.array([degrees], float)).ravel().tolist()
@@ -168,7 +168,8 @@ def test_a_rotated_bbox_is_drawn_and_written_as_its_rotated_polygon(points, degr
     polygon = task("t.jpg", 64, 48, ann("polygon", "b", corners))
     masks = [render_mask(t, instance_values(t)) for t in (rotated, polygon)]
     assert np.array_equal(*masks)
-    lines = [to_yolo([t], project_type="image_segmentation")[0][0][1] for t in (rotated, polygon)]
+    ring = task("t.jpg", 64, 48, ann("polygon", "b", python_round(np.array(corners)).tolist()))  # as COCO holds it
+    lines = [to_yolo([t], project_type="image_segmentation")[0][0][1] for t in (rotated, ring)]
     assert lines[0][0].split()[1:9] == lines[1][0].split()[1:9]  # the same four corners
 
 
@@ -290,3 +291,56 @@ def test_pascalvoc_round_trip_keeps_integer_boxes_and_flags(tmp_path_factory, si
     back = pascalvoc_to_fastlabel(folder / "annotations")["t.jpg"]
     assert [a["points"] for a in back] == [a["points"] for a in annotations]
     assert all({"key": "difficult", "value": True, "type": "switch"} in a["attributes"] for a in back)
+
+
+@st.composite
+def quarter_turned_boxes(draw):
+    """A box with integer corners whose width and height have the same parity (so a quarter turn
+    about its centre has integer corners too), inside 40 × 40 however turned, and a multiple of 90 degrees."""
+    x1, y1 = draw(st.integers(8, 20)), draw(st.integers(8, 20))
+    w = draw(st.integers(1, 14))
+    h = draw(st.integers(0, 7).map(lambda k: 2 * k + w % 2).filter(lambda v: v > 0))
+    return [x1, y1, x1 + w, y1 + h], draw(st.integers(-5, 5)) * 90
+
+
+def _turned_equivalent(points: list, degrees: int) -> list:
+    """The axis-aligned box a quarter-turned box covers."""
+    x1, y1, x2, y2 = points
+    if degrees % 180 == 0:
+        return list(points)
+    cx2, cy2, w, h = x1 + x2, y1 + y2, x2 - x1, y2 - y1  # doubled centre
+    return [(cx2 - h) // 2, (cy2 - w) // 2, (cx2 + h) // 2, (cy2 + w) // 2]
+
+
+@given(quarter_turned_boxes())
+def test_a_box_turned_by_quarter_turns_paints_as_its_axis_aligned_box(turned):
+    """Every exporter draws a box turned by a multiple of 90 degrees exactly as the axis-aligned
+    box it covers: the PNG rasters (both rules), the drawn image and the COCO ring."""
+    from PIL import Image
+
+    from fastlabel_formats import draw_annotations, render_instance_mask
+
+    points, degrees = turned
+    equivalent = _turned_equivalent(points, degrees)
+    rotated = task("t.jpg", 40, 40, ann("bbox", "b", points, rotation=degrees))
+    plain = task("t.jpg", 40, 40, ann("bbox", "b", equivalent))
+    for raster in ("staircase", "exact"):
+        masks = [render_instance_mask(t, raster=raster) for t in (rotated, plain)]
+        assert np.array_equal(*masks) and np.count_nonzero(masks[0]) == (equivalent[2] - equivalent[0]) * (
+            equivalent[3] - equivalent[1])
+    drawn = [np.asarray(draw_annotations(Image.new("RGB", (40, 40)), t)) for t in (rotated, plain)]
+    assert np.count_nonzero(drawn[0].any(axis=2)) == np.count_nonzero(drawn[1].any(axis=2))
+    (ring,) = to_coco([rotated])["annotations"][0]["segmentation"]
+    x1, y1, x2, y2 = equivalent
+    assert sorted(zip(ring[0:8:2], ring[1:8:2])) == sorted([(x1, y1), (x2, y1), (x2, y2), (x1, y2)])
+    assert all(type(v) is int for v in ring)
+
+
+def test_the_issue_box_turned_by_90_degrees_paints_35_pixels():
+    from fastlabel_formats import render_semantic_mask
+
+    turned = task("t.png", 10, 10, ann("bbox", "b", [2, 3, 9, 8], rotation=90))
+    for raster in ("staircase", "exact"):
+        mask = render_semantic_mask(turned, raster=raster)
+        assert np.count_nonzero(mask) == 35
+        assert np.array_equal(np.argwhere(mask)[[0, -1]], [[2, 3], [8, 7]])  # rows 2..8, columns 3..7

@@ -1,70 +1,77 @@
-"""Side by side with the official SDK (runs where ``fastlabel`` is installed: the ``bench`` extra).
+"""Side by side with the official SDK, ``fastlabel==0.26.0``: its outputs are committed in
+``tests/golden/`` (made in a virtual environment of their own by ``tests/golden/make_golden.py``,
+which CI re-runs with ``--check``), so these tests run everywhere, offline.
 
-On integer coordinates and outside the documented defects, the outputs must be identical.
+On integer coordinates and outside the documented defects, the outputs must be identical. When an
+input changes on purpose (the fake server's answers, the LeRobot dataset), make the files again:
+``python tests/golden/make_golden.py`` (it builds the SDK's environment) and review the diff.
 """
 
 from __future__ import annotations
 
-import copy
+import json
 import sys
+import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from synthetic import make_tasks  # noqa: E402
+GOLDEN = Path(__file__).resolve().parent / "golden"
+sys.path.insert(0, str(GOLDEN))
+import make_golden  # noqa: E402
 
 from fastlabel_formats import to_coco, to_labelme, to_pascalvoc, to_yolo  # noqa: E402
 
-reference = pytest.importorskip("fastlabel.converters")
+CONVERTERS = json.loads(make_golden.CONVERTERS.read_text())
+SDK = CONVERTERS["sdk"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def tasks() -> list[dict]:
-    return make_tasks(60, 20, seed=7, floats=False)
+    return json.loads(json.dumps(CONVERTERS["tasks"]))  # a fresh copy each test
 
 
 def without_colors(coco: dict) -> dict:
     return {**coco, "categories": [{**c, "color": None} for c in coco["categories"]]}
 
 
-def test_coco_identical(tasks, tmp_path):
-    expected = reference.to_coco("image_bbox", copy.deepcopy(tasks), str(tmp_path))
-    assert without_colors(to_coco(tasks)) == without_colors(expected)  # D2 fixes the colours
+def test_the_golden_tasks_hold_every_shape_the_converters_compare():
+    kinds = {a["type"] for t in CONVERTERS["tasks"] for a in t["annotations"]}
+    assert kinds == {"bbox", "polygon", "segmentation"}
+    assert len(SDK["coco"]["annotations"]) > 100 and len(SDK["pascalvoc"]) == len(CONVERTERS["tasks"])
+
+
+def test_coco_identical(tasks):
+    assert without_colors(to_coco(tasks)) == without_colors(SDK["coco"])  # D2 fixes the colours
 
 
 @pytest.mark.parametrize("project_type", ["image_bbox", "image_segmentation"])
-def test_yolo_coco_path_identical(tasks, tmp_path, project_type):
-    expected, categories = reference.to_yolo(project_type, copy.deepcopy(tasks), [], str(tmp_path))
+def test_yolo_coco_path_identical(tasks, project_type):
     labels, classes = to_yolo(tasks, project_type=project_type)
-    assert classes == [c["name"] for c in categories]
-    assert [(e["filename"], e.get("object", [])) for e in expected] == labels
+    assert classes == SDK["yolo"][project_type]["classes"]
+    assert [[name, lines] for name, lines in labels] == SDK["yolo"][project_type]["labels"]
 
 
-def test_yolo_classes_path_identical_for_boxes(tasks, tmp_path):
+def test_yolo_classes_path_identical_for_boxes(tasks):
     """The reference also writes polygon lines into detection files (which Ultralytics then reads as
     all segments); we write boxes only, so only box projects compare."""
-    plain = [dict(t, annotations=[a for a in t["annotations"] if a["type"] not in ("segmentation", "polygon")])
-             for t in tasks]
-    classes = ["car", "dog", "person", "cat", "zz"]
-    expected, _ = reference.to_yolo("image_bbox", copy.deepcopy(plain), classes, str(tmp_path))
-    labels, _ = to_yolo(plain, classes=classes)
-    assert [(e["filename"], e.get("object", [])) for e in expected] == labels
+    golden = SDK["yolo_with_classes"]
+    labels, _ = to_yolo(make_golden.boxes_only(tasks), classes=golden["classes"])
+    assert [[name, lines] for name, lines in labels] == golden["labels"]
 
 
-def test_pascalvoc_identical(tasks, tmp_path):
-    xmltodict = pytest.importorskip("xmltodict")
-    expected = reference.to_pascalvoc("image_bbox", copy.deepcopy(tasks), str(tmp_path))
-    texts = [xmltodict.unparse(e, pretty=True, indent="    ", full_document=False) for e in expected]
-    assert texts == [text for _, text in to_pascalvoc(tasks)]
+def test_pascalvoc_identical(tasks):
+    assert [text for _, text in to_pascalvoc(tasks)] == SDK["pascalvoc"]
 
 
 def test_labelme_identical_for_single_region_segmentations(tasks):
     """Equal up to what we change on purpose so that labelme opens the files: ``imagePath``
     relative to the JSON, lines of more than 2 points as ``linestrip``, switches as shape flags."""
-    single = [dict(t, annotations=[a for a in t["annotations"]
-                                   if a["type"] != "segmentation" or len(a["points"]) == 1]) for t in tasks]
-    expected = reference.to_labelme(copy.deepcopy(single))
+    single = make_golden.single_region(tasks)
+    expected = SDK["labelme"]
+    assert len(expected) == len(single)
     for document, task in zip(expected, single):
         document["imagePath"] = document["imagePath"].rsplit("/", 1)[-1]
         shown = [a for a in task["annotations"] if a["type"] in ("polygon", "segmentation", "bbox", "keypoint", "line")
@@ -77,26 +84,58 @@ def test_labelme_identical_for_single_region_segmentations(tasks):
     assert to_labelme(single) == expected
 
 
-def test_drawn_images_identical_outside_the_defects(tmp_path, monkeypatch):
-    import numpy as np
-    from PIL import Image
-
+def test_drawn_images_identical_outside_the_defects(tmp_path):
     from fastlabel_formats import export_image_with_annotations
 
-    monkeypatch.setenv("FASTLABEL_ACCESS_TOKEN", "offline-test")
-    fastlabel = pytest.importorskip("fastlabel")
     images = tmp_path / "images"
     images.mkdir()
-    rng = np.random.default_rng(5)
-    Image.fromarray(rng.integers(0, 255, (90, 120, 3), dtype=np.uint8)).save(images / "a.png")
-    drawn_tasks = [{"name": "a.png", "width": 120, "height": 90, "annotations": [
-        {"type": "bbox", "value": "b", "color": "#ff0000", "points": [5, 6, 50, 40]},
-        {"type": "polygon", "value": "p", "color": "#00ff00", "points": [60, 10, 110, 20, 80, 70]},
-        {"type": "line", "value": "l", "color": "#0000ff", "points": [0, 80, 60, 85, 119, 60]},
-        {"type": "circle", "value": "c", "color": "#ffff00", "points": [30, 60, 9]},
-        {"type": "keypoint", "value": "k", "color": "#00ffff", "points": [100, 80]},
-    ]}]
-    fastlabel.Client().export_image_with_annotations(copy.deepcopy(drawn_tasks), str(images), str(tmp_path / "ref"))
-    export_image_with_annotations(drawn_tasks, images, tmp_path / "ours")
-    with Image.open(tmp_path / "ref/a.png") as ref, Image.open(tmp_path / "ours/a.png") as ours:
-        assert (np.array(ref.convert("RGB")) == np.array(ours)).all()
+    Image.fromarray(make_golden.drawn_image()).save(images / "a.png")
+    export_image_with_annotations(json.loads(json.dumps(make_golden.DRAWN_TASKS)), images, tmp_path / "ours")
+    with Image.open(make_golden.DRAWN / "a.png") as ref, Image.open(tmp_path / "ours/a.png") as ours:
+        assert np.array_equal(np.array(ref.convert("RGB")), np.array(ours))
+
+
+def test_the_official_sdk_makes_the_same_lerobot_zips(tmp_path):
+    """The same entries, the telemetry JSON byte for byte, the videos frame for frame (their
+    containers differ by OpenCV's version only)."""
+    pytest.importorskip("pyarrow", reason="the robotics extra (pyarrow) reads LeRobot parquet files")
+    from test_lerobot import make_dataset
+
+    from fastlabel_formats_api import lerobot
+
+    root = tmp_path / "robot"
+    make_dataset(root)
+    converter, episodes = lerobot.LeRobotConverter(lerobot.load_info(root)), lerobot.episode_map(root)
+    golden = sorted(make_golden.LEROBOT.glob("*.zip"))
+    assert [p.stem for p in golden] == [f"episode_{index:06d}" for index in sorted(episodes)]
+    for index, path in zip(sorted(episodes), golden):
+        (tmp_path / path.stem).mkdir()
+        made = lerobot.episode_zip(root, episodes[index], path.stem, converter,
+                                   lerobot.episode_frames(root, index, episodes[index]), tmp_path / path.stem)
+        with zipfile.ZipFile(path) as theirs, zipfile.ZipFile(made) as ours:
+            assert sorted(theirs.namelist()) == sorted(ours.namelist())
+            assert theirs.read(f"{path.stem}.json") == ours.read(f"{path.stem}.json")
+            for video in (n for n in theirs.namelist() if n.endswith(".mp4")):
+                assert np.array_equal(make_golden.video_frames(theirs.read(video)),
+                                      make_golden.video_frames(ours.read(video)))
+
+
+def test_the_official_client_sends_the_same_requests_and_gets_the_same_answers():
+    """Our client through the calls the official one made against a fresh fake: request for
+    request, answer for answer, the same."""
+    from test_api_newer import OFFICIAL_CALLS, TOKEN
+
+    from fastlabel_formats_api import Client
+    from fastlabel_formats_api.testing import FakeFastLabel
+
+    golden = json.loads(make_golden.CLIENT.read_text())
+    assert golden["calls"] == len(OFFICIAL_CALLS)
+    with FakeFastLabel(token=TOKEN) as server:
+        server.state.projects.add({"id": "p1", "type": "image_bbox", "slug": "cats", "name": "Cats"})
+        client, answers = Client(TOKEN, base_url=server.url), []
+        for name, args, kwargs in OFFICIAL_CALLS:
+            args, kwargs = (value(answers) if callable(value) else value for value in (args, kwargs))
+            answers.append(getattr(client, name)(*args, **kwargs))
+        requests = [[e.method, e.path, e.query, e.payload] for e in server.log]
+    assert json.loads(json.dumps(requests)) == golden["requests"]
+    assert json.loads(json.dumps(make_golden.timeless(answers))) == golden["answers"]

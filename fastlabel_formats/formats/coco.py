@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import coco as module
+from ..targets import TargetOptions, layout_options
 from . import Format
 
 
@@ -23,10 +24,10 @@ def detect_coco(path: Path) -> float:
     return 0.9 if head.startswith(b"{") and b'"images"' in head and b'"annotations"' in head else 0.0
 
 
-def coco_target(output_dir, options):
-    from ..targets import TARGETS
-
-    return TARGETS["coco"](output_dir, options)
+def coco_target(output_dir, options: TargetOptions) -> module.CocoTarget:
+    """One ``annotations.json``, or the ``coco`` dataset layout."""
+    return module.CocoTarget(output_dir, annotations=options.annotations, holes=options.holes, indent=options.indent,
+                             classes=options.classes, raster=options.raster, **layout_options(options, "coco"))
 
 
 FORMAT = Format(name="coco", summary="COCO instances / keypoints JSON", read=read_coco, detect=detect_coco,

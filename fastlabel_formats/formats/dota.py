@@ -22,19 +22,20 @@ up to 9 decimals (integral values as integers), so a rotation comes back within 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..columns import bbox_points, rotations, row_kinds
-from ..errors import FormatError
+from ..columns import bbox_points, rotations, row_kinds, value_codes
+from ..errors import FormatError, where
 from ..files import read_bytes
 from ..geometry import box_corners, integral_to_int, python_round
 from ..labelme import skipped_file
-from ..pascalvoc import voc_flags
 from ..report import ConversionReport
 from ..run import PerImageTarget, prepared_tables, run_export
 from ..runtime import gc_paused
@@ -52,8 +53,10 @@ DECIMALS = 9  # written coordinates: a rotation survives within 1e-9 rad on a 1 
 TOLERANCE = 1e-6  # px: how far a quadrilateral's corners may be from a rectangle's to be read as a box
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 DOTA_POLICY = Policy(("bbox", "polygon"), skip_degenerate=False, missing_value="annotation without a class skipped")
+_SPACES = re.compile(r"\s+")
 _HEADER = re.compile(r"^([A-Za-z_]+):(.*)$")
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+BAD_LINE = "line that is not 'x1 y1 … x4 y4 class [difficult]', skipped"
 NOT_RECTANGLE = "DOTA quadrilateral that is not a rectangle read as a polygon"
 DEGENERATE = "DOTA quadrilateral of zero width or height read as a polygon"
 
@@ -61,38 +64,42 @@ DEGENERATE = "DOTA quadrilateral of zero width or height read as a polygon"
 # DOTA -> FastLabel
 
 
-def dota_lines(text: str, place: str, report: ConversionReport) -> tuple[list[dict], list[tuple]]:
-    """The header metadata and the objects ``(8 coordinates, class, difficult or None, line place)``
-    of one label file; a line that is neither is reported and skipped."""
+def dota_lines(text: str) -> tuple[list[dict], list[tuple[list[str], str, bool | None, int]], list[int]]:
+    """The header metadata, the object lines ``(8 coordinate strings, class, difficult or None, line
+    number)`` and the numbers of the other lines of one label file."""
     metadata: list[dict] = []
     objects: list[tuple] = []
+    bad: list[int] = []
     for number, line in enumerate(text.splitlines(), 1):
         fields = line.split()
-        if not fields:
-            continue
-        header = _HEADER.match(line.strip()) if len(fields) == 1 else None
-        if header and not objects:
-            metadata.append({"key": header.group(1), "value": header.group(2).strip()})
-            continue
-        parsed = _object_line(fields)
-        if parsed is None:
-            report.note("line that is not 'x1 y1 … x4 y4 class [difficult]', skipped", f"{place} line {number}")
-            continue
-        objects.append((*parsed, f"{place} line {number}"))
-    return metadata, objects
+        if len(fields) in (9, 10) and (len(fields) == 9 or fields[9] in ("0", "1")):
+            objects.append((fields[:8], fields[8], None if len(fields) == 9 else fields[9] == "1", number))
+        elif not objects and _HEADER.match(line.strip()):
+            key, _, value = line.strip().partition(":")
+            metadata.append({"key": key, "value": value.strip()})
+        elif fields:
+            bad.append(number)
+    return metadata, objects, bad
 
 
-def _object_line(fields: list[str]) -> tuple[list[float], str, bool | None] | None:
-    """``(coordinates, class, difficult)`` of one object line, or None when it is not one."""
-    if len(fields) not in (9, 10) or not all(_NUMBER.match(f) for f in fields[:8]):
-        return None
-    difficult = None
-    if len(fields) == 10:
-        if fields[9] not in ("0", "1"):
-            return None
-        difficult = fields[9] == "1"
-    coordinates = [float(f) for f in fields[:8]]
-    return (coordinates, fields[8], difficult) if np.isfinite(coordinates).all() else None
+def coordinate_array(fields: list[list[str]]) -> np.ndarray:
+    """``(n, 8)`` numbers of the coordinate strings of ``n`` lines; a row of NaN for a line whose
+    coordinates are not all finite numbers."""
+    try:
+        numbers = np.array(fields, dtype=np.float64).reshape(-1, 8)
+    except ValueError:
+        numbers = np.array([_floats(row) for row in fields], dtype=np.float64).reshape(-1, 8)
+    numbers[~np.isfinite(numbers).all(axis=1)] = np.nan
+    return numbers
+
+
+def _floats(row: list[str]) -> list[float]:
+    return [float(v) if _NUMBER.match(v) else np.nan for v in row]
+
+
+def _object_line(fields: list[str]) -> bool:
+    """Whether ``fields`` make an object line."""
+    return len(fields) in (9, 10) and all(_NUMBER.match(f) for f in fields[:8]) and fields[9:] in ([], ["0"], ["1"])
 
 
 def clockwise(quads: np.ndarray) -> np.ndarray:
@@ -118,30 +125,29 @@ def quads_to_boxes(quads: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return boxes, degrees, np.where((width > 0) & (height > 0), misfit, np.inf)
 
 
-def dota_annotations(objects: list[tuple], report: ConversionReport, tolerance: float = TOLERANCE) -> list[dict]:
-    """FastLabel annotations of a file's objects: a rotated bbox per rectangle, a polygon (reported)
-    per other quadrilateral; ``difficult`` as a switch attribute."""
-    if not objects:
+def dota_annotations(coordinates: np.ndarray, classes: list[str], difficult: list[bool | None],
+                     place: Callable[[int], str], report: ConversionReport,
+                     tolerance: float = TOLERANCE) -> list[dict]:
+    """FastLabel annotations of ``(n, 8)`` quadrilaterals: a rotated bbox per rectangle, a polygon
+    (reported at ``place(i)``) per other one; ``difficult`` (None: not given) a switch attribute."""
+    if not len(coordinates):
         return []
-    quads = clockwise(np.asarray([o[0] for o in objects], np.float64).reshape(-1, 4, 2))
-    boxes, degrees, misfit = quads_to_boxes(quads)
+    boxes, degrees, misfit = quads_to_boxes(clockwise(coordinates.reshape(-1, 4, 2)))
+    fitted = misfit <= tolerance
+    for row in np.flatnonzero(fitted & (misfit > TOLERANCE)).tolist():
+        report.note(f"DOTA quadrilateral fitted to a rotated box (corners moved up to {tolerance} px)", place(row))
+    for row in np.flatnonzero(~fitted).tolist():
+        report.note(NOT_RECTANGLE if np.isfinite(misfit[row]) else DEGENERATE, place(row))
+    polygons = dict(zip(np.flatnonzero(~fitted).tolist(), integral_to_int(coordinates[~fitted])))
     annotations = []
-    for (coordinates, name, difficult, place), box, turn, off in zip(objects, boxes, degrees, misfit.tolist()):
-        if off <= tolerance:
-            annotation = {"type": "bbox", "value": name, "points": integral_to_int(box), "rotation": _number(turn)}
-            if off > TOLERANCE:
-                report.note(f"DOTA quadrilateral fitted to a rotated box (corners moved up to {tolerance} px)", place)
-        else:
-            annotation = {"type": "polygon", "value": name, "points": integral_to_int(np.asarray(coordinates))}
-            report.note(NOT_RECTANGLE if np.isfinite(off) else DEGENERATE, place)
-        annotation["attributes"] = [] if difficult is None else [
-            {"key": "difficult", "value": difficult, "type": "switch"}]
+    for row, (name, flag, box, turn) in enumerate(zip(classes, difficult, integral_to_int(boxes),
+                                                      integral_to_int(degrees))):
+        polygon = polygons.get(row)
+        annotation = {"type": "bbox", "value": name, "points": box, "rotation": turn} if polygon is None else {
+            "type": "polygon", "value": name, "points": polygon}
+        annotation["attributes"] = [] if flag is None else [{"key": "difficult", "value": flag, "type": "switch"}]
         annotations.append(annotation)
     return annotations
-
-
-def _number(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else float(value)
 
 
 def label_files(source: Path) -> list[tuple[Path, Path, str]]:
@@ -161,33 +167,53 @@ def label_files(source: Path) -> list[tuple[Path, Path, str]]:
     return [(path, folder, prefix) for folder, prefix in folders for path in sorted(folder.rglob("*.txt"))]
 
 
+@functools.lru_cache(maxsize=64)
+def image_index(folder: Path) -> dict[str, str]:
+    """``{image path without suffix: image path}`` (relative, POSIX) of the images under ``folder``."""
+    if not folder.is_dir():
+        return {}
+    found: dict[str, str] = {}
+    rank = {suffix: position for position, suffix in enumerate(IMAGE_SUFFIXES)}
+    images = (p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.suffix.lower() in rank)
+    for name in sorted(images, key=lambda n: (rank[os.path.splitext(n)[1].lower()], n)):
+        found.setdefault(os.path.splitext(name)[0], name)
+    return found
+
+
 def image_of(label: Path, labels_root: Path, images: Path | None) -> tuple[str, Path | None]:
     """The image name (relative to the images folder) of a label file, and its path when found."""
     stem = label.relative_to(labels_root).with_suffix("").as_posix()
     folder = images if images is not None else labels_root.parent / IMAGES
-    for suffix in IMAGE_SUFFIXES:
-        for candidate in (folder / f"{stem}{suffix}", folder / f"{stem}{suffix.upper()}"):
-            if candidate.is_file():
-                return candidate.relative_to(folder).as_posix(), candidate
-    return f"{stem}.png", None
+    name = image_index(folder).get(stem)
+    return (f"{stem}.png", None) if name is None else (name, folder / name)
 
 
-def dota_task(label: Path, root: Path, prefix: str, images: Path | None, report: ConversionReport,
-              tolerance: float = TOLERANCE) -> dict | None:
-    """The FastLabel task of one label file (None when the file is unreadable: reported)."""
+@dataclass
+class LabelFile:
+    """One read label file: its task (annotations still to come) and its object lines."""
+
+    task: dict
+    objects: list[tuple]
+    path: Path
+
+
+def read_label_file(label: Path, root: Path, prefix: str, images: Path | None,
+                    report: ConversionReport) -> LabelFile | None:
+    """The task and object lines of one label file (None when the file is unreadable: reported)."""
     try:
         text = read_bytes(label, "DOTA label file").decode("utf-8")
     except (FormatError, UnicodeDecodeError) as error:
         skipped_file(report, label, "DOTA label file unreadable or not UTF-8, skipped", str(error)[:120])
         return None
-    metadata, objects = dota_lines(text, str(label), report)
+    metadata, objects, bad = dota_lines(text)
+    for number in bad:
+        report.note(BAD_LINE, f"{label} line {number}")
     name, image = image_of(label, root, images if images is None or not prefix else images / prefix.rstrip("/"))
     width, height = _size(image, label, report)
-    task = {"name": prefix + name, "width": width, "height": height,
-            "annotations": dota_annotations(objects, report, tolerance)}
+    task = {"name": prefix + name, "width": width, "height": height, "annotations": []}
     if metadata:
         task["metadatas"] = metadata
-    return task
+    return LabelFile(task, objects, label)
 
 
 def _size(image: Path | None, label: Path, report: ConversionReport) -> tuple[int, int]:
@@ -201,6 +227,22 @@ def _size(image: Path | None, label: Path, report: ConversionReport) -> tuple[in
         return 0, 0
 
 
+def fill_annotations(files: list[LabelFile], report: ConversionReport, tolerance: float) -> None:
+    """Every file's annotations, from one pass over all their quadrilaterals."""
+    objects = [(position, item) for position, file in enumerate(files) for item in file.objects]
+    numbers = coordinate_array([item[0] for _, item in objects])
+    usable = ~np.isnan(numbers[:, 0])
+    for row in np.flatnonzero(~usable).tolist():
+        position, item = objects[row]
+        report.note(BAD_LINE, f"{files[position].path} line {item[3]}")
+    kept = [objects[row] for row in np.flatnonzero(usable).tolist()]
+    annotations = dota_annotations(numbers[usable], [item[1] for _, item in kept], [item[2] for _, item in kept],
+                                   lambda row: f"{files[kept[row][0]].path} line {kept[row][1][3]}", report,
+                                   tolerance)
+    for (position, _), annotation in zip(kept, annotations):
+        files[position].task["annotations"].append(annotation)
+
+
 @gc_paused
 def dota_tasks(source: str | os.PathLike[str], *, report: ConversionReport | None = None,
                images: str | os.PathLike[str] | None = None, tolerance: float = TOLERANCE) -> list[dict]:
@@ -210,17 +252,21 @@ def dota_tasks(source: str | os.PathLike[str], *, report: ConversionReport | Non
     may be off a rectangle's and still be read as a rotated box (the change reported)."""
     report = report or ConversionReport("dota import")
     path = Path(source)
-    files = label_files(path)
-    if not files:
+    found = label_files(path)
+    if not found:
         raise FormatError(f"{path}: no DOTA label (.txt) file found")
-    tasks = [dota_task(label, root, prefix, Path(images) if images is not None else None, report, tolerance)
-             for label, root, prefix in files]
-    return [task for task in tasks if task is not None]
+    image_index.cache_clear()  # the folders may have changed since the last call
+    files = [read_label_file(label, root, prefix, Path(images) if images is not None else None, report)
+             for label, root, prefix in found]
+    files = [file for file in files if file is not None]
+    fill_annotations(files, report, tolerance)
+    return [file.task for file in files]
 
 
-def read_dota(source: str | os.PathLike[str], *, report: ConversionReport, images=None, **options) -> list[dict]:
-    """The registry's reader: :func:`dota_tasks`."""
-    return dota_tasks(source, report=report, images=images, **options)
+def read_dota(source: str | os.PathLike[str], *, report: ConversionReport | None = None, images=None,
+              tolerance: float = TOLERANCE, **other_formats_options) -> list[dict]:
+    """The registry's reader: :func:`dota_tasks` (the options of other formats ignored)."""
+    return dota_tasks(source, report=report, images=images, tolerance=tolerance)
 
 
 def detect_dota(path: Path) -> float:
@@ -241,7 +287,7 @@ def _looks_like_dota(path: Path) -> bool:
     with open(path, "rb") as handle:
         head = handle.read(4096).decode("utf-8", "replace").splitlines()
     lines = [line.split() for line in head[:-1] or head if line.strip() and not _HEADER.match(line.strip())]
-    return bool(lines) and _object_line(lines[0]) is not None
+    return bool(lines) and _object_line(lines[0]) and not _NUMBER.match(lines[0][8])  # YOLO-OBB: a number
 
 
 # FastLabel -> DOTA
@@ -249,7 +295,7 @@ def _looks_like_dota(path: Path) -> bool:
 
 def dota_class(value: object) -> str:
     """The class token of a value (whitespace, which would split the line, replaced by ``-``)."""
-    return re.sub(r"\s+", "-", str(value).strip())
+    return _SPACES.sub("-", str(value).strip())
 
 
 def format_coordinates(corners: np.ndarray) -> list[str]:
@@ -271,7 +317,33 @@ def dota_corners(table: AnnotationTable, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _writable(table: AnnotationTable, report: ConversionReport) -> np.ndarray:
+def class_tokens(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
+    """Per row its DOTA class token (:func:`dota_class`, worked out once per distinct value) and
+    whether the token differs from the value."""
+    codes, dictionary = value_codes(table)
+    tokens = [dota_class(value) for value in dictionary] + [""]  # code -1: a value that is no class
+    changed = np.array([token != value for token, value in zip(tokens, dictionary)] + [False])
+    return np.asarray(tokens, dtype=object)[codes], changed[codes]
+
+
+def difficult_flags(table: AnnotationTable) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the value (0/1) of its first ``difficult`` switch attribute, and whether it has other
+    attributes (which DOTA cannot carry)."""
+    difficult = np.zeros(len(table), np.int64)
+    others = np.zeros(len(table), bool)
+    for row, annotation in enumerate(table.annotations):
+        found = None
+        for attribute in annotation.get("attributes") or ():
+            if attribute.get("key") == "difficult" and attribute.get("type") == "switch":
+                found = int(attribute.get("value")) if found is None else found
+            else:
+                others[row] = True
+        difficult[row] = found or 0
+    return difficult, others
+
+
+def _writable(table: AnnotationTable, tokens: np.ndarray, renamed: np.ndarray, others: np.ndarray,
+              report: ConversionReport) -> np.ndarray:
     """The rows DOTA can carry; the others reported."""
     kinds = row_kinds(table)
     keep = apply_policy(table, DOTA_POLICY, report)
@@ -281,42 +353,45 @@ def _writable(table: AnnotationTable, report: ConversionReport) -> np.ndarray:
     boxes = bbox_points(table)
     flat = keep & (kinds == "bbox") & ((boxes[:, 0] == boxes[:, 2]) | (boxes[:, 1] == boxes[:, 3]))
     table.note(report, flat, "bbox of zero width or height skipped (no DOTA quadrilateral)")
-    keep &= ~not_quad & ~flat
-    values = [a.get("value") for a in table.annotations]
-    unnamed = keep & np.fromiter((not dota_class(v) for v in values), bool, len(table))
+    unnamed = keep & ~not_quad & ~flat & (tokens == "")
     table.note(report, unnamed, "annotation without a class skipped")
-    keep &= ~unnamed
-    renamed = keep & np.fromiter((dota_class(v) != v for v in values), bool, len(table))
-    table.note(report, renamed, "class name with whitespace written with '-' instead")
-    lost = keep & np.fromiter((any(a.get("key") != "difficult" for a in ann.get("attributes") or ())
-                               for ann in table.annotations), bool, len(table))
-    table.note(report, lost, "attributes other than difficult not carried by {target}")
+    keep &= ~not_quad & ~flat & ~unnamed
+    table.note(report, keep & renamed, "class name with whitespace written with '-' instead")
+    table.note(report, keep & others, "attributes other than difficult not carried by {target}")
     return keep
 
 
 def dota_documents(table: AnnotationTable, headers: Mapping[str, list[dict]],
                    report: ConversionReport) -> list[str]:
     """The label file text of every frame of ``table`` (``headers``: task name -> its metadatas)."""
-    rows = np.flatnonzero(_writable(table, report))
+    tokens, renamed = class_tokens(table)
+    difficult, others = difficult_flags(table)
+    rows = np.flatnonzero(_writable(table, tokens, renamed, others, report))
     coordinates = format_coordinates(dota_corners(table, rows)) if rows.size else []
     lines: list[list[str]] = [[] for _ in table.frames]
-    for row, text in zip(rows.tolist(), coordinates):
-        annotation = table.annotations[row]
-        difficult = voc_flags(annotation.get("attributes"))[2]
-        lines[table.frame[row]].append(f"{text} {dota_class(annotation.get('value'))} {difficult}")
-    return ["".join(_header_lines(headers.get(frame.name, ())) + [line + "\n" for line in frame_lines])
+    for frame, text, token, flag in zip(table.frame[rows].tolist(), coordinates, tokens[rows].tolist(),
+                                        difficult[rows].tolist()):
+        lines[frame].append(f"{text} {token} {flag}\n")
+    return ["".join(_header_lines(headers.get(frame.name, ()), report, where(table.source, frame.name)) + frame_lines)
             for frame, frame_lines in zip(table.frames, lines)]
 
 
-def _header_lines(metadata: Iterable[dict]) -> list[str]:
-    return [f"{item['key']}:{item.get('value', '')}\n" for item in metadata if item.get("key") in HEADERS]
+def _header_lines(metadata: Iterable[dict], report: ConversionReport, place: str) -> list[str]:
+    """The ``imagesource:``/``gsd:`` lines of a task's metadata; other metadata reported."""
+    lines = []
+    for item in metadata:
+        if item.get("key") in HEADERS and "\n" not in str(item.get("value", "")):
+            lines.append(f"{item['key']}:{item.get('value', '')}\n")
+        else:
+            report.note("task metadata other than imagesource and gsd not carried by dota", place)
+    return lines
 
 
 def task_headers(tasks: Iterable[dict]) -> dict[str, list[dict]]:
-    """``{task name: [DOTA header metadata]}`` of the tasks that have any."""
+    """``{task name: its metadata}`` of the tasks that have any."""
     found = {}
     for task in tasks:
-        metadata = [m for m in task.get("metadatas") or () if isinstance(m, dict) and m.get("key") in HEADERS]
+        metadata = [m for m in task.get("metadatas") or () if isinstance(m, dict)]
         if metadata:
             found[task["name"]] = metadata
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import labelme as module
+from ..targets import TargetOptions
 from . import Format
 
 
@@ -18,10 +19,9 @@ def detect_labelme(path: Path) -> float:
     return 0.4 if path.is_dir() and next(path.rglob("*.json"), None) is not None else 0.0
 
 
-def labelme_target(output_dir, options):
-    from ..targets import TARGETS
-
-    return TARGETS["labelme"](output_dir, options)
+def labelme_target(output_dir, options: TargetOptions) -> module.LabelmeTarget:
+    """One document per image, its ``imagePath`` pointing into ``image_dir`` when given."""
+    return module.LabelmeTarget(output_dir, image_dir=options.image_dir, indent=options.indent)
 
 
 FORMAT = Format(name="labelme", summary="labelme JSON", read=read_labelme, detect=detect_labelme,

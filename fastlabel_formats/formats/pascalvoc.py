@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import pascalvoc as module
+from ..targets import TargetOptions, layout_options
 from . import Format
 
 
@@ -19,10 +20,9 @@ def detect_pascalvoc(path: Path) -> float:
     return 0.5 if path.is_dir() and next(path.rglob("*.xml"), None) is not None else 0.0
 
 
-def pascalvoc_target(output_dir, options):
-    from ..targets import TARGETS
-
-    return TARGETS["pascalvoc"](output_dir, options)
+def pascalvoc_target(output_dir, options: TargetOptions) -> module.PascalVocTarget:
+    """``annotations/<name>.xml``, or the ``voc`` dataset layout."""
+    return module.PascalVocTarget(output_dir, **layout_options(options, "voc"))
 
 
 FORMAT = Format(name="pascalvoc", summary="Pascal VOC XML", aliases=("voc",), read=read_pascalvoc,

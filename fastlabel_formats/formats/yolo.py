@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import yolo as module
+from ..targets import TargetOptions, layout_options
 from . import Format
 
 CLASS_FILES = ("classes.txt", "obj.names", "data.yaml")
@@ -29,10 +30,11 @@ def detect_yolo(path: Path) -> float:
     return 0.9 if path.is_dir() and any((path / name).is_file() for name in CLASS_FILES) else 0.0
 
 
-def yolo_target(output_dir, options):
-    from ..targets import TARGETS
-
-    return TARGETS["yolo"](output_dir, options)
+def yolo_target(output_dir, options: TargetOptions) -> module.YoloTarget:
+    """``annotations/`` + ``classes.txt``, or the ``ultralytics`` layout."""
+    layout = {"images": options.image_dir, **layout_options(options, "ultralytics")}
+    return module.YoloTarget(output_dir, project_type=options.project_type, classes=options.classes, obb=options.obb,
+                             annotations=options.annotations, **layout)
 
 
 FORMAT = Format(name="yolo", summary="YOLO / Ultralytics text labels", read=read_yolo, detect=detect_yolo,

@@ -6,8 +6,8 @@
 
 It keeps projects, tasks of every kind (with annotations, uploaded files and their signed URLs),
 annotation classes, tags, datasets, dataset objects, import histories and training / evaluation
-jobs in memory, checks the bearer token and the payload shapes, answers like ``api-contract.md``
-says (200 for creates) and logs every request. Also a pytest fixture (``fake_fastlabel``, from
+jobs in memory, checks the bearer token and the payload shapes, answers as the FastLabel API
+does (200 for creates) and logs every request. Also a pytest fixture (``fake_fastlabel``, from
 this package's pytest plugin) and a standalone server: ``python -m fastlabel_formats_api.testing
 --port 8765``.
 """

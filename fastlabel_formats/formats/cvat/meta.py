@@ -13,6 +13,7 @@ INPUT_TYPES = {"checkbox": "switch", "radio": "radio", "select": "select", "text
 FASTLABEL_INPUTS = {"switch": "checkbox", "radio": "radio", "select": "select", "text": "text"}
 _EDGE = re.compile(r'data-type="edge"[^>]*?data-node-from="(\d+)"[^>]*?data-node-to="(\d+)"'
                    r'|data-node-from="(\d+)"[^>]*?data-node-to="(\d+)"[^>]*?data-type="edge"')
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 _NODE = re.compile(r'<circle[^>]*?data-node-id="(\d+)"[^>]*?data-label-name="([^"]*)"')
 
 
@@ -22,6 +23,7 @@ class LabelSpec:
     skeleton, its nodes (sublabel names in order) and edges (pairs of node names)."""
 
     kind: str = "any"
+    color: str | None = None
     attributes: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     nodes: list[str] = field(default_factory=list)
     edges: list[tuple[str, str]] = field(default_factory=list)
@@ -39,9 +41,21 @@ class CvatMeta:
     step: int = 1
     width: int = 0
     height: int = 0
+    types: dict[tuple[str, str], tuple[str, bool]] = field(default_factory=dict, repr=False)  # looked up
 
     def attribute_type(self, label: str, name: str) -> tuple[str, bool]:
         """The FastLabel type of attribute ``name`` of ``label`` and whether it is a CVAT number."""
+        known = self.types.get((label, name))
+        if known is None:
+            known = self.types[label, name] = self._attribute_type(label, name)
+        return known
+
+    def color(self, label: str) -> dict:
+        """``{"color": "#rrggbb"}`` of a label that has one in ``<meta>``, else ``{}``."""
+        spec = self.labels.get(label)
+        return {"color": spec.color} if spec is not None and spec.color else {}
+
+    def _attribute_type(self, label: str, name: str) -> tuple[str, bool]:
         spec = self.labels.get(label)
         input_type = spec.attributes.get(name, ("text", []))[0] if spec else "text"
         return INPUT_TYPES.get(input_type, "text"), input_type == "number"
@@ -82,7 +96,7 @@ def parse_meta(meta) -> CvatMeta:
 
 
 def _label_spec(label) -> LabelSpec:
-    spec = LabelSpec((label.findtext("type") or "any").strip())
+    spec = LabelSpec((label.findtext("type") or "any").strip(), (label.findtext("color") or "").strip() or None)
     for attribute in label.iter("attribute"):
         values = [v for v in (attribute.findtext("values") or "").split("\n") if v]
         spec.attributes[attribute.findtext("name") or ""] = ((attribute.findtext("input_type") or "text").strip(),
@@ -107,10 +121,14 @@ class LabelBook:
     attributes: dict[str, dict[str, tuple[str, dict[str, None]]]] = field(default_factory=dict)
     nodes: dict[str, dict[str, None]] = field(default_factory=dict)
     edges: dict[str, dict[tuple[str, str], None]] = field(default_factory=dict)
+    colors: dict[str, str] = field(default_factory=dict)
 
-    def add(self, label: str, kind: str, attributes: list[tuple[str, str, str]]) -> None:
-        """Record a shape of ``kind`` with ``(name, input type, value)`` attributes."""
+    def add(self, label: str, kind: str, attributes: list[tuple[str, str, str]], color: object = None) -> None:
+        """Record a shape of ``kind`` with ``(name, input type, value)`` attributes (and the
+        label's colour, the first one given)."""
         self.kinds.setdefault(label, {})[kind] = None
+        if isinstance(color, str) and _COLOR.fullmatch(color):
+            self.colors.setdefault(label, color)
         specs = self.attributes.setdefault(label, {})
         for name, input_type, value in attributes:
             known_type, values = specs.setdefault(name, (input_type, {}))
@@ -129,7 +147,7 @@ class LabelBook:
             for kind in kinds:
                 self.add(label, kind, [(name, input_type, value)
                                        for name, (input_type, values) in other.attributes.get(label, {}).items()
-                                       for value in values])
+                                       for value in values], other.colors.get(label))
         for label, nodes in other.nodes.items():
             self.add_skeleton(label, list(nodes), list(other.edges.get(label, {})))
 
@@ -138,7 +156,8 @@ class LabelBook:
         parts = ["      <labels>\n"]
         for label, kinds in self.kinds.items():
             kind = next(iter(kinds)) if len(kinds) == 1 else "any"
-            parts.append(_label_xml(label, kind, self.attributes.get(label, {}), self._svg(label), None))
+            parts.append(_label_xml(label, kind, self.attributes.get(label, {}), self._svg(label), None,
+                                    self.colors.get(label)))
             for node in self.nodes.get(label, {}) if kind == "skeleton" else ():
                 parts.append(_label_xml(node, "points", {}, "", label))
         parts.append("      </labels>\n")
@@ -165,8 +184,10 @@ def _quoted(text: str) -> str:
     return xml_text(text).replace('"', "&quot;")
 
 
-def _label_xml(name: str, kind: str, attributes: dict, svg: str, parent: str | None) -> str:
+def _label_xml(name: str, kind: str, attributes: dict, svg: str, parent: str | None, color: str | None = None
+               ) -> str:
     lines = [f"        <label>\n          <name>{xml_text(name)}</name>\n",
+             f"          <color>{color}</color>\n" if color else "",
              f"          <type>{KIND_TYPES.get(kind, 'any')}</type>\n"]
     if parent is not None:
         lines.append(f"          <parent>{xml_text(parent)}</parent>\n")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from ...raster import segmentation_mask
 ELLIPSE_VERTICES = 64  # the polygon an ellipse with two different radii becomes in FastLabel
 
 
+@lru_cache(maxsize=1 << 16)
 def number(text: str | None) -> int | float:
     """A finite CVAT number (an integral one as ``int``); ValueError otherwise."""
     value = float(text)  # TypeError for None is turned into ValueError by the callers' except
@@ -31,10 +33,9 @@ def parse_points(text: str | None) -> list:
     """``"x1,y1;x2,y2"`` as flat ``[x1, y1, x2, y2]``; ValueError when it is not such a list."""
     if not text:
         raise ValueError("no points")
-    flat = []
-    for pair in text.split(";"):
-        x, y = pair.split(",")
-        flat += [number(x), number(y)]
+    flat = list(map(number, text.replace(";", ",").split(",")))
+    if len(flat) % 2 or text.count(";") != len(flat) // 2 - 1:
+        raise ValueError(f"points {text[:40]!r} are not x,y pairs separated by ';'")
     return flat
 
 
