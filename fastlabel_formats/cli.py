@@ -181,7 +181,7 @@ def run_export(args: argparse.Namespace) -> int:
                             classes=_classes(args.classes), holes=args.holes, indent=args.indent, obb=args.obb,
                             image_dir=args.images, layout=args.layout, copy_images=args.copy_images,
                             split=parse_split(args.split) if args.split else None, seed=args.seed,
-                            raster=args.raster)
+                            raster=args.raster, extra=format_options(args))
     run = {"videos": args.videos, "strict": args.strict, "jobs": args.jobs, "scheduler": args.scheduler,
            "progress": not QUIET["on"]}
     # every target is written beside its folder and moved into place once all are complete (an
@@ -294,12 +294,12 @@ def run_convert(args: argparse.Namespace) -> int:
         say(f"{args.source}: read as {args.source_format}")
     imported = ConversionReport(f"{args.source_format} import", strict=args.strict)
     tasks = read_tasks(args.source, args.source_format, classes_file=args.classes_file, images=args.images,
-                       project_type=args.yolo_type, report=imported)
+                       project_type=args.yolo_type, report=imported, options=format_options(args))
     say(imported.summary().replace("0 file(s) written", f"{len(tasks)} image(s) read"))
     with _published(args) as output:
         report = write_tasks(tasks, args.target_format, output, classes=_classes(args.classes),
                              strict=args.strict, jobs=args.jobs, scheduler=args.scheduler, image_dir=args.images,
-                             progress=not QUIET["on"])
+                             progress=not QUIET["on"], options=format_options(args))
     return _finish(report, started)
 
 
@@ -325,6 +325,7 @@ def _add_convert(commands) -> None:
     convert.add_argument("--classes", help="YOLO / semantic target: class names, a file or a,b,c")
     convert.add_argument("--images", help="folder of the images: sizes the source does not give, and labelme's "
                                           "imagePath (relative to it)")
+    add_format_options(convert, reading=True, writing=True)
     _add_workers(convert)
     convert.add_argument("--strict", action="store_true", help="fail instead of dropping anything")
     _add_overwrite(convert)
@@ -335,6 +336,23 @@ def _with_aliases(names: list[str], auto: bool = False) -> list[str]:
     """``names`` and their aliases in the registry (and ``auto`` first when ``auto``)."""
     aliases = [alias for alias, name in formats.ALIASES.items() if name in names]
     return ["auto"] * auto + names + aliases
+
+
+def add_format_options(parser: argparse.ArgumentParser, reading: bool, writing: bool) -> None:
+    """The options of the formats (``Format.options``) that this command reads or writes."""
+    added = set()
+    for is_read in [flag for flag, wanted in ((True, reading), (False, writing)) if wanted]:
+        for flag, (option, names) in formats.options(is_read).items():
+            if flag not in added:
+                added.add(flag)
+                parser.add_argument(flag, dest=f"format_{option.key}", type=option.type, metavar=option.key.upper(),
+                                    choices=option.choices or None, help=f"{option.help} ({', '.join(names)})")
+
+
+def format_options(args: argparse.Namespace) -> dict[str, object]:
+    """``{key: value}`` of the format options given on the command line."""
+    return {name[len("format_"):]: value for name, value in vars(args).items()
+            if name.startswith("format_") and value is not None}
 
 
 def source_choices() -> list[str]:
@@ -430,7 +448,8 @@ def _list_findings(title: str, report: ConversionReport, what: str = "finding(s)
 def run_stats(args: argparse.Namespace) -> int:
     """Print (or write as JSON) a project's counts."""
     source_format = detect_format(args.tasks) if args.source_format == "auto" else args.source_format
-    tasks = args.tasks if source_format == "fastlabel" else read_tasks(args.tasks, source_format)
+    tasks = args.tasks if source_format == "fastlabel" else read_tasks(args.tasks, source_format,
+                                                                        options=format_options(args))
     video = args.project_type == "image_bbox" and video_frame_counts(tasks)  # MOT, CVAT video: by their frames
     counts = stats(tasks, project_type="video_bbox" if video else args.project_type)
     if args.json:
@@ -456,6 +475,7 @@ def _add_stats(commands) -> None:
     counting.add_argument("--from", dest="source_format", default="auto", choices=source_choices())
     counting.add_argument("--project-type", default="image_bbox", choices=PROJECT_TYPES, metavar="PROJECT_TYPE")
     counting.add_argument("--json", action="store_true", help="print the counts as JSON")
+    add_format_options(counting, reading=True, writing=False)
     counting.set_defaults(run=run_stats)
 
 
@@ -550,6 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--strict", action="store_true", help="fail instead of dropping anything")
     export.add_argument("--overwrite", action="store_true",
                         help="replace target folders that hold an earlier export (default: refuse them)")
+    add_format_options(export, reading=False, writing=True)
     _add_workers(export)
     export.set_defaults(run=run_export)
     _add_render(commands)

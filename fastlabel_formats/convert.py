@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import orjson
@@ -28,16 +29,18 @@ def target_formats() -> list[str]:
 
 def read_tasks(source: str | os.PathLike[str], source_format: str, *, classes_file: str | None = None,
                images: str | os.PathLike[str] | None = None, project_type: str = "bbox",
-               report: ConversionReport | None = None) -> list[dict]:
+               report: ConversionReport | None = None, options: Mapping[str, object] | None = None) -> list[dict]:
     """FastLabel tasks read from ``source`` in ``source_format`` (a registered format, or ``auto``);
     tasks without a size get it from ``images/<task name>`` when that folder is given. YOLO's
     options: ``classes_file`` (default ``SRC/classes.txt``) and ``project_type`` (``bbox``,
-    ``segmentation``, ``obb``, ``pose``). FormatError when nothing usable was read."""
+    ``segmentation``, ``obb``, ``pose``); ``options``: the format's own (its ``Format.options``).
+    FormatError when nothing usable was read."""
     record = formats.get(detect_format(source) if source_format == "auto" else source_format)
     if record.read is None:
         raise FormatError(f"{record.name} is written, not read; choose from {', '.join(source_formats())}")
     report = report or ConversionReport(f"{record.name} import")
-    tasks = record.read(source, report=report, images=images, classes_file=classes_file, project_type=project_type)
+    tasks = record.read(source, report=report, images=images, classes_file=classes_file, project_type=project_type,
+                        **(options or {}))
     check_not_empty(tasks, source, record.name, report)
     return _sized(tasks, Path(images), report) if images is not None else tasks
 
@@ -94,9 +97,10 @@ def _sized(tasks: list[dict], images: Path, report: ConversionReport) -> list[di
 
 def write_tasks(tasks: object, target_format: str, output_dir: str | os.PathLike[str], *,
                 classes: list[str] | None = None, strict: bool = False, jobs: int = 1,
-                scheduler: object = None, image_dir: str | None = None, progress: bool = True) -> ConversionReport:
+                scheduler: object = None, image_dir: str | None = None, progress: bool = True,
+                options: Mapping[str, object] | None = None) -> ConversionReport:
     """Write ``tasks`` in ``target_format`` under ``output_dir`` (any target of the registry, or
-    ``fastlabel``: the tasks themselves as ``tasks.json``)."""
+    ``fastlabel``: the tasks themselves as ``tasks.json``); ``options``: the format's own."""
     if target_format == "fastlabel":
         report = ConversionReport("fastlabel", strict=strict)
         report.files.append(write_atomic(Path(output_dir) / "tasks.json", orjson.dumps(list(tasks))))
@@ -104,9 +108,9 @@ def write_tasks(tasks: object, target_format: str, output_dir: str | os.PathLike
     if target_name(target_format) not in target_formats():
         raise FormatError(f"unknown target format {target_format!r}; choose from {', '.join(target_formats())}")
     frame_counts = video_frame_counts(tasks)  # video tasks read from MOT or CVAT video: their frames
-    options = TargetOptions(classes=classes, image_dir=image_dir,
-                            project_type="video_bbox" if frame_counts else "image_bbox")
-    reports = export_targets(tasks, {target_format: output_dir}, options, strict=strict, jobs=jobs,
+    target_options = TargetOptions(classes=classes, image_dir=image_dir, extra=dict(options or {}),
+                                   project_type="video_bbox" if frame_counts else "image_bbox")
+    reports = export_targets(tasks, {target_format: output_dir}, target_options, strict=strict, jobs=jobs,
                              scheduler=scheduler, progress=progress, frame_counts=frame_counts or None)
     return reports[target_name(target_format)]
 

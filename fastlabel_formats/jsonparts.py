@@ -79,3 +79,26 @@ def write_part(folder: str | Path, fragments: list[bytes], indent: int | None) -
     with atomic_output(path if is_remote(path) else Path(path)) as stream:
         stream.write(body)
     return path
+
+
+def list_fragment(items: list, indent: int | None) -> bytes:
+    """The JSON of ``items`` without the brackets of a top-level list: compact, or indented as
+    ``json.dumps(items, indent=indent)`` lays them out."""
+    if indent is None or not items:
+        return json_fragment(items, None)
+    pad = " " * indent
+    return ",\n".join(pad + dump_json(item, indent).decode().replace("\n", "\n" + pad) for item in items).encode()
+
+
+def write_list(stream, spool: JsonListSpool | None) -> None:
+    """A JSON list of the items spooled (an empty list when nothing was)."""
+    stream.write(b"[")
+    if spool is not None and not spool.empty:
+        spool.file.seek(0)
+        if spool.indent is not None:
+            stream.write(b"\n")
+        while chunk := spool.file.read(1 << 20):
+            stream.write(chunk)
+        if spool.indent is not None:
+            stream.write(b"\n")
+    stream.write(b"]")

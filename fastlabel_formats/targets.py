@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,6 +34,7 @@ class TargetOptions:
     split: Mapping[str, float] | None = None
     seed: int = 0
     raster: str = "staircase"  # PNGs and COCO RLE: the SDK's rule, or "exact"
+    extra: Mapping[str, object] = field(default_factory=dict)  # a format's own options (its Format.options)
 
 
 def layout_options(options: TargetOptions, layout: str) -> dict:

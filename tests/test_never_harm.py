@@ -302,3 +302,50 @@ def test_workers_killed_with_their_parent_while_they_start_do_not_outlive_it(kil
     while _marked_processes(mark) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _marked_processes(mark) == []
+
+
+def _wait_for(condition, what: str, seconds: float = 60) -> None:
+    """Poll ``condition`` (a bound on a state change, not a speed)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def _export(tasks: Path, out: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "fastlabel_formats", "export", str(tasks), "--to", "yolo,coco",
+                             "-o", str(out), "--overwrite", "--jobs", "1", "-q"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_overlapping_runs_one_fails_at_once_the_other_publishes_whole(tmp_path):
+    tasks = _tasks_file(tmp_path / "in", count=3000)
+    out = tmp_path / "out"
+    first = _export(tasks, out)
+    try:
+        _wait_for(lambda: (out / ".coco.lock").exists() and list(out.glob(".yolo.new-*")), "the first run's staging")
+        first.send_signal(signal.SIGSTOP)  # the first run holds its locks, mid-write
+        second = cli("export", str(tasks), "--to", "coco", "-o", str(out), "--overwrite")
+        assert second.returncode == 2 and f"another run (pid {first.pid})" in second.stderr, second.stderr
+    finally:
+        first.send_signal(signal.SIGCONT)
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    assert len(list((out / "yolo" / "annotations").glob("*.txt"))) == 3000
+    assert len(json.loads((out / "coco" / "annotations.json").read_text())["images"]) == 3000
+    assert sorted(p.name for p in out.iterdir()) == ["coco", "yolo"]
+
+
+def test_a_sigkilled_run_publishes_nothing_and_the_next_one_cleans_up(tmp_path):
+    tasks = _tasks_file(tmp_path / "in", count=3000)
+    out = tmp_path / "out"
+    (out / "yolo").mkdir(parents=True)
+    (out / "yolo" / "previous.txt").write_text("the previous export")
+    killed = _export(tasks, out)
+    _wait_for(lambda: any(True for folder in out.glob(".yolo.new-*") for _ in folder.rglob("*.txt")), "files staged")
+    killed.kill()
+    killed.wait(timeout=60)
+    assert (out / "yolo" / "previous.txt").read_text() == "the previous export"  # nothing published
+    assert not (out / "coco").exists()
+    assert main(["export", str(tasks), "--to", "yolo,coco", "-o", str(out), "--overwrite", "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["coco", "yolo"]  # the killed run's staging and locks gone
+    assert len(list((out / "yolo" / "annotations").glob("*.txt"))) == 3000

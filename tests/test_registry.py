@@ -84,3 +84,21 @@ def test_every_built_in_format_has_a_module_of_its_own():
     modules = {path.stem for path in Path(formats.__file__).parent.iterdir() if path.suffix == ".py"} - {"__init__"}
     built_in = {"fastlabel", "coco", "yolo", "pascalvoc", "labelme", "semantic", "instance"}
     assert built_in <= set(formats.loaded()) and built_in <= modules
+
+
+def test_a_formats_own_options_reach_its_reader_and_its_writer_from_the_command_line(tmp_path):
+    """COCO results need their ground truth (``--gt``) both ways; ``--iou-type`` is the writer's."""
+    folder = Path(__file__).parent / "fixtures" / "third_party" / "cocoapi"
+    results, gt = folder / "instances_val2014_fakebbox_subset_results.json", folder / "instances_val2014_subset.json"
+    no_gt = ["convert", str(results), "--from", "coco_results", "--to", "coco_results", "-o", str(tmp_path / "a")]
+    assert main(no_gt) == 2  # refused
+    assert main(["convert", str(results), "--from", "coco_results", "--gt", str(gt), "--to", "coco_results",
+                 "--iou-type", "bbox", "-o", str(tmp_path / "b")]) == 0
+    written = json.loads((tmp_path / "b" / "results.json").read_text())
+    given = json.loads(results.read_text())
+
+    def key(record: dict) -> tuple:
+        return record["image_id"], record["category_id"], round(record["score"], 6), \
+            tuple(round(value, 3) for value in record["bbox"])
+
+    assert sorted(map(key, written)) == sorted(map(key, given))

@@ -21,6 +21,20 @@ from ..errors import FormatError
 
 
 @dataclass(frozen=True)
+class Option:
+    """A command-line option of one format: ``--flag VALUE`` becomes the keyword ``key`` of its
+    reader (``read``) and/or of its target (``write``, through ``TargetOptions.extra``)."""
+
+    flag: str
+    key: str
+    help: str
+    choices: tuple = ()
+    type: Callable[[str], object] = str
+    read: bool = True
+    write: bool = False
+
+
+@dataclass(frozen=True)
 class Format:
     """One annotation format, both ways.
 
@@ -32,6 +46,8 @@ class Format:
       :class:`~fastlabel_formats.run.Target`) writing this format under ``output_dir`` with a
       :class:`~fastlabel_formats.targets.TargetOptions`.
     - ``verbs``: public functions the package exports under these names.
+    - ``options``: its own command-line options (:class:`Option`), added to the commands that read
+      or write it.
     """
 
     name: str
@@ -43,6 +59,7 @@ class Format:
     layouts: tuple[str, ...] = ()
     source_help: str = "file or folder"
     verbs: Mapping[str, Callable] = field(default_factory=dict)
+    options: tuple[Option, ...] = ()
 
 
 def _discover() -> dict[str, Format]:
@@ -104,3 +121,13 @@ def detect(source: str | os.PathLike[str]) -> str:
     if best is None or scores[best] <= 0:
         raise FormatError(f"{source}: not recognised as any of {', '.join(readable())}; give --from")
     return best
+
+
+def options(reading: bool) -> dict[str, tuple[Option, list[str]]]:
+    """``{flag: (option, [format names])}`` of every format's options for reading or writing."""
+    found: dict[str, tuple[Option, list[str]]] = {}
+    for name, record in loaded().items():
+        for option in record.options:
+            if option.read if reading else option.write:
+                found.setdefault(option.flag, (option, []))[1].append(name)
+    return found
