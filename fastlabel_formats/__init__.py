@@ -8,6 +8,7 @@ from .checks import stats, validate
 from .coco import coco_tasks, coco_to_fastlabel, export_coco, to_coco
 from .draw import draw_annotations, export_image_with_annotations
 from .errors import FormatError
+from .evaluate import EvaluationResult, evaluate
 from .integrate import (
     integrate,
     integrate_audio,
@@ -39,6 +40,8 @@ __all__ = [
     "COLOR_PALETTE",
     "TargetOptions",
     "ConversionReport",
+    "EvaluationResult",
+    "evaluate",
     "FormatError",
     "coco_tasks",
     "coco_to_fastlabel",

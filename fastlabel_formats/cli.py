@@ -18,6 +18,7 @@ from .checks import stats, validate
 from .convert import detect_format, read_tasks, source_formats, target_formats, video_frame_counts, write_tasks
 from .draw import export_image_with_annotations
 from .errors import FormatError
+from .evaluate import BACKENDS, cli_evaluate
 from .files import dump_json, is_remote, read_json, read_text, write_atomic
 from .integrate import integrate, piece_kind, split_image_task
 from .parallel import default_jobs
@@ -479,6 +480,26 @@ def _add_stats(commands) -> None:
     counting.set_defaults(run=run_stats)
 
 
+def _add_evaluate(commands) -> None:
+    scoring = _command(
+        commands, "evaluate", "score predictions against labels with COCO's metrics",
+        "COCO AP/AR overall and per class of PRED against GT, the numbers of pycocotools' COCOeval, computed by "
+        "hotcoco or faster-coco-eval when installed (pip install 'fastlabel-formats[eval]'), else by pycocotools.",
+        "examples:\n  fastlabel-formats evaluate annotations.json results.json --iou-type segm\n"
+        "  fastlabel-formats evaluate tasks.json predictions.json --json",
+        source="ground truth: a COCO file, FastLabel tasks or any readable source", positional="gt")
+    scoring.add_argument("pred", help="predictions: a COCO results file, tasks with a 'score' attribute, "
+                                      "or YOLO labels with a confidence column")
+    scoring.add_argument("--iou-type", default="bbox", choices=("bbox", "segm", "keypoints"))
+    scoring.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    scoring.add_argument("--gt-from", default="auto", choices=source_choices())
+    scoring.add_argument("--pred-from", default="auto", choices=source_choices())
+    scoring.add_argument("--backend", default="auto", choices=("auto", *BACKENDS))
+    scoring.add_argument("--classes-file", help="class names of YOLO predictions, one per line")
+    scoring.add_argument("--images", help="the images' folder (sizes for formats that need them)")
+    scoring.set_defaults(run=cli_evaluate)
+
+
 def _add_validate(commands) -> None:
     check = _command(
         commands, "validate", "check a project: geometry, image bounds, classes, duplicates (exit 1 on findings)",
@@ -579,6 +600,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_integrate_and_split(commands)
     _add_validate(commands)
     _add_stats(commands)
+    _add_evaluate(commands)
     for add_commands in EXTRA_COMMANDS:
         add_commands(commands, _command)
     return parser
