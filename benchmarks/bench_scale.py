@@ -1,12 +1,15 @@
 """Projects of any size: wall time and peak memory of ``export --to coco,yolo`` in every mode.
 
     python benchmarks/bench_scale.py [--sizes 10000,100000] [--per-task 30] [--runs 1] [--dir /tmp]
-                                     [--baseline /path/to/a/checkout/of/the/previous/main]
+                                     [--baseline /path/to/a/checkout/of/the/previous/main] [--s3 2000]
 
 For each size a project is generated *as a stream* into ``DIR/scale-N.json`` (never held in
 memory: 1,000 generated tasks repeated under new names), then exported by the command line
-in-process (``--jobs 1``), with ``--jobs 2`` (spawned workers) and with ``--scheduler local
---jobs 2`` (a Dask LocalCluster of 2 workers). Peak RSS is
+in-process (``--jobs 1``), with ``--jobs 2`` (spawned workers), with ``--scheduler local
+--jobs 2`` (a Dask LocalCluster of 2 workers) and on an external cluster (a ``dask scheduler`` and
+two ``dask worker --nthreads 1`` processes in folders of their own, tuned by
+``cluster.worker_config_yaml``; only the client's memory is measured there). ``--s3 N`` also times
+``N`` tasks from and to a moto S3 server on 127.0.0.1 (the issue's baseline: 2,000 in 3 min 56 s). Peak RSS is
 sampled from /proc every 50 ms for the command and for each of its descendant processes. The
 machine's two-process ceiling (two CPU loops in two processes vs one) is printed alongside, as
 bench_render does. ``--baseline`` also times in-process COCO and YOLO exports of 2,000 × 30
@@ -23,6 +26,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -114,10 +119,56 @@ def ceiling() -> float:
 
 
 MODES = {"in-process": ["--jobs", "1"], "--jobs 2": ["--jobs", "2"],
-         "--scheduler local (2)": ["--jobs", "2", "--scheduler", "local"]}
+         "--scheduler local (2)": ["--jobs", "2", "--scheduler", "local"],
+         "external cluster (2)": ["--scheduler", "{address}"]}
+EXTERNAL = "external cluster (2)"
+
+
+@contextmanager
+def external_cluster(folder: Path, workers: int = 2) -> Iterator[str]:
+    """The address of a ``dask scheduler`` on 127.0.0.1 with ``workers`` single-threaded ``dask
+    worker`` processes, each started in a folder of its own (as on other machines)."""
+    from fastlabel_formats.cluster import worker_config_yaml
+
+    scheduler_file = folder / "bench-scheduler.json"
+    scheduler_file.unlink(missing_ok=True)
+    config = folder / "bench-dask-config"  # the workers tuned as LocalCluster's are
+    config.mkdir(exist_ok=True)
+    (config / "fastlabel-workers.yaml").write_text(worker_config_yaml())
+    started = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                 "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        while not scheduler_file.is_file():
+            time.sleep(0.1)
+        address = orjson.loads(scheduler_file.read_bytes())["address"]
+        for number in range(workers):
+            place = folder / f"bench-worker-{number}"
+            place.mkdir(exist_ok=True)
+            started.append(subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1", "--host",
+                 "127.0.0.1", "--no-dashboard"], cwd=place, env={**os.environ, "DASK_CONFIG": str(config)},
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from distributed import Client
+
+        with Client(address) as client:
+            client.wait_for_workers(workers, timeout=120)
+        yield address
+    finally:
+        for process in started:
+            process.terminate()
+            process.wait()
 
 
 def scale_rows(sizes: list[int], per_task: int, folder: Path, runs: int, modes: list[str]) -> list[tuple]:
+    if EXTERNAL not in modes:
+        return _scale_rows(sizes, per_task, folder, runs, modes, "")
+    with external_cluster(folder) as address:
+        return _scale_rows(sizes, per_task, folder, runs, modes, address)
+
+
+def _scale_rows(sizes: list[int], per_task: int, folder: Path, runs: int, modes: list[str],
+                address: str) -> list[tuple]:
     rows = []
     for size in sizes:
         project = folder / f"scale-{size}.json"
@@ -131,7 +182,7 @@ def scale_rows(sizes: list[int], per_task: int, folder: Path, runs: int, modes: 
                 out = folder / f"scale-out-{size}"
                 shutil.rmtree(out, ignore_errors=True)
                 command = [sys.executable, "-m", "fastlabel_formats", "export", str(project), "--to", "coco,yolo",
-                           "-o", str(out), *flags]
+                           "-o", str(out), *(flag.format(address=address) for flag in flags)]
                 measured.append(run_measured(command))
                 shutil.rmtree(out, ignore_errors=True)
             wall = statistics.median(m[0] for m in measured)
@@ -140,6 +191,32 @@ def scale_rows(sizes: list[int], per_task: int, folder: Path, runs: int, modes: 
             print(f"  {size:,} {mode}: {wall:.1f} s, peak RSS {own / 1e6:.0f} MB command, {worker / 1e6:.0f} MB "
                   f"largest worker, {total / 1e6:.0f} MB tree", file=sys.stderr, flush=True)
     return rows
+
+
+def s3_row(count: int, per_task: int, folder: Path) -> float:
+    """Wall seconds of ``export --to coco,yolo`` of ``count`` tasks from and to a moto S3 server on
+    127.0.0.1 (in-process; the store reached through the AWS environment variables)."""
+    import fsspec
+    from moto.server import ThreadedMotoServer
+
+    project = folder / f"s3-{count}.json"
+    write_project(project, count, per_task)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        env = {"AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "testing",
+               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+        store = fsspec.filesystem("s3", key="testing", secret="testing", endpoint_url=env["AWS_ENDPOINT_URL"])
+        store.mkdir("bench", region_name="us-west-2")
+        store.put_file(str(project), "bench/tasks.json")
+        command = [sys.executable, "-m", "fastlabel_formats", "export", "s3://bench/tasks.json", "--to", "coco,yolo",
+                   "-o", "s3://bench/out", "--jobs", "1", "-q"]
+        started = time.perf_counter()
+        subprocess.run(command, check=True, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - started
+    finally:
+        server.stop()
 
 
 BASELINE_SCRIPT = """
@@ -179,8 +256,12 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=Path("/tmp"))
     parser.add_argument("--baseline", type=Path, help="a checkout of the previous main, for the 2,000 × 30 rows")
     parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated, of: {', '.join(MODES)}")
+    parser.add_argument("--s3", type=int, default=0, help="also time this many tasks to a moto S3 server")
     args = parser.parse_args()
     print(f"machine's two-process ceiling now: {ceiling():.2f}x")
+    if args.s3:
+        seconds = s3_row(args.s3, args.per_task, args.dir)
+        print(f"\n{args.s3:,} tasks × {args.per_task} to moto S3, --jobs 1: {seconds:.1f} s")
     if args.baseline:
         medians = baseline_rows(args.baseline, max(args.runs, 5))
         print("\n| 2,000 × 30 in memory, in-process | this tree | baseline | ratio |\n|---|---|---|---|")

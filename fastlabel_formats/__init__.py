@@ -30,6 +30,7 @@ from .render import (
 )
 from .repair import repair
 from .report import ConversionReport
+from .report_html import report
 from .source import task_source
 from .targets import TargetOptions, export_targets
 from .tasks import AnnotationTable, load_tasks
@@ -68,6 +69,7 @@ __all__ = [
     "render_instance_mask",
     "render_semantic_mask",
     "repair",
+    "report",
     "split_audio_task",
     "split_image_task",
     "split_video_task",

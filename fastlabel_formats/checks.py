@@ -31,13 +31,13 @@ def validate(tasks: object, *, classes: Sequence[str] | None = None, annotations
     """The findings of every check over ``tasks`` (any input :func:`~fastlabel_formats.export_coco`
     takes); ``classes`` or the definitions' values (``annotations``) name the known values."""
     report = report or ConversionReport("validate")
-    known = _known_values(classes, annotations)
+    known = known_values(classes, annotations)
     for table in prepared_tables(tasks, _Checked("."), report, project_type, None, None):
         check_table(table, report, known)
     return report
 
 
-def _known_values(classes: object, annotations: object) -> set | None:
+def known_values(classes: object, annotations: object) -> set | None:
     """The values ``classes`` (a list of names) or the definitions (``annotations``) make known;
     FormatError when either is not a list of those."""
     for given, what, fits in ((classes, "classes", lambda c: isinstance(c, str)),
@@ -78,7 +78,7 @@ def _shape_problems(table: AnnotationTable) -> dict[str, np.ndarray]:
 
     rings, kinds = table.rings, row_kinds(table)
     found: dict[str, np.ndarray] = {}
-    for row in np.flatnonzero(np.isin(kinds, AREA_TYPES)).tolist():
+    for row in _suspect_rows(shapely, rings, np.flatnonzero(np.isin(kinds, AREA_TYPES))).tolist():
         first, last = rings.shape_ring_offsets[row], rings.shape_ring_offsets[row + 1]
         parts = [rings.coords[rings.ring_offsets[r]:rings.ring_offsets[r + 1]] for r in range(first, last)]
         if any(len(np.unique(p, axis=0)) < 3 for p in parts):
@@ -88,6 +88,28 @@ def _shape_problems(table: AnnotationTable) -> dict[str, np.ndarray]:
         for reason in reasons:
             found.setdefault(reason, np.zeros(len(table), bool))[row] = True
     return found
+
+
+def _suspect_rows(shapely, rings, rows: np.ndarray) -> np.ndarray:
+    """The ``rows`` that one vectorised shapely pass cannot clear: a ring of fewer than 3 points or a
+    region (an outer ring and its holes) that is not valid. The others have nothing to report."""
+    first, counts = rings.shape_ring_offsets[rows], np.diff(rings.shape_ring_offsets)[rows]
+    ring_row = np.repeat(rows, counts)
+    ring_ids = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts - first, counts)
+    sizes = np.diff(rings.ring_offsets)[ring_ids]
+    short = np.unique(ring_row[sizes < 3])
+    keep = ~np.isin(ring_row, short)
+    ring_row, ring_ids, sizes = ring_row[keep], ring_ids[keep], sizes[keep]
+    if not len(ring_ids):
+        return short
+    points = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes - rings.ring_offsets[ring_ids], sizes)
+    try:
+        rings_made = shapely.linearrings(rings.coords[points], indices=np.repeat(np.arange(len(sizes)), sizes))
+        starts = ~rings.is_hole[ring_ids] | np.r_[True, ring_row[1:] != ring_row[:-1]]
+        valid = shapely.is_valid(shapely.polygons(rings_made, indices=np.cumsum(starts) - 1))
+    except (ValueError, shapely.errors.GEOSException):
+        return rows  # let the exact checks name the problem
+    return np.union1d(short, ring_row[starts][~valid])
 
 
 def _region_reasons(shapely, parts: list[np.ndarray], holes: np.ndarray) -> set[str]:

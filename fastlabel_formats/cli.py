@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -15,6 +14,17 @@ import orjson
 
 from . import formats
 from .checks import stats, validate
+from .cli_support import (
+    Terminated,
+    existing_folder,
+    finite,
+    os_error,
+    positive,
+    scheduler,
+    terminated_as_interrupt,
+    user_text,
+    whole_number,
+)
 from .convert import detect_format, read_tasks, source_formats, target_formats, video_frame_counts, write_tasks
 from .draw import export_image_with_annotations
 from .errors import FormatError
@@ -26,7 +36,10 @@ from .raster import RASTER_RULES
 from .render import export_instance_segmentation, export_semantic_segmentation
 from .repair import repair
 from .report import ConversionReport
+from .report_html import DEFAULT_SAMPLES, MAX_SAMPLES
+from .report_html import report as write_report
 from .staging import check_empty, locked_folders, output_file, output_folder, staged
+from .stores import parse_storage_options
 from .targets import TargetOptions, export_targets, target_name
 from .tasks import load_tasks
 from .tile_split import MAX_TILES
@@ -87,60 +100,6 @@ def _command(commands, name: str, summary: str, description: str, epilog: str = 
     return parser
 
 
-MAX_JOBS = 1024  # worker processes of one run (--jobs)
-
-
-def whole_number(low: int, high: int) -> Callable[[str], int]:
-    """An argparse type: an integer from ``low`` to ``high``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, got {text}")
-        return value
-
-    parse.__name__ = "whole number"
-    return parse
-
-
-positive = whole_number(1, MAX_JOBS)
-
-
-def finite(text: str) -> float:
-    """An argparse type: a finite number ≥ 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0, got {text}")
-    return value
-
-
-SCHEDULER_ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx|inproc)://[A-Za-z0-9_.\-\[\]:]+(:[0-9]{1,5})?/?")
-
-
-def scheduler(text: str) -> str:
-    """An argparse type: ``local`` or a Dask scheduler address."""
-    if text == "local" or SCHEDULER_ADDRESS.fullmatch(text):
-        return text
-    raise argparse.ArgumentTypeError(f"expected 'local' or an address such as tcp://HOST:8786, got {text!r}")
-
-
-def existing_folder(text: str) -> str:
-    """An argparse type: a folder that exists."""
-    try:
-        found = Path(text).is_dir()
-    except (OSError, ValueError):  # a name too long, a NUL byte
-        found = False
-    if not found:
-        raise argparse.ArgumentTypeError(f"{text} is not a folder")
-    return text
-
-
 def _add_workers(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=positive, default=default_jobs(),
                         help="worker processes (default: the number of cores); with --scheduler local: Dask workers")
@@ -184,7 +143,7 @@ def run_export(args: argparse.Namespace) -> int:
                             split=parse_split(args.split) if args.split else None, seed=args.seed,
                             raster=args.raster, extra=format_options(args))
     run = {"videos": args.videos, "strict": args.strict, "jobs": args.jobs, "scheduler": args.scheduler,
-           "progress": not QUIET["on"]}
+           "progress": not QUIET["on"], "storage_options": parse_storage_options(args.storage_option) or None}
     # every target is written beside its folder and moved into place once all are complete (an
     # object store publishes each file whole: written in place)
     folders = {name: f"{args.output.rstrip('/')}/{name}" if is_remote(args.output) else Path(args.output) / name
@@ -500,6 +459,39 @@ def _add_evaluate(commands) -> None:
     scoring.set_defaults(run=cli_evaluate)
 
 
+def run_report(args: argparse.Namespace) -> int:
+    """Write the one-file HTML report of a project."""
+    started = time.perf_counter()
+    losses = write_report(args.tasks, _output_file(args.output, args.tasks), source_format=args.source_format,
+                          images=args.images, samples=args.samples, seed=args.seed, classes=_classes(args.classes),
+                          annotations=_read_json_list(args.annotations), project_type=args.project_type,
+                          progress=not QUIET["on"])
+    return _finish(losses, started)
+
+
+def _add_report(commands) -> None:
+    showing = _command(
+        commands, "report", "one self-contained HTML file: counts, box sizes, findings drawn, sample images",
+        "Write one HTML file that opens from disk without a network: summary numbers, annotations per class and "
+        "split, box width / height / area histograms (log scale), images without annotations, every validate "
+        "finding as a thumbnail cropped around its shape, and a seeded sample of images with their annotations "
+        "drawn; a class filter and a search. Without --images shapes are drawn on blank canvases.",
+        "examples:\n  fastlabel-formats report tasks.json --images images -o report.html\n"
+        "  fastlabel-formats report data.yaml --from yolo --samples 48 -o report.html",
+        source="tasks, or a COCO / YOLO / VOC / labelme source",
+    )
+    showing.add_argument("--from", dest="source_format", default="auto", choices=_with_aliases(source_formats(), True))
+    showing.add_argument("--images", type=existing_folder, help="the folder of the task images (IMAGES/<task name>)")
+    showing.add_argument("--samples", type=whole_number(0, MAX_SAMPLES), default=DEFAULT_SAMPLES,
+                         help=f"images drawn in the sample grid (default {DEFAULT_SAMPLES})")
+    showing.add_argument("--seed", type=whole_number(0, 2**63 - 1), default=0, help="another draw of the sample")
+    showing.add_argument("--classes", help="the known values: a file with one name per line, or a,b,c")
+    showing.add_argument("--annotations", help="the known values from the project's annotation definitions")
+    showing.add_argument("--project-type", default="image_bbox", choices=PROJECT_TYPES, metavar="PROJECT_TYPE")
+    showing.add_argument("-o", "--output", required=True, help="the HTML file to write")
+    showing.set_defaults(run=run_report)
+
+
 def _add_validate(commands) -> None:
     check = _command(
         commands, "validate", "check a project: geometry, image bounds, classes, duplicates (exit 1 on findings)",
@@ -544,15 +536,7 @@ def _add_integrate_and_split(commands) -> None:
     split.set_defaults(run=run_split)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the command line."""
-    parser = argparse.ArgumentParser(
-        prog="fastlabel-formats",
-        description="Convert FastLabel task JSON to COCO, YOLO, Pascal VOC, labelme and segmentation PNGs, "
-                    "offline.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    commands = parser.add_subparsers(dest="command", required=True)
+def _add_export(commands) -> None:
     export = commands.add_parser(
         "export", help="write FastLabel tasks as COCO / YOLO / Pascal VOC / labelme files", parents=[_common()],
         description="Write FastLabel tasks (a JSON list, as get_image_tasks returns) in other formats.",
@@ -593,13 +577,30 @@ def build_parser() -> argparse.ArgumentParser:
                         help="replace target folders that hold an earlier export (default: refuse them)")
     add_format_options(export, reading=False, writing=True)
     _add_workers(export)
+    export.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE", dest="storage_option",
+                        help="an fsspec option for URL inputs and outputs (s3://, gs://, …), on this machine and "
+                             "every Dask worker (repeatable): endpoint_url=…, key=…, anon=true, "
+                             "client_kwargs.region_name=…")
     export.set_defaults(run=run_export)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the command line."""
+    parser = argparse.ArgumentParser(
+        prog="fastlabel-formats",
+        description="Convert FastLabel task JSON to COCO, YOLO, Pascal VOC, labelme and segmentation PNGs, "
+                    "offline.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_export(commands)
     _add_render(commands)
     _add_draw(commands)
     _add_convert(commands)
     _add_integrate_and_split(commands)
     _add_validate(commands)
     _add_stats(commands)
+    _add_report(commands)
     _add_evaluate(commands)
     for add_commands in EXTRA_COMMANDS:
         add_commands(commands, _command)
@@ -629,7 +630,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     QUIET["on"], REPORTS[:] = args.quiet, []
     code, error, report_path = 0, None, None
     try:
-        with _terminated_as_interrupt():
+        with terminated_as_interrupt():
             if args.report_json:
                 report_path = output_file(args.report_json, _output_folders(args))
             code = args.run(args)
@@ -641,30 +642,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, FormatError) as failure:
             code, _ = _failure(failure, args.debug)
     return code
-
-
-class Terminated(BaseException):
-    """SIGTERM, raised where the program is so that a run cleans up as on Ctrl-C."""
-
-
-@contextmanager
-def _terminated_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises :class:`Terminated` while the block runs (in the main thread only)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def terminate(number, frame) -> None:
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _failure(failure: BaseException, debug: bool) -> tuple[int, str]:
@@ -690,29 +667,10 @@ def _failure(failure: BaseException, debug: bool) -> tuple[int, str]:
     return code, text
 
 
-def os_error(failure: OSError) -> tuple[int, str]:
-    """``(1, message)`` of an operating-system error that escaped a run: an I/O failure mid-run
-    (paths the user gives are checked before the run starts, their errors are exit 2)."""
-    paths = [path for path in (failure.filename, failure.filename2) if path is not None]
-    reason = failure.strerror or str(failure)
-    place = " -> ".join(str(path) for path in paths)
-    return 1, user_text(f"{place}: {reason}" if place else reason)
-
-
-# the hidden names of a run's staging folders and temporary files, shown as the names they become
-_HIDDEN_NAMES = re.compile(r"\.([^/\\]+?)\.(?:new-[0-9a-f]{10}|old-[0-9a-f]{10}|[0-9]+-[a-z0-9_]{8}\.tmp|"
-                           r"parts-[0-9a-f]{12})")
-
-
-def user_text(message: str) -> str:
-    """``message`` with the run's hidden staging and temporary names replaced by the final ones."""
-    return _HIDDEN_NAMES.sub(r"\1", message)
-
-
 def _output_folders(args: argparse.Namespace) -> list[str]:
     """The folders this command replaces (a report must not be written inside them)."""
     output = getattr(args, "output", None)
-    if not output or args.command in ("validate", "integrate"):
+    if not output or args.command in ("validate", "integrate", "report"):
         return []
     if args.command == "export":
         return [f"{output.rstrip('/')}/{target_name(name)}" for name in args.to.split(",") if name.strip()]

@@ -11,7 +11,7 @@ import shutil
 import stat
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
@@ -50,7 +50,7 @@ def output_path(output_dir: str | os.PathLike[str], name: str, place: str) -> Pa
     an fsspec ``output_dir``)."""
     relative = safe_relative(name, place)
     if is_remote(output_dir):
-        return f"{str(output_dir).rstrip('/')}/{relative}"
+        return f"{checked_url(output_dir).rstrip('/')}/{relative}"
     path = Path(output_dir, relative)
     if not _resolves_inside(str(output_dir), str(path.parent)):
         raise FormatError(f"{place}: {path} leads outside the output folder through a symlink; refusing to write it")
@@ -65,6 +65,19 @@ def _resolves_inside(root: str, folder: str) -> bool:
     return real_folder == real_root or real_folder.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
+def checked_url(url: object) -> str:
+    """``url`` when fsspec knows its protocol and it names something; FormatError otherwise."""
+    text = str(url)
+    protocol, _, rest = text.partition("://")
+    if not rest.strip("/"):
+        raise FormatError(f"{text}: names no bucket or folder after the protocol")
+    try:
+        fsspec_module().get_filesystem_class(protocol.split("::")[-1])
+    except (ValueError, ImportError) as error:
+        raise FormatError(f"{text}: {error}") from None
+    return text
+
+
 def fsspec_module():
     try:
         import fsspec
@@ -74,13 +87,105 @@ def fsspec_module():
     return fsspec
 
 
+class RunStopped(Exception):
+    """Raised in a task of a run that was told to stop (a failure elsewhere, or Ctrl-C)."""
+
+
+_WRITER = threading.local()  # per thread: the run whose task it runs (its tag and stop check)
+
+
+@contextmanager
+def writing_for(run_tag: str | None, check: Callable[[], None] | None = None) -> Iterator[None]:
+    """While the block runs in this thread, temporary files carry ``run_tag`` (5 characters of
+    ``[a-z0-9]``: :func:`remove_temporaries` finds a run's own whatever machine wrote them) and
+    ``check()`` is called before each write (it raises :class:`RunStopped` when the run was told
+    to stop)."""
+    previous = getattr(_WRITER, "run", None), getattr(_WRITER, "check", None)
+    _WRITER.run, _WRITER.check = run_tag, check
+    try:
+        yield
+    finally:
+        _WRITER.run, _WRITER.check = previous
+
+
+def check_stop() -> None:
+    """Raise :class:`RunStopped` when this thread's run was told to stop."""
+    check = getattr(_WRITER, "check", None)
+    if check is not None:
+        check()
+
+
+def use_storage_options(options: Mapping[str, Mapping]) -> None:
+    """Make ``{protocol: fsspec options}`` the defaults of every file system of those protocols
+    this process opens (in a Dask worker: left for the next block of the run)."""
+    config = fsspec_module().config.conf
+    for protocol, values in options.items():
+        if config.get(protocol) != values:
+            config[protocol] = dict(values)
+
+
+@contextmanager
+def storage_options_set(options: Mapping[str, Mapping]) -> Iterator[None]:
+    """:func:`use_storage_options` while the block runs (the previous defaults back after)."""
+    if not options:
+        yield
+        return
+    config = fsspec_module().config.conf
+    previous = {protocol: config.get(protocol) for protocol in options}
+    use_storage_options(options)
+    try:
+        yield
+    finally:
+        for protocol, values in previous.items():
+            if values is None:
+                config.pop(protocol, None)
+            else:
+                config[protocol] = values
+
+
+def store_of(path: str) -> tuple[object, str]:
+    """``(fsspec file system, path inside it)`` of an fsspec URL."""
+    return fsspec_module().core.url_to_fs(checked_url(path))
+
+
+def has_folders(file_system: object) -> bool:
+    """Whether ``file_system`` has real folders (made before a file is written in them); object
+    stores have none, and asking whether a bucket exists costs a request per object."""
+    protocols = file_system.protocol if isinstance(file_system.protocol, (tuple, list)) else (file_system.protocol,)
+    return bool({"file", "local"} & set(protocols))
+
+
+def write_many(files: dict[Path | str, bytes]) -> None:
+    """Write every ``{path: data}`` atomically: local files one by one, objects of one store
+    concurrently (an asynchronous store's bounded batch), with no request besides the writes."""
+    check_stop()
+    remote = {path: data for path, data in files.items() if is_remote(path)}
+    for path, data in files.items():
+        if path not in remote:
+            write_atomic(path, data)
+    by_store: dict[int, tuple[object, dict]] = {}
+    for path, data in remote.items():
+        file_system, inner = store_of(path)
+        by_store.setdefault(id(file_system), (file_system, {}))[1][inner] = data
+    for file_system, objects in by_store.values():
+        if has_folders(file_system):
+            for folder in {posixpath.dirname(inner) for inner in objects}:
+                file_system.makedirs(folder, exist_ok=True)
+        file_system.pipe(objects)
+
+
 @contextmanager
 def atomic_output(path: Path | str) -> Iterator[BinaryIO]:
     """A binary stream to a temporary file beside ``path``, renamed into place on success and
     removed on failure, so no half-written file ever carries the final name. An fsspec path is
-    written through fsspec (object stores publish an object only once it is complete)."""
+    written through fsspec (object stores publish an object only once it is complete). A run told
+    to stop (:func:`stop_check`) raises :class:`RunStopped` instead of writing."""
+    check_stop()
     if is_remote(path):
-        with fsspec_module().open(path, "wb", auto_mkdir=True) as stream:
+        file_system, inner = store_of(path)
+        if has_folders(file_system):
+            file_system.makedirs(posixpath.dirname(inner), exist_ok=True)
+        with file_system.open(inner, "wb") as stream:
             yield stream
         return
     make_folder(path.parent)
@@ -88,6 +193,7 @@ def atomic_output(path: Path | str) -> Iterator[BinaryIO]:
     try:
         with os.fdopen(handle, "wb") as stream:
             yield stream
+        check_stop()
         os.replace(temporary, path)
     except BaseException as error:
         with suppress(FileNotFoundError):
@@ -100,7 +206,8 @@ def atomic_output(path: Path | str) -> Iterator[BinaryIO]:
 def _temporary_beside(path: Path) -> tuple[int, str]:
     """A new temporary file beside ``path``, named by this process and thread, with the mode
     ``open()`` would give (mkstemp's random names and 600 mode cost a third of a small file's write)."""
-    temporary = f"{path.parent}/.{short_name(path.name)}.{os.getpid()}-{threading.get_ident() % 10**8:08d}.tmp"
+    run = getattr(_WRITER, "run", None) or "_____"
+    temporary = f"{path.parent}/.{short_name(path.name)}.{os.getpid()}-{run}{threading.get_ident() % 1000:03d}.tmp"
     try:
         return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), temporary
     except FileExistsError:  # left by a killed process that had this number: a random name instead
@@ -125,18 +232,31 @@ def short_name(name: str) -> str:
     return name.encode()[:150].decode(errors="ignore") + "~" + digest
 
 
-# ``.<name>.<pid>-<8 characters>.tmp``: atomic_output's temporary files, by writing process
-TEMPORARY_NAME = re.compile(r"\..+\.([0-9]+)-[a-z0-9_]{8}\.tmp")
+# ``.<name>.<pid>-<run tag><3 characters>.tmp``: atomic_output's temporary files, by writing
+# process (on this machine or a Dask worker's) and run
+TEMPORARY_NAME = re.compile(r"\..+\.([0-9]+)-([a-z0-9_]{8})\.tmp")
 
 
 def remove_stale_temporaries(folder: Path) -> int:
     """Remove the temporary files of :func:`atomic_output` under ``folder`` whose writing process
-    is gone (a killed run's leftovers; a running writer's are kept); how many were removed."""
+    is gone (a killed run's leftovers; a running writer's on this machine are kept); how many were
+    removed."""
+    return remove_temporaries(folder, lambda pid, tag: not _process_alive(pid))
+
+
+def remove_run_temporaries(folder: Path, run_tag: str | None = None) -> int:
+    """Remove the temporary files under ``folder`` of the run ``run_tag`` (None: of every run;
+    call it only once every writer of the folder has ended); how many were removed."""
+    return remove_temporaries(folder, lambda pid, tag: run_tag is None or tag.startswith(run_tag))
+
+
+def remove_temporaries(folder: Path, stale: Callable[[int, str], bool]) -> int:
+    """Remove the temporary files under ``folder`` for which ``stale(pid, tag)`` is true."""
     removed = 0
     for parent, _, names in os.walk(folder):
         for name in names:
             match = TEMPORARY_NAME.fullmatch(name)
-            if match and not _process_alive(int(match.group(1))):
+            if match and stale(int(match.group(1)), match.group(2)):
                 with suppress(FileNotFoundError):
                     os.unlink(os.path.join(parent, name))
                     removed += 1
@@ -175,7 +295,7 @@ def make_folder(folder: Path) -> None:
 def open_binary(path: str | os.PathLike[str], mode: str = "rb"):
     """A binary file object of a local or fsspec path (a local one read must be a regular file)."""
     if is_remote(path):
-        return fsspec_module().open(str(path), mode).open()
+        return fsspec_module().open(checked_url(path), mode).open()
     if "\x00" in str(path):
         raise FileNotFoundError(2, "a path cannot hold a NUL byte", str(path))
     if "r" in mode:
@@ -218,7 +338,10 @@ def remove(path: str | os.PathLike[str], recursive: bool = False) -> None:
 
 
 def write_atomic(path: Path | str, data: bytes) -> Path | str:
-    """Write ``data`` to ``path`` atomically (see :func:`atomic_output`)."""
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_output`; an object in one request)."""
+    if is_remote(path):
+        write_many({path: data})
+        return path
     with atomic_output(path) as stream:
         stream.write(data)
     return path

@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -46,6 +47,8 @@ class Runner:
         self.jobs, self.scheduler = max(int(jobs), 1), scheduler
         self._pool = self._client = None
         self._resources = ExitStack()  # what this runner started and must stop
+        self._in_flight: deque = deque()  # a cluster's futures not yet handed back
+        self.stop_name: str | None = None  # a cluster's stop event (see cluster.stop_tasks)
 
     def __enter__(self) -> Runner:
         if isinstance(self.scheduler, Executor):  # the caller's pool, reused and left open
@@ -57,6 +60,7 @@ class Runner:
             self._client, owned = connect(self.scheduler, self.jobs)
             for resource in owned:
                 self._resources.callback(resource.close)
+            self.stop_name = f"fastlabel-stop-{uuid.uuid4().hex}"
         elif self.jobs > 1:
             self._resources.enter_context(_main_without_missing_file())
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
@@ -64,8 +68,20 @@ class Runner:
             self._resources.callback(self._pool.shutdown, wait=True, cancel_futures=True)
         return self
 
-    def __exit__(self, *exc) -> None:
-        self._resources.close()
+    def __exit__(self, kind, error, trace) -> None:
+        try:
+            if self._client is not None and kind is not None:  # none of the run's tasks writes after this
+                from .cluster import stop_tasks
+
+                stop_tasks(self._client, self.stop_name, self._in_flight)
+        finally:
+            self._in_flight.clear()
+            self._resources.close()
+
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client`` of a Dask run (None otherwise)."""
+        return self._client
 
     @property
     def in_process(self) -> bool:
@@ -77,7 +93,7 @@ class Runner:
         if self._client is not None:
             from .cluster import ordered_map
 
-            yield from ordered_map(self._client, function, arguments, 2 * self.jobs)
+            yield from ordered_map(self._client, function, arguments, 2 * self.jobs, self._in_flight)
         elif self._pool is not None:
             yield from ordered_submit(self._pool.submit, function, arguments, 2 * self.jobs)
         else:
@@ -86,20 +102,25 @@ class Runner:
 
 
 def ordered_submit(submit: Callable[..., Any], function: Callable[..., Any], arguments: Iterable[tuple],
-                   window: int) -> Iterator[Any]:
+                   window: int, pending: deque | None = None) -> Iterator[Any]:
     """``submit(function, *args)`` for every ``args`` (futures with ``result()``/``cancel()``),
-    results yielded in order, at most ``window`` submitted ahead."""
-    pending: deque = deque()
+    results yielded in order, at most ``window`` submitted ahead. The futures not handed back when
+    the caller stops are cancelled, or left in the caller's ``pending`` for it to stop."""
+    cancel = pending is None
+    pending = deque() if pending is None else pending
     try:
         for args in arguments:
             pending.append(submit(function, *args))
             while len(pending) > window:
-                yield pending.popleft().result()
+                yield pending[0].result()
+                pending.popleft()
         while pending:
-            yield pending.popleft().result()
+            yield pending[0].result()
+            pending.popleft()
     finally:
-        for future in pending:
-            future.cancel()
+        if cancel:
+            for future in pending:
+                future.cancel()
 
 
 def ignore_interrupts(parent: int | None = None) -> None:

@@ -16,20 +16,34 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import tasks as tasks_module
 from .categories import Census
 from .clashes import block_outputs, check_clashes
+from .cluster import is_external
 from .errors import FormatError
-from .files import basename, is_remote, output_path, safe_relative, write_atomic
+from .files import (
+    basename,
+    check_stop,
+    is_remote,
+    output_path,
+    safe_relative,
+    storage_options_set,
+    use_storage_options,
+    write_atomic,
+    write_many,
+    writing_for,
+)
 from .parallel import Runner
 from .report import ConversionReport, Finding
 from .runtime import gc_paused
 from .source import TaskBlock, TaskSource, task_source
-from .staging import output_folders
+from .staging import INPUT_ATTRIBUTES, output_folders
 from .tasks import AnnotationTable, Frame, TaskChunk, image_frames, is_video
 from .validation import STRICT_LISTED, report_malformed, strict_failure
 from .video import project_frames
@@ -109,12 +123,11 @@ class PerImageTarget(Target):
         raise NotImplementedError
 
     def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[list[str], object]:
-        written = []
-        for frame, data in zip(table.frames, self.encode(table, plan, report), strict=True):
-            if data is not None:
-                path = self.output(self.file_name(frame), table.source, self.folder)
-                written.append(str(write_atomic(path, data)))
-        return written, plan
+        files = {self.output(self.file_name(frame), table.source, self.folder): data
+                 for frame, data in zip(table.frames, self.encode(table, plan, report), strict=True)
+                 if data is not None}
+        write_many(files)  # an object store's in parallel
+        return [str(path) for path in files], plan
 
     def block_result(self, results: list[list[str]]) -> list[str]:
         return [path for written in results for path in written]
@@ -164,12 +177,32 @@ class RunPlan:
     geometry: frozenset
     images_per_chunk: int | None
     check_names: bool
+    run_tag: str | None = None  # carried by the run's temporary file names
+    stop: str | None = None  # the name of a Dask run's stop event
+    storage: Mapping[str, Mapping] | None = None  # fsspec options per protocol, set in every worker
+
+
+@contextmanager
+def in_task(run: RunPlan) -> Iterator[None]:
+    """Where a block of ``run`` is processed (any worker): the run's store options, temporary
+    names and stop check."""
+    if run.storage:
+        use_storage_options(run.storage)
+    check = None
+    if run.stop:
+        from .cluster import StopSignal
+
+        check = StopSignal(run.stop)
+        check()
+    with writing_for(run.run_tag, check):
+        yield
 
 
 @gc_paused
 def survey_block(block: TaskBlock, run: RunPlan) -> BlockSurvey:
     """Pass 1 of one block (in a worker): tasks and output names checked, values counted."""
-    tasks = block.tasks()
+    with in_task(run):
+        tasks = block.tasks()
     census = Census(block.source)
     frames: list[Frame] = []
     for position, task in enumerate(tasks):
@@ -187,11 +220,17 @@ def survey_block(block: TaskBlock, run: RunPlan) -> BlockSurvey:
 @gc_paused
 def build_block(block: TaskBlock, first_frame: int, plans: list, run: RunPlan) -> tuple[int, list]:
     """Pass 2 of one block (in a worker): per target its chunk results in order and its findings."""
+    with in_task(run):
+        return _build_block(block, first_frame, plans, run)
+
+
+def _build_block(block: TaskBlock, first_frame: int, plans: list, run: RunPlan) -> tuple[int, list]:
     reports = [ConversionReport(target.name, strict=strict) for target, strict in zip(run.targets, run.strict)]
     results: list[list] = [[] for _ in run.targets]
     plans = list(plans)
     tasks = block.tasks(check=False)  # pass 1 checked them
     for chunk in stream_chunks(block.source, tasks, run.frames_of, run.images_per_chunk, first_frame):
+        check_stop()
         table = chunk.table(run.geometry)
         for number, (target, report) in enumerate(zip(run.targets, reports)):
             report_malformed(table.malformed, report)
@@ -249,33 +288,79 @@ def run_export(
     scheduler: object = None,
     progress: bool = False,
     overwrite: bool | None = None,
+    storage_options: Mapping[str, object] | None = None,
 ) -> None:
     """Convert ``tasks`` (anything :func:`~fastlabel_formats.source.task_source` takes) into every
     target; ``jobs`` worker processes, or ``scheduler`` (``"local"``, a Dask scheduler address or a
-    ``distributed.Client``); ``overwrite`` as :func:`~fastlabel_formats.staging.output_folders`."""
-    source = task_source(tasks).replayable()
-    with output_folders(list(targets), overwrite, inputs=(tasks, videos)):
-        _run(source, targets, reports, project_type, videos, frame_counts, jobs, scheduler, progress)
+    ``distributed.Client``); ``overwrite`` as :func:`~fastlabel_formats.staging.output_folders`;
+    ``storage_options``: fsspec options (credentials, ``endpoint_url``, …) for the run's URLs, on
+    the client and on every worker. With a cluster of other machines every local path must be
+    absolute and on storage every worker shares (checked before any work)."""
+    inputs = (tasks, videos, *(getattr(t, name, None) for t in targets for name in INPUT_ATTRIBUTES))
+    storage = storage_by_protocol(storage_options, [*inputs, *(t.output_dir for t in targets)])
+    external = is_external(scheduler)
+    if external:
+        refuse_relative([*inputs, *(t.output_dir for t in targets)])
+    run_tag = uuid.uuid4().hex[:5]
+    with explained_store_errors(), storage_options_set(storage), writing_for(run_tag):
+        source = task_source(tasks).replayable()
+        with output_folders(list(targets), overwrite, inputs=(tasks, videos), reports=reports, run_tag=run_tag):
+            shared = _local_paths(inputs) if external else None
+            _run(source, targets, reports, RunSetup(project_type, videos, frame_counts, jobs, scheduler, progress,
+                                                    run_tag, storage, shared))
 
 
-def _run(source: TaskSource, targets: Sequence[Target], reports: Sequence[ConversionReport], project_type: str,
-         videos: object, frame_counts: Mapping[str, int] | None, jobs: int, scheduler: object,
-         progress: bool) -> None:
+@dataclass(frozen=True)
+class RunSetup:
+    """How a run goes: what the targets' plans need, where the blocks run, what every worker
+    must see (``shared``: the local inputs on an external cluster, None elsewhere)."""
+
+    project_type: str
+    videos: object
+    frame_counts: Mapping[str, int] | None
+    jobs: int
+    scheduler: object
+    progress: bool
+    run_tag: str | None = None
+    storage: Mapping[str, Mapping] | None = None
+    shared: list | None = None
+
+
+def refuse_relative(paths: Iterable[object]) -> None:
+    """FormatError for a relative local path (a cluster's workers resolve it in their own folders)."""
+    for path in paths:
+        if isinstance(path, (str, os.PathLike)) and not is_remote(path) and not os.path.isabs(path):
+            raise FormatError(f"{path}: a relative path; with a Dask cluster every path must be absolute (on "
+                              f"storage every worker shares) or a URL such as s3://bucket/folder")
+
+
+def _local_paths(paths: Iterable[object]) -> list[str]:
+    return [os.fspath(path) for path in paths if isinstance(path, (str, os.PathLike)) and not is_remote(path)]
+
+
+def _run(source: TaskSource, targets: Sequence[Target], reports: Sequence[ConversionReport], setup: RunSetup) -> None:
     blocks: list[TaskBlock] = []  # cut while pass 1 already runs on the first ones
-    survey_run = run_plan(source.name, targets, reports, project_type, videos, frame_counts)
+    survey_run = _plan(source, targets, reports, setup)
     try:
-        with Runner(jobs, scheduler) as runner:  # leaving it stops the workers: none writes after abort
+        with Runner(setup.jobs, setup.scheduler) as runner:  # leaving it stops the workers: none writes after
+            if setup.shared is not None:
+                from .cluster import check_shared
+
+                check_shared(runner.client, setup.shared, [str(t.output_dir) for t in targets
+                                                          if not is_remote(t.output_dir)])
+            survey_run = replace(survey_run, stop=runner.stop_name)
             for target in targets:
                 target.in_order = runner.in_process
-            census, surveys = _survey(runner, _kept(source.blocks(), blocks), survey_run, progress)
+            census, surveys = _survey(runner, _kept(source.blocks(), blocks), survey_run, setup.progress)
             if not census.tasks:  # an empty dataset is an error, whatever the input
                 raise FormatError(f"{source.name}: holds no tasks; nothing written")
             check_clashes(targets, [s.outputs for s in surveys], lambda index: _task_name(blocks, index))
             for target, report in zip(targets, reports):
                 target.prepare(census, report)
-            build_run = run_plan(source.name, targets, reports, project_type, videos, frame_counts,
-                                 images=videos is not None)
-            _build(runner, _build_items(blocks, surveys, targets, build_run), targets, reports, census, progress)
+            build_run = replace(_plan(source, targets, reports, setup, images=setup.videos is not None),
+                                stop=runner.stop_name)
+            _build(runner, _build_items(blocks, surveys, targets, build_run), targets, reports, census,
+                   setup.progress)
         for target, report in zip(targets, reports):
             target.finish(report)
     except BaseException:
@@ -284,9 +369,40 @@ def _run(source: TaskSource, targets: Sequence[Target], reports: Sequence[Conver
         raise
 
 
+def _plan(source: TaskSource, targets: Sequence[Target], reports: Sequence[ConversionReport], setup: RunSetup,
+          images: bool = False) -> RunPlan:
+    plan = run_plan(source.name, targets, reports, setup.project_type, setup.videos, setup.frame_counts, images)
+    return replace(plan, run_tag=setup.run_tag, storage=setup.storage)
+
+
+def storage_by_protocol(options: Mapping[str, object] | None, paths: Iterable[object]) -> dict[str, dict]:
+    """``{protocol: options}`` for every protocol of the run's URLs; FormatError when options are
+    given and no path is a URL."""
+    if not options:
+        return {}
+    protocols = sorted({str(path).split("://", 1)[0] for path in paths if is_remote(path)})
+    if not protocols:
+        raise FormatError("storage options (--storage-option) apply to URLs such as s3://bucket/folder; no "
+                          "input or output of this run is one")
+    return {protocol: dict(options) for protocol in protocols}
+
+
+@contextmanager
+def explained_store_errors() -> Iterator[None]:
+    """An object store's missing or refused credentials as a FormatError (they are the user's to give)."""
+    try:
+        yield
+    except Exception as error:
+        if "Credentials" not in type(error).__name__:
+            raise
+        raise FormatError(f"the object store needs credentials ({error}); give them with --storage-option "
+                          f"(storage_options=), e.g. key=... secret=..., or the store's usual environment "
+                          f"variables on the client and every worker") from None
+
+
 def _build(runner: Runner, items: Iterator[tuple], targets: Sequence[Target], reports: Sequence[ConversionReport],
            census: Census, progress: bool) -> None:
-    with _progress(census.tasks, reports, progress) as bar:
+    with progress_bar(census.tasks, reports, progress) as bar:
         for done, results in runner.map(build_block, items):
             for target, report, (result, findings) in zip(targets, reports, results):
                 _merge(report, findings)
@@ -302,7 +418,7 @@ def _kept(blocks: Iterable[TaskBlock], into: list[TaskBlock]) -> Iterator[TaskBl
 
 def _survey(runner: Runner, blocks: Iterable[TaskBlock], run: RunPlan, progress: bool) -> tuple[Census, list]:
     census, surveys = Census(run.frames_of.source), []
-    with _progress(None, [], progress, "reading") as bar:
+    with progress_bar(None, [], progress, "reading") as bar:
         for block_survey in runner.map(survey_block, ((block, run) for block in blocks)):
             census.merge(block_survey.census)
             surveys.append(block_survey)
@@ -333,7 +449,7 @@ def _merge(report: ConversionReport, findings: dict[str, Finding]) -> None:
         report.add(finding.kind, finding.count, finding.examples)
 
 
-class _progress:
+class progress_bar:
     """Progress over tasks (off unless asked for): a tqdm bar on a terminal, else a plain line
     every 30 seconds and one at the end (no redraws in a log)."""
 

@@ -18,7 +18,11 @@ The output policy, shared by every command and every ``export_*``:
   left (staging folders, temporary files) is removed only under that lock, so never while its
   owner still runs;
 - a staging folder that disappears while the run writes (deleted by hand, or with the output's
-  parent) fails the run; nothing is published.
+  parent) fails the run; nothing is published;
+- what is published holds no temporary file: every writer has ended by then (on a Dask cluster
+  too, a killed worker's included), so the staging folder's are removed first.
+
+Folders in object stores follow the same policy through :mod:`~fastlabel_formats.stores`.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 from .errors import FormatError
-from .files import is_remote, remove_stale_temporaries
+from .files import is_remote, remove_run_temporaries, remove_stale_temporaries
+from .stores import in_place_store, staged_store
 
 try:
     import fcntl
@@ -109,7 +114,9 @@ def _check_parents(path: Path) -> None:
 
 
 def _inside(path: Path, folder: Path) -> bool:
-    """Whether ``path`` is ``folder`` or lies under it (both resolved)."""
+    """Whether ``path`` is ``folder`` or lies under it (both resolved; a NUL byte is nowhere)."""
+    if "\x00" in f"{path}{folder}":
+        return False
     real_path, real_folder = os.path.realpath(path), os.path.realpath(folder)
     return real_path == real_folder or real_path.startswith(real_folder.rstrip(os.sep) + os.sep)
 
@@ -251,6 +258,8 @@ def staged(folders: Mapping[str, Path]) -> Iterator[dict[str, Path]]:
                 _check_staging(siblings, handles, folders, error)
                 raise
             _check_staging(siblings, handles, folders)  # all checked before the first is published
+            for sibling in siblings.values():  # every writer has ended: what a killed one left goes
+                remove_run_temporaries(sibling)
         except BaseException:
             for sibling in siblings.values():
                 shutil.rmtree(sibling, ignore_errors=True)
@@ -284,27 +293,48 @@ def _check_staging(siblings: Mapping[str, Path], handles: Mapping[str, int], fol
 
 
 @contextmanager
-def output_folders(targets: list, overwrite: bool | None, inputs: Sequence[object] = ()) -> Iterator[None]:
+def output_folders(targets: list, overwrite: bool | None, inputs: Sequence[object] = (),
+                   reports: Sequence | None = None, run_tag: str | None = None) -> Iterator[None]:
     """Where the ``targets`` write, each folder locked for the run: into their folders as they are
     (``overwrite=None``, the official SDK's way; temporary files a killed run left there are removed
-    first), or into hidden siblings published whole when every target is complete (``True``
-    replaces each folder, ``False`` refuses one that holds files). ``inputs``: what the run reads
-    (never replaced). An fsspec folder is always written in place (objects appear whole)."""
-    local = [target for target in targets if not is_remote(target.output_dir)]
-    folders = {str(number): output_folder(target.output_dir) for number, target in enumerate(local)}
-    read = [*inputs, *(getattr(target, name, None) for target in local for name in INPUT_ATTRIBUTES)]
+    first, and the run's own, ``run_tag``, after it), or into hidden siblings published whole when
+    every target is complete (``True`` replaces each folder, ``False`` refuses one that holds files).
+    ``inputs``: what the run reads (never replaced). An fsspec folder is staged and published in its
+    store with a manifest (:mod:`~fastlabel_formats.stores`) of what ``reports`` list."""
+    local = [number for number, target in enumerate(targets) if not is_remote(target.output_dir)]
+    folders = {str(number): output_folder(targets[number].output_dir) for number in local}
+    remote = {str(number): str(target.output_dir) for number, target in enumerate(targets) if number not in local}
+    read = [*inputs, *(getattr(targets[number], name, None) for number in local for name in INPUT_ATTRIBUTES)]
+
+    def files_of(name: str) -> list:
+        return reports[int(name)].files if reports is not None else []
+
     with locked_folders(folders.values()):
         if overwrite is None:
-            for folder in folders.values():
-                if folder.is_dir():
-                    remove_stale_temporaries(folder)
-            yield
+            with in_place_store(remote, files_of), _in_place(folders.values(), run_tag):
+                yield
             return
         check_empty(folders, overwrite, read)
-        with staged(folders) as siblings:
-            for number, target in enumerate(local):
-                target.write_into(siblings[str(number)])
+        with staged(folders) as siblings, staged_store(remote, overwrite, files_of) as prefixes:
+            for name, place in {**siblings, **prefixes}.items():
+                targets[int(name)].write_into(place)
             yield
+
+
+@contextmanager
+def _in_place(folders: Iterable[Path], run_tag: str | None) -> Iterator[None]:
+    """Local folders written as they are: temporary files of writers gone removed before, the
+    run's own after (when a killed Dask worker left some)."""
+    folders = list(folders)
+    for folder in folders:
+        if folder.is_dir():
+            remove_stale_temporaries(folder)
+    try:
+        yield
+    finally:
+        for folder in folders:
+            if run_tag and folder.is_dir():
+                remove_run_temporaries(folder, run_tag)
 
 
 def _publish(sibling: Path, folder: Path, tag: str) -> None:

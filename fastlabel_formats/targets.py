@@ -79,10 +79,12 @@ def export_targets(
     scheduler: object = None,
     progress: bool = False,
     overwrite: bool | None = None,
+    storage_options: Mapping[str, object] | None = None,
 ) -> dict[str, ConversionReport]:
     """Write every target of ``{target name: output folder}`` in one pass over ``tasks``: each
     chunk becomes one table, read by all targets. Returns each target's report. ``overwrite``: see
-    :func:`~fastlabel_formats.staging.output_folders` (None: into the folders as they are)."""
+    :func:`~fastlabel_formats.staging.output_folders` (None: into the folders as they are);
+    ``storage_options``: fsspec options for URL inputs and outputs, on the client and every worker."""
     if options.annotations and options.classes:
         raise FormatError("give the class order once: annotation definitions (--annotations) or classes "
                           "(--classes), not both")
@@ -90,5 +92,6 @@ def export_targets(
     targets = [make_target(name, folder, options) for name, folder in zip(names, output_dirs.values())]
     reports = [ConversionReport(target.name, strict=strict) for target in targets]
     run_export(tasks, targets, reports, project_type=options.project_type, videos=videos,
-               frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
+               frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite,
+               storage_options=storage_options)
     return dict(zip(names, reports))

@@ -37,7 +37,7 @@ def test_a_worker_error_is_raised_in_the_caller(tmp_path, monkeypatch):
     tasks = [task(f"t{i}.jpg", 10, 10, ann("bbox", "a", [0, 0, 5, 5])) for i in range(12)]
     tasks[9]["annotations"].append(ann("circle", "c", [1, 1, 2]))
     monkeypatch.setattr(tasks_module, "CHUNK_ROWS", 2)
-    for export in EXPORTERS:
+    for export in (export_coco, export_yolo, export_pascalvoc):  # labelme writes circles
         with pytest.raises(FormatError, match=r"task 't9.jpg' annotation #1 \(circle\)"):
             export(tasks, tmp_path / export.__name__, jobs=2, strict=True)
 

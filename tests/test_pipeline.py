@@ -164,14 +164,15 @@ def test_from_auto_recognises_each_format(tmp_path, capsys):
     assert len(json.loads((tmp_path / "back/tasks.json").read_text())) == 6
 
 
-def test_remote_output_folders_are_written_in_place_and_quiet_is_silent(tmp_path, capsys):
+def test_remote_output_folders_are_published_with_a_manifest_and_quiet_is_silent(tmp_path, capsys):
     fsspec = pytest.importorskip("fsspec")
     with fsspec.open("memory://pipeline/tasks.json", "wb") as stream:
         stream.write((SAMPLE / "tasks.json").read_bytes())
     assert main(["export", "memory://pipeline/tasks.json", "--to", "coco,yolo", "-o", "memory://pipeline/out",
                  "--jobs", "1", "--quiet"]) == 0
     written = fsspec.filesystem("memory").find("/pipeline/out")
-    assert "/pipeline/out/coco/annotations.json" in written and len(written) == 8  # + 6 labels, classes.txt
+    assert "/pipeline/out/coco/annotations.json" in written and "/pipeline/out/coco/_manifest.json" in written
+    assert len(written) == 10  # + 6 labels, classes.txt and a manifest per target folder
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
 
