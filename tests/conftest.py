@@ -39,3 +39,28 @@ def frozen():
     yield watch
     for obj, before in watched:
         assert obj == before, "input was mutated"
+
+
+def consumer(module: str, install: str = "the consumers extra: pip install -e '.[consumers]'"):
+    """``module`` imported; a missing one fails in CI (``.ci/run`` installs them) and skips elsewhere."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        if os.environ.get("CI"):  # labelme imports PyQt5's QtGui: it needs the system's libGL.so.1 and libglib-2.0
+            pytest.fail(f"{module} cannot be imported ({error}); .ci/run installs it: {install}")
+        pytest.skip(f"{module} is not installed: {install}")
+
+
+def datumaro_python() -> str:
+    """A Python that has datumaro: ``FASTLABEL_DATUMARO_PYTHON`` (``.ci/run`` makes that virtual
+    environment: datumaro pins versions of our dependencies), else this one when it has datumaro;
+    a test without either fails in CI and skips elsewhere."""
+    import sys
+
+    named = os.environ.get("FASTLABEL_DATUMARO_PYTHON")
+    if named:
+        return named
+    consumer("datumaro", "a virtual environment with datumaro, named by FASTLABEL_DATUMARO_PYTHON")
+    return sys.executable

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import datumaro_python
 from PIL import Image
 from pycocotools.coco import COCO
 
@@ -117,21 +117,8 @@ print(sorted(dataset.subsets()), len(dataset), sorted(kinds.items()),
 """
 
 
-def datumaro_python() -> str | None:
-    """A Python that has datumaro: this one, or ``FASTLABEL_DATUMARO_PYTHON`` (a separate virtual
-    environment, as datumaro pins versions of our dependencies)."""
-    import os
-
-    for python in (sys.executable, os.environ.get("FASTLABEL_DATUMARO_PYTHON")):
-        if python and subprocess.run([python, "-c", "import datumaro"], capture_output=True).returncode == 0:
-            return python
-    return None
-
-
 def test_datumaro_opens_the_layout_as_it_is(tmp_path, photos):
     python = datumaro_python()
-    if python is None:
-        pytest.skip("datumaro is not installed (set FASTLABEL_DATUMARO_PYTHON to a Python that has it)")
     export_coco(TASKS, tmp_path / "dataset", layout="coco", images=photos, copy_images=True)
     done = subprocess.run([python, "-c", DATUMARO_CHECK, str(tmp_path / "dataset")], capture_output=True, text=True,
                           timeout=120)

@@ -13,7 +13,6 @@ elsewhere it skips them.
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import os
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import consumer, datumaro_python
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -39,16 +39,6 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 # the annotation types each target writes as a box (the others it reports as not representable)
 BOXED = {"coco": {"bbox", "polygon", "segmentation", "pose_estimation"}, "yolo": {"bbox", "polygon", "segmentation"},
          "voc": {"bbox", "polygon"}}
-
-
-def consumer(module: str, install: str = "the consumers extra: pip install -e '.[consumers]'"):
-    """``module`` imported; a missing one fails in CI (``.ci/run`` installs them) and skips elsewhere."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as error:
-        if os.environ.get("CI"):  # labelme imports PyQt5's QtGui: it needs the system's libGL.so.1 and libglib-2.0
-            pytest.fail(f"{module} cannot be imported ({error}); .ci/run installs it: {install}")
-        pytest.skip(f"{module} is not installed: {install}")
 
 
 # ---------------------------------------------------------------- what the source says the boxes are
@@ -321,16 +311,6 @@ def boxes(path, data_format):
 
 print(json.dumps([boxes(path, data_format) for path, data_format in zip(sys.argv[1::2], sys.argv[2::2])]))
 """
-
-
-def datumaro_python() -> str:
-    """``FASTLABEL_DATUMARO_PYTHON`` (``.ci/run`` makes that environment), else this Python when it
-    has datumaro."""
-    named = os.environ.get("FASTLABEL_DATUMARO_PYTHON")
-    if named:
-        return named
-    consumer("datumaro", "a virtual environment with datumaro, named by FASTLABEL_DATUMARO_PYTHON")
-    return sys.executable
 
 
 def datumaro_boxes(datasets: list[tuple[Path, str]], tasks: list[dict]) -> list[dict[str, list]]:

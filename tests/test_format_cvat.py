@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import datumaro_python
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -520,8 +521,6 @@ def test_reading_streams_memory_does_not_grow_with_the_file(tmp_path):
     assert big_peak - small_peak < 4_000_000  # flat: a parsed tree of the larger file alone takes ~200 MB
 
 
-needs_datumaro = pytest.mark.skipif(not os.environ.get("DATUMARO_PYTHON"),
-                                    reason="DATUMARO_PYTHON names no python with datumaro installed")
 DATUMARO_SCRIPT = textwrap.dedent("""
     import sys
     from datumaro.components.annotation import AnnotationType
@@ -541,13 +540,12 @@ DATUMARO_SCRIPT = textwrap.dedent("""
 
 
 def datumaro_lines(folder: Path) -> list[str]:
-    out = subprocess.run([os.environ["DATUMARO_PYTHON"], "-c", DATUMARO_SCRIPT, str(folder)], capture_output=True,
+    out = subprocess.run([datumaro_python(), "-c", DATUMARO_SCRIPT, str(folder)], capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout.strip().splitlines()
 
 
-@needs_datumaro
 def test_datumaro_reads_our_images_output(tmp_path):
     tasks = [{"name": "one.jpg", "width": 20, "height": 16, "annotations": [
         {"type": "bbox", "value": "car", "points": [1, 2, 11, 9], "attributes": []},
@@ -569,7 +567,6 @@ def test_datumaro_reads_our_images_output(tmp_path):
         "two []"]
 
 
-@needs_datumaro
 def test_datumaro_reads_our_video_tracks(tmp_path):
     cvat.export_cvat([video_task()], tmp_path / "out", project_type="video_bbox", frame_counts={"clips/a.mp4": 8})
     lines = datumaro_lines(tmp_path / "out")

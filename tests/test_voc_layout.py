@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ann, task
+from conftest import ann, datumaro_python, task
 
 from fastlabel_formats import FormatError, export_pascalvoc, pascalvoc_tasks
 from fastlabel_formats.yolo_layout import split_of
@@ -88,11 +87,8 @@ def test_labelmap_names_every_class_with_its_parts_and_actions(layout):
 
 
 def datumaro_items(root: Path) -> list[dict]:
-    python = os.environ.get("DATUMARO_PYTHON")
-    if python is None:
-        pytest.importorskip("datumaro")
-        python = sys.executable
-    done = subprocess.run([python, "-c", DATUMARO_SCRIPT, str(root)], capture_output=True, text=True, timeout=300)
+    done = subprocess.run([datumaro_python(), "-c", DATUMARO_SCRIPT, str(root)], capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
