@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -220,32 +221,37 @@ def xml_text(value: object) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _switches(attributes: object) -> dict:
-    """``{key: value}`` of the switch attributes, the first of each key winning."""
-    # reversed: the first switch of each key is written last and wins
-    return {a.get("key"): a.get("value") for a in reversed(attributes or ()) if a.get("type") == "switch"}
+class VocAttributes(NamedTuple):
+    """What a VOC object takes from an annotation's attributes, read in one pass."""
+
+    flags: tuple[int, int, int]  # truncated, occluded, difficult
+    actions: list[tuple[str, int]]  # (action, 0 or 1) of the action.<name> switches, in attribute order
+    pose: str
+    part_of: str | None  # the class a VOC part belongs to, or None
 
 
-def voc_flags(attributes: object) -> tuple[int, int, int]:
-    """truncated, occluded, difficult: ``int(value)`` of the first switch attribute of that key."""
-    switches = _switches(attributes)
-    return (int(switches.get("truncated", 0)), int(switches.get("occluded", 0)), int(switches.get("difficult", 0)))
+NO_ATTRIBUTES = VocAttributes((0, 0, 0), [], "Unspecified", None)
 
 
-def voc_actions(attributes: object) -> list[tuple[str, int]]:
-    """``(action, 0 or 1)`` of the ``action.<name>`` switch attributes, in attribute order."""
-    switches = _switches(attributes)
-    keys = [a.get("key") for a in attributes or () if a.get("type") == "switch"]
-    return [(key[len(ACTION_PREFIX):], int(switches[key])) for key in dict.fromkeys(keys)
-            if isinstance(key, str) and key.startswith(ACTION_PREFIX)]
-
-
-def part_owner_class(annotation: dict) -> str | None:
-    """The class named by a ``part_of`` attribute (the annotation is a VOC part), or None."""
-    for attribute in annotation.get("attributes") or ():
-        if attribute.get("key") == PART_KEY and isinstance(attribute.get("value"), str) and attribute["value"]:
-            return attribute["value"]
-    return None
+def voc_attributes(attributes: object) -> VocAttributes:
+    """The flags (``int(value)`` of the first switch of each key), actions, pose and ``part_of``
+    of an annotation's attributes."""
+    if not attributes:
+        return NO_ATTRIBUTES
+    switches: dict = {}
+    pose, part_of = None, None
+    for attribute in attributes:
+        key, value = attribute.get("key"), attribute.get("value")
+        if attribute.get("type") == "switch":
+            switches.setdefault(key, value)
+        elif key == "pose" and value and pose is None:
+            pose = str(value)
+        if key == PART_KEY and part_of is None and isinstance(value, str) and value:
+            part_of = value
+    flags = (int(switches.get("truncated", 0)), int(switches.get("occluded", 0)), int(switches.get("difficult", 0)))
+    actions = [(key[len(ACTION_PREFIX):], int(value)) for key, value in switches.items()
+               if isinstance(key, str) and key.startswith(ACTION_PREFIX)]
+    return VocAttributes(flags, actions, pose or "Unspecified", part_of)
 
 
 def _overlap(box: list, other: list) -> float:
@@ -254,13 +260,14 @@ def _overlap(box: list, other: list) -> float:
     return max(width, 0) * max(height, 0)
 
 
-def assign_parts(batch: AnnotationTable, rows: list[int], boxes: dict[int, list]) -> tuple[dict, list]:
+def assign_parts(batch: AnnotationTable, rows: list[int], boxes: dict[int, list],
+                 read: dict[int, VocAttributes | None]) -> tuple[dict, list]:
     """``({object row: [part rows]}, [part rows without an object])``: a part goes to the object of
     its ``part_of`` class in its frame whose box it overlaps most (ties: the nearest before it)."""
     owners: dict[tuple, list[int]] = {}
     parts = []
     for row in rows:
-        owner_class = part_owner_class(batch.annotations[row])
+        owner_class = read[row].part_of if read[row] is not None else None
         if owner_class is None:
             owners.setdefault((batch.frame[row], batch.annotations[row].get("value")), []).append(row)
         else:
@@ -278,13 +285,15 @@ def assign_parts(batch: AnnotationTable, rows: list[int], boxes: dict[int, list]
 
 
 def _object_extras(batch: AnnotationTable, row: int, parts: list[int], boxes: dict[int, list],
-                   report: ConversionReport) -> tuple[str, list[str], list[str]]:
+                   report: ConversionReport, read: VocAttributes) -> tuple[str, list[str], list[str]]:
     """The ``<part>`` and ``<actions>`` text of an object, its part names and its action names."""
+    if not parts and not read.actions:
+        return "", [], []
     part_names = [str(batch.annotations[part].get("value")) for part in parts]
     text = "".join(_PART.format(xml_text(name), _BOX.format(" " * 12, *boxes[part]))
                    for name, part in zip(part_names, parts))
     actions = []
-    for action, value in voc_actions(batch.annotations[row].get("attributes")):
+    for action, value in read.actions:
         if _XML_NAME.fullmatch(action):
             actions.append((action, value))
         else:
@@ -294,25 +303,30 @@ def _object_extras(batch: AnnotationTable, row: int, parts: list[int], boxes: di
     return text, part_names, [action for action, _ in actions]
 
 
-def _pose(annotation: dict) -> str:
-    for attribute in annotation.get("attributes") or ():
-        if attribute.get("key") == "pose" and attribute.get("type") != "switch" and attribute.get("value"):
-            return str(attribute["value"])
-    return "Unspecified"
-
-
 def _object_text(batch: AnnotationTable, row: int, parts: list[int], boxes: dict[int, list],
-                 report: ConversionReport, labels: VocLabels) -> str:
+                 report: ConversionReport, labels: VocLabels, read: VocAttributes | None) -> str:
     """The ``<object>`` element of one row, its parts inside; its class recorded in ``labels``."""
     annotation = batch.annotations[row]
     try:
-        flags, name = voc_flags(annotation.get("attributes")), xml_text(annotation["value"])
-        extras, part_names, actions = _object_extras(batch, row, parts, boxes, report)
-        text = _OBJECT.format(name, xml_text(_pose(annotation)), *flags, _BOX.format(" " * 8, *boxes[row]), extras)
+        read = read or voc_attributes(annotation.get("attributes"))  # None: they did not read; say why
+        name = xml_text(annotation["value"])
+        extras, part_names, actions = _object_extras(batch, row, parts, boxes, report, read)
+        text = _OBJECT.format(name, xml_text(read.pose), *read.flags, _BOX.format(" " * 8, *boxes[row]), extras)
     except (AttributeError, TypeError, ValueError) as error:
         raise FormatError(f"{batch.place(row)}: {error}") from error
     labels.add(str(annotation["value"]), part_names, actions)
     return text
+
+
+def _read_attributes(batch: AnnotationTable, rows: list[int]) -> dict[int, VocAttributes | None]:
+    """Each row's VOC attributes (malformed ones as none: the object's own text reports them)."""
+    read = {}
+    for row in rows:
+        try:
+            read[row] = voc_attributes(batch.annotations[row].get("attributes"))
+        except (AttributeError, TypeError, ValueError):
+            read[row] = None
+    return read
 
 
 def voc_documents(batch: AnnotationTable, report: ConversionReport) -> tuple[list[tuple[str, str]], VocLabels]:
@@ -321,7 +335,8 @@ def voc_documents(batch: AnnotationTable, report: ConversionReport) -> tuple[lis
     keep = apply_policy(batch, VOC_POLICY, report)
     rows = np.flatnonzero(keep).tolist()
     boxes = dict(zip(rows, np.floor(vertex_bounds(batch)[keep]).astype(np.int64).tolist()))
-    assigned, orphans = assign_parts(batch, rows, boxes)
+    read = _read_attributes(batch, rows)
+    assigned, orphans = assign_parts(batch, rows, boxes, read)
     batch.note(report, batch.rows_mask(np.asarray(orphans, np.int64)),
                "VOC part without an object of its part_of class in its image, written as an object")
     placed = {part for parts in assigned.values() for part in parts}
@@ -329,7 +344,8 @@ def voc_documents(batch: AnnotationTable, report: ConversionReport) -> tuple[lis
     labels = VocLabels()
     for row in rows:
         if row not in placed:
-            objects[batch.frame[row]].append(_object_text(batch, row, assigned.get(row, []), boxes, report, labels))
+            objects[batch.frame[row]].append(_object_text(batch, row, assigned.get(row, []), boxes, report, labels,
+                                                          read[row]))
     documents = [(frame.file_name,
                   _HEAD.format(xml_text(frame.file_name), frame.width, frame.height) + "".join(parts) + _TAIL)
                  for frame, parts in zip(batch.frames, objects)]
