@@ -83,6 +83,8 @@ def output_file(path: str | os.PathLike[str], outputs: Iterable[str | os.PathLik
     """The local file to write ``path`` as (a symlink to a regular file resolved); FormatError when
     a folder, device, FIFO or socket is there, or when it lies inside one of the run's ``outputs``
     folders (which the run replaces)."""
+    if "\x00" in str(path):
+        raise FormatError(f"{str(path)!r}: a path cannot hold a NUL byte")
     target = Path(path)
     _check_parents(target)
     with suppress(FileNotFoundError, NotADirectoryError):

@@ -349,3 +349,17 @@ def test_a_sigkilled_run_publishes_nothing_and_the_next_one_cleans_up(tmp_path):
     assert main(["export", str(tasks), "--to", "yolo,coco", "-o", str(out), "--overwrite", "-q"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["coco", "yolo"]  # the killed run's staging and locks gone
     assert len(list((out / "yolo" / "annotations").glob("*.txt"))) == 3000
+
+
+def test_paths_the_cli_fuzz_census_found_are_messages(tmp_path, capsys):
+    """NUL bytes in an output file or an input, a URL protocol fsspec does not know, a URL naming
+    nothing: exit 2 with a message, never a traceback."""
+    tasks = _tasks_file(tmp_path / "in")
+    for words in (["integrate", str(tasks), "--prefix", "img", "-o", "x\x00y"],
+                  ["export", "x\x00y", "--to", "coco", "--images", str(tmp_path), "-o", str(tmp_path / "o"),
+                   "--overwrite"],
+                  ["render", str(tasks), "--semantic", "-o", "tcp://x"],
+                  ["render", str(tasks), "--semantic", "-o", "tcp://"],
+                  ["draw", "tcp://", "--images", str(tmp_path), "-o", str(tmp_path / "d")]):
+        assert main(words) == 2, words
+        assert "fastlabel-formats: error:" in capsys.readouterr().err
