@@ -347,6 +347,21 @@ def write_atomic(path: Path | str, data: bytes) -> Path | str:
     return path
 
 
+def json_list(source: object, what: str, name: str, refusal: str = "expected a list of tasks, got") -> tuple[list, str]:
+    """``(items, name for messages)`` of a JSON file's path (``what`` it is) or of data already read
+    (called ``name``): one object becomes a list of one; FormatError (``refusal`` and the type
+    found) when it is neither a list nor an object."""
+    if isinstance(source, (str, os.PathLike)):
+        data, name = read_json(source, what), str(source)
+    else:
+        data = source
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise FormatError(f"{name}: {refusal} {type(data).__name__}")
+    return data, name
+
+
 def read_json(path: str | os.PathLike[str], what: str = "file") -> object:
     """The parsed JSON of ``path``; FormatError naming the file (and line/column when malformed)."""
     try:

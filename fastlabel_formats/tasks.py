@@ -14,7 +14,7 @@ import numpy as np
 
 from . import validation
 from .errors import FormatError, where
-from .files import read_json
+from .files import json_list
 from .geometry import Rings
 from .report import EXAMPLES_KEPT, ConversionReport
 from .validation import FLAT_COORDINATES as FLAT_COORDINATES
@@ -54,14 +54,7 @@ def load_tasks(tasks: str | os.PathLike[str] | Sequence[dict]) -> tuple[list[dic
     """The task list and a name for messages, from a list of task dicts or a JSON file path."""
     if isinstance(tasks, TaskList):
         return tasks, tasks.source
-    if isinstance(tasks, (str, os.PathLike)):
-        data, source = read_json(tasks, "tasks file"), str(tasks)
-    else:
-        data, source = tasks, "tasks"
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list):
-        raise FormatError(f"{source}: expected a list of tasks, got {type(data).__name__}")
+    data, source = json_list(tasks, "tasks file", "tasks")
     for position, task in enumerate(data):
         check_task(task, position, source)
     checked = TaskList(data)

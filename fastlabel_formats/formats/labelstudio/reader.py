@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import FormatError
-from ...files import read_json
+from ...files import json_list
 from ...geometry import integral_to_int, turn_cos_sin
 from ...report import ConversionReport
 from ...runtime import gc_paused
@@ -494,7 +494,8 @@ def labelstudio_tasks(
     if annotation not in ANNOTATION_MODES:
         raise FormatError(f"annotation must be one of {ANNOTATION_MODES}, got {annotation!r}")
     report = report or ConversionReport("labelstudio import", strict=strict)
-    data, source_name = _document(source)
+    data, source_name = json_list(source, "the Label Studio file", "labelstudio",
+                                  "a Label Studio export holds a list of tasks, not")
     options = ReadOptions(predictions, annotation, data_key, images)
     tasks: dict[str, dict] = {}
     pending = _Pending()
@@ -513,18 +514,6 @@ def labelstudio_tasks(
         for task in tasks.values():
             task["annotations"] = [a for a in task["annotations"] if id(a) not in rejected]
     return list(tasks.values())
-
-
-def _document(source: object) -> tuple[list, str]:
-    if isinstance(source, (str, os.PathLike)):
-        data, name = read_json(source, "the Label Studio file"), str(source)
-    else:
-        data, name = source, "labelstudio"
-    if isinstance(data, dict):
-        data = [data]
-    if not isinstance(data, list):
-        raise FormatError(f"{name}: a Label Studio export holds a list of tasks, not {type(data).__name__}")
-    return data, name
 
 
 def labelstudio_to_fastlabel(source: str | os.PathLike[str] | Sequence[dict], **options) -> dict[str, list[dict]]:
