@@ -1,12 +1,20 @@
-"""Label Studio JSON read and write against orjson alone on the same file (medians of 3).
+"""Label Studio JSON read and write against orjson alone on the same document (interleaved rounds, medians).
 
-    python benchmarks/bench_format_labelstudio.py [--images 2000] [--regions 10]
+    python benchmarks/bench_format_labelstudio.py [--images 2000] [--regions 10] [--rounds 5] [--cpu]
 
-Read: ``labelstudio_tasks`` (FastLabel tasks in pixels) vs ``orjson.loads`` of the same export with
-every result's value visited. Write: ``export_labelstudio`` of those tasks vs ``orjson.dumps`` of the
-same Label Studio task list (built beforehand) to a file, and vs a plain Python loop that builds
-those records from the tasks (no checks, no report) and dumps them: the floor of any writer that
-makes one dict per region.
+Rows (each action once per round, the rounds interleaved, medians; ``--cpu``: process time, steadier
+on a shared machine than the wall clock):
+
+* write: ``export_labelstudio`` of FastLabel tasks vs ``orjson.dumps`` of the same Label Studio task
+  list (built beforehand) to a file;
+* read: ``labelstudio_tasks`` (FastLabel tasks in pixels, a file read a block of tasks at a time)
+  vs ``orjson.loads`` of the same export with every result's value visited.
+
+The floor is measured twice: as a script runs it (the cyclic garbage collector on, which orjson's
+allocations keep triggering) and with the collector paused, as ours runs. Below the table, the parts
+of the write: the shared export pipeline alone (tasks checked and surveyed, tables gathered, nothing
+written), this format's own part (records built from prepared tables and dumped), and a plain Python
+loop that builds the same records from the tasks (no checks, no report) and dumps them.
 """
 
 from __future__ import annotations
@@ -19,7 +27,15 @@ from pathlib import Path
 
 import orjson
 
-from fastlabel_formats.formats.labelstudio import export_labelstudio, labelstudio_tasks, to_labelstudio
+from fastlabel_formats.formats.labelstudio import (
+    LabelStudioTarget,
+    export_labelstudio,
+    labelstudio_tasks,
+    to_labelstudio,
+)
+from fastlabel_formats.report import ConversionReport
+from fastlabel_formats.run import prepared_tables, run_export
+from fastlabel_formats.runtime import gc_paused
 
 
 def generated(images: int, regions: int) -> list[dict]:
@@ -76,38 +92,80 @@ def plain_write(tasks: list[dict], path: Path) -> None:
     path.write_bytes(orjson.dumps(records))
 
 
-def median_seconds(action, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+class _NothingWritten(LabelStudioTarget):
+    """The export pipeline with a target that makes nothing: what every format's export pays first."""
+
+    def build(self, table, plan, report):
+        return b"", plan
+
+
+def actions(tasks: list[dict], records: list[dict], folder: Path) -> dict:
+    """Every timed action, by row name."""
+    export = folder / "export.json"
+    export.write_bytes(orjson.dumps(records))
+    target = LabelStudioTarget(folder / "own")
+    tables = list(prepared_tables(tasks, target, ConversionReport("labelstudio"), "image_bbox", None, None))
+
+    @gc_paused
+    def own_part() -> None:
+        fragments = []
+        for table in tables:
+            table.derived.clear()  # nothing computed in an earlier round
+            fragments.append(target.build(table, None, ConversionReport("labelstudio"))[0])
+        (folder / "own.json").write_bytes(b"[" + b",".join(fragments) + b"]")
+
+    def dump() -> None:
+        (folder / "plain.json").write_bytes(orjson.dumps(records))
+
+    return {
+        "write": lambda: export_labelstudio(tasks, folder / "out", overwrite=True),
+        "write floor": dump, "write floor, GC paused": gc_paused(dump),
+        "read": lambda: labelstudio_tasks(export),
+        "read floor": lambda: orjson_read(export), "read floor, GC paused": gc_paused(lambda: orjson_read(export)),
+        "pipeline alone": lambda: run_export(tasks, [_NothingWritten(folder / "none")],
+                                             [ConversionReport("labelstudio")], overwrite=True),
+        "own part": own_part,
+        "plain loop": lambda: plain_write(tasks, folder / "loop.json"),
+    }
+
+
+def interleaved_medians(named: dict, rounds: int, clock) -> dict[str, float]:
+    """Each action once per round, in order; the median seconds of each."""
+    times: dict[str, list[float]] = {name: [] for name in named}
+    for _ in range(rounds):
+        for name, action in named.items():
+            start = clock()
+            action()
+            times[name].append(clock() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--regions", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--cpu", action="store_true", help="process time instead of the wall clock")
     args = parser.parse_args()
     tasks = generated(args.images, args.regions)
     records = to_labelstudio(tasks)
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "export.json"
-        path.write_bytes(orjson.dumps(records))
-        rows = [
-            ("read", median_seconds(lambda: labelstudio_tasks(path)), median_seconds(lambda: orjson_read(path))),
-            ("write", median_seconds(lambda: export_labelstudio(tasks, Path(folder) / "out", overwrite=True)),
-             median_seconds(lambda: (Path(folder) / "plain.json").write_bytes(orjson.dumps(records)))),
-        ]
-        loop = median_seconds(lambda: plain_write(tasks, Path(folder) / "loop.json"))
-        size = path.stat().st_size
-    print(f"Label Studio JSON, {args.images:,} images × {args.regions} regions ({size / 1e6:.1f} MB)")
-    print(f"{'':6} {'fastlabel_formats':>18} {'orjson alone':>13} {'ratio':>6}")
-    for name, ours, plain in rows:
-        print(f"{name:6} {ours:17.3f}s {plain:12.3f}s {ours / plain:6.1f}×")
-    print(f"write from tasks by a plain Python loop + orjson (no checks, no report): {loop:.3f}s "
-          f"(ours {rows[1][1] / loop:.1f}×)")
+        named = actions(tasks, records, Path(folder))
+        size = (Path(folder) / "export.json").stat().st_size
+        seconds = interleaved_medians(named, args.rounds, time.process_time if args.cpu else time.perf_counter)
+    print(f"Label Studio JSON, {args.images:,} images × {args.regions} regions ({size / 1e6:.1f} MB), "
+          f"medians of {args.rounds} interleaved rounds ({'process' if args.cpu else 'wall'} time)")
+    print(f"| {'':5} | {'ours':>8} | {'orjson alone':>12} | {'ratio':>5} | {'orjson, GC paused':>17} | {'ratio':>5} |")
+    print(f"|{'-' * 7}|{'-' * 10}|{'-' * 14}|{'-' * 7}|{'-' * 19}|{'-' * 7}|")
+    for row in ("write", "read"):
+        ours, floor, paused = seconds[row], seconds[f"{row} floor"], seconds[f"{row} floor, GC paused"]
+        print(f"| {row:5} | {ours:7.3f}s | {floor:11.3f}s | {ours / floor:4.1f}× | {paused:16.3f}s | "
+              f"{ours / paused:4.1f}× |")
+    floor = seconds["write floor"]
+    for name, text in (("pipeline alone", "write, the export pipeline alone (no output)"),
+                       ("own part", "write, this format's own part (records from prepared tables, dumped)"),
+                       ("plain loop", "write by a plain Python loop + orjson (no checks, no report)")):
+        print(f"{text}: {seconds[name]:.3f}s ({seconds[name] / floor:.1f}× the write floor)")
 
 
 if __name__ == "__main__":

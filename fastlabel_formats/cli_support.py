@@ -1,16 +1,59 @@
-"""What the command line's parts share: argument types with their ranges, and how a failed run
-becomes an exit code and a message (an OS error names its path, hidden staging names become the
-final ones, SIGTERM cleans up as Ctrl-C)."""
+"""What the command line's parts share: the :class:`Invocation` every command runs in, argument
+types with their ranges, and how a failed run becomes an exit code and a message (an OS error names
+its path, hidden staging names become the final ones, SIGTERM cleans up as Ctrl-C)."""
 
 from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .report import ConversionReport
 
 MAX_JOBS = 1024  # worker processes of one run (--jobs)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One run of ``fastlabel-formats``, made by ``main`` and handed to the command's handler
+    (``handler(args, invocation)``): whether it prints (``--quiet``) and the reports the command
+    made, which ``--report-json`` writes."""
+
+    quiet: bool = False
+    reports: list[ConversionReport] = field(default_factory=list)
+
+    @property
+    def progress(self) -> bool:
+        """Whether to show progress bars (not under ``--quiet``)."""
+        return not self.quiet
+
+    def say(self, text: str) -> None:
+        """Print a report line unless ``--quiet``."""
+        if not self.quiet:
+            print(text)
+
+    def keep(self, report: ConversionReport) -> ConversionReport:
+        """``report``, kept for ``--report-json``."""
+        self.reports.append(report)
+        return report
+
+    def finish(self, report: ConversionReport, started: float) -> int:
+        """Keep and print the report of a run with its time since ``started`` (``perf_counter``); 0."""
+        self.say(f"{self.keep(report).summary()}  [{time.perf_counter() - started:.2f} s]")
+        return 0
+
+    def finish_all(self, reports: Iterable[ConversionReport], started: float) -> int:
+        """Keep and print the reports of a run, then its time since ``started``; 0."""
+        for report in reports:
+            self.say(self.keep(report).summary())
+        self.say(f"[{time.perf_counter() - started:.2f} s]")
+        return 0
 
 
 def whole_number(low: int, high: int) -> Callable[[str], int]:

@@ -100,12 +100,12 @@ def writing_for(run_tag: str | None, check: Callable[[], None] | None = None) ->
     ``[a-z0-9]``: :func:`remove_temporaries` finds a run's own whatever machine wrote them) and
     ``check()`` is called before each write (it raises :class:`RunStopped` when the run was told
     to stop)."""
-    previous = getattr(_WRITER, "run", None), getattr(_WRITER, "check", None)
-    _WRITER.run, _WRITER.check = run_tag, check
+    previous = getattr(_WRITER, "run", None), getattr(_WRITER, "check", None), getattr(_WRITER, "folders", None)
+    _WRITER.run, _WRITER.check, _WRITER.folders = run_tag, check, set()
     try:
         yield
     finally:
-        _WRITER.run, _WRITER.check = previous
+        _WRITER.run, _WRITER.check, _WRITER.folders = previous
 
 
 def check_stop() -> None:
@@ -188,7 +188,6 @@ def atomic_output(path: Path | str) -> Iterator[BinaryIO]:
         with file_system.open(inner, "wb") as stream:
             yield stream
         return
-    make_folder(path.parent)
     handle, temporary = _temporary_beside(path)
     try:
         with os.fdopen(handle, "wb") as stream:
@@ -196,23 +195,32 @@ def atomic_output(path: Path | str) -> Iterator[BinaryIO]:
         check_stop()
         os.replace(temporary, path)
     except BaseException as error:
-        with suppress(FileNotFoundError):
-            os.unlink(temporary)
-        if isinstance(error, OSError) and error.filename is None:  # a write's error names no file: ours
-            raise type(error)(error.errno, error.strerror or str(error), str(path)) from error
+        _discard(temporary, path, error)
         raise
 
 
-def _temporary_beside(path: Path) -> tuple[int, str]:
-    """A new temporary file beside ``path``, named by this process and thread, with the mode
-    ``open()`` would give (mkstemp's random names and 600 mode cost a third of a small file's write)."""
+def _discard(temporary: str, path: Path, error: BaseException) -> None:
+    """Remove the ``temporary`` file of ``path`` after ``error``; an OS error that names no file
+    (a write's) is raised again naming ``path``."""
+    with suppress(FileNotFoundError):
+        os.unlink(temporary)
+    if isinstance(error, OSError) and error.filename is None:
+        raise type(error)(error.errno, error.strerror or str(error), str(path)) from error
+
+
+def _temporary_beside(path: Path | str) -> tuple[int, str]:
+    """A new temporary file beside ``path`` (its folder made first), named by this process and
+    thread, with the mode ``open()`` would give (mkstemp's random names and 600 mode cost a third
+    of a small file's write)."""
+    folder, name = os.path.split(os.fspath(path))
+    folder = folder or "."
+    make_folder(folder)
     run = getattr(_WRITER, "run", None) or "_____"
-    temporary = f"{path.parent}/.{short_name(path.name)}.{os.getpid()}-{run}{threading.get_ident() % 1000:03d}.tmp"
+    temporary = f"{folder}/.{short_name(name)}.{os.getpid()}-{run}{threading.get_ident() % 1000:03d}.tmp"
     try:
         return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), temporary
     except FileExistsError:  # left by a killed process that had this number: a random name instead
-        handle, temporary = tempfile.mkstemp(prefix=f".{short_name(path.name)}.{os.getpid()}-", suffix=".tmp",
-                                             dir=path.parent)
+        handle, temporary = tempfile.mkstemp(prefix=f".{short_name(name)}.{os.getpid()}-", suffix=".tmp", dir=folder)
         os.chmod(temporary, FILE_MODE)
         return handle, temporary
 
@@ -283,13 +291,20 @@ def _file_mode() -> int:
 FILE_MODE = _file_mode()
 
 
-def make_folder(folder: Path) -> None:
-    """``folder`` and its parents (mode 777 less the umask), or FormatError when a file is in the way."""
+def make_folder(folder: Path | str) -> None:
+    """``folder`` and its parents (mode 777 less the umask), or FormatError when a file is in the way.
+    In a run's block (:func:`writing_for`) each folder is made once: one that goes away later in the
+    block fails the block's next write in it rather than being made again."""
+    made, key = getattr(_WRITER, "folders", None), os.fspath(folder)
+    if made is not None and key in made:
+        return
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        os.makedirs(key, exist_ok=True)
     except (FileExistsError, NotADirectoryError) as error:
         raise FormatError(f"{folder}: cannot create the output folder: {error.filename or folder} is a file") \
             from None
+    if made is not None:
+        made.add(key)
 
 
 def open_binary(path: str | os.PathLike[str], mode: str = "rb"):
@@ -342,8 +357,20 @@ def write_atomic(path: Path | str, data: bytes) -> Path | str:
     if is_remote(path):
         write_many({path: data})
         return path
-    with atomic_output(path) as stream:
-        stream.write(data)
+    check_stop()
+    handle, temporary = _temporary_beside(path)
+    try:
+        try:
+            written = memoryview(data)
+            while written:
+                written = written[os.write(handle, written):]
+        finally:
+            os.close(handle)
+        check_stop()
+        os.replace(temporary, path)
+    except BaseException as error:
+        _discard(temporary, path, error)
+        raise
     return path
 
 

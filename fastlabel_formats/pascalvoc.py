@@ -119,8 +119,10 @@ class VocLabels:
     def add(self, name: str, parts: list[str], actions: list[str]) -> None:
         """Record one object of class ``name``."""
         own_parts, own_actions = self.classes.setdefault(name, ({}, {}))
-        own_parts.update(dict.fromkeys(parts))
-        own_actions.update(dict.fromkeys(actions))
+        if parts:
+            own_parts.update(dict.fromkeys(parts))
+        if actions:
+            own_actions.update(dict.fromkeys(actions))
 
     def merge(self, other: VocLabels) -> None:
         """Add every class of ``other``."""
@@ -254,6 +256,24 @@ def voc_attributes(attributes: object) -> VocAttributes:
     return VocAttributes(flags, actions, pose or "Unspecified", part_of)
 
 
+def voc_flags(attributes: object) -> VocAttributes:
+    """:func:`voc_attributes` of attributes known to hold no pose, ``part_of`` or action key."""
+    if not attributes:
+        return NO_ATTRIBUTES
+    # reversed: the first switch of each key is written last and wins
+    switches = {a.get("key"): a.get("value") for a in reversed(attributes) if a.get("type") == "switch"}
+    flags = (int(switches.get("truncated", 0)), int(switches.get("occluded", 0)), int(switches.get("difficult", 0)))
+    return VocAttributes(flags, [], "Unspecified", None)
+
+
+def only_flags(attribute_lists: list) -> bool:
+    """True when no attribute in ``attribute_lists`` (of a batch's rows) has a pose, ``part_of``
+    or action key, so that :func:`voc_flags` reads them all."""
+    keys = {attribute.get("key") for attributes in attribute_lists if attributes for attribute in attributes}
+    return "pose" not in keys and PART_KEY not in keys and not any(
+        isinstance(key, str) and key.startswith(ACTION_PREFIX) for key in keys)
+
+
 def _overlap(box: list, other: list) -> float:
     width = min(box[2], other[2]) - max(box[0], other[0])
     height = min(box[3], other[3]) - max(box[1], other[1])
@@ -264,14 +284,14 @@ def assign_parts(batch: AnnotationTable, rows: list[int], boxes: dict[int, list]
                  read: dict[int, VocAttributes | None]) -> tuple[dict, list]:
     """``({object row: [part rows]}, [part rows without an object])``: a part goes to the object of
     its ``part_of`` class in its frame whose box it overlaps most (ties: the nearest before it)."""
+    parts = [(row, read[row].part_of) for row in rows if read[row] is not None and read[row].part_of is not None]
+    if not parts:
+        return {}, []
     owners: dict[tuple, list[int]] = {}
-    parts = []
+    part_rows = {row for row, _ in parts}
     for row in rows:
-        owner_class = read[row].part_of if read[row] is not None else None
-        if owner_class is None:
+        if row not in part_rows:
             owners.setdefault((batch.frame[row], batch.annotations[row].get("value")), []).append(row)
-        else:
-            parts.append((row, owner_class))
     assigned: dict[int, list[int]] = {}
     orphans = []
     for part, owner_class in parts:
@@ -318,24 +338,47 @@ def _object_text(batch: AnnotationTable, row: int, parts: list[int], boxes: dict
     return text
 
 
-def _read_attributes(batch: AnnotationTable, rows: list[int]) -> dict[int, VocAttributes | None]:
-    """Each row's VOC attributes (malformed ones as none: the object's own text reports them)."""
+def _read_attributes(batch: AnnotationTable, rows: list[int]) -> tuple[dict[int, VocAttributes | None], bool]:
+    """Each row's VOC attributes (malformed ones as none: the object's own text reports them), and
+    whether they are all plain flags (no pose, part or action)."""
+    attribute_lists = [batch.annotations[row].get("attributes") for row in rows]
+    plain = only_flags(attribute_lists)
+    try:
+        return dict(zip(rows, map(voc_flags if plain else voc_attributes, attribute_lists))), plain
+    except (AttributeError, TypeError, ValueError):
+        pass  # find which
     read = {}
-    for row in rows:
+    for row, attributes in zip(rows, attribute_lists):
         try:
-            read[row] = voc_attributes(batch.annotations[row].get("attributes"))
+            read[row] = voc_attributes(attributes)
         except (AttributeError, TypeError, ValueError):
             read[row] = None
-    return read
+    return read, False
 
 
-def voc_documents(batch: AnnotationTable, report: ConversionReport) -> tuple[list[tuple[str, str]], VocLabels]:
-    """The XML text of every frame of a batch, and the classes (with parts and actions) written."""
-    batch.sizeless(report, "written with that size")
-    keep = apply_policy(batch, VOC_POLICY, report)
-    rows = np.flatnonzero(keep).tolist()
-    boxes = dict(zip(rows, np.floor(vertex_bounds(batch)[keep]).astype(np.int64).tolist()))
-    read = _read_attributes(batch, rows)
+# an object without parts or actions, posed "Unspecified": name, three flags, four box bounds
+_PLAIN_OBJECT = _OBJECT.format("{}", "Unspecified", "{}", "{}", "{}", _BOX.format(" " * 8, "{}", "{}", "{}", "{}"), "")
+
+
+def _plain_objects(batch: AnnotationTable, rows: list[int], boxes: list[list[int]],
+                   read: dict[int, VocAttributes]) -> tuple[list[list[str]], VocLabels]:
+    """The ``<object>`` elements of each frame, for rows without parts, actions or poses."""
+    objects: list[list[str]] = [[] for _ in batch.frames]
+    frame_of, annotations, row = batch.frame.tolist(), batch.annotations, -1
+    try:
+        for row, box in zip(rows, boxes):
+            objects[frame_of[row]].append(_PLAIN_OBJECT.format(xml_text(annotations[row]["value"]),
+                                                               *read[row].flags, *box))
+    except (AttributeError, TypeError, ValueError) as error:
+        raise FormatError(f"{batch.place(row)}: {error}") from error
+    names = dict.fromkeys(str(annotations[row]["value"]) for row in rows)
+    return objects, VocLabels({name: ({}, {}) for name in names})
+
+
+def _objects_with_parts(batch: AnnotationTable, rows: list[int], boxes: dict[int, list[int]],
+                        read: dict[int, VocAttributes | None], report: ConversionReport
+                        ) -> tuple[list[list[str]], VocLabels]:
+    """The ``<object>`` elements of each frame, each part inside the object it belongs to."""
     assigned, orphans = assign_parts(batch, rows, boxes, read)
     batch.note(report, batch.rows_mask(np.asarray(orphans, np.int64)),
                "VOC part without an object of its part_of class in its image, written as an object")
@@ -346,6 +389,18 @@ def voc_documents(batch: AnnotationTable, report: ConversionReport) -> tuple[lis
         if row not in placed:
             objects[batch.frame[row]].append(_object_text(batch, row, assigned.get(row, []), boxes, report, labels,
                                                           read[row]))
+    return objects, labels
+
+
+def voc_documents(batch: AnnotationTable, report: ConversionReport) -> tuple[list[tuple[str, str]], VocLabels]:
+    """The XML text of every frame of a batch, and the classes (with parts and actions) written."""
+    batch.sizeless(report, "written with that size")
+    keep = apply_policy(batch, VOC_POLICY, report)
+    rows = np.flatnonzero(keep).tolist()
+    boxes = np.floor(vertex_bounds(batch)[keep]).astype(np.int64).tolist()
+    read, plain = _read_attributes(batch, rows)
+    objects, labels = (_plain_objects(batch, rows, boxes, read) if plain  # type: ignore[arg-type]
+                       else _objects_with_parts(batch, rows, dict(zip(rows, boxes)), read, report))
     documents = [(frame.file_name,
                   _HEAD.format(xml_text(frame.file_name), frame.width, frame.height) + "".join(parts) + _TAIL)
                  for frame, parts in zip(batch.frames, objects)]

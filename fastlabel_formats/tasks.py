@@ -7,7 +7,7 @@ import os
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -89,7 +89,7 @@ def check_task(task: object, position: int, source: str) -> None:
         raise FormatError(f"{where(source, name)}: {len(annotations):,} annotations, more than the "
                           f"{MAX_ANNOTATIONS_PER_TASK:,} of one task (about 2.3 KB of memory each; raise "
                           "fastlabel_formats.tasks.MAX_ANNOTATIONS_PER_TASK for more)")
-    if not all(isinstance(a, dict) for a in annotations):
+    if not all(map(isinstance, annotations, repeat(dict))):
         raise FormatError(f"{where(source, name)}: 'annotations' must be a list of objects")
 
 

@@ -71,12 +71,12 @@ def test_cli_version_quiet_and_plain_progress_off_a_terminal(tmp_path):
 
 
 def test_ctrl_c_prints_interrupted_and_exits_130(tmp_path, monkeypatch, capsys):
-    import fastlabel_formats.cli as cli
+    import fastlabel_formats.cli_commands as cli_commands
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "export_targets", interrupted)
+    monkeypatch.setattr(cli_commands, "export_targets", interrupted)
     assert main(["export", str(SAMPLE / "tasks.json"), "-o", str(tmp_path)]) == 130
     assert capsys.readouterr().err.strip() == "fastlabel-formats: interrupted"
 

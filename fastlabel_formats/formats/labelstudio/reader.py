@@ -3,245 +3,29 @@
 
 from __future__ import annotations
 
-import math
 import os
 import re
-from array import array
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from itertools import chain
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-import numpy as np
-
+from ... import source as task_blocks
 from ...errors import FormatError
 from ...files import json_list
-from ...geometry import integral_to_int, turn_cos_sin
 from ...report import ConversionReport
 from ...runtime import gc_paused
-from .brush import brush_mask
-from .video import TURNING, video_points
+from .regions import REGION_TYPES, RegionBatch, Skip, read_region, result_place
 
 SCORE, MODEL_VERSION = "score", "model_version"  # the attributes of a prediction's regions
 CONTROL_TYPES = ("choices", "textarea", "number")  # per-region controls read as attributes
 PREDICTION_MODES = (False, True, "only")
 ANNOTATION_MODES = ("first", "all")
 DATA_KEYS = ("image", "audio", "video")
-NOT_FINITE = "region whose pixel coordinates are not finite numbers, skipped"
 NOT_READ = "Label Studio result of type {!r} not read (FastLabel has no counterpart)"
 
 
-class _Skip(Exception):
-    """Internal: a result that is not read, why (the report's line) and the details (of its place)."""
-
-    def __init__(self, kind: str, detail: str = "") -> None:
-        super().__init__(kind)
-        self.kind, self.detail = kind, detail
-
-
-@dataclass
-class _Pending:
-    """Regions whose pixel coordinates are computed together once the whole file is read: boxes
-    (``x, y, width, height, rotation`` and the image size) and point lists (percent ``x, y`` pairs)."""
-
-    boxes: list = field(default_factory=list)
-    box_owners: list = field(default_factory=list)
-    coords: array = field(default_factory=lambda: array("d"))
-    counts: list = field(default_factory=list)  # per point list: its pairs, image width and height
-    owners: list = field(default_factory=list)  # (annotation, its result's context) of each point list
-
-    def scaled(self, annotation: dict, values: list, width: int, height: int, context: object) -> None:
-        self.coords.extend(values)
-        self.counts.append((len(values) // 2, width, height))
-        self.owners.append((annotation, context))
-
-    def finish(self, report: ConversionReport) -> set[int]:
-        """Fill in every region's points; the ids of those whose pixels are not finite numbers."""
-        rejected = self._finish_boxes(report) | self._finish_lists(report)
-        self.__init__()
-        return rejected
-
-    def _finish_lists(self, report: ConversionReport) -> set[int]:
-        if not self.counts:
-            return set()
-        counts = np.array(self.counts, np.float64).reshape(-1, 3)
-        pairs = counts[:, 0].astype(np.int64)
-        scale = np.repeat(counts[:, 1:] / 100.0, pairs, axis=0)
-        with np.errstate(over="ignore"):  # an overflow is a non-finite pixel, reported below
-            pixels = (np.frombuffer(self.coords, np.float64).reshape(-1, 2) * scale).ravel()
-        values = integral_to_int(pixels)
-        ends = np.cumsum(pairs * 2).tolist()
-        starts = [0, *ends[:-1]]  # every list has a pair at least (a keypoint; polygons three)
-        finite = np.logical_and.reduceat(np.isfinite(pixels), np.array(starts, np.int64)).tolist()
-        rejected = set()
-        for (annotation, context), start, end, ok in zip(self.owners, starts, ends, finite):
-            annotation["points"] = values[start:end]
-            if not ok:
-                rejected.add(id(annotation))
-                report.note(NOT_FINITE, context.place)
-        return rejected
-
-    def _finish_boxes(self, report: ConversionReport) -> set[int]:
-        if not self.boxes:
-            return set()
-        x, y, w, h, angle, width, height = np.array(self.boxes, np.float64).T
-        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is a non-finite pixel, reported below
-            return self._box_points(x, y, w, h, angle, width, height, report)
-
-    def _box_points(self, x, y, w, h, angle, width, height, report: ConversionReport) -> set[int]:
-        left, top, box_w, box_h = x * width / 100.0, y * height / 100.0, w * width / 100.0, h * height / 100.0
-        cos, sin = turn_cos_sin(angle)
-        half_w, half_h = box_w / 2, box_h / 2
-        centre_x = np.where(angle == 0, left + half_w, left + half_w * cos - half_h * sin)
-        centre_y = np.where(angle == 0, top + half_h, top + half_w * sin + half_h * cos)
-        corners = np.stack([centre_x - half_w, centre_y - half_h, centre_x + half_w, centre_y + half_h], 1)
-        corners[angle == 0] = np.stack([left, top, left + box_w, top + box_h], 1)[angle == 0]
-        finite = np.isfinite(corners).all(axis=1).tolist()
-        values = integral_to_int(corners.ravel())
-        rejected = set()
-        for number, ((annotation, context), ok) in enumerate(zip(self.box_owners, finite)):
-            annotation["points"] = values[4 * number:4 * number + 4]
-            if not ok:
-                rejected.add(id(annotation))
-                report.note(NOT_FINITE, context.place)
-        return rejected
-
-
-@dataclass(frozen=True)
-class _Context:
-    """One result being read: where (``place``, formatted when a message needs it), the image size,
-    what the report gets and the pending regions."""
-
-    entry_place: str
-    number: int
-    kind: object
-    width: int
-    height: int
-    report: ConversionReport
-    pending: _Pending
-
-    @property
-    def place(self) -> str:
-        text = f"{self.entry_place} result #{self.number}"
-        return f"{text} ({self.kind})" if isinstance(self.kind, str) else text
-
-
-def _is_number(value: object) -> bool:
-    return (type(value) is float and math.isfinite(value)) or type(value) is int
-
-
-def _number(value: dict, key: str) -> float:
-    number = value.get(key)
-    if not _is_number(number):
-        raise _Skip(f"region with a missing or non-numeric {key!r}, skipped")
-    return number
-
-
-def _sized(context: _Context) -> tuple[int, int]:
-    if not (context.width and context.height):
-        raise _Skip("region without original_width / original_height (Label Studio stores percentages; give "
-                    "images= with the files to size it), skipped")
-    return context.width, context.height
-
-
-def _rectangle(value: dict, context: _Context, annotation: dict) -> None:
-    numbers = [_number(value, key) for key in ("x", "y", "width", "height")]
-    angle = value.get("rotation") or 0
-    if not _is_number(angle):
-        raise _Skip("region with a non-numeric 'rotation', skipped")
-    annotation["type"] = "bbox"
-    if angle:
-        annotation["rotation"] = angle
-    context.pending.boxes.append([*numbers, angle, *_sized(context)])
-    context.pending.box_owners.append((annotation, context))
-
-
-def _polygon(value: dict, context: _Context, annotation: dict) -> None:
-    points = value.get("points")
-    try:
-        if type(points) is not list or len(points) < 3 or not all(type(p) is list and len(p) == 2 for p in points):
-            raise TypeError
-        flat = array("d", chain.from_iterable(points))
-    except TypeError:
-        raise _Skip("polygon without three or more [x, y] number points, skipped") from None
-    if value.get("closed") is False:
-        context.report.note("open Label Studio polygon read as a closed polygon", context.place)
-    annotation["type"] = "polygon"
-    context.pending.scaled(annotation, flat, *_sized(context), context)
-
-
-def _keypoint(value: dict, context: _Context, annotation: dict) -> None:
-    annotation["type"] = "keypoint"
-    context.pending.scaled(annotation, [_number(value, "x"), _number(value, "y")], *_sized(context), context)
-
-
-def _brush(value: dict, context: _Context, annotation: dict, result: dict) -> None:
-    from ...masks import mask_to_segmentation
-
-    width, height = _sized(context)
-    rle = value.get("rle", result.get("rle"))
-    if value.get("format", "rle") != "rle" or not isinstance(rle, list):
-        raise _Skip("brush region without an 'rle' list, skipped")
-    try:
-        mask, partial = brush_mask(rle, width, height)
-    except FormatError as error:
-        raise _Skip("brush region with a malformed RLE, skipped", str(error)) from None
-    if partial:
-        context.report.note("brush pixels of partial opacity read as painted", context.place)
-    segmentation = mask_to_segmentation(mask)
-    if not segmentation:
-        raise _Skip("brush region without painted pixels, skipped")
-    annotation.update(type="segmentation", points=segmentation)
-
-
-def _audio(value: dict, context: _Context, annotation: dict) -> None:
-    if "text" in value or not all(isinstance(value.get(k), (int, float)) for k in ("start", "end")):
-        raise _Skip("labels result that is no audio segment (text spans have no FastLabel counterpart), not read")
-    annotation.update(type="segmentation", start=_number(value, "start"), end=_number(value, "end"))
-
-
-def _video_rectangle(value: dict, context: _Context, annotation: dict) -> None:
-    found = video_points(value, *_sized(context))
-    if found is None:
-        raise _Skip("video track without a sequence of keyframes with numeric frame, x, y, width, height, skipped")
-    points, rotation, turning = found
-    annotation.update(type="bbox", points=points)
-    if rotation:
-        annotation["rotation"] = rotation
-    if turning:
-        context.report.note(TURNING, context.place)
-
-
-SHAPES = {"rectanglelabels": _rectangle, "polygonlabels": _polygon, "keypointlabels": _keypoint, "labels": _audio,
-          "videorectangle": _video_rectangle}
-LABEL_KEYS = {"videorectangle": "labels"}  # the key of a region's labels when it is not its type
-
-
-def _label(result: dict, kind: str, context: _Context) -> str:
-    labels = result["value"].get(kind)
-    if not isinstance(labels, list) or not labels or not all(isinstance(label, str) and label for label in labels):
-        raise _Skip("region without a label, skipped")
-    if len(labels) > 1:
-        context.report.note("region with several labels: the first kept as its value, the others dropped",
-                            context.place)
-    return labels[0]
-
-
-def _region(result: dict, context: _Context) -> dict:
-    """The FastLabel annotation of one region result (``_Skip`` when it is not read)."""
-    kind = result.get("type")
-    value = result.get("value")
-    if not isinstance(value, dict):
-        raise _Skip("result without a 'value' object, skipped")
-    annotation = {"value": _label(result, LABEL_KEYS.get(kind, kind), context), "type": None, "attributes": []}
-    if kind == "brushlabels":
-        _brush(value, context, annotation, result)
-    else:
-        SHAPES[kind](value, context, annotation)
-    if result.get("image_rotation"):
-        context.report.note("region of an image rotated in the editor (image_rotation), read as given",
-                            context.place)
-    return annotation
+ANOTHER_SIZE = "result with another original size than the task's first, read with its own"
 
 
 def _control_attribute(result: dict) -> dict | None:
@@ -264,13 +48,13 @@ def _control_attribute(result: dict) -> dict | None:
 def _classifications(result: dict) -> list[dict]:
     choices = (result.get("value") or {}).get("choices")
     if not isinstance(choices, list) or not all(isinstance(c, str) and c for c in choices):
-        raise _Skip("choices result without a list of choices, skipped")
+        raise Skip("choices result without a list of choices, skipped")
     return [{"value": choice, "type": "classification", "attributes": []} for choice in choices]
 
 
-def _results(results: object, place: str, size: tuple[int, int], report: ConversionReport,
-             extra: list[dict], pending: _Pending) -> list[dict]:
+def _results(results: object, place: str, size: tuple[int, int], batch: RegionBatch, extra: list[dict]) -> list[dict]:
     """The FastLabel annotations of one annotation's (or prediction's) result list."""
+    report = batch.report
     if not isinstance(results, list):
         report.note("annotation whose 'result' is not a list, skipped", place)
         return []
@@ -278,42 +62,48 @@ def _results(results: object, place: str, size: tuple[int, int], report: Convers
     out: list[dict] = []
     controls: list[tuple[int, dict]] = []
     for number, result in enumerate(results):
-        kind = result.get("type") if isinstance(result, dict) else None
-        context = _Context(place, number, kind, *_result_size(result, size), report, pending)
-        if size[0] and (context.width, context.height) != size:
-            report.note("result with another original size than the task's first, read with its own", context.place)
+        kind, (width, height) = None, size
+        if isinstance(result, dict):
+            kind, width, height = result.get("type"), result.get("original_width"), result.get("original_height")
+            if not (type(width) is int and type(height) is int and width > 0 and height > 0):
+                width, height = size
+            elif size[0] and (width != size[0] or height != size[1]):
+                report.note(ANOTHER_SIZE, result_place((place, number, kind)))
         try:
-            if kind in SHAPES or kind == "brushlabels":
-                annotation = _region(result, context)
-                annotation["attributes"] += _prediction_attributes(result, extra)
+            if kind in REGION_TYPES:
+                annotation = read_region(result, kind, width, height, (place, number, kind), batch)
+                if extra:
+                    annotation["attributes"] += _prediction_attributes(result, extra)
                 regions.setdefault(result.get("id"), annotation)
                 out.append(annotation)
             elif kind in CONTROL_TYPES:
                 controls.append((number, result))
             else:
-                raise _Skip(NOT_READ.format(kind) if kind else "result that is not an object with a type, skipped")
-        except _Skip as skip:
-            report.note(skip.kind, f"{context.place}: {skip.detail}" if skip.detail else context.place)
+                raise Skip(NOT_READ.format(kind) if kind else "result that is not an object with a type, skipped")
+        except Skip as skip:
+            where = result_place((place, number, kind))
+            report.note(skip.kind, f"{where}: {skip.detail}" if skip.detail else where)
     for number, result in controls:
-        out += _control(result, regions, f"{place} result #{number} ({result['type']})", report, extra)
+        out += _control(result, regions, (place, number, result["type"]), report, extra)
     return out
 
 
-def _control(result: dict, regions: dict, place: str, report: ConversionReport, extra: list[dict]) -> list[dict]:
+def _control(result: dict, regions: dict, where: tuple, report: ConversionReport, extra: list[dict]) -> list[dict]:
     """A control result: an attribute of its region, or (choices of the task) classifications."""
-    region = regions.get(result.get("id")) if result.get("id") is not None else None
+    region_id = result.get("id")
+    region = regions.get(region_id) if region_id is not None else None
     try:
         if region is not None:
             attribute = _control_attribute(result)
             if attribute is None:
-                raise _Skip("per-region control without a value, skipped")
+                raise Skip("per-region control without a value, skipped")
             region["attributes"].append(attribute)
             return []
         if result["type"] != "choices":
-            raise _Skip(f"{result['type']} result of the whole task not read (FastLabel has no counterpart)")
+            raise Skip(f"{result['type']} result of the whole task not read (FastLabel has no counterpart)")
         found = _classifications(result)
-    except _Skip as skip:
-        report.note(str(skip), place)
+    except Skip as skip:
+        report.note(str(skip), result_place(where))
         return []
     for annotation in found:
         annotation["attributes"] += _prediction_attributes(result, extra)
@@ -449,9 +239,9 @@ def _prediction_extra(prediction: dict) -> list[dict]:
     return extra
 
 
-def _read_task(task: object, position: int, source: str, options: ReadOptions, report: ConversionReport,
-               pending: _Pending) -> dict | None:
+def _read_task(task: object, position: int, source: str, options: ReadOptions, batch: RegionBatch) -> dict | None:
     """The FastLabel task of one Label Studio task (None when it has no data URL)."""
+    report = batch.report
     task_id = task.get("id") if isinstance(task, dict) else None
     place = f"{source}: task #{position}" + (f" (id {task_id!r})" if task_id is not None else "")
     name = _task_name(task, options.data_key) if isinstance(task, dict) else None
@@ -462,12 +252,86 @@ def _read_task(task: object, position: int, source: str, options: ReadOptions, r
     annotations: list[dict] = []
     if options.predictions != "only":
         for entry_place, entry in _chosen_annotations(task, place, options, report):
-            annotations += _results(entry.get("result"), entry_place, size, report, [], pending)
+            annotations += _results(entry.get("result"), entry_place, size, batch, [])
     elif task.get("annotations"):
         report.add("annotation not read (predictions='only')", len(task["annotations"]), [place])
     for entry_place, entry in _chosen_predictions(task, place, options, report):
-        annotations += _results(entry.get("result"), entry_place, size, report, _prediction_extra(entry), pending)
+        annotations += _results(entry.get("result"), entry_place, size, batch, _prediction_extra(entry))
     return {"name": name, "width": size[0], "height": size[1], "annotations": annotations}
+
+
+REFUSAL = "a Label Studio export holds a list of tasks, not"
+
+
+def _task_runs(source: str | os.PathLike[str] | Sequence[dict]) -> Iterator[tuple[str, Callable[[], list]]]:
+    """``(name for messages, parse)`` of consecutive runs of the export's tasks (``parse()`` gives
+    them): a local file larger than a block, block by block (see
+    :class:`~fastlabel_formats.source.TaskSource`); anything else (a smaller file, a file that holds
+    no array, data already parsed) at once."""
+    whole = partial(json_list, source, "the Label Studio file", "labelstudio", REFUSAL)
+    if isinstance(source, (str, os.PathLike)) and os.path.isfile(source) \
+            and os.path.getsize(source) > task_blocks.BLOCK_BYTES:
+        name = str(source)
+        for block in task_blocks.TaskSource(name, source, "array").blocks():
+            if block.kind == "document":  # not an array: one task, or not an export at all
+                yield name, lambda: whole()[0]
+            else:
+                yield name, partial(block.tasks, check=False)
+        return
+    yield (source if isinstance(source, (str, os.PathLike)) else "labelstudio"), lambda: whole()[0]
+
+
+def _read_options(predictions: bool | str, annotation: str, data_key: str | None,
+                  images: str | os.PathLike[str] | None) -> ReadOptions:
+    if predictions not in PREDICTION_MODES:
+        raise FormatError(f"predictions must be one of {PREDICTION_MODES}, got {predictions!r}")
+    if annotation not in ANNOTATION_MODES:
+        raise FormatError(f"annotation must be one of {ANNOTATION_MODES}, got {annotation!r}")
+    return ReadOptions(predictions, annotation, data_key, images)
+
+
+@gc_paused
+def _read_run(parse: Callable[[], list], source_name: str, first: int, options: ReadOptions,
+              batch: RegionBatch) -> tuple[list[tuple[str, dict]], int]:
+    """``(place, FastLabel task)`` of each task of one run with a data URL, and the run's task count."""
+    read, tasks = [], parse()
+    for position, task in enumerate(tasks, first):
+        found = _read_task(task, position, source_name, options, batch)
+        if found is not None:
+            read.append((f"{source_name}: task #{position}", found))
+    rejected = batch.finish()
+    if rejected:
+        for _, found in read:
+            found["annotations"] = [a for a in found["annotations"] if id(a) not in rejected]
+    return read, len(tasks)
+
+
+def _placed_tasks(source: str | os.PathLike[str] | Sequence[dict], options: ReadOptions,
+                  report: ConversionReport) -> Iterator[tuple[str, dict]]:
+    """``(place, FastLabel task)`` of each Label Studio task with a data URL, run by run (only the
+    run being read is held, parsed)."""
+    batch, position = RegionBatch(report), 0
+    for source_name, parse in _task_runs(source):
+        read, count = _read_run(parse, str(source_name), position, options, batch)
+        position += count
+        yield from read
+
+
+def iter_labelstudio_tasks(
+    source: str | os.PathLike[str] | Sequence[dict],
+    *,
+    predictions: bool | str = False,
+    annotation: str = "first",
+    data_key: str | None = None,
+    images: str | os.PathLike[str] | None = None,
+    report: ConversionReport | None = None,
+) -> Iterator[dict]:
+    """One FastLabel task per Label Studio task that has a data URL, in file order; a file is read
+    a block of whole tasks at a time, so its size does not bound what can be read. Tasks of one
+    image are not joined here (:func:`labelstudio_tasks` joins them); options as there."""
+    options = _read_options(predictions, annotation, data_key, images)
+    report = report if report is not None else ConversionReport("labelstudio import")
+    return (task for _, task in _placed_tasks(source, options, report))
 
 
 @gc_paused
@@ -489,30 +353,15 @@ def labelstudio_tasks(
     (every annotator's regions joined). ``data_key``: the ``data`` key holding the URL (default
     ``image``, ``audio``, ``video``, else the first text). ``images``: a folder to size tasks whose
     results carry no ``original_width`` / ``original_height``."""
-    if predictions not in PREDICTION_MODES:
-        raise FormatError(f"predictions must be one of {PREDICTION_MODES}, got {predictions!r}")
-    if annotation not in ANNOTATION_MODES:
-        raise FormatError(f"annotation must be one of {ANNOTATION_MODES}, got {annotation!r}")
+    options = _read_options(predictions, annotation, data_key, images)
     report = report or ConversionReport("labelstudio import", strict=strict)
-    data, source_name = json_list(source, "the Label Studio file", "labelstudio",
-                                  "a Label Studio export holds a list of tasks, not")
-    options = ReadOptions(predictions, annotation, data_key, images)
     tasks: dict[str, dict] = {}
-    pending = _Pending()
-    for position, task in enumerate(data):
-        read = _read_task(task, position, source_name, options, report, pending)
-        if read is None:
-            continue
-        if read["name"] in tasks:
+    for place, read in _placed_tasks(source, options, report):
+        joined = tasks.setdefault(read["name"], read)
+        if joined is not read:
             report.note("second task of one image: its annotations joined to the first's",
-                        f"{source_name}: task #{position} ({read['name']!r})")
-            tasks[read["name"]]["annotations"] += read["annotations"]
-            continue
-        tasks[read["name"]] = read
-    rejected = pending.finish(report)
-    if rejected:
-        for task in tasks.values():
-            task["annotations"] = [a for a in task["annotations"] if id(a) not in rejected]
+                        f"{place} ({read['name']!r})")
+            joined["annotations"] += read["annotations"]
     return list(tasks.values())
 
 
