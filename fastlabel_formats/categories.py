@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from operator import methodcaller
 
 CLASSED_TYPES = ("bbox", "polygon", "segmentation", "pose_estimation")  # what COCO and YOLO classify
 KEYPOINT_DEFINITION_TYPES = ("pose_estimation", "bbox")
+_VALUE, _KEYPOINTS = methodcaller("get", "value"), methodcaller("get", "keypoints")
+_PLAIN = (int, float, bool, type(None))  # values that name no class: settled once counted
 
 
 @dataclass
@@ -21,11 +24,25 @@ class Census:
     values: set = field(default_factory=set)
     # per value with keypoints, its keypoints in order of first occurrence: {key: {"key", "color", "edges"}}
     keypoints: dict = field(default_factory=dict)
+    # values whose further annotations change nothing above but their keypoints (a value of a
+    # classed type once its colour is known; any other but a string)
+    settled: set = field(default_factory=set, repr=False)
 
     def add(self, task: dict) -> None:
         """Count one (already checked) task and its values."""
         self.tasks += 1
-        for annotation in task.get("annotations", ()):
+        annotations = task.get("annotations", ())
+        try:
+            values = set(map(_VALUE, annotations))
+        except TypeError:  # a list or an object as a value
+            self._add_each(annotations)
+            return
+        if values - self.settled or any(map(_KEYPOINTS, annotations)):  # else: nothing new to see
+            self._add_each(annotations)
+
+    def _add_each(self, annotations: Sequence[dict]) -> None:
+        """Count the values, first colours and keypoints of ``annotations`` one by one."""
+        for annotation in annotations:
             value, kind = annotation.get("value"), annotation.get("type")
             if isinstance(value, (str, int, float)):  # a list or an object cannot name a class
                 self.values.add(value)
@@ -34,6 +51,8 @@ class Census:
                     self.first_color[value] = annotation.get("color")
                 if annotation.get("keypoints") and _usable(kind, annotation):  # a pose, or a bbox with keypoints
                     _add_keypoints(self.keypoints.setdefault(value, {}), annotation["keypoints"])
+            if type(value) in _PLAIN or (type(value) is str and value in self.first_color):
+                self.settled.add(value)
 
     def merge(self, other: Census) -> None:
         """Add the census of the tasks that come after ours."""

@@ -8,15 +8,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import orjson
 
 from .columns import bbox_points, row_kinds, vertex_bounds
 from .errors import FormatError
 from .report import ConversionReport
 from .run import Target, prepared_tables
+from .shape_findings import AREA_TYPES, shape_problems
 from .tasks import RING_TYPES, AnnotationTable, labelled_keypoints
-
-AREA_TYPES = ("polygon", "segmentation")
-FEW_VERTICES = "{kind} with a ring of fewer than 3 distinct vertices"
 
 
 class _Checked(Target):
@@ -57,7 +56,7 @@ def known_values(classes: object, annotations: object) -> set | None:
 def check_table(table: AnnotationTable, report: ConversionReport, known: set | None) -> None:
     """Every check on one table, each finding counted with its places."""
     kinds = row_kinds(table)
-    for message, rows in _shape_problems(table).items():
+    for message, rows in shape_problems(table).items():
         table.note(report, rows, message)
     boxes = bbox_points(table)
     flat = (kinds == "bbox") & ((boxes[:, 0] == boxes[:, 2]) | (boxes[:, 1] == boxes[:, 3]))
@@ -69,61 +68,6 @@ def check_table(table: AnnotationTable, report: ConversionReport, known: set | N
         classed = np.isin(kinds, ("bbox", *AREA_TYPES, "pose_estimation"))
         table.note(report, ~values & classed, "value not in the classes")
     table.note(report, _duplicates(table), "duplicate annotation (same type, value and points in one image)")
-
-
-def _shape_problems(table: AnnotationTable) -> dict[str, np.ndarray]:
-    """``{report line: rows}`` of polygons and segmentations with a ring of fewer than 3 distinct
-    vertices, of zero area, or that shapely finds invalid (one pass over their rings)."""
-    import shapely
-
-    rings, kinds = table.rings, row_kinds(table)
-    found: dict[str, np.ndarray] = {}
-    for row in _suspect_rows(shapely, rings, np.flatnonzero(np.isin(kinds, AREA_TYPES))).tolist():
-        first, last = rings.shape_ring_offsets[row], rings.shape_ring_offsets[row + 1]
-        parts = [rings.coords[rings.ring_offsets[r]:rings.ring_offsets[r + 1]] for r in range(first, last)]
-        if any(len(np.unique(p, axis=0)) < 3 for p in parts):
-            reasons = {FEW_VERTICES}
-        else:
-            reasons = {f"{{kind}}: {reason}" for reason in _region_reasons(shapely, parts, rings.is_hole[first:last])}
-        for reason in reasons:
-            found.setdefault(reason, np.zeros(len(table), bool))[row] = True
-    return found
-
-
-def _suspect_rows(shapely, rings, rows: np.ndarray) -> np.ndarray:
-    """The ``rows`` that one vectorised shapely pass cannot clear: a ring of fewer than 3 points or a
-    region (an outer ring and its holes) that is not valid. The others have nothing to report."""
-    first, counts = rings.shape_ring_offsets[rows], np.diff(rings.shape_ring_offsets)[rows]
-    ring_row = np.repeat(rows, counts)
-    ring_ids = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts - first, counts)
-    sizes = np.diff(rings.ring_offsets)[ring_ids]
-    short = np.unique(ring_row[sizes < 3])
-    keep = ~np.isin(ring_row, short)
-    ring_row, ring_ids, sizes = ring_row[keep], ring_ids[keep], sizes[keep]
-    if not len(ring_ids):
-        return short
-    points = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes - rings.ring_offsets[ring_ids], sizes)
-    try:
-        rings_made = shapely.linearrings(rings.coords[points], indices=np.repeat(np.arange(len(sizes)), sizes))
-        starts = ~rings.is_hole[ring_ids] | np.r_[True, ring_row[1:] != ring_row[:-1]]
-        valid = shapely.is_valid(shapely.polygons(rings_made, indices=np.cumsum(starts) - 1))
-    except (ValueError, shapely.errors.GEOSException):
-        return rows  # let the exact checks name the problem
-    return np.union1d(short, ring_row[starts][~valid])
-
-
-def _region_reasons(shapely, parts: list[np.ndarray], holes: np.ndarray) -> set[str]:
-    """What is wrong with the regions of one shape (each an outer ring and the holes after it)."""
-    reasons, start = set(), 0
-    for end in [*np.flatnonzero(~holes)[1:].tolist(), len(parts)]:
-        if np.linalg.matrix_rank(parts[start] - parts[start][0]) < 2:  # collinear (shapely: "self-intersection")
-            reasons.add("zero area")
-        else:
-            polygon = shapely.Polygon(parts[start], parts[start + 1:end])
-            if not shapely.is_valid(polygon):
-                reasons.add(shapely.is_valid_reason(polygon).split("[")[0].strip().lower())
-        start = end
-    return reasons
 
 
 def _outside(table: AnnotationTable) -> np.ndarray:
@@ -153,7 +97,7 @@ def _duplicates(table: AnnotationTable) -> np.ndarray:
     for row, (kind, annotation, points) in enumerate(zip(table.kinds, table.annotations, table.points)):
         if not points:
             continue
-        key = (int(table.frame[row]), kind, repr(annotation.get("value")), repr(points))
+        key = (int(table.frame[row]), kind, repr(annotation.get("value")), _points_key(points))
         out[row] = key in seen
         seen.add(key)
     return out
@@ -188,3 +132,11 @@ def stats(tasks: object, *, project_type: str = "image_bbox") -> dict:
     return {"images": images, "images_without_annotations": empty, "annotations_per_type": per_type,
             "annotations_per_class": dict(sorted(per_class.items())), "per_split": per_split,
             "bbox_sizes_min_median_max": summary}
+
+
+def _points_key(points: object) -> bytes | str:
+    """``points`` as a key telling apart every value that differs (1 from 1.0 too)."""
+    try:
+        return orjson.dumps(points)
+    except TypeError:  # not JSON (a caller's own objects)
+        return repr(points)

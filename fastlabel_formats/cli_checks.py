@@ -138,7 +138,8 @@ def run_report(args: argparse.Namespace, invocation: Invocation) -> int:
     losses = write_report(args.tasks, checked_output_file(args.output, args.tasks), source_format=args.source_format,
                           images=args.images, samples=args.samples, seed=args.seed,
                           classes=read_classes(args.classes), annotations=read_definitions(args.annotations),
-                          project_type=args.project_type, progress=invocation.progress)
+                          project_type=args.project_type, predictions=args.predictions,
+                          pred_format=args.pred_from, iou_type=args.iou_type, progress=invocation.progress)
     return invocation.finish(losses, started)
 
 
@@ -161,6 +162,11 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
     showing.add_argument("--classes", help="the known values: a file with one name per line, or a,b,c")
     showing.add_argument("--annotations", help="the known values from the project's annotation definitions")
     showing.add_argument("--project-type", default="image_bbox", choices=PROJECT_TYPES, metavar="PROJECT_TYPE")
+    showing.add_argument("--predictions", metavar="PRED",
+                         help="also score these predictions against SRC: a COCO results file, tasks with a 'score' "
+                              "attribute, or YOLO labels with a confidence column")
+    showing.add_argument("--pred-from", default="auto", choices=source_choices())
+    showing.add_argument("--iou-type", default="bbox", choices=("bbox", "segm", "keypoints"))
     showing.add_argument("-o", "--output", required=True, help="the HTML file to write")
     showing.set_defaults(run=run_report)
 

@@ -308,6 +308,7 @@ def run_split(args: argparse.Namespace, invocation: Invocation) -> int:
     report = ConversionReport("split")
     tiles = [piece for task in tasks for piece in split_image_task(task, rows, cols, report=report)]
     report.files.append(write_atomic(output, orjson.dumps(tiles)))
+    invocation.keep(report)
     invocation.say(f"{len(tasks)} task(s) -> {len(tiles)} tile task(s) in {Path(args.output) / 'tasks.json'}")
     if not report.ok:
         invocation.say(report.summary())

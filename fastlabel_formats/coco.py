@@ -338,7 +338,7 @@ def coco_record_count(table: AnnotationTable, values: set | None) -> int:
 
 @dataclass(frozen=True)
 class CocoRows:
-    """The kept rows of a batch in COCO order, with their category ids, areas and boxes."""
+    """The kept rows of a table in COCO order, with their category ids, areas and boxes."""
 
     order: np.ndarray
     category: np.ndarray
@@ -349,44 +349,44 @@ class CocoRows:
     selected: Selected
 
 
-def coco_selection(batch: AnnotationTable, category_ids: dict) -> CocoRows:
+def coco_selection(table: AnnotationTable, category_ids: dict) -> CocoRows:
     """The rows COCO keeps, measured and in the official SDK's order (cached in the table)."""
     key = f"coco_selection {sorted(category_ids.items())}"
-    return batch.cached(key, lambda table: _coco_selection(table, category_ids))
+    return table.cached(key, lambda table: _coco_selection(table, category_ids))
 
 
-def _coco_selection(batch: AnnotationTable, category_ids: dict) -> CocoRows:
-    kinds = row_kinds(batch)
-    boxes = coco_boxes(batch)
-    category = value_lookup(batch, category_ids, 0)
-    selected = select(batch, COCO_POLICY, category > 0)
-    area = coco_areas(batch, kinds, boxes)
-    order = np.lexsort((area, category, batch.frame))
-    xywh = coco_xywh(batch, kinds, boxes)
+def _coco_selection(table: AnnotationTable, category_ids: dict) -> CocoRows:
+    kinds = row_kinds(table)
+    boxes = coco_boxes(table)
+    category = value_lookup(table, category_ids, 0)
+    selected = select(table, COCO_POLICY, category > 0)
+    area = coco_areas(table, kinds, boxes)
+    order = np.lexsort((area, category, table.frame))
+    xywh = coco_xywh(table, kinds, boxes)
     return CocoRows(order[selected.keep[order]], category, area, xywh, boxes, kinds, selected)
 
 
-def coco_rows(batch: AnnotationTable, category_ids: dict, report: ConversionReport,
+def coco_rows(table: AnnotationTable, category_ids: dict, report: ConversionReport,
               policy: Policy | None = None) -> CocoRows:
     """:func:`coco_selection`, the skipped rows (and losses of ``policy``) counted in ``report``."""
-    rows = coco_selection(batch, category_ids)
-    report_selection(batch, policy or COCO_POLICY, rows.selected, report)
+    rows = coco_selection(table, category_ids)
+    report_selection(table, policy or COCO_POLICY, rows.selected, report)
     return rows
 
 
-def coco_annotations(batch: AnnotationTable, rows: CocoRows, parts: CocoTarget, first_id: int,
+def coco_annotations(table: AnnotationTable, rows: CocoRows, parts: CocoTarget, first_id: int,
                      report: ConversionReport) -> list[dict]:
-    """The COCO annotation records of a batch, sorted per image by (category, area)."""
+    """The COCO annotation records of a table, sorted per image by (category, area)."""
     holes = parts.holes
     order = rows.order.tolist()
-    annotations = [batch.annotations[row] for row in order]
-    segmentations = coco_segmentations(rows.kinds[rows.order].tolist(), [batch.points[r] for r in order],
+    annotations = [table.annotations[row] for row in order]
+    segmentations = coco_segmentations(rows.kinds[rows.order].tolist(), [table.points[r] for r in order],
                                        parts.share_input)
     areas = integral_to_int(rows.area[rows.order])
     if holes == "rle":
-        for position, (segmentation, area) in rle_rows(batch, rows.kinds, rows.order, parts.raster).items():
+        for position, (segmentation, area) in rle_rows(table, rows.kinds, rows.order, parts.raster).items():
             segmentations[position], areas[position] = segmentation, area
-    for position, ring in {**pose_box_rings(rows), **rotated_box_rings(batch, rows)}.items():
+    for position, ring in {**pose_box_rings(rows), **rotated_box_rings(table, rows)}.items():
         segmentations[position] = [ring]
     bboxes = integral_to_int(rows.xywh[rows.order])
     categories = rows.category[rows.order].tolist()
@@ -409,35 +409,35 @@ def coco_annotations(batch: AnnotationTable, rows: CocoRows, parts: CocoTarget, 
         for number, (annotation, (num_keypoints, keypoint_values), segmentation, area, image_id, bbox, category,
                      attributes)
         in enumerate(zip(annotations, keypoints, segmentations, areas,
-                         (batch.frame[rows.order] + batch.first_frame + 1).tolist(), bboxes, categories,
-                         coco_attributes(annotations, batch, order)),
+                         (table.frame[rows.order] + table.first_frame + 1).tolist(), bboxes, categories,
+                         coco_attributes(annotations, table, order)),
                      first_id)
     ]
 
 
-def coco_boxes(batch: AnnotationTable) -> np.ndarray:
+def coco_boxes(table: AnnotationTable) -> np.ndarray:
     """``(n, 4)`` x1, y1, x2, y2 of what COCO writes as a box: a bbox's corners as given, the
     enclosing box of a pose's labelled keypoints; NaN for other rows."""
-    boxes = bbox_points(batch)
-    pose = ~np.isnan(keypoint_boxes(batch)[:, 0])
-    return np.where(pose[:, None], keypoint_boxes(batch), boxes) if pose.any() else boxes
+    boxes = bbox_points(table)
+    pose = ~np.isnan(keypoint_boxes(table)[:, 0])
+    return np.where(pose[:, None], keypoint_boxes(table), boxes) if pose.any() else boxes
 
 
-def coco_areas(batch: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+def coco_areas(table: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """bbox and pose box: |(x1−x2)·(y1−y2)| (never negative); polygon/segmentation: outer shoelace areas; else 0."""
-    area = np.where(np.isin(kinds, ("polygon", "segmentation")), outer_area_sums(batch.rings), 0.0)
+    area = np.where(np.isin(kinds, ("polygon", "segmentation")), outer_area_sums(table.rings), 0.0)
     box_rows = ~np.isnan(boxes[:, 0])
     area[box_rows] = np.abs((boxes[box_rows, 0] - boxes[box_rows, 2]) * (boxes[box_rows, 1] - boxes[box_rows, 3]))
     return area
 
 
-def coco_xywh(batch: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+def coco_xywh(table: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """``(n, 4)`` COCO ``[x, y, w, h]``: rounded vertex bounds, the enclosing box of a rotated
     bbox (rotation applied) or of a pose's labelled keypoints; NaN for rows without points."""
     pose = kinds == "pose_estimation"
-    bounds = np.where(pose[:, None], python_round(boxes), vertex_bounds(batch)) if pose.any() else vertex_bounds(batch)
+    bounds = np.where(pose[:, None], python_round(boxes), vertex_bounds(table)) if pose.any() else vertex_bounds(table)
     xywh = np.concatenate([bounds[:, :2], bounds[:, 2:] - bounds[:, :2]], axis=1)
-    angle = rotations(batch)
+    angle = rotations(table)
     rotated = (kinds == "bbox") & (angle != 0) & ~np.isnan(boxes[:, 0])
     if rotated.any():
         xywh[rotated] = python_round(corners_to_xywh(box_corners(boxes[rotated], angle[rotated])))
@@ -452,11 +452,11 @@ def pose_box_rings(rows: CocoRows) -> dict[int, list]:
     return {p: [x1, y1, x2, y1, x2, y2, x1, y2, x1, y1] for p, (x1, y1, x2, y2) in zip(positions.tolist(), boxes)}
 
 
-def rotated_box_rings(batch: AnnotationTable, rows: CocoRows) -> dict[int, list]:
+def rotated_box_rings(table: AnnotationTable, rows: CocoRows) -> dict[int, list]:
     """``{position in order: closed ring}`` of each rotated bbox: its rotated corners (6 decimals),
     the same rectangle as its ``bbox`` encloses."""
-    positions = np.flatnonzero(rotated_boxes(batch)[rows.order])
-    corners = python_round(rotated_box_corners(batch)[rows.order[positions]].reshape(-1, 8))
+    positions = np.flatnonzero(rotated_boxes(table)[rows.order])
+    corners = python_round(rotated_box_corners(table)[rows.order[positions]].reshape(-1, 8))
     return {p: ring + ring[:2] for p, ring in zip(positions.tolist(), map(integral_to_int, corners))}
 
 
@@ -491,7 +491,7 @@ def coco_keypoints(keypoints: list[dict] | None, keys: list[str]) -> tuple[int, 
     return len(values), flat
 
 
-def coco_attributes(annotations: list[dict], batch: AnnotationTable, rows: list[int]) -> list[dict]:
+def coco_attributes(annotations: list[dict], table: AnnotationTable, rows: list[int]) -> list[dict]:
     """``{key: value}`` of each annotation's attribute list, later duplicates winning."""
     try:
         return [{a["key"]: a["value"] for a in attributes} if attributes else {}
@@ -501,7 +501,7 @@ def coco_attributes(annotations: list[dict], batch: AnnotationTable, rows: list[
             try:
                 {a["key"]: a["value"] for a in annotation.get("attributes") or ()}
             except (TypeError, KeyError, AttributeError) as error:
-                raise FormatError(f"{batch.place(row)}: attributes must be objects with key and value") from error
+                raise FormatError(f"{table.place(row)}: attributes must be objects with key and value") from error
         raise
 
 
@@ -515,17 +515,17 @@ def carried_box(attributes: dict, bbox: list) -> list:
     return box
 
 
-def rle_rows(batch: AnnotationTable, kinds: np.ndarray, order: np.ndarray, raster: str = "staircase"
+def rle_rows(table: AnnotationTable, kinds: np.ndarray, order: np.ndarray, raster: str = "staircase"
              ) -> dict[int, tuple[dict, int]]:
     """``{position in order: (RLE, pixel area)}`` for segmentations with holes or several regions."""
     from .raster import segmentation_rle
 
     out = {}
     for position, row in enumerate(order.tolist()):
-        points = batch.points[row]
+        points = table.points[row]
         if kinds[row] != "segmentation" or not (len(points) > 1 or any(len(r) > 1 for r in points)):
             continue
-        frame = batch.frames[batch.frame[row]]
+        frame = table.frames[table.frame[row]]
         if frame.width and frame.height:
             out[position] = segmentation_rle(points, frame.width, frame.height, raster)
     return out

@@ -87,10 +87,10 @@ def draw_shape(pen: ImageDraw.ImageDraw, annotation: dict, rgb: tuple, stroke: i
 def _segmentation_overlay(image: Image.Image, task: dict, colours: dict[int, tuple], source: str,
                           raster: str = "staircase") -> Image.Image:
     """Blend the segmentations (the PNG exports' pixels, later ones overwrite earlier) onto the image."""
-    batch = table_of([task], source, ("segmentation",))
+    table = table_of([task], source, ("segmentation",))
     index = np.zeros((image.height, image.width), np.int32)
     values = [position + 1 if position in colours else None for position in range(len(task["annotations"]))]
-    paint_batch(index, batch, values, raster)
+    paint_batch(index, table, values, raster)
     lookup = np.zeros((len(values) + 1, 4), np.uint8)
     for position, rgb in colours.items():
         lookup[position + 1] = rgb + (2 * OPACITY_THIN,)

@@ -4,8 +4,9 @@ and the results of the predictions, its image and category ids.
 The ground truth is any format the package reads: a COCO file (or dict) as it is, so that a COCO
 results file's ids keep their meaning; anything else through :func:`to_coco`. The predictions are a
 COCO results list (checked, passed on unchanged), tasks of any readable format whose annotations
-carry the attribute ``{"key": "score", "value": s}`` (exported by :func:`to_coco` and matched to the
-ground truth by file name and class name), or YOLO label files with a confidence column. Whatever
+carry the attribute ``{"key": "score", "value": s}`` (each the box, RLE or keypoints :func:`to_coco`
+would write, made straight from the chunk tables it reads, and matched to the ground truth by file
+name and class name), or YOLO label files with a confidence column. Whatever
 cannot be matched or has no score is skipped and reported with its place.
 """
 
@@ -16,18 +17,21 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from pycocotools import mask as mask_utils
 
-from .coco import to_coco
-from .coco_import import COCO_BBOX
+from .coco import CocoTarget, carried_box, coco_rows, coco_selection, to_coco
 from .convert import detect_format, read_tasks
 from .errors import FormatError
 from .files import read_json, read_text
+from .geometry import integral_to_int
 from .report import ConversionReport
+from .run import prepared_tables
+from .runtime import gc_paused
+from .tasks import AnnotationTable
 from .yolo_import import LINE_READERS, line_kind, yolo_classes
 
 SCORE = "score"
-KEPT_ATTRIBUTES = (SCORE, COCO_BBOX)  # what scoring reads of a prediction's attributes
 
 # ---------------------------------------------------------------------------------------------
 # The ground truth
@@ -143,28 +147,7 @@ def detections(predictions: object, pred_format: str, ground: dict, iou_type: st
             tasks = read_tasks(predictions, fmt, images=images, classes_file=classes_file, report=report)
     else:
         tasks = predictions
-    document = to_coco(_numbered(tasks), annotations=annotations, holes="rle", report=report)
-    return scored_records(document, ground, iou_type, report)
-
-
-def _numbered(tasks: object) -> list:
-    """Copies of ``tasks`` whose annotations keep only the attributes scoring reads, a numeric score
-    packed with the annotation's place in its task as ``[score, place]``: pycocotools ranks results
-    of equal score by their order, and COCO orders records otherwise (by class and area)."""
-    return [{**task, "annotations": [_numbered_annotation(annotation, index)
-                                     for index, annotation in enumerate(task["annotations"])]}
-            if isinstance(task, dict) and isinstance(task.get("annotations"), list) else task for task in tasks]
-
-
-def _numbered_annotation(annotation: object, index: int) -> object:
-    attributes = annotation.get("attributes") or [] if isinstance(annotation, dict) else None
-    if not isinstance(attributes, list):
-        return annotation
-    kept = [attribute for attribute in attributes if isinstance(attribute, dict) and attribute.get("key") in
-            KEPT_ATTRIBUTES]
-    return {**annotation, "attributes": [{**attribute, "value": [attribute.get("value"), index]}
-                                         if attribute["key"] == SCORE and _is_score(attribute.get("value"))
-                                         else attribute for attribute in kept]}
+    return task_results(tasks, ground, iou_type, report, annotations)
 
 
 RESULTS_FORMATS = ("coco_results", "coco-results")
@@ -231,68 +214,95 @@ def _is_score(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def scored_records(document: dict, ground: dict, iou_type: str, report: ConversionReport) -> list[dict]:
-    """COCO results of the records of ``document`` (predictions exported as COCO) that carry a
-    score, their image and category ids those of ``ground`` (matched by file name, else by the
-    name without folders when one ground-truth image has it, and by class name)."""
-    images = _image_matches(document["images"], ground["images"])
-    by_name = {str(category.get("name")): category for category in ground["categories"] if isinstance(category, dict)}
-    categories = {category["id"]: (category, by_name.get(str(category["name"])))
-                  for category in document["categories"]}
-    found = []
-    for record in sorted(document["annotations"], key=_record_order):
-        (name, image), (own_category, category) = images[record["image_id"]], categories[record["category_id"]]
-        problem = _record_problem(record, image, category)
-        result = None if problem else _result_of(record, image, category, own_category, iou_type)
-        if result is None:
-            report.note(problem or "prediction without keypoints, not scored by a keypoints evaluation",
-                        f"predictions: {name!r}, a {own_category['name']!r} (COCO record {record['id']})")
-            continue
-        found.append(result)
+@gc_paused
+def task_results(tasks: object, ground: dict, iou_type: str, report: ConversionReport,
+                 annotations: Sequence[dict] | None = None) -> list[dict]:
+    """COCO results of prediction tasks whose annotations carry a numeric ``score`` attribute, made
+    straight from the chunk tables :func:`to_coco` reads (each kept annotation's COCO box, RLE or
+    keypoints as :func:`to_coco` would write them), in task order; each image matched to ``ground``
+    by file name (else by the name without folders when one ground-truth image has it) and each
+    class by name."""
+    target = CocoTarget(".", annotations=annotations, holes="rle")
+    matches: _Matches | None = None
+    found: list[dict] = []
+    for table in prepared_tables(tasks, target, report, "image_bbox", None, None):
+        matches = matches or _Matches(ground, target.categories)
+        found += _table_results(table, target, matches, iou_type, report)
     return found
 
 
-def _image_matches(own: list[dict], truth: list[dict]) -> dict[int, tuple[str, dict | None]]:
-    """``{own image id: (its file name, the ground-truth image of that name or None)}``."""
-    truth = [image for image in truth if isinstance(image, dict) and isinstance(image.get("file_name"), str)]
-    by_name = {image["file_name"]: image for image in truth}
-    by_base: dict[str, list[dict]] = {}
-    for image in truth:
-        by_base.setdefault(Path(image["file_name"]).name, []).append(image)
-    matches = {}
-    for image in own:
-        same_base = by_base.get(Path(image["file_name"]).name, [])
-        matches[image["id"]] = (image["file_name"], by_name.get(image["file_name"])
-                                or (same_base[0] if len(same_base) == 1 else None))
-    return matches
+class _Matches:
+    """The ground-truth image of a prediction's file name and the ground-truth category of its class."""
+
+    def __init__(self, ground: dict, own_categories: list[dict]) -> None:
+        truth = [image for image in ground["images"] if isinstance(image, dict)
+                 and isinstance(image.get("file_name"), str)]
+        self.by_name = {image["file_name"]: image for image in truth}
+        self.by_base: dict[str, list[dict]] = {}
+        for image in truth:
+            self.by_base.setdefault(Path(image["file_name"]).name, []).append(image)
+        by_name = {str(category.get("name")): category for category in ground["categories"]
+                   if isinstance(category, dict)}
+        self.categories = {category["id"]: (category, by_name.get(str(category["name"])))
+                           for category in own_categories}
+
+    def image(self, file_name: str) -> dict | None:
+        same_base = self.by_base.get(Path(file_name).name, [])
+        return self.by_name.get(file_name) or (same_base[0] if len(same_base) == 1 else None)
 
 
-def _record_order(record: dict) -> tuple:
-    """Where a record's annotation was in its task (records of one image in that order)."""
-    attributes = record.get("attributes")
-    packed = attributes.get(SCORE) if isinstance(attributes, dict) else None
-    return record["image_id"], packed[1] if isinstance(packed, list) else -1
+def _table_results(table: AnnotationTable, target: CocoTarget, matches: _Matches, iou_type: str,
+                   report: ConversionReport) -> list[dict]:
+    """The COCO results of one table's scored annotations (the others reported with their place)."""
+    if iou_type == "bbox":  # only the boxes: the records' other fields are not made
+        rows = coco_rows(table, target.category_ids, report, target.policy)
+        shapes = [{"bbox": box} for box in integral_to_int(rows.xywh[rows.order])]
+    else:
+        shapes = target.records(table, 1, report)[1]
+        rows = coco_selection(table, target.category_ids)
+    order, categories = rows.order.tolist(), rows.category[rows.order].tolist()
+    images = [matches.image(frame.file_name) for frame in table.frames]
+    found = []
+    for position in np.argsort(rows.order, kind="stable").tolist():  # task order
+        row = order[position]
+        own_category, category = matches.categories[categories[position]]
+        image, attributes = images[table.frame[row]], _attributes(table.annotations[row])
+        problem = _prediction_problem(image, category, attributes)
+        result = None if problem else _result_of(shapes[position], attributes, image, category, own_category,
+                                                 iou_type)
+        if result is None:
+            report.note(problem or "prediction without keypoints, not scored by a keypoints evaluation",
+                        f"predictions: {table.place(row)}")
+        else:
+            found.append(result)
+    return found
 
 
-def _record_problem(record: dict, image: dict | None, category: dict | None) -> str:
+def _attributes(annotation: dict) -> dict:
+    """``{key: value}`` of an annotation's attributes, later duplicates winning (as COCO's record has them)."""
+    return {attribute["key"]: attribute["value"] for attribute in annotation.get("attributes") or ()}
+
+
+def _prediction_problem(image: dict | None, category: dict | None, attributes: dict) -> str:
     if image is None:
         return "prediction for an image that is not in the ground truth, skipped"
     if category is None:
         return "prediction of a class that is not in the ground truth, skipped"
-    packed = (record.get("attributes") or {}).get(SCORE)
-    if not isinstance(packed, list):  # see _numbered
+    if not _is_score(attributes.get(SCORE)):
         return "prediction without a numeric 'score' attribute, skipped"
     return ""
 
 
-def _result_of(record: dict, image: dict, category: dict, own_category: dict, iou_type: str) -> dict | None:
-    """The COCO result of one scored record (None when it has no geometry of ``iou_type``)."""
-    result = {"image_id": image["id"], "category_id": category["id"], "score": record["attributes"][SCORE][0]}
+def _result_of(shape: dict, attributes: dict, image: dict, category: dict, own_category: dict,
+               iou_type: str) -> dict | None:
+    """The COCO result of one scored prediction, from its COCO record's ``shape`` fields (None when
+    it has no geometry of ``iou_type``)."""
+    result = {"image_id": image["id"], "category_id": category["id"], "score": attributes[SCORE]}
     if iou_type == "bbox":
-        return {**result, "bbox": list(record["bbox"])}
+        return {**result, "bbox": carried_box(attributes, shape["bbox"])}
     if iou_type == "segm":
-        return {**result, "segmentation": _rle(record["segmentation"], image["height"], image["width"])}
-    keypoints = _keypoints(record.get("keypoints") or [], own_category.get("keypoints") or [],
+        return {**result, "segmentation": _rle(shape["segmentation"], image["height"], image["width"])}
+    keypoints = _keypoints(shape.get("keypoints") or [], own_category.get("keypoints") or [],
                            category.get("keypoints") or [])
     return {**result, "keypoints": keypoints} if keypoints else None
 

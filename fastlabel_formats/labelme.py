@@ -101,21 +101,21 @@ class LabelmeTarget(PerImageTarget):
             return image_header_size(image) or (frame.width, frame.height)
         return frame.width, frame.height
 
-    def documents(self, batch: AnnotationTable, report: ConversionReport) -> list[dict]:
-        """The labelme documents of the tasks of a batch."""
-        sizes = [self.frame_size(frame, batch.source, report) for frame in batch.frames]
-        for frame, (width, height) in zip(batch.frames, sizes):
+    def documents(self, table: AnnotationTable, report: ConversionReport) -> list[dict]:
+        """The labelme documents of the tasks of a table."""
+        sizes = [self.frame_size(frame, table.source, report) for frame in table.frames]
+        for frame, (width, height) in zip(table.frames, sizes):
             if not (width and height):
                 report.note("image with width or height 0 written with that size (labelme reads it from the image)",
-                            where(batch.source, frame.name))
-        shapes, flags = build_shapes(batch, report)
+                            where(table.source, frame.name))
+        shapes, flags = build_shapes(table, report)
         return [
             {
                 "version": LABELME_VERSION, "flags": frame_flags, "shapes": frame_shapes,
                 "imagePath": self.image_path(frame.file_name), "imageData": None,
                 "imageHeight": height, "imageWidth": width,
             }
-            for frame, frame_shapes, frame_flags, (width, height) in zip(batch.frames, shapes, flags, sizes)
+            for frame, frame_shapes, frame_flags, (width, height) in zip(table.frames, shapes, flags, sizes)
         ]
 
 
@@ -161,34 +161,34 @@ def labelme_shapes(kind: str, value: object, points: list, group_id: int | None 
     ]
 
 
-def build_shapes(batch: AnnotationTable, report: ConversionReport) -> tuple[list[list[dict]], list[dict]]:
+def build_shapes(table: AnnotationTable, report: ConversionReport) -> tuple[list[list[dict]], list[dict]]:
     """Per frame its shapes and its image flags (one per classification value, set). A ``group_id``
     attribute is the shapes' group id; a segmentation of several regions without one gets the next
     id above the frame's others."""
-    keep = apply_policy(batch, LABELME_POLICY, report)
+    keep = apply_policy(table, LABELME_POLICY, report)
     rows = np.flatnonzero(keep).tolist()
-    extras = {row: shape_flags(batch.annotations[row]) for row in rows if batch.kinds[row] != "classification"}
-    shapes: list[list[dict]] = [[] for _ in batch.frames]
-    flags: list[dict] = [{} for _ in batch.frames]
-    last_group = [0] * len(batch.frames)  # the highest group id of each frame so far
+    extras = {row: shape_flags(table.annotations[row]) for row in rows if table.kinds[row] != "classification"}
+    shapes: list[list[dict]] = [[] for _ in table.frames]
+    flags: list[dict] = [{} for _ in table.frames]
+    last_group = [0] * len(table.frames)  # the highest group id of each frame so far
     for row, (_, group_id, _) in extras.items():
         if group_id is not None:
-            last_group[batch.frame[row]] = max(last_group[batch.frame[row]], group_id)
-    too_few, attributes_lost = np.zeros(len(batch), bool), np.zeros(len(batch), bool)
+            last_group[table.frame[row]] = max(last_group[table.frame[row]], group_id)
+    too_few, attributes_lost = np.zeros(len(table), bool), np.zeros(len(table), bool)
     for row in rows:
-        annotation, kind, frame = batch.annotations[row], batch.kinds[row], batch.frame[row]
+        annotation, kind, frame = table.annotations[row], table.kinds[row], table.frame[row]
         if kind == "classification":
             flags[frame][annotation.get("value")] = True
             continue
         own_flags, group_id, attributes_lost[row] = extras[row]
-        if group_id is None and kind == "segmentation" and len(batch.points[row]) > 1:
+        if group_id is None and kind == "segmentation" and len(table.points[row]) > 1:
             last_group[frame] += 1
             group_id = last_group[frame]
-        made = labelme_shapes(kind, annotation.get("value"), batch.points[row], group_id, own_flags)
-        too_few[row] = len(made) < (len([r for r in batch.points[row] if r]) if kind == "segmentation" else 1)
+        made = labelme_shapes(kind, annotation.get("value"), table.points[row], group_id, own_flags)
+        too_few[row] = len(made) < (len([r for r in table.points[row] if r]) if kind == "segmentation" else 1)
         shapes[frame] += made
-    batch.note(report, too_few, TOO_FEW_POINTS)
-    batch.note(report, attributes_lost, ATTRIBUTES_LOST)
+    table.note(report, too_few, TOO_FEW_POINTS)
+    table.note(report, attributes_lost, ATTRIBUTES_LOST)
     return shapes, flags
 
 

@@ -267,7 +267,7 @@ def voc_flags(attributes: object) -> VocAttributes:
 
 
 def only_flags(attribute_lists: list) -> bool:
-    """True when no attribute in ``attribute_lists`` (of a batch's rows) has a pose, ``part_of``
+    """True when no attribute in ``attribute_lists`` (of a table's rows) has a pose, ``part_of``
     or action key, so that :func:`voc_flags` reads them all."""
     keys = {attribute.get("key") for attributes in attribute_lists if attributes for attribute in attributes}
     return "pose" not in keys and PART_KEY not in keys and not any(
@@ -280,7 +280,7 @@ def _overlap(box: list, other: list) -> float:
     return max(width, 0) * max(height, 0)
 
 
-def assign_parts(batch: AnnotationTable, rows: list[int], boxes: dict[int, list],
+def assign_parts(table: AnnotationTable, rows: list[int], boxes: dict[int, list],
                  read: dict[int, VocAttributes | None]) -> tuple[dict, list]:
     """``({object row: [part rows]}, [part rows without an object])``: a part goes to the object of
     its ``part_of`` class in its frame whose box it overlaps most (ties: the nearest before it)."""
@@ -291,11 +291,11 @@ def assign_parts(batch: AnnotationTable, rows: list[int], boxes: dict[int, list]
     part_rows = {row for row, _ in parts}
     for row in rows:
         if row not in part_rows:
-            owners.setdefault((batch.frame[row], batch.annotations[row].get("value")), []).append(row)
+            owners.setdefault((table.frame[row], table.annotations[row].get("value")), []).append(row)
     assigned: dict[int, list[int]] = {}
     orphans = []
     for part, owner_class in parts:
-        candidates = owners.get((batch.frame[part], owner_class))
+        candidates = owners.get((table.frame[part], owner_class))
         if not candidates:
             orphans.append(part)
             continue
@@ -304,12 +304,12 @@ def assign_parts(batch: AnnotationTable, rows: list[int], boxes: dict[int, list]
     return assigned, orphans
 
 
-def _object_extras(batch: AnnotationTable, row: int, parts: list[int], boxes: dict[int, list],
+def _object_extras(table: AnnotationTable, row: int, parts: list[int], boxes: dict[int, list],
                    report: ConversionReport, read: VocAttributes) -> tuple[str, list[str], list[str]]:
     """The ``<part>`` and ``<actions>`` text of an object, its part names and its action names."""
     if not parts and not read.actions:
         return "", [], []
-    part_names = [str(batch.annotations[part].get("value")) for part in parts]
+    part_names = [str(table.annotations[part].get("value")) for part in parts]
     text = "".join(_PART.format(xml_text(name), _BOX.format(" " * 12, *boxes[part]))
                    for name, part in zip(part_names, parts))
     actions = []
@@ -317,31 +317,31 @@ def _object_extras(batch: AnnotationTable, row: int, parts: list[int], boxes: di
         if _XML_NAME.fullmatch(action):
             actions.append((action, value))
         else:
-            report.note("action whose name cannot be an XML element name, not written", batch.place(row))
+            report.note("action whose name cannot be an XML element name, not written", table.place(row))
     if actions:
         text += _ACTIONS.format("".join(_ACTION.format(action, value) for action, value in actions))
     return text, part_names, [action for action, _ in actions]
 
 
-def _object_text(batch: AnnotationTable, row: int, parts: list[int], boxes: dict[int, list],
+def _object_text(table: AnnotationTable, row: int, parts: list[int], boxes: dict[int, list],
                  report: ConversionReport, labels: VocLabels, read: VocAttributes | None) -> str:
     """The ``<object>`` element of one row, its parts inside; its class recorded in ``labels``."""
-    annotation = batch.annotations[row]
+    annotation = table.annotations[row]
     try:
         read = read or voc_attributes(annotation.get("attributes"))  # None: they did not read; say why
         name = xml_text(annotation["value"])
-        extras, part_names, actions = _object_extras(batch, row, parts, boxes, report, read)
+        extras, part_names, actions = _object_extras(table, row, parts, boxes, report, read)
         text = _OBJECT.format(name, xml_text(read.pose), *read.flags, _BOX.format(" " * 8, *boxes[row]), extras)
     except (AttributeError, TypeError, ValueError) as error:
-        raise FormatError(f"{batch.place(row)}: {error}") from error
+        raise FormatError(f"{table.place(row)}: {error}") from error
     labels.add(str(annotation["value"]), part_names, actions)
     return text
 
 
-def _read_attributes(batch: AnnotationTable, rows: list[int]) -> tuple[dict[int, VocAttributes | None], bool]:
+def _read_attributes(table: AnnotationTable, rows: list[int]) -> tuple[dict[int, VocAttributes | None], bool]:
     """Each row's VOC attributes (malformed ones as none: the object's own text reports them), and
     whether they are all plain flags (no pose, part or action)."""
-    attribute_lists = [batch.annotations[row].get("attributes") for row in rows]
+    attribute_lists = [table.annotations[row].get("attributes") for row in rows]
     plain = only_flags(attribute_lists)
     try:
         return dict(zip(rows, map(voc_flags if plain else voc_attributes, attribute_lists))), plain
@@ -360,56 +360,56 @@ def _read_attributes(batch: AnnotationTable, rows: list[int]) -> tuple[dict[int,
 _PLAIN_OBJECT = _OBJECT.format("{}", "Unspecified", "{}", "{}", "{}", _BOX.format(" " * 8, "{}", "{}", "{}", "{}"), "")
 
 
-def _plain_objects(batch: AnnotationTable, rows: list[int], boxes: list[list[int]],
+def _plain_objects(table: AnnotationTable, rows: list[int], boxes: list[list[int]],
                    read: dict[int, VocAttributes]) -> tuple[list[list[str]], VocLabels]:
     """The ``<object>`` elements of each frame, for rows without parts, actions or poses."""
-    objects: list[list[str]] = [[] for _ in batch.frames]
-    frame_of, annotations, row = batch.frame.tolist(), batch.annotations, -1
+    objects: list[list[str]] = [[] for _ in table.frames]
+    frame_of, annotations, row = table.frame.tolist(), table.annotations, -1
     try:
         for row, box in zip(rows, boxes):
             objects[frame_of[row]].append(_PLAIN_OBJECT.format(xml_text(annotations[row]["value"]),
                                                                *read[row].flags, *box))
     except (AttributeError, TypeError, ValueError) as error:
-        raise FormatError(f"{batch.place(row)}: {error}") from error
+        raise FormatError(f"{table.place(row)}: {error}") from error
     names = dict.fromkeys(str(annotations[row]["value"]) for row in rows)
     return objects, VocLabels({name: ({}, {}) for name in names})
 
 
-def _objects_with_parts(batch: AnnotationTable, rows: list[int], boxes: dict[int, list[int]],
+def _objects_with_parts(table: AnnotationTable, rows: list[int], boxes: dict[int, list[int]],
                         read: dict[int, VocAttributes | None], report: ConversionReport
                         ) -> tuple[list[list[str]], VocLabels]:
     """The ``<object>`` elements of each frame, each part inside the object it belongs to."""
-    assigned, orphans = assign_parts(batch, rows, boxes, read)
-    batch.note(report, batch.rows_mask(np.asarray(orphans, np.int64)),
+    assigned, orphans = assign_parts(table, rows, boxes, read)
+    table.note(report, table.rows_mask(np.asarray(orphans, np.int64)),
                "VOC part without an object of its part_of class in its image, written as an object")
     placed = {part for parts in assigned.values() for part in parts}
-    objects: list[list[str]] = [[] for _ in batch.frames]
+    objects: list[list[str]] = [[] for _ in table.frames]
     labels = VocLabels()
     for row in rows:
         if row not in placed:
-            objects[batch.frame[row]].append(_object_text(batch, row, assigned.get(row, []), boxes, report, labels,
+            objects[table.frame[row]].append(_object_text(table, row, assigned.get(row, []), boxes, report, labels,
                                                           read[row]))
     return objects, labels
 
 
-def voc_documents(batch: AnnotationTable, report: ConversionReport) -> tuple[list[tuple[str, str]], VocLabels]:
-    """The XML text of every frame of a batch, and the classes (with parts and actions) written."""
-    batch.sizeless(report, "written with that size")
-    keep = apply_policy(batch, VOC_POLICY, report)
+def voc_documents(table: AnnotationTable, report: ConversionReport) -> tuple[list[tuple[str, str]], VocLabels]:
+    """The XML text of every frame of a table, and the classes (with parts and actions) written."""
+    table.sizeless(report, "written with that size")
+    keep = apply_policy(table, VOC_POLICY, report)
     rows = np.flatnonzero(keep).tolist()
-    boxes = np.floor(vertex_bounds(batch)[keep]).astype(np.int64).tolist()
-    read, plain = _read_attributes(batch, rows)
-    objects, labels = (_plain_objects(batch, rows, boxes, read) if plain  # type: ignore[arg-type]
-                       else _objects_with_parts(batch, rows, dict(zip(rows, boxes)), read, report))
+    boxes = np.floor(vertex_bounds(table)[keep]).astype(np.int64).tolist()
+    read, plain = _read_attributes(table, rows)
+    objects, labels = (_plain_objects(table, rows, boxes, read) if plain  # type: ignore[arg-type]
+                       else _objects_with_parts(table, rows, dict(zip(rows, boxes)), read, report))
     documents = [(frame.file_name,
                   _HEAD.format(xml_text(frame.file_name), frame.width, frame.height) + "".join(parts) + _TAIL)
-                 for frame, parts in zip(batch.frames, objects)]
+                 for frame, parts in zip(table.frames, objects)]
     return documents, labels
 
 
-def build_pascalvoc(batch: AnnotationTable, report: ConversionReport) -> list[tuple[str, str]]:
-    """The XML text of every frame of a batch."""
-    return voc_documents(batch, report)[0]
+def build_pascalvoc(table: AnnotationTable, report: ConversionReport) -> list[tuple[str, str]]:
+    """The XML text of every frame of a table."""
+    return voc_documents(table, report)[0]
 
 
 # Pascal VOC -> FastLabel: bndbox children read by name, float coordinates kept, a file without

@@ -70,19 +70,19 @@ def _outer_windows(rings, bounds: np.ndarray, limits: np.ndarray) -> tuple[np.nd
 
 @dataclass(frozen=True)
 class FilledRings:
-    """Every ring of a batch filled over its window (see :func:`fill_batch`)."""
+    """Every ring of a table filled over its window (see :func:`fill_batch`)."""
 
     masks: list[np.ndarray]
     windows: list[list[int]]
     holes_of: dict[int, list[int]]
 
 
-def fill_batch(batch: AnnotationTable, raster: str = "staircase") -> FilledRings:
-    """Fill all rings of a batch (any number of images) in one pass, each over its window, by the
+def fill_batch(table: AnnotationTable, raster: str = "staircase") -> FilledRings:
+    """Fill all rings of a table (any number of images) in one pass, each over its window, by the
     SDK's rule (truncated, staircased rings) or with ``raster="exact"`` the float rings themselves."""
-    rings = batch.rings
-    sizes = np.array([(f.width, f.height) for f in batch.frames], np.int64).reshape(-1, 2)
-    limits = np.tile(sizes[np.repeat(batch.frame, np.diff(rings.shape_ring_offsets))], 2)
+    rings = table.rings
+    sizes = np.array([(f.width, f.height) for f in table.frames], np.int64).reshape(-1, 2)
+    limits = np.tile(sizes[np.repeat(table.frame, np.diff(rings.shape_ring_offsets))], 2)
     if raster == "exact":
         windows, outer = _outer_windows(rings, exact_windows(rings.coords, rings.ring_offsets), limits)
         masks = fill_rings_exact(rings.coords, rings.ring_offsets, windows)
@@ -96,11 +96,11 @@ def fill_batch(batch: AnnotationTable, raster: str = "staircase") -> FilledRings
     return FilledRings(masks, windows.tolist(), holes_of)
 
 
-def paint_rows(canvas: np.ndarray, batch: AnnotationTable, filled: FilledRings, rows: Sequence[int],
+def paint_rows(canvas: np.ndarray, table: AnnotationTable, filled: FilledRings, rows: Sequence[int],
                values: Sequence[int | None]) -> dict[int, int]:
     """Paint ``rows`` (one image's rows of the table) with ``values`` (by row; None: not painted):
     bbox and polygon first in annotation order, then segmentations. Returns the pixels painted per row."""
-    kinds, ring_bounds, is_hole = batch.kinds, batch.rings.shape_ring_offsets, batch.rings.is_hole
+    kinds, ring_bounds, is_hole = table.kinds, table.rings.shape_ring_offsets, table.rings.is_hole
     order = [row for row in rows if kinds[row] in PAINT_ORDER] + [row for row in rows if kinds[row] == "segmentation"]
     painted: dict[int, int] = {}
     for row in order:
@@ -108,7 +108,7 @@ def paint_rows(canvas: np.ndarray, batch: AnnotationTable, filled: FilledRings, 
         if value is None:
             continue
         if kinds[row] == "bbox":
-            painted[row] = _paint_box(canvas, batch.points[row], value) if batch.points[row] else 0
+            painted[row] = _paint_box(canvas, table.points[row], value) if table.points[row] else 0
             continue
         painted[row] = 0
         for ring in range(ring_bounds[row], ring_bounds[row + 1]):
@@ -122,19 +122,19 @@ def paint_rows(canvas: np.ndarray, batch: AnnotationTable, filled: FilledRings, 
     return painted
 
 
-def paint_batch(canvas: np.ndarray, batch: AnnotationTable, values: Sequence[int | None],
+def paint_batch(canvas: np.ndarray, table: AnnotationTable, values: Sequence[int | None],
                 raster: str = "staircase") -> dict[int, int]:
-    """Paint the rows of a one-task batch with ``values`` (by annotation index); see :func:`paint_rows`."""
-    batch = with_boxes_as_polygons(batch, every_box=raster == "exact")
-    return paint_rows(canvas, _listed(batch), fill_batch(batch, raster), range(len(batch)), values)
+    """Paint the rows of a one-task table with ``values`` (by annotation index); see :func:`paint_rows`."""
+    table = with_boxes_as_polygons(table, every_box=raster == "exact")
+    return paint_rows(canvas, _listed(table), fill_batch(table, raster), range(len(table)), values)
 
 
-def _listed(batch: AnnotationTable) -> AnnotationTable:
-    """The batch with its per-row and per-ring columns as lists (fast scalar access in loops)."""
-    rings = batch.rings
+def _listed(table: AnnotationTable) -> AnnotationTable:
+    """The table with its per-row and per-ring columns as lists (fast scalar access in loops)."""
+    rings = table.rings
     listed_rings = dataclasses.replace(rings, shape_ring_offsets=rings.shape_ring_offsets.tolist(),
                                        is_hole=rings.is_hole.tolist())
-    return dataclasses.replace(batch, index=batch.index.tolist(), rings=listed_rings)
+    return dataclasses.replace(table, index=table.index.tolist(), rings=listed_rings)
 
 
 def render_masks(tasks: Sequence[dict], values: Sequence[Sequence[int | None]], *, dtype: type = np.uint8,

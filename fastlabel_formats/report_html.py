@@ -14,7 +14,7 @@ import base64
 import io
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import chain
 from pathlib import Path
@@ -23,10 +23,11 @@ import numpy as np
 from PIL import Image, ImageColor, ImageDraw
 
 from .checks import check_table, known_values
-from .columns import keypoint_boxes, vertex_bounds
+from .columns import keypoint_boxes, row_kinds, vertex_bounds
 from .convert import detect_format, read_tasks
 from .draw import draw_annotations, draw_shape
 from .errors import FormatError, where
+from .evaluate import evaluate
 from .files import write_atomic
 from .raster import check_image_size
 from .report import ConversionReport
@@ -44,7 +45,7 @@ WEBP_QUALITY, WEBP_METHOD = 70, 2  # method 2 encodes three times faster than th
 FINDING_THUMBNAILS_PER_KIND = 50  # thumbnails of the first findings of each kind
 FINDING_THUMBNAILS = 1000  # and of all kinds together
 DEFAULT_SAMPLES, MAX_SAMPLES = 24, 500  # images in the sample grid
-FINDING_BYTES, SAMPLE_BYTES = 12 << 20, 6 << 20  # at most this much of the page for each (so it stays under 20 MB)
+FINDING_BYTES, SAMPLE_BYTES = 11 << 20, 6 << 20  # at most this much of the page for each (with an evaluation: < 20 MB)
 HIGHLIGHT = "#ff1f5a"  # the colour a finding's shape is drawn in
 FALLBACK_COLOUR = "#1f77b4"  # for a sampled annotation without a usable colour
 OUTSIDE, BLANK = (34, 34, 34), (120, 120, 120)  # canvas beyond the image; the image when none is given
@@ -265,13 +266,15 @@ def _collect_findings(table: AnnotationTable, report: ConversionReport, known: s
     watched = _watched(table)
     check_table(watched, report, known)
     for problem, rows in watched.noted:
-        for row in rows.tolist():
-            kind = problem.format(kind=table.kinds[row], target=report.target)
-            if not gallery.wants(kind):
-                continue
-            frame = table.frames[table.frame[row]]
-            gallery.add_finding(kind, table.place(row), frame, [_row_annotation(table, row, HIGHLIGHT)],
-                                _shape_region(table, row))
+        kinds = row_kinds(table)[rows]
+        for kind_name in dict.fromkeys(kinds.tolist()):
+            kind = problem.format(kind=kind_name, target=report.target)
+            for row in rows[kinds == kind_name].tolist():
+                if not gallery.wants(kind):
+                    break  # the rest of this kind is counted, not drawn
+                frame = table.frames[table.frame[row]]
+                gallery.add_finding(kind, table.place(row), frame, [_row_annotation(table, row, HIGHLIGHT)],
+                                    _shape_region(table, row))
     if table.malformed:
         frames = {where(table.source, frame.name): frame for frame in table.frames}
         for place, problem in table.malformed:
@@ -292,24 +295,33 @@ def _tasks_of(tasks: object, source_format: str, images: object, read_report: Co
 def report(tasks: object, output: str | os.PathLike[str], *, source_format: str = "auto",
            images: str | os.PathLike[str] | None = None, samples: int = DEFAULT_SAMPLES, seed: int = 0,
            classes: Sequence[str] | None = None, annotations: Sequence[dict] | None = None,
-           project_type: str = "image_bbox", title: str | None = None,
-           progress: bool = False) -> ConversionReport:
+           project_type: str = "image_bbox", title: str | None = None, predictions: object = None,
+           pred_format: str = "auto", iou_type: str = "bbox", progress: bool = False) -> ConversionReport:
     """Write ``output``: one self-contained HTML report of ``tasks`` (anything ``validate`` takes,
     or a source in ``source_format``; ``images``: the folder of the task images, else shapes are
     drawn on blank canvases; ``samples`` images drawn, chosen by ``seed``; ``classes`` /
-    ``annotations`` name the known values as in ``validate``). ``progress``: a bar on a terminal,
-    else a line every 30 seconds. The result lists what the report could not show (e.g. a missing image file)."""
+    ``annotations`` name the known values as in ``validate``). ``predictions`` (anything
+    :func:`~fastlabel_formats.evaluate.evaluate` takes, in ``pred_format``): also the COCO metrics of
+    the predictions against ``tasks`` (``iou_type`` bbox, segm or keypoints), their precision–recall
+    curves and per-class table. ``progress``: a bar on a terminal, else a line every 30 seconds. The
+    result lists what the report could not show (e.g. a missing image file)."""
     if not isinstance(samples, int) or not 0 <= samples <= MAX_SAMPLES:
         raise FormatError(f"samples must be a whole number from 0 to {MAX_SAMPLES}, got {samples!r}")
     known = known_values(classes, annotations)
     path = output_file(output)
     losses, findings = ConversionReport("report"), ConversionReport("validate")
     source_name = str(tasks) if isinstance(tasks, (str, os.PathLike)) else "tasks"
+    if predictions is not None and isinstance(tasks, Iterator):
+        tasks = list(tasks)  # read twice: once scored, once streamed
+    scored = None if predictions is None else evaluate(
+        tasks, predictions, iou_type=iou_type, gt_format=source_format, pred_format=pred_format,
+        annotations=annotations, images=images)
     tasks = _tasks_of(tasks, source_format, images, findings)
     gallery = Gallery(Painter(images, source_name, losses), samples, seed)
     tally = _stream(tasks, project_type, known, findings, gallery, progress)
-    pictures = Pictures(gallery.findings, gallery.sample_cards(), gallery.frames_seen, seed)
-    page = render_page(title or f"Report: {Path(source_name).name}", tally, findings, pictures, losses)
+    pictures = Pictures(gallery.findings, gallery.sample_cards(), gallery.frames_seen, seed,
+                        (FINDING_THUMBNAILS_PER_KIND, FINDING_THUMBNAILS))
+    page = render_page(title or f"Report: {Path(source_name).name}", tally, findings, pictures, losses, scored)
     losses.files.append(write_atomic(path, page.encode()))
     return losses
 

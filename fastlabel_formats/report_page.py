@@ -12,7 +12,10 @@ import numpy as np
 import orjson
 
 from .columns import bbox_points, row_kinds, value_codes, vertex_bounds
+from .evaluate import EvaluationResult
 from .report import ConversionReport
+from .report_evaluation import STYLE as EVALUATION_STYLE
+from .report_evaluation import evaluation_section
 from .tasks import AnnotationTable, Frame
 
 EMPTY_IMAGES_LISTED = 1000  # names of images without annotations listed (all are counted)
@@ -201,26 +204,28 @@ def _filterable(classes: list[str], text: str) -> str:
 
 @dataclass
 class Pictures:
-    """The thumbnails of a page: the findings' by kind, and the sample's (``sampled`` of ``seen`` images,
-    chosen by ``seed``)."""
+    """The thumbnails of a page: the findings' by kind (at most ``caps``: per kind, in all), and the
+    sample's (``sampled`` of ``seen`` images, chosen by ``seed``)."""
 
     findings: dict[str, list[Card]]
     samples: list[Card]
     seen: int
     seed: int
+    caps: tuple[int, int] = (0, 0)
 
 
 def render_page(title: str, tally: Tally, findings: ConversionReport, pictures: Pictures,
-                losses: ConversionReport) -> str:
-    """The whole HTML document."""
+                losses: ConversionReport, evaluation: EvaluationResult | None = None) -> str:
+    """The whole HTML document (with an evaluation section when given the ``evaluation`` of predictions)."""
     classes = tally.classes()[:CLASSES_SHOWN]
     options = "".join(f'<option value="{_e(name)}">{_e(name)}</option>' for name in classes)
-    sections = (_summary(tally, findings), _class_chart(tally, classes), _histograms(tally), _empty(tally),
+    scored = evaluation_section(evaluation, classes) if evaluation is not None else ""
+    sections = (_summary(tally, findings), scored, _class_chart(tally, classes), _histograms(tally), _empty(tally),
                 _findings(findings, pictures), _samples(pictures), _losses(losses))
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{_e(title)}</title>'
-            f'<style>{STYLE}</style></head><body><header><h1>{_e(title)}</h1>'
+            f'<style>{STYLE}{EVALUATION_STYLE}</style></head><body><header><h1>{_e(title)}</h1>'
             f'<label>class <select id="class-filter"><option value="">all classes</option>{options}</select></label>'
             f'<label>search <input id="search" type="search" placeholder="task name, finding, class"></label>'
             f'</header><main>{"".join(sections)}</main><script>{SCRIPT}</script></body></html>\n')
@@ -320,9 +325,12 @@ def _findings(findings: ConversionReport, pictures: Pictures) -> str:
             parts.append(f'<div class="kind"><h3>{finding.count:,} × {_e(kind)} <span class="muted">(none drawn)'
                          f'</span></h3><ul>{places}</ul></div>')
             continue
+        more = finding.count - len(cards)
+        note = (f'<p class="muted more">… and {more:,} more not drawn (thumbnails of the first {pictures.caps[0]:,} '
+                f'of each kind, {pictures.caps[1]:,} in all)</p>' if more > 0 else "")
         parts.append(f'<div class="kind" data-drawn="kind-{number}"><h3>{finding.count:,} × {_e(kind)} '
                      f'<span class="muted">(<span data-shown-of="kind-{number}">{len(cards):,}</span> shown)</span>'
-                     f'</h3><div class="grid" id="kind-{number}">{_cards(cards, kind)}</div></div>')
+                     f'</h3><div class="grid" id="kind-{number}">{_cards(cards, kind)}</div>{note}</div>')
     body = "".join(parts) or "<p>nothing found</p>"
     return (f'<section id="findings"><h2>Findings</h2><p class="muted">what <code>validate</code> finds, and '
             f'what reading the source skipped; each drawn in its place, up to a cap per kind</p>{body}</section>')

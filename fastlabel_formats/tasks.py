@@ -260,7 +260,7 @@ class AnnotationTable:
 def gather(
     tasks: list[dict], frames: list[Frame], source: str, geometry: Iterable[str] = RING_TYPES, first_frame: int = 0
 ) -> AnnotationTable:
-    """The batch of all annotations of ``frames``, with the rings of the ``geometry`` types.
+    """The table of all annotations of ``frames``, with the rings of the ``geometry`` types.
 
     Malformed annotations (type, value, points, rotation or keypoints) are left out and listed
     in the table's ``malformed``.
@@ -276,27 +276,27 @@ def gather(
         points = [frame_points(a, key) for a, key in zip(annotations, keys)]
     else:
         points = [a.get("points") for a in annotations]
-    batch = AnnotationTable(source, frames, frame, index, row_kinds, annotations, points, _EMPTY_RINGS, first_frame)
+    table = AnnotationTable(source, frames, frame, index, row_kinds, annotations, points, _EMPTY_RINGS, first_frame)
     geometry = frozenset(geometry) & RING_TYPES
     if not any(map(quick_problem, row_kinds, annotations, points)):
         try:
-            return replace(batch, rings=_batch_rings(row_kinds, points, geometry))
+            return replace(table, rings=_batch_rings(row_kinds, points, geometry))
         except (TypeError, ValueError, OverflowError, _Malformed):
             pass  # some coordinates are not numbers or not in pairs: find which
-    batch = _without_malformed(batch, geometry)
-    return replace(batch, rings=_batch_rings(batch.kinds, batch.points, geometry))
+    table = _without_malformed(table, geometry)
+    return replace(table, rings=_batch_rings(table.kinds, table.points, geometry))
 
 
-def _without_malformed(batch: AnnotationTable, geometry: frozenset) -> AnnotationTable:
+def _without_malformed(table: AnnotationTable, geometry: frozenset) -> AnnotationTable:
     """The table without its malformed rows, their places and problems kept in ``malformed``."""
-    problems = [annotation_problem(k, a, p, geometry) for k, a, p in zip(batch.kinds, batch.annotations, batch.points)]
+    problems = [annotation_problem(k, a, p, geometry) for k, a, p in zip(table.kinds, table.annotations, table.points)]
     bad = [row for row, problem in enumerate(problems) if problem]
-    keep = np.ones(len(batch), bool)
+    keep = np.ones(len(table), bool)
     keep[bad] = False
     rows = np.flatnonzero(keep).tolist()
-    return replace(batch, frame=batch.frame[keep], index=batch.index[keep], kinds=[batch.kinds[r] for r in rows],
-                   annotations=[batch.annotations[r] for r in rows], points=[batch.points[r] for r in rows],
-                   malformed=tuple((batch.place(row), problems[row]) for row in bad))
+    return replace(table, frame=table.frame[keep], index=table.index[keep], kinds=[table.kinds[r] for r in rows],
+                   annotations=[table.annotations[r] for r in rows], points=[table.points[r] for r in rows],
+                   malformed=tuple((table.place(row), problems[row]) for row in bad))
 
 
 class _Malformed(Exception):

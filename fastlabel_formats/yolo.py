@@ -58,7 +58,7 @@ LAYOUTS = ("yolo", "ultralytics")
 
 @dataclass(frozen=True)
 class YoloLines:
-    """Label lines of a batch before ordering: their row, class, sort group and coordinates.
+    """Label lines of a table before ordering: their row, class, sort group and coordinates.
 
     Line ``i`` has ``coords[offsets[i]:offsets[i+1]]`` (pixel x, y pairs to normalise).
     """
@@ -220,17 +220,17 @@ class YoloTarget(PerImageTarget):
                 self.pose = False
                 report.note("pose project without keypoints: box lines written", str(self.published_dir))
 
-    def labels(self, batch: AnnotationTable, report: ConversionReport) -> list[tuple[str, list[str]] | None]:
+    def labels(self, table: AnnotationTable, report: ConversionReport) -> list[tuple[str, list[str]] | None]:
         """``(image file name, lines)`` of every frame of one table (None: no label file)."""
         if self.pose:
-            lines = pose_lines(batch, self.category_ids, self.keypoint_keys, report)
+            lines = pose_lines(table, self.category_ids, self.keypoint_keys, report)
         elif self.by_classes:
-            lines = classes_lines(batch, self.class_index, self.project_type, self.obb, report)
+            lines = classes_lines(table, self.class_index, self.project_type, self.obb, report)
         else:
-            lines = coco_lines(batch, self.category_ids, self.project_type, self.obb, report)
-        labels = format_labels(batch, lines, by_class=self.by_classes)
+            lines = coco_lines(table, self.category_ids, self.project_type, self.obb, report)
+        labels = format_labels(table, lines, by_class=self.by_classes)
         return [None if sizeless else label
-                for label, sizeless in zip(labels, batch.sizeless(report, "skipped (no label file)"))]
+                for label, sizeless in zip(labels, table.sizeless(report, "skipped (no label file)"))]
 
     def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
         return [None if label is None else "".join(line + "\n" for line in label[1]).encode()
@@ -255,44 +255,44 @@ class YoloTarget(PerImageTarget):
         report.files.append(write_atomic(self.output("data.yaml", "data.yaml"), data))
 
 
-def coco_lines(batch: AnnotationTable, category_ids: dict, project_type: str, obb: bool,
+def coco_lines(table: AnnotationTable, category_ids: dict, project_type: str, obb: bool,
                report: ConversionReport) -> YoloLines:
     """Lines of the path without ``classes`` (the COCO export's): one box per COCO annotation, or its polygon rings."""
-    rows = coco_rows(batch, category_ids, report)
+    rows = coco_rows(table, category_ids, report)
     pose = rows.kinds[rows.order] == "pose_estimation"
-    batch.note(report, batch.rows_mask(rows.order[pose]),
+    table.note(report, table.rows_mask(rows.order[pose]),
                "pose_estimation has no box or polygon in YOLO, skipped")
     order = rows.order[~pose]
     klass = rows.category - 1
     if project_type == "image_segmentation":
-        return polygon_lines(batch, order, klass, report)
-    return box_lines(batch, order, klass, rows.xywh, obb, report)
+        return polygon_lines(table, order, klass, report)
+    return box_lines(table, order, klass, rows.xywh, obb, report)
 
 
-def classes_lines(batch: AnnotationTable, index_of: dict, project_type: str, obb: bool,
+def classes_lines(table: AnnotationTable, index_of: dict, project_type: str, obb: bool,
                   report: ConversionReport) -> YoloLines:
     """Lines of the path with ``classes``, one kind per file as Ultralytics reads them: box lines
     (a polygon or segmentation as its box), or for ``image_segmentation`` polygon lines (a box as
     its closed ring), per class sorted by text."""
-    kinds = row_kinds(batch)
-    boxes = bbox_points(batch)
-    klass = value_lookup(batch, index_of, -1)
-    rows = np.flatnonzero(apply_policy(batch, YOLO_POLICY, report, klass >= 0))
+    kinds = row_kinds(table)
+    boxes = bbox_points(table)
+    klass = value_lookup(table, index_of, -1)
+    rows = np.flatnonzero(apply_policy(table, YOLO_POLICY, report, klass >= 0))
     if project_type == "image_segmentation":
-        return polygon_lines(batch, rows, klass, report)
-    return box_lines(batch, rows, klass, coco_xywh(batch, kinds, boxes), obb, report)
+        return polygon_lines(table, rows, klass, report)
+    return box_lines(table, rows, klass, coco_xywh(table, kinds, boxes), obb, report)
 
 
-def box_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray, xywh: np.ndarray, obb: bool,
+def box_lines(table: AnnotationTable, rows: np.ndarray, klass: np.ndarray, xywh: np.ndarray, obb: bool,
               report: ConversionReport) -> YoloLines:
     """Box lines: centre x, centre y, w, h of ``xywh`` — or with ``obb`` the 4 box corners."""
-    _note_boxed(batch, rows, obb, report)
-    kinds = row_kinds(batch)
+    _note_boxed(table, rows, obb, report)
+    kinds = row_kinds(table)
     if obb:  # a bbox's corners, rotated as it is; the corners of a polygon's or segmentation's box
         x, y, w, h = xywh[rows].T
         corners = box_corners(np.stack([x, y, x + w, y + h], 1))
         is_box = kinds[rows] == "bbox"
-        corners[is_box] = ring_corners(batch)[rows[is_box]]
+        corners[is_box] = ring_corners(table)[rows[is_box]]
         coords = corners.reshape(-1, 2)
         width = 4
     else:
@@ -304,34 +304,34 @@ def box_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray, xywh:
     return YoloLines(rows, klass[rows], np.zeros(len(rows), bool), coords, offsets)
 
 
-def ring_corners(batch: AnnotationTable) -> np.ndarray:
+def ring_corners(table: AnnotationTable) -> np.ndarray:
     """``(n, 4, 2)`` bbox corners as the COCO ring holds them: a rotated box's corners rounded as
     COCO rounds them (so both formats carry the same numbers), others exact."""
-    corners = rotated_box_corners(batch).copy()
-    turned = rotated_boxes(batch)
+    corners = rotated_box_corners(table).copy()
+    turned = rotated_boxes(table)
     corners[turned] = python_round(corners[turned])
     return corners
 
 
-def _note_boxed(batch: AnnotationTable, rows: np.ndarray, obb: bool, report: ConversionReport) -> None:
+def _note_boxed(table: AnnotationTable, rows: np.ndarray, obb: bool, report: ConversionReport) -> None:
     """Report the rows of ``rows`` that a box line carries as their box only (a pose's box is its
     keypoints' box by definition: not reported)."""
-    selected = batch.rows_mask(rows)
-    kinds = row_kinds(batch)
-    batch.note(report, selected & ~np.isin(kinds, ("bbox", "pose_estimation")), "{kind} written as its bounding box")
+    selected = table.rows_mask(rows)
+    kinds = row_kinds(table)
+    table.note(report, selected & ~np.isin(kinds, ("bbox", "pose_estimation")), "{kind} written as its bounding box")
     if not obb:
-        batch.note(report, selected & (kinds == "bbox") & (rotations(batch) != 0),
+        table.note(report, selected & (kinds == "bbox") & (rotations(table) != 0),
                    "rotated bbox written as its enclosing axis-aligned box (use obb=True)")
 
 
-def pose_lines(batch: AnnotationTable, category_ids: dict, keypoint_keys: list[list[str]],
+def pose_lines(table: AnnotationTable, category_ids: dict, keypoint_keys: list[list[str]],
                report: ConversionReport) -> YoloLines:
     """Ultralytics pose rows: every COCO row's box (a pose's is its keypoints' box), then per
     keypoint key of the dataset's widest class x, y and the COCO flag (2 visible, 1 invisible,
     ``0 0 0`` not labelled or not a key of the row's class)."""
-    rows = coco_rows(batch, category_ids, report)
+    rows = coco_rows(table, category_ids, report)
     order, klass = rows.order, rows.category - 1
-    _note_boxed(batch, order, False, report)
+    _note_boxed(table, order, False, report)
     count = max(len(keys) for keys in keypoint_keys)
     x, y, w, h = rows.xywh[order].T
     right, bottom = x + w, y + h
@@ -339,32 +339,32 @@ def pose_lines(batch: AnnotationTable, category_ids: dict, keypoint_keys: list[l
     points = np.zeros((len(order), count, 2))
     flags = np.zeros((len(order), count), np.int64)
     for line, row in enumerate(order.tolist()):
-        by_key = {k.get("key"): k["value"] for k in labelled_keypoints(batch.annotations[row])}
+        by_key = {k.get("key"): k["value"] for k in labelled_keypoints(table.annotations[row])}
         for position, key in enumerate(keypoint_keys[klass[row]]):
             value = by_key.get(key)
             try:
                 if value is not None:
                     points[line, position], flags[line, position] = value[:2], 2 if value[2] == 1 else 1
             except (TypeError, ValueError, IndexError):
-                report.note("keypoint value that is not [x, y, visibility]: written as not labelled", batch.place(row))
+                report.note("keypoint value that is not [x, y, visibility]: written as not labelled", table.place(row))
     coords = np.concatenate([boxes, points], 1).reshape(-1, 2)
     offsets = np.arange(len(order) + 1, dtype=np.int64) * (2 + count)
     return YoloLines(order, klass[order], np.zeros(len(order), bool), coords, offsets, flags)
 
 
-def polygon_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray,
+def polygon_lines(table: AnnotationTable, rows: np.ndarray, klass: np.ndarray,
                   report: ConversionReport) -> YoloLines:
     """One line per ring: the closed 5-vertex ring of a bbox (rotated by its rotation), a polygon,
     each outer ring."""
-    batch.note(report, batch.rows_mask(rows) & rows_with_holes(batch),
+    table.note(report, table.rows_mask(rows) & rows_with_holes(table),
                "segmentation holes dropped")
-    rings = batch.rings
-    kinds = row_kinds(batch)
+    rings = table.rings
+    kinds = row_kinds(table)
     pieces, line_rows, sizes = [], [], []
-    short = np.zeros(len(batch), bool)  # rings of fewer than 3 vertices: not a segment to Ultralytics
+    short = np.zeros(len(table), bool)  # rings of fewer than 3 vertices: not a segment to Ultralytics
     for row in rows.tolist():
         if kinds[row] == "bbox":  # its closed ring, rotated as the box is
-            corners = ring_corners(batch)[row]
+            corners = ring_corners(table)[row]
             pieces.append(np.vstack([corners, corners[:1]]))
             line_rows.append(row)
             sizes.append(5)
@@ -379,27 +379,27 @@ def polygon_lines(batch: AnnotationTable, rows: np.ndarray, klass: np.ndarray,
             pieces.append(rings.coords[start:end])
             line_rows.append(row)
             sizes.append(end - start)
-    batch.note(report, short, "{kind} ring of fewer than 3 vertices skipped (not a YOLO segment)")
-    regions = np.bincount(line_rows, minlength=len(batch)) > 1 if line_rows else np.zeros(len(batch), bool)
-    batch.note(report, regions, "segmentation of several regions written as one line each (one object each in YOLO)")
+    table.note(report, short, "{kind} ring of fewer than 3 vertices skipped (not a YOLO segment)")
+    regions = np.bincount(line_rows, minlength=len(table)) > 1 if line_rows else np.zeros(len(table), bool)
+    table.note(report, regions, "segmentation of several regions written as one line each (one object each in YOLO)")
     line_rows = np.asarray(line_rows, np.int64)
     offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
     coords = np.concatenate(pieces) if pieces else np.zeros((0, 2))
     return YoloLines(line_rows, klass[line_rows], np.ones(len(line_rows), bool), coords, offsets)
 
 
-def format_labels(batch: AnnotationTable, lines: YoloLines, by_class: bool) -> list[tuple[str, list[str]]]:
+def format_labels(table: AnnotationTable, lines: YoloLines, by_class: bool) -> list[tuple[str, list[str]]]:
     """Text of every line grouped per frame: in line order, or ``by_class`` (class number, boxes first)."""
-    texts = line_texts(batch, lines)
-    frame_of_line = batch.frame[lines.row]
+    texts = line_texts(table, lines)
+    frame_of_line = table.frame[lines.row]
     if by_class:
         order = _classes_order(frame_of_line, lines, texts)
     else:
         order = np.argsort(frame_of_line, kind="stable")
-    per_frame: list[list[str]] = [[] for _ in batch.frames]
+    per_frame: list[list[str]] = [[] for _ in table.frames]
     for line in order.tolist():
         per_frame[frame_of_line[line]].append(texts[line])
-    return [(frame.file_name, frame_lines) for frame, frame_lines in zip(batch.frames, per_frame)]
+    return [(frame.file_name, frame_lines) for frame, frame_lines in zip(table.frames, per_frame)]
 
 
 def _classes_order(frame_of_line: np.ndarray, lines: YoloLines, texts: list[str]) -> np.ndarray:
@@ -415,14 +415,14 @@ def _classes_order(frame_of_line: np.ndarray, lines: YoloLines, texts: list[str]
     return np.array([key[-1] for key in sorted(keys)], np.int64)
 
 
-def line_texts(batch: AnnotationTable, lines: YoloLines) -> list[str]:
+def line_texts(table: AnnotationTable, lines: YoloLines) -> list[str]:
     """``"<class> <v> <v> ..."`` per line, values truncated to 7 decimals and printed as ``str``."""
     if len(lines.row) == 0:
         return []
     sizes = np.diff(lines.offsets)
-    frame_of_point = np.repeat(batch.frame[lines.row], sizes)
+    frame_of_point = np.repeat(table.frame[lines.row], sizes)
     scale = np.array([[1.0 / f.width if f.width else np.nan, 1.0 / f.height if f.height else np.nan]
-                      for f in batch.frames])[frame_of_point]
+                      for f in table.frames])[frame_of_point]
     # + 0.0 turns the -0.0 of a value in (-1e-7, 0) into 0.0, as the official SDK prints it
     values = list(map(str, (truncate(lines.coords * scale, YOLO_DECIMALS) + 0.0).ravel().tolist()))
     bounds = (lines.offsets * 2).tolist()

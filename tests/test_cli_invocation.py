@@ -176,3 +176,16 @@ def _cli_imports(path: Path) -> set[str]:
             names.add(base if not node.level else base.rsplit(".", 1)[-1])
             names.update(alias.name for alias in node.names if not base and node.level)
     return names
+
+
+def test_split_and_integrate_put_their_reports_into_report_json(tmp_path):
+    tiles, merged = tmp_path / "tiles", tmp_path / "merged.json"
+    split_report, integrate_report = tmp_path / "split.json", tmp_path / "integrate.json"
+    assert cli.main(["split", str(SAMPLE / "tasks.json"), "--grid", "2x2", "-o", str(tiles), "--quiet",
+                     "--report-json", str(split_report)]) == 0
+    split_seen = json.loads(split_report.read_text())["targets"]
+    assert split_seen["split"]["files"] == 1
+    prefix = json.loads((tiles / "tasks.json").read_text())[0]["name"].rsplit("/", 1)[0]
+    assert cli.main(["integrate", str(tiles / "tasks.json"), "--prefix", prefix, "--grid", "2x2", "-o", str(merged),
+                     "--quiet", "--report-json", str(integrate_report)]) == 0
+    assert json.loads(integrate_report.read_text())["targets"]["integrate"]["files"] == 1

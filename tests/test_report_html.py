@@ -196,6 +196,7 @@ def test_finding_thumbnails_are_capped_per_kind_and_in_bytes(tmp_path, monkeypat
     report(tasks, tmp_path / "r.html", samples=0, progress=False)
     page = (tmp_path / "r.html").read_text()
     assert len(cards(page, "findings")) == 3 and "20 × bbox of zero width or height" in page
+    assert "… and 17 more not drawn (thumbnails of the first 3 of each kind, 1,000 in all)" in page
     monkeypatch.setattr(report_html, "FINDING_BYTES", 1)  # the first thumbnail uses the budget up
     monkeypatch.setattr(report_html, "SAMPLE_BYTES", 1)
     report(tasks, tmp_path / "r.html", samples=5, progress=False)
