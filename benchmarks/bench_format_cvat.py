@@ -1,18 +1,29 @@
-"""CVAT XML read and write against lxml alone on the same file (medians of 3).
+"""CVAT XML read and write against lxml alone on the same file (interleaved runs, medians).
 
-    python benchmarks/bench_format_cvat.py [--images 2000] [--shapes 10]
+    python benchmarks/bench_format_cvat.py [--images 2000] [--shapes 10] [--runs 5]
+    python benchmarks/bench_format_cvat.py --memory 100 1000 [--folder /tmp]
 
-Read: ``cvat_tasks`` (tasks with typed attributes) vs ``lxml.etree.iterparse`` over the same
-``<image>`` elements, every shape's attributes and points string visited and each image freed, and
-vs a hand-written lxml reader making the same task dicts without checks or a loss report.
-Write: ``export_cvat`` of those tasks vs building the same elements with ``lxml.etree`` and
-serialising them.
+Read: ``cvat_tasks`` (tasks with typed attributes, checks and a loss report) vs the floor,
+``lxml.etree.iterparse`` over the same ``<image>`` elements touching every element's attributes
+(and an ``<attribute>``'s text) and freeing each image, on two files: the one ``export_cvat``
+writes of the generated tasks, and one laid out as CVAT writes it (two decimals, boxes, polygons,
+polylines, points and tags, attributes, random coordinates).
+A third row times a hand-written lxml reader that only builds dicts of the same shapes (no checks,
+no typing, no report) against the same floor: the cost of the dicts alone.
+Write: ``export_cvat`` of the generated tasks vs building the same elements with ``lxml.etree``
+and serialising them.
+Memory (``--memory`` sizes in MB): a CVAT-style file of about each size is generated to disk
+(streamed), then read through ``iter_cvat_tasks`` in a fresh interpreter; its peak RSS is printed
+next to that of an interpreter that only imports the package, and must not grow with the file.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +31,10 @@ from pathlib import Path
 from lxml import etree
 
 from fastlabel_formats.formats.cvat import cvat_tasks, export_cvat
+from fastlabel_formats.runtime import gc_paused
+
+LABELS = (("car", "rectangle", "model", "select", ("sedan", "suv", "van")), ("roof", "polygon", "", "", ()),
+          ("lane", "polyline", "", "", ()), ("joint", "points", "", "", ()), ("weather", "tag", "", "", ()))
 
 
 def generated(images: int, shapes: int) -> list[dict]:
@@ -40,14 +55,82 @@ def generated(images: int, shapes: int) -> list[dict]:
     return tasks
 
 
+def cvat_meta() -> str:
+    """The ``<meta>`` of a CVAT-style file (the labels of :data:`LABELS`)."""
+    labels = []
+    for name, kind, attribute, input_type, values in LABELS:
+        spec = (f"<attribute><name>{attribute}</name><mutable>False</mutable><input_type>{input_type}</input_type>"
+                f"<default_value>{values[0]}</default_value><values>{chr(10).join(values)}</values></attribute>"
+                if attribute else "")
+        labels.append(f"<label><name>{name}</name><color>#33ddff</color><type>{kind}</type>"
+                      f"<attributes>{spec}</attributes></label>")
+    return (f'<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</version>\n  <meta>\n'
+            f'    <task>\n      <name>bench</name>\n      <labels>{"".join(labels)}</labels>\n    </task>\n'
+            f'  </meta>\n')
+
+
+def cvat_shape(kind: int, generator: random.Random) -> str:
+    """One shape element as CVAT writes it (coordinates with two decimals)."""
+    def xy() -> str:
+        return f"{generator.uniform(0, 1900):.2f},{generator.uniform(0, 1000):.2f}"
+
+    common = f'source="manual" occluded="{generator.randrange(2)}" z_order="0"'
+    if kind == 0:
+        x, y = generator.uniform(0, 1800), generator.uniform(0, 900)
+        rotation = f' rotation="{generator.uniform(0, 360):.2f}"' if generator.random() < 0.3 else ""
+        model = generator.choice(LABELS[0][4])
+        return (f'    <box label="car" {common} xtl="{x:.2f}" ytl="{y:.2f}" xbr="{x + generator.uniform(5, 120):.2f}" '
+                f'ybr="{y + generator.uniform(5, 90):.2f}"{rotation}>\n'
+                f'      <attribute name="model">{model}</attribute>\n    </box>\n')
+    if kind == 4:
+        return '    <tag label="weather" source="manual">\n    </tag>\n'
+    tag, label, count = (("polygon", "roof", 8), ("polyline", "lane", 5), ("points", "joint", 3))[kind - 1]
+    points = ";".join(xy() for _ in range(generator.randrange(3, count + 3)))
+    return f'    <{tag} label="{label}" {common} points="{points}">\n    </{tag}>\n'
+
+
+KINDS = (0, 0, 0, 1, 1, 2, 3, 0, 1, 4)  # shape kinds of an image's shapes, in turn
+
+
+def write_cvat_style(path: Path, images: int, shapes: int, seed: int = 0) -> None:
+    """A CVAT for images 1.1 file as CVAT writes it, streamed to ``path``."""
+    generator = random.Random(seed)
+    with path.open("w", encoding="utf-8") as stream:
+        stream.write(cvat_meta())
+        for number in range(images):
+            body = "".join(cvat_shape(KINDS[shape % len(KINDS)], generator) for shape in range(shapes))
+            stream.write(f'  <image id="{number}" name="frame_{number:07d}.jpg" width="1920" height="1080">\n'
+                         f'{body}  </image>\n')
+        stream.write("</annotations>\n")
+
+
+def write_cvat_style_size(path: Path, megabytes: float, shapes: int = 10) -> int:
+    """A CVAT-style file of about ``megabytes`` MB (generated in blocks of images, never held): its images."""
+    block, images = 1000, 0
+    with path.open("w", encoding="utf-8") as stream:
+        stream.write(cvat_meta())
+        while stream.tell() < megabytes * 1e6:
+            generator = random.Random(images)
+            for number in range(images, images + block):
+                body = "".join(cvat_shape(KINDS[shape % len(KINDS)], generator) for shape in range(shapes))
+                stream.write(f'  <image id="{number}" name="frame_{number:07d}.jpg" width="1920" height="1080">\n'
+                             f'{body}  </image>\n')
+            images += block
+        stream.write("</annotations>\n")
+    return images
+
+
 def lxml_read(path: Path) -> int:
-    """Shapes seen by lxml alone, streaming as the reader does."""
+    """The floor: every element of every ``<image>`` visited by lxml alone (attributes, an
+    ``<attribute>``'s text), streaming and freeing as the reader does."""
     count = 0
     for _, image in etree.iterparse(str(path), events=("end",), tag="image", huge_tree=True):
+        image.attrib.items()
         for shape in image:
             shape.attrib.items()
-            shape.get("points")
-            [(a.get("name"), a.text) for a in shape.iterchildren("attribute")]
+            for attribute in shape:
+                attribute.attrib.items()
+                count += attribute.text is None
             count += 1
         image.clear()
         while image.getprevious() is not None:
@@ -56,16 +139,20 @@ def lxml_read(path: Path) -> int:
 
 
 def lxml_tasks(path: Path) -> list[dict]:
-    """The same task dicts as a hand-written lxml reader makes them (no checks, no report)."""
+    """A hand-written lxml reader making task dicts of the same shapes (``float()`` per number, no
+    checks, attributes untyped, no loss report): what building the dicts alone costs."""
     tasks = []
     for _, image in etree.iterparse(str(path), events=("end",), tag="image", huge_tree=True):
         annotations = []
         for shape in image:
+            attributes = dict(shape.attrib)
             if shape.tag == "box":
-                points = [float(shape.get(k)) for k in ("xtl", "ytl", "xbr", "ybr")]
+                geometry = {"points": [float(attributes[k]) for k in ("xtl", "ytl", "xbr", "ybr")],
+                            "rotation": float(attributes.get("rotation", 0))}
             else:
-                points = [float(v) for v in shape.get("points").replace(";", ",").split(",")]
-            annotations.append({"type": TYPES[shape.tag], "value": shape.get("label"), "points": points,
+                geometry = {"points": [float(v) for v in attributes.get("points", "").replace(";", ",").split(",")
+                                       if v]}
+            annotations.append({"type": shape.tag, "value": attributes["label"], **geometry,
                                 "attributes": [{"key": a.get("name"), "value": a.text, "type": "text"}
                                                for a in shape.iterchildren("attribute")]})
         tasks.append({"name": image.get("name"), "width": int(image.get("width")),
@@ -74,9 +161,6 @@ def lxml_tasks(path: Path) -> list[dict]:
         while image.getprevious() is not None:
             del image.getparent()[0]
     return tasks
-
-
-TYPES = {"box": "bbox", "polygon": "polygon"}
 
 
 def lxml_write(tasks: list[dict], path: Path) -> None:
@@ -100,37 +184,97 @@ def lxml_write(tasks: list[dict], path: Path) -> None:
     path.write_bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True))
 
 
-def median_seconds(function, *args) -> float:
-    times = []
-    for _ in range(3):
-        started = time.perf_counter()
-        function(*args)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+CLOCK = time.process_time  # CPU seconds of this process: steadier than wall time on a shared machine
+
+
+def interleaved(ours, floor, runs: int) -> tuple[float, float]:
+    """Median seconds of ``ours()`` and ``floor()``, run in turn ``runs`` times each."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(runs):
+        for run, seconds in ((ours, times[0]), (floor, times[1])):
+            started = CLOCK()
+            run()
+            seconds.append(CLOCK() - started)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
+MEMORY_PROBE = """
+import resource, sys, time
+started = time.perf_counter()
+if sys.argv[1] != "-":
+    from fastlabel_formats.formats.cvat import iter_cvat_tasks
+    shapes = sum(len(task["annotations"]) for task in iter_cvat_tasks(sys.argv[1]))
+else:
+    import fastlabel_formats.formats.cvat
+    shapes = 0
+print(shapes, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - started)
+"""
+
+
+def probe(path: str) -> tuple[int, float, float]:
+    """Annotations read, peak RSS (MB) and seconds of reading ``path`` in a fresh interpreter."""
+    out = subprocess.run([sys.executable, "-c", MEMORY_PROBE, path], check=True, capture_output=True, text=True)
+    shapes, peak, seconds = out.stdout.split()
+    return int(shapes), float(peak), float(seconds)
+
+
+def memory(sizes: list[float], folder: str | None) -> None:
+    """Peak RSS of reading CVAT-style files of the given sizes (MB), each generated then deleted."""
+    _, base, _ = probe("-")
+    print(f"peak RSS of an interpreter that imports the package only: {base:.1f} MB")
+    print("| file (MB) | images | annotations | read (s) | MB/s | peak RSS (MB) |")
+    print("|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(dir=folder) as temporary:
+        for size in sizes:
+            path = Path(temporary) / f"cvat_{size:g}MB.xml"
+            images = write_cvat_style_size(path, size)
+            megabytes = path.stat().st_size / 1e6
+            shapes, peak, seconds = probe(str(path))
+            print(f"| {megabytes:.0f} | {images:,} | {shapes:,} | {seconds:.1f} | {megabytes / seconds:.1f} "
+                  f"| {peak:.1f} |", flush=True)
+            path.unlink()
+
+
+def throughput(images: int, shapes: int, runs: int) -> None:
+    """The read and write rows, ours against the lxml floor."""
+    tasks = generated(images, shapes)
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder)
+        export_cvat(tasks, out / "ours", overwrite=True)
+        ours_file, cvat_file = out / "ours" / "annotations.xml", out / "cvat.xml"
+        write_cvat_style(cvat_file, images, shapes)
+        rows = [(f"read, export_cvat's file ({ours_file.stat().st_size / 1e6:.1f} MB)",
+                 *interleaved(lambda: cvat_tasks(ours_file), lambda: lxml_read(ours_file), runs)),
+                (f"read, CVAT-style file ({cvat_file.stat().st_size / 1e6:.1f} MB)",
+                 *interleaved(lambda: cvat_tasks(cvat_file), lambda: lxml_read(cvat_file), runs)),
+                ("read, CVAT-style: hand-written dict builder ÷ floor",
+                 *interleaved(lambda: gc_paused(lxml_tasks)(cvat_file), lambda: lxml_read(cvat_file), runs)),
+                ("write (lxml: build and serialise)",
+                 *interleaved(lambda: export_cvat(tasks, out / "ours", overwrite=True),
+                              lambda: lxml_write(tasks, out / "plain.xml"), runs))]
+    clock = "wall" if CLOCK is time.perf_counter else "CPU"
+    print(f"CVAT XML, {images:,} images × {shapes} shapes, {clock} seconds, medians of {runs} interleaved runs")
+    print("| format | direction | ours (s) | floor (s) | ratio |")
+    print("|---|---|---|---|---|")
+    for name, ours, floor in rows:
+        print(f"| CVAT | {name} | {ours:.3f} | {floor:.3f} | {ours / floor:.2f}× |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--shapes", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--memory", type=float, nargs="+", metavar="MB", help="file sizes to read for peak RSS")
+    parser.add_argument("--folder", help="where the --memory files are generated (default: the temporary folder)")
+    parser.add_argument("--wall", action="store_true", help="time wall-clock seconds instead of CPU seconds")
     args = parser.parse_args()
-    tasks = generated(args.images, args.shapes)
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder)
-        ours_write = median_seconds(lambda: export_cvat(tasks, out / "ours", overwrite=True))
-        plain_write = median_seconds(lxml_write, tasks, out / "plain.xml")
-        path = out / "ours" / "annotations.xml"
-        size = path.stat().st_size
-        ours_read = median_seconds(cvat_tasks, path)
-        plain_read = median_seconds(lxml_read, path)
-        hand_read = median_seconds(lxml_tasks, path)
-    print(f"CVAT XML, {args.images:,} images × {args.shapes} shapes ({size / 1e6:.1f} MB), medians of 3")
-    print(f"{'':40}{'ours':>12}{'lxml':>10}{'ratio':>8}")
-    rows = (("read (lxml: visit every shape)", ours_read, plain_read),
-            ("read (lxml: the same dicts, no checks)", ours_read, hand_read),
-            ("write (lxml: build and serialise)", ours_write, plain_write))
-    for name, ours, plain in rows:
-        print(f"{name:40}{ours:>11.3f}s{plain:>9.3f}s{ours / plain:>7.2f}×")
+    global CLOCK
+    CLOCK = time.perf_counter if args.wall else time.process_time
+    if args.memory:
+        memory(args.memory, args.folder)
+    else:
+        throughput(args.images, args.shapes, args.runs)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
-"""Time the DOTA reader and writer against plain Python reading and writing the same label files.
+"""Time the DOTA reader and writer against plain text reading and writing of the same label files
+(interleaved runs, medians, CPU seconds).
 
-The baseline reads every ``labelTxt/*.txt`` and splits each line into 8 floats, a class and a flag
-(no checks, no boxes), and writes the same lines back from those numbers with ``open().write`` (no
-checks, not atomic).
+Read floor: every ``labelTxt/*.txt`` read, its lines split, the 8 coordinates of all lines made one
+numpy array, the class and flag kept (no checks, no boxes, no tasks).
+Write floor: the same lines formatted from those arrays with ``str.join`` and written with
+``open().write`` (no checks, not atomic).
 
-    python benchmarks/bench_format_dota.py [--count 2000] [--per-image 30] [--runs 3]
+    python benchmarks/bench_format_dota.py [--count 1000] [--per-image 30] [--runs 5]
 """
 
 from __future__ import annotations
@@ -16,16 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from fastlabel_formats.formats.dota import dota_tasks, export_dota
-
-
-def median_seconds(run, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def make_tasks(count: int, per_image: int, seed: int = 0) -> list[dict]:
@@ -46,55 +41,61 @@ def make_tasks(count: int, per_image: int, seed: int = 0) -> list[dict]:
 
 
 def plain_read(folder: Path) -> list:
+    """``(relative path, coordinates (n, 8), classes, difficult flags)`` of every label file."""
     out = []
     for path in sorted(folder.rglob("*.txt")):
-        lines = []
-        for line in path.read_text().splitlines():
-            fields = line.split()
-            lines.append(([float(v) for v in fields[:8]], fields[8], fields[9] == "1"))
-        out.append((path.relative_to(folder).as_posix(), lines))
+        fields = [line.split() for line in path.read_text().splitlines()]
+        coordinates = np.array([row[:8] for row in fields], dtype=np.float64).reshape(-1, 8)
+        out.append((path.relative_to(folder).as_posix(), coordinates, [row[8] for row in fields],
+                    [row[9] for row in fields]))
     return out
 
 
 def plain_write(folder: Path, files: list) -> None:
-    for name, lines in files:
+    """The same lines from the arrays, joined and written."""
+    for name, coordinates, classes, flags in files:
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w") as handle:
-            handle.write("".join(f"{' '.join(map(str, numbers))} {label} {int(flag)}\n"
-                                 for numbers, label, flag in lines))
+            handle.write("".join(f"{' '.join(map(str, row))} {label} {flag}\n"
+                                 for row, label, flag in zip(coordinates.tolist(), classes, flags)))
+
+
+def interleaved(ours, floor, runs: int) -> tuple[float, float]:
+    """Median CPU seconds of ``ours()`` and ``floor()``, run in turn ``runs`` times each."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(runs):
+        for run, seconds in ((ours, times[0]), (floor, times[1])):
+            started = time.process_time()
+            run()
+            seconds.append(time.process_time() - started)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--per-image", type=int, default=30)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     tasks = make_tasks(args.count, args.per_image)
-    root = Path(tempfile.mkdtemp())
-    export_dota(tasks, root / "dataset")
-    files = plain_read(root / "dataset")
-    size = sum(p.stat().st_size for p in (root / "dataset").rglob("*.txt")) / 1e6
-    rows = [
-        ("read: plain Python split of every line", median_seconds(lambda: plain_read(root / "dataset"), args.runs)),
-        ("read: dota_tasks (boxes and rotations recovered)",
-         median_seconds(lambda: dota_tasks(root / "dataset"), args.runs)),
-    ]
-    runs = iter(range(10 * args.runs))
-    rows += [
-        ("write: plain Python formatting and writing the same lines",
-         median_seconds(lambda: plain_write(root / f"plain{next(runs)}", files), args.runs)),
-        ("write: export_dota (checked, atomic)",
-         median_seconds(lambda: export_dota(tasks, root / f"ours{next(runs)}"), args.runs)),
-    ]
-    print(f"DOTA labels of {args.count} images x {args.per_image} rotated boxes ({size:.1f} MB); "
-          f"median of {args.runs} runs")
-    print("| run | seconds | ÷ plain |")
-    print("|---|---|---|")
-    for number, (label, seconds) in enumerate(rows):
-        baseline = rows[number - number % 2][1]
-        print(f"| {label} | {seconds:.3f} | {seconds / baseline:.2f} |")
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        export_dota(tasks, root / "dataset")
+        files = plain_read(root / "dataset")
+        size = sum(p.stat().st_size for p in (root / "dataset").rglob("*.txt")) / 1e6
+        runs = iter(range(10 * args.runs))
+        rows = [("read (floor: split, numpy)", *interleaved(lambda: dota_tasks(root / "dataset"),
+                                                           lambda: plain_read(root / "dataset"), args.runs)),
+                ("write (floor: str.join, open().write)",
+                 *interleaved(lambda: export_dota(tasks, root / f"ours{next(runs)}"),
+                              lambda: plain_write(root / f"plain{next(runs)}", files), args.runs))]
+    print(f"DOTA labels of {args.count} images × {args.per_image} rotated boxes ({size:.1f} MB), "
+          f"CPU seconds, medians of {args.runs} interleaved runs")
+    print("| format | direction | ours (s) | floor (s) | ratio |")
+    print("|---|---|---|---|---|")
+    for name, ours, floor in rows:
+        print(f"| DOTA | {name} | {ours:.3f} | {floor:.3f} | {ours / floor:.2f}× |")
 
 
 if __name__ == "__main__":

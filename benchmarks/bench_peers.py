@@ -1,6 +1,7 @@
 """Our conversions beside globox and pycocotools on the same jobs, and beside floors.
 
-    python benchmarks/bench_peers.py [--images 2000] [--per-image 30] [--rounds 5]
+    python benchmarks/bench_peers.py [--images 2000] [--per-image 30] [--rounds 5] [--clock wall|cpu]
+                                     [--baseline /path/to/a/checkout/of/the/previous/main]
 
 Jobs: FastLabel tasks -> COCO, FastLabel tasks -> YOLO, COCO -> YOLO, COCO -> VOC, YOLO -> COCO
 (sizes from the images' headers) and loading a COCO file. Ours goes through the public API, each run
@@ -10,6 +11,10 @@ precomputed (``orjson`` dump of the COCO dict, or the label / XML files' bytes).
 
 Runs are interleaved: each round runs every (job, tool) once in a shuffled order, so the machine's
 slow and fast minutes fall on all of them alike; the table gives the median of the rounds.
+``--clock cpu`` times the process's CPU time instead of the wall clock (every tool here works in
+this one process): on a machine other work shares, waiting for a core then costs no one.
+``--baseline`` also runs ours from another checkout (its package imported under another name) in
+the same rounds: the table gains its time and ours ÷ before.
 
 supervision is not a peer: ``DetectionDataset.from_coco`` rasterises a full-image mask for every
 annotation of an image that has a polygon (1920 × 1080 bytes each, 124 GB at 2,000 × 30), and its
@@ -19,15 +24,18 @@ annotation of an image that has a polygon (1920 × 1080 bytes each, 124 GB at 2,
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import random
 import shutil
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import orjson
 from PIL import Image
@@ -37,7 +45,6 @@ from bench_export import SCRATCH, timed  # noqa: E402
 from synthetic import make_tasks  # noqa: E402
 
 import fastlabel_formats as ff  # noqa: E402
-from fastlabel_formats.convert import read_tasks, write_tasks  # noqa: E402
 
 Run = Callable[[Path], object]
 # an output file to write: bytes as they are, a dict dumped with orjson
@@ -65,6 +72,7 @@ class Job:
     ours: Run
     floor: Run
     peers: dict[str, Run] = field(default_factory=dict)
+    before: Run | None = None  # ours from the baseline checkout
 
 
 def written_files(folder: Path) -> dict[str, Payload]:
@@ -141,15 +149,26 @@ def load_yolo(inputs: Inputs) -> None:
             opened.size  # noqa: B018 (the header read is the point)
 
 
-def fastlabel_jobs(inputs: Inputs) -> list[Job]:
-    """FastLabel tasks -> COCO / YOLO: no peer reads FastLabel tasks."""
-    jobs = []
-    for name, export in (("FastLabel -> COCO", ff.export_coco), ("FastLabel -> YOLO", ff.export_yolo)):
-        def ours(out: Path, export=export) -> object:
-            return export(inputs.tasks, out, overwrite=True)
+def our_runs(package: ModuleType, inputs: Inputs) -> dict[str, Run]:
+    """Ours for every job, through the public API of ``package`` (this checkout's
+    ``fastlabel_formats``, or a baseline's): conversions the way ``fastlabel-formats convert`` does
+    them, reading the source (the readers' own rows, in a checkout that has them) and writing it."""
+    convert = importlib.import_module(f"{package.__name__}.convert")
+    read = getattr(convert, "read_tables", convert.read_tasks)
 
-        jobs.append(Job(name, ours, floor_of(lambda: load_json(inputs.tasks), precomputed(ours))))
-    return jobs
+    def converted(source: Path, source_format: str, target_format: str, images: Path | None = None) -> Run:
+        def ours(out: Path) -> object:
+            tasks = read(source, source_format, images=images)
+            return convert.write_tasks(tasks, target_format, out, progress=False, image_dir=images and str(images))
+
+        return ours
+
+    return {"FastLabel -> COCO": lambda out: package.export_coco(inputs.tasks, out, overwrite=True),
+            "FastLabel -> YOLO": lambda out: package.export_yolo(inputs.tasks, out, overwrite=True),
+            "COCO -> YOLO": converted(inputs.coco, "coco", "yolo"),
+            "COCO -> VOC": converted(inputs.coco, "coco", "pascalvoc"),
+            "YOLO -> COCO": converted(inputs.yolo, "yolo", "coco", images=inputs.images),
+            "load COCO": lambda out: package.coco_tasks(inputs.coco)}
 
 
 def floor_of(load: Callable[[], object], files: dict[str, Payload]) -> Run:
@@ -161,18 +180,26 @@ def floor_of(load: Callable[[], object], files: dict[str, Payload]) -> Run:
     return floor
 
 
-def converted(source: Path, source_format: str, target_format: str, images: Path | None = None) -> Run:
-    """Ours, the way ``fastlabel-formats convert`` does it: read tasks, write them."""
-    def ours(out: Path) -> object:
-        tasks = read_tasks(source, source_format, images=images)
-        return write_tasks(tasks, target_format, out, progress=False, image_dir=images and str(images))
+def jobs_of(inputs: Inputs, baseline: ModuleType | None = None) -> list[Job]:
+    """Every job: ours, its floor (its input loaded, our output written precomputed), its peers
+    (no peer reads FastLabel tasks) and ours from the baseline."""
+    ours = our_runs(ff, inputs)
+    before = our_runs(baseline, inputs) if baseline is not None else {}
+    loads = {"FastLabel": lambda: load_json(inputs.tasks), "COCO": lambda: load_json(inputs.coco),
+             "YOLO": lambda: load_yolo(inputs)}
+    peers = peer_runs(inputs)
+    jobs = []
+    for name, run in ours.items():
+        floor = (lambda out: load_json(inputs.coco)) if name == "load COCO" else \
+            floor_of(loads[name.split(" ")[0]], precomputed(run))
+        jobs.append(Job(name, run, floor, peers.get(name, {}), before.get(name)))
+    return jobs
 
-    return ours
 
-
-def conversion_jobs(inputs: Inputs) -> list[Job]:
-    """COCO -> YOLO, COCO -> VOC and YOLO -> COCO, ours against globox's."""
+def peer_runs(inputs: Inputs) -> dict[str, dict[str, Run]]:
+    """The peers of each job: globox for the conversions, pycocotools for loading COCO."""
     import globox
+    from pycocotools.coco import COCO
 
     def globox_yolo(out: Path) -> None:
         annotations = globox.AnnotationSet.from_coco(inputs.coco)
@@ -189,23 +216,6 @@ def conversion_jobs(inputs: Inputs) -> list[Job]:
                                                         image_extension=".png", recursive=True)
         annotations.save_coco(out / "annotations.json", auto_ids=True)
 
-    coco_yolo = converted(inputs.coco, "coco", "yolo")
-    coco_voc = converted(inputs.coco, "coco", "pascalvoc")
-    yolo_coco = converted(inputs.yolo, "yolo", "coco", images=inputs.images)
-    return [
-        Job("COCO -> YOLO", coco_yolo, floor_of(lambda: load_json(inputs.coco), precomputed(coco_yolo)),
-            {"globox": globox_yolo}),
-        Job("COCO -> VOC", coco_voc, floor_of(lambda: load_json(inputs.coco), precomputed(coco_voc)),
-            {"globox": globox_voc}),
-        Job("YOLO -> COCO", yolo_coco, floor_of(lambda: load_yolo(inputs), precomputed(yolo_coco)),
-            {"globox": globox_coco}),
-    ]
-
-
-def load_job(inputs: Inputs) -> Job:
-    """Loading a COCO file into memory: ours (FastLabel tasks) against pycocotools' index."""
-    from pycocotools.coco import COCO
-
     def pycocotools(out: Path) -> None:
         with open(os.devnull, "w") as quiet:  # COCO() prints its progress
             stdout, sys.stdout = sys.stdout, quiet
@@ -214,28 +224,53 @@ def load_job(inputs: Inputs) -> Job:
             finally:
                 sys.stdout = stdout
 
-    return Job("load COCO", lambda out: ff.coco_tasks(inputs.coco), lambda out: load_json(inputs.coco),
-               {"pycocotools": pycocotools})
+    return {"COCO -> YOLO": {"globox": globox_yolo}, "COCO -> VOC": {"globox": globox_voc},
+            "YOLO -> COCO": {"globox": globox_coco}, "load COCO": {"pycocotools": pycocotools}}
 
 
-def measure(jobs: list[Job], rounds: int, seed: int = 0) -> dict[tuple[str, str], float]:
-    """Median seconds of every (job, tool), ``rounds`` rounds each running all of them once in a
-    shuffled order."""
+def baseline_package(checkout: Path, root: Path) -> ModuleType:
+    """The ``fastlabel_formats`` package of another checkout, imported as ``fastlabel_formats_baseline``
+    from a copy under ``root`` (its modules import each other relatively)."""
+    shutil.copytree(checkout / "fastlabel_formats", root / "baseline" / "fastlabel_formats_baseline")
+    sys.path.insert(0, str(root / "baseline"))
+    return importlib.import_module("fastlabel_formats_baseline")
+
+
+def measure(jobs: list[Job], rounds: int, seed: int = 0, clock: str = "wall") -> dict[tuple[str, str], float]:
+    """Median seconds (of the wall clock, or of this process's CPU) of every (job, tool),
+    ``rounds`` rounds each running all of them once in a shuffled order."""
     runs = [((job.name, tool), run) for job in jobs
-            for tool, run in {"ours": job.ours, "floor": job.floor, **job.peers}.items()]
+            for tool, run in {"ours": job.ours, "floor": job.floor, **job.peers,
+                              **({"before": job.before} if job.before else {})}.items()]
     times: dict[tuple[str, str], list[float]] = {key: [] for key, _ in runs}
     shuffler = random.Random(seed)
     for _ in range(rounds):
         shuffler.shuffle(runs)
         for key, run in runs:
-            times[key].append(timed(run, 1))
+            times[key].append(timed(run, 1) if clock == "wall" else cpu_timed(run))
     return {key: statistics.median(values) for key, values in times.items()}
 
 
+def cpu_timed(run: Run) -> float:
+    """The CPU seconds of one run of ``run`` (as :func:`timed` runs it, into a fresh folder)."""
+    spent = []
+
+    def counted(out: Path) -> None:
+        started = time.process_time()
+        run(out)
+        spent.append(time.process_time() - started)
+
+    timed(counted, 1)
+    return spent[0]
+
+
 def table(jobs: list[Job], seconds: dict[tuple[str, str], float]) -> list[str]:
-    """The Markdown table: one row per job, the misses of the targets in the last column."""
-    lines = ["| job | ours (s) | fastest peer (s) | floor (s) | ours ÷ peer | ours ÷ floor | misses |",
-             "|---|---|---|---|---|---|---|"]
+    """The Markdown table: one row per job, the misses of the targets in the last column (and with
+    a baseline, its time and ours ÷ before)."""
+    baseline = any(job.before for job in jobs)
+    lines = ["| job | ours (s) | fastest peer (s) | floor (s) | ours ÷ peer | ours ÷ floor | misses |"
+             + (" before (s) | ours ÷ before |" if baseline else ""),
+             "|---|---|---|---|---|---|---|" + ("---|---|" if baseline else "")]
     for job in jobs:
         ours, floor = seconds[job.name, "ours"], seconds[job.name, "floor"]
         peer = min(job.peers, key=lambda tool: seconds[job.name, tool]) if job.peers else None
@@ -245,8 +280,9 @@ def table(jobs: list[Job], seconds: dict[tuple[str, str], float]) -> list[str]:
             misses.insert(0, "2× peer")
         peer_text = f"{peer_seconds:.3f} ({peer})" if peer else "—"
         peer_ratio = f"{ours / peer_seconds:.2f}" if peer_seconds else "—"
+        before = seconds.get((job.name, "before"))
         lines.append(f"| {job.name} | {ours:.3f} | {peer_text} | {floor:.3f} | {peer_ratio} | {ours / floor:.2f} "
-                     f"| {', '.join(misses) or '—'} |")
+                     f"| {', '.join(misses) or '—'} |" + (f" {before:.3f} | {ours / before:.2f} |" if before else ""))
     return lines
 
 
@@ -255,17 +291,20 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--per-image", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    parser.add_argument("--baseline", type=Path, help="a checkout whose ours is timed beside this one's")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench-peers-", dir=SCRATCH))
     try:
         inputs = prepare(root, args.images, args.per_image)
-        jobs = [*fastlabel_jobs(inputs), *conversion_jobs(inputs), load_job(inputs)]
-        seconds = measure(jobs, args.rounds)
+        jobs = jobs_of(inputs, baseline_package(args.baseline, root) if args.baseline else None)
+        seconds = measure(jobs, args.rounds, clock=args.clock)
     finally:
         shutil.rmtree(root)
     print(f"workload: {args.images} images x {args.per_image} annotations (bbox, polygon, segmentation with holes), "
-          f"1920x1080; median of {args.rounds} interleaved rounds; python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; files in {SCRATCH or tempfile.gettempdir()}")
+          f"1920x1080; median of {args.rounds} interleaved rounds ({args.clock} clock); python "
+          f"{sys.version.split()[0]}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; files in "
+          f"{SCRATCH or tempfile.gettempdir()}")
     print(f"targets: ours ≤ {TARGET_PEER_RATIO}× the fastest peer (2× faster) and ≤ {TARGET_FLOOR_RATIO}× the floor")
     print("\n".join(table(jobs, seconds)))
 

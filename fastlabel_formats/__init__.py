@@ -32,8 +32,9 @@ from .repair import repair
 from .report import ConversionReport
 from .report_html import report
 from .source import task_source
+from .table import AnnotationTable
 from .targets import TargetOptions, export_targets
-from .tasks import AnnotationTable, load_tasks
+from .tasks import load_tasks
 from .yolo import export_yolo, to_yolo, yolo_tasks, yolo_to_fastlabel
 
 __all__ = [

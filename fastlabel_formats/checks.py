@@ -15,7 +15,9 @@ from .errors import FormatError
 from .report import ConversionReport
 from .run import Target, prepared_tables
 from .shape_findings import AREA_TYPES, shape_problems
-from .tasks import RING_TYPES, AnnotationTable, labelled_keypoints
+from .table import AnnotationTable
+from .tasks import labelled_keypoints
+from .validation import RING_TYPES
 
 
 class _Checked(Target):

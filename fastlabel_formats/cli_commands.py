@@ -28,7 +28,7 @@ from .cli_options import (
     with_aliases,
 )
 from .cli_support import Invocation, existing_folder, finite, whole_number
-from .convert import detect_format, read_tasks, target_formats, write_tasks
+from .convert import detect_format, read_tables, target_formats, write_tasks
 from .draw import export_image_with_annotations
 from .errors import FormatError
 from .files import is_remote, write_atomic
@@ -197,7 +197,7 @@ def run_convert(args: argparse.Namespace, invocation: Invocation) -> int:
         args.source_format = detect_format(args.source)
         invocation.say(f"{args.source}: read as {args.source_format}")
     imported = ConversionReport(f"{args.source_format} import", strict=args.strict)
-    tasks = read_tasks(args.source, args.source_format, classes_file=args.classes_file, images=args.images,
+    tasks = read_tables(args.source, args.source_format, classes_file=args.classes_file, images=args.images,
                        project_type=args.yolo_type, report=imported, options=format_options(args))
     invocation.say(imported.summary().replace("0 file(s) written", f"{len(tasks)} image(s) read"))
     with _published(args) as output:

@@ -40,7 +40,8 @@ from .report import ConversionReport
 from .run import Target, prepared_tables, run_export
 from .runtime import gc_paused
 from .selection import Policy, Selected, report_selection, select
-from .tasks import AnnotationTable, Frame, TaskChunk, labelled_keypoints
+from .table import AnnotationTable, TaskChunk
+from .tasks import Frame, labelled_keypoints
 from .validation import is_number
 from .yolo_layout import SPLITS, checked_split, link_image, split_of
 

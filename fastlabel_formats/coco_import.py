@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import isfinite
 from typing import Any
 
@@ -39,6 +39,7 @@ from .files import read_bytes, read_json
 from .geometry import integral_to_int, python_round
 from .report import ConversionReport
 from .runtime import gc_paused
+from .table_readers import vouch
 from .validation import is_number
 
 IMPORT_TYPES = ("bbox", "polygon", "pose_estimation")
@@ -93,7 +94,9 @@ def coco_tasks(
         report.note(ALL_SKIPPED, f"{source} ({len(annotations):,} annotation records)")
     if shared:  # images sharing an id get equal, separate lists
         return [{**task, "annotations": list(task["annotations"])} for task in tasks.values()]
-    return list(tasks.values())
+    read_tasks = list(tasks.values())
+    vouch(read_tasks, [id(task["annotations"]) not in reading.careful for task in read_tasks])
+    return read_tasks
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ class _Reading:
     categories: dict
     sizes: dict  # image id -> (width, height)
     report: ConversionReport
+    careful: set = field(default_factory=set)  # id() of each annotation list given a record _read_one read
 
 
 def _read_annotations(annotations: list, targets: dict, reading: _Reading) -> int:
@@ -123,23 +127,25 @@ def _read_annotations(annotations: list, targets: dict, reading: _Reading) -> in
     source, report = reading.source, reading.report
     missing: dict = {}
     seen_ids: dict = {}
-    read = 0
+    read, plain = 0, reading.annotation_type is None  # the mode whose common records are read at once
     for position, annotation in enumerate(annotations):
-        place = f"{source}: annotation #{position}"
         if annotation is None:
-            report.note("annotation that is not an object, skipped", place)
+            report.note("annotation that is not an object, skipped", f"{source}: annotation #{position}")
             continue
-        if type(annotation.id) in (int, str, float):
-            if annotation.id in seen_ids:
-                report.note("annotation id given twice (both read)",
-                            f"{place} (id {annotation.id!r}, as annotation #{seen_ids[annotation.id]})")
-            seen_ids.setdefault(annotation.id, position)
-        target = targets.get(annotation.image_id) if _is_key(annotation.image_id) else None
+        record_id, image_id = annotation.id, annotation.image_id
+        if type(record_id) in _KEYS:
+            if record_id in seen_ids:
+                report.note("annotation id given twice (both read)", f"{source}: annotation #{position} "
+                            f"(id {record_id!r}, as annotation #{seen_ids[record_id]})")
+            seen_ids.setdefault(record_id, position)
+        target = targets.get(image_id) if type(image_id) in _KEYS or _is_key(image_id) else None
         if target is None:
-            missing.setdefault(annotation.image_id if _is_key(annotation.image_id) else brief(annotation.image_id),
-                               []).append(position)
+            missing.setdefault(image_id if _is_key(image_id) else brief(image_id), []).append(position)
             continue
-        converted = _read_one(annotation, place, reading)
+        converted = _plain_record(annotation, reading) if plain else None
+        if converted is None:
+            converted = _read_one(annotation, f"{source}: annotation #{position}", reading)
+            reading.careful.add(id(target))
         if converted is not None:
             target += converted
             read += 1
@@ -147,6 +153,49 @@ def _read_annotations(annotations: list, targets: dict, reading: _Reading) -> in
         report.add("annotation of an image missing from images, skipped", len(positions),
                    [f"{source}: annotation #{p} (image_id {image_id!r})" for p in positions[:5]])
     return read
+
+
+_KEYS = (int, str, float)  # the types of an id
+_PLAIN_VALUES = frozenset((str, bool, int, float, type(None)))  # attribute values that need no checks
+
+
+def _plain_record(annotation, reading: _Reading) -> list[dict] | None:
+    """The annotation of a common record (in mode ``None``: a named category, polygons or a box, flat
+    attributes; no keypoints, rotation, crowd flag or RLE mask), read as :func:`_from_coco` reads
+    it; None for any other record (read by :func:`_read_one`, which reports what it skips)."""
+    keypoints = annotation.keypoints
+    if (annotation.segments_info is not None or not (keypoints is None or (type(keypoints) is list and not keypoints))
+            or annotation.iscrowd == 1 or not _unrotated(annotation.rotation)):
+        return None
+    category, attributes, segmentation = _category_of(annotation, reading), annotation.attributes, \
+        annotation.segmentation
+    if category is None or type(category.value) is not str or not category.value \
+            or not (segmentation is None or type(segmentation) is list) or not _flat(attributes, reading.owned):
+        return None
+    shape = _shape_by_content(segmentation, annotation.bbox, (0, 0))
+    if shape is None:
+        return None
+    out = {"value": category.value, "points": shape[1], "type": shape[0],
+           "attributes": [{"key": key, "value": value} for key, value in attributes.items()]
+           if type(attributes) is dict else []}
+    if _loose_box(annotation, out):
+        out["attributes"].append({"key": COCO_BBOX, "value": list(annotation.bbox)})
+    return [out]
+
+
+def _unrotated(rotation: object) -> bool:
+    return rotation is None or (type(rotation) in (int, float) and rotation == 0)
+
+
+def _flat(attributes: object, from_json: bool) -> bool:
+    """No attributes (or not an object: none read), or string keys (as JSON's are) with plain values."""
+    return type(attributes) is not dict or (set(map(type, attributes.values())) <= _PLAIN_VALUES
+                                            and (from_json or all(type(key) is str for key in attributes)))
+
+
+def _category_of(annotation, reading: _Reading) -> CocoCategory | None:
+    category_id = annotation.category_id
+    return reading.categories.get(category_id) if isinstance(category_id, (int, str)) else None
 
 
 def _read_one(annotation, place: str, reading: _Reading) -> list[dict] | None:
@@ -368,8 +417,7 @@ def _from_coco(annotation, reading: _Reading, size: tuple[int, int]) -> list[dic
     (a SkippedRecord for a record whose RLE mask does not fit its image)."""
     if annotation.segments_info is not None:
         return PANOPTIC
-    category_id = annotation.category_id
-    category = reading.categories.get(category_id) if isinstance(category_id, (int, str)) else None
+    category = _category_of(annotation, reading)
     if category is None:
         return "annotation with an unknown category_id, skipped"
     if not category.value:

@@ -7,7 +7,8 @@ import numpy as np
 
 from .errors import FormatError
 from .geometry import box_corners, outer_bounds, python_round
-from .tasks import AnnotationTable, derived_column, labelled_keypoints
+from .table import AnnotationTable, derived_column
+from .tasks import labelled_keypoints
 
 
 @derived_column

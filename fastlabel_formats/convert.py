@@ -1,5 +1,5 @@
 """Any format to any format, always through FastLabel tasks (the hub), by the format registry
-(:mod:`fastlabel_formats.formats`)."""
+(:mod:`fastlabel_formats.formats`); :func:`read_tables` hands the engine the readers' own rows."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from . import formats
 from .errors import FormatError
 from .files import write_atomic
 from .report import ConversionReport
+from .table_readers import TableSource, collecting, table_source
 from .targets import TargetOptions, export_targets, target_name
 from .yolo_layout import image_size
 
@@ -43,6 +44,15 @@ def read_tasks(source: str | os.PathLike[str], source_format: str, *, classes_fi
                         **(options or {}))
     check_not_empty(tasks, source, record.name, report)
     return _sized(tasks, Path(images), report) if images is not None else tasks
+
+
+def read_tables(source: str | os.PathLike[str], source_format: str, **options) -> TableSource:
+    """What :func:`read_tasks` reads (the same arguments), as a source that :func:`write_tasks`
+    converts from the readers' own rows (see :mod:`fastlabel_formats.table_readers`): ``convert``'s
+    way. Its tasks are the reader's: write it as read."""
+    with collecting() as vouched:
+        tasks = read_tasks(source, source_format, **options)
+    return table_source(tasks, vouched)
 
 
 def check_not_empty(tasks: list[dict], source: str | os.PathLike[str], source_format: str,
@@ -117,6 +127,8 @@ def write_tasks(tasks: object, target_format: str, output_dir: str | os.PathLike
 
 def video_frame_counts(tasks: object) -> dict[str, int]:
     """``{task name: frameCount}`` of the video tasks of a task list (none for other inputs)."""
+    if isinstance(tasks, TableSource):
+        tasks = tasks.items
     if not isinstance(tasks, list):
         return {}
     return {task["name"]: task["frameCount"] for task in tasks

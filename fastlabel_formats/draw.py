@@ -17,7 +17,9 @@ from .render import paint_batch
 from .report import ConversionReport
 from .run import PerImageTarget, run_export
 from .runtime import gc_paused
-from .tasks import RING_TYPES, AnnotationTable, checked_task, table_of
+from .table import AnnotationTable, table_of
+from .tasks import checked_task
+from .validation import RING_TYPES
 
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png", ".tif", ".tiff", ".bmp")
 OPACITY_DARK, OPACITY_THIN = 200, 50

@@ -28,7 +28,7 @@ from .geometry import integral_to_int
 from .report import ConversionReport
 from .run import prepared_tables
 from .runtime import gc_paused
-from .tasks import AnnotationTable
+from .table import AnnotationTable
 from .yolo_import import LINE_READERS, line_kind, yolo_classes
 
 SCORE = "score"

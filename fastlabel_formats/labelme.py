@@ -21,8 +21,9 @@ from .report import ConversionReport
 from .run import PerImageTarget, prepared_tables, run_export
 from .runtime import gc_paused
 from .selection import Policy, apply_policy
-from .tasks import RING_TYPES, AnnotationTable, Frame
-from .validation import is_number
+from .table import AnnotationTable
+from .tasks import Frame
+from .validation import RING_TYPES, is_number
 
 LABELME_VERSION = "4.5.9"
 SHAPE_TYPES = {"polygon": "polygon", "segmentation": "polygon", "bbox": "rectangle",

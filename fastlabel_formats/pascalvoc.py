@@ -34,7 +34,8 @@ from .report import ConversionReport
 from .run import PerImageTarget, prepared_tables, run_export
 from .runtime import gc_paused
 from .selection import Policy, apply_policy
-from .tasks import AnnotationTable, Frame, TaskChunk
+from .table import AnnotationTable, TaskChunk
+from .tasks import Frame
 from .yolo_layout import checked_split, link_image, split_of
 
 VOC_TYPES = ("bbox", "polygon")

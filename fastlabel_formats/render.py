@@ -28,7 +28,8 @@ from .raster import check_image_size, check_raster, exact_windows, fill_rings, f
 from .report import ConversionReport
 from .run import PerImageTarget, run_export
 from .runtime import gc_paused
-from .tasks import AnnotationTable, check_task, checked_task, table_of
+from .table import AnnotationTable, table_of
+from .tasks import check_task, checked_task
 from .validation import RING_TYPES, annotation_problem
 
 DRAWABLE = ("bbox", "polygon", "segmentation")

@@ -15,7 +15,8 @@ from .errors import where
 from .geometry import box_corners, integral_to_int, python_round
 from .report import ConversionReport
 from .source import task_source
-from .tasks import RING_TYPES, annotation_problem, labelled_keypoints
+from .tasks import labelled_keypoints
+from .validation import RING_TYPES, annotation_problem
 
 GRID = 1e-6  # repaired coordinates are snapped to this grid (the 6 decimals the formats keep)
 

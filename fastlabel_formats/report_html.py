@@ -34,8 +34,9 @@ from .report import ConversionReport
 from .report_page import Card, Pictures, Tally, frame_label, render_page
 from .run import Target, prepared_tables, progress_bar
 from .staging import output_file
-from .tasks import RING_TYPES, AnnotationTable, Frame
-from .validation import MALFORMED
+from .table import AnnotationTable
+from .tasks import Frame
+from .validation import MALFORMED, RING_TYPES
 
 THUMBNAIL_SIDE = 256  # pixels, the longer side of every thumbnail
 THUMBNAIL_STROKE = 2  # pixels, the outlines drawn on thumbnails

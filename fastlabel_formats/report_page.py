@@ -16,7 +16,8 @@ from .evaluate import EvaluationResult
 from .report import ConversionReport
 from .report_evaluation import STYLE as EVALUATION_STYLE
 from .report_evaluation import evaluation_section
-from .tasks import AnnotationTable, Frame
+from .table import AnnotationTable
+from .tasks import Frame
 
 EMPTY_IMAGES_LISTED = 1000  # names of images without annotations listed (all are counted)
 CLASSES_SHOWN = 1000  # classes in the chart and the filter (the most frequent)

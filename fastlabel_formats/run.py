@@ -7,9 +7,12 @@ processes a block parses it. Pass 1 (:func:`survey_block`) checks every task and
 counts what later blocks depend on (values and their first colours, frames, COCO records); the
 parent merges the surveys in order and plans each block (first frame, first COCO id). Pass 2
 (:func:`build_block`) cuts a block into chunks of about ``CHUNK_ROWS`` annotations, makes one
-:class:`~fastlabel_formats.tasks.AnnotationTable` per chunk and lets every target turn it into
+:class:`~fastlabel_formats.table.AnnotationTable` per chunk (from a reader's own rows for the
+blocks of a :class:`~fastlabel_formats.table_readers.TableSource`) and lets every target turn it into
 files (per-image formats) or fragments that the parent appends in order (COCO). Nothing is
 written before pass 1 has read the whole input, and the output is byte-identical in every mode.
+A run in this process parses each block of a file once: pass 1 keeps the parsed blocks for pass 2
+while the whole input fits :data:`~fastlabel_formats.table_readers.PARSED_BYTES`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import tasks as tasks_module
+from . import table as table_module
 from .categories import Census
 from .clashes import block_outputs, check_clashes
 from .cluster import is_external
@@ -44,7 +47,9 @@ from .report import ConversionReport, Finding
 from .runtime import gc_paused
 from .source import TaskBlock, TaskSource, task_source
 from .staging import INPUT_ATTRIBUTES, output_folders
-from .tasks import AnnotationTable, Frame, TaskChunk, image_frames, is_video
+from .table import AnnotationTable, TaskChunk
+from .table_readers import block_chunk, parsed_once
+from .tasks import Frame, image_frames, is_video
 from .validation import STRICT_LISTED, report_malformed, strict_failure
 from .video import project_frames
 
@@ -211,7 +216,7 @@ def survey_block(block: TaskBlock, run: RunPlan) -> BlockSurvey:
             for target in run.targets:
                 target.check_task(task, block.source)
         frames += [replace(frame, task=position) for frame in run.frames_of(task)]
-    chunk = TaskChunk(block.source, tasks, frames, geometry=run.geometry)
+    chunk = block_chunk(block, TaskChunk(block.source, tasks, frames, geometry=run.geometry))
     malformed = chunk.table().malformed if any(run.strict) else ()
     return BlockSurvey(census, len(frames), [target.survey(chunk) for target in run.targets],
                        malformed[:STRICT_LISTED], len(malformed), block_outputs(run.targets, frames, block.first_task))
@@ -231,7 +236,7 @@ def _build_block(block: TaskBlock, first_frame: int, plans: list, run: RunPlan) 
     tasks = block.tasks(check=False)  # pass 1 checked them
     for chunk in stream_chunks(block.source, tasks, run.frames_of, run.images_per_chunk, first_frame):
         check_stop()
-        table = chunk.table(run.geometry)
+        table = block_chunk(block, chunk).table(run.geometry)
         for number, (target, report) in enumerate(zip(run.targets, reports)):
             report_malformed(table.malformed, report)
             result, plans[number] = target.build(table, plans[number], report)
@@ -244,7 +249,7 @@ def stream_chunks(source: str, tasks: Iterable[dict], frames_of: Callable[[dict]
                   images: int | None = None, first_frame: int = 0) -> Iterator[TaskChunk]:
     """One chunk per run of consecutive frames holding about ``CHUNK_ROWS`` annotations (and at
     most ``images`` frames); a video task's frames may span chunks."""
-    rows_limit = tasks_module.CHUNK_ROWS
+    rows_limit = table_module.CHUNK_ROWS
     chunk_tasks: list[dict] = []
     chunk_frames: list[Frame] = []
     rows = 0
@@ -351,7 +356,8 @@ def _run(source: TaskSource, targets: Sequence[Target], reports: Sequence[Conver
             survey_run = replace(survey_run, stop=runner.stop_name)
             for target in targets:
                 target.in_order = runner.in_process
-            census, surveys = _survey(runner, _kept(source.blocks(), blocks), survey_run, setup.progress)
+            read = parsed_once(source.blocks()) if runner.in_process else source.blocks()  # parsed once here
+            census, surveys = _survey(runner, _kept(read, blocks), survey_run, setup.progress)
             if not census.tasks:  # an empty dataset is an error, whatever the input
                 raise FormatError(f"{source.name}: holds no tasks; nothing written")
             check_clashes(targets, [s.outputs for s in surveys], lambda index: _task_name(blocks, index))
@@ -503,7 +509,7 @@ def prepared_tables(tasks: object, target: Target, report: ConversionReport, pro
     """In-process, for the ``to_*`` functions: the chunk tables of ``tasks`` for ``target``,
     prepared with the census of the whole input."""
     source = task_source(tasks).replayable()
-    blocks = list(source.blocks())
+    blocks = list(parsed_once(source.blocks()))
     run = run_plan(source.name, [target], [report], project_type, videos, frame_counts)
     with Runner() as runner:
         census, _ = _survey(runner, blocks, replace(run, targets=()), progress=False)
@@ -512,7 +518,7 @@ def prepared_tables(tasks: object, target: Target, report: ConversionReport, pro
     for block in blocks:
         for chunk in stream_chunks(source.name, block.tasks(), run.frames_of, None, first_frame):
             first_frame += len(chunk.frames)
-            table = chunk.table(target.geometry)
+            table = block_chunk(block, chunk).table(target.geometry)
             report_malformed(table.malformed, report)
             yield table
 

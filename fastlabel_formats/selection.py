@@ -10,7 +10,7 @@ import numpy as np
 
 from .columns import bbox_points, degenerate_boxes, has_points, keypoint_boxes, rotations, row_kinds, rows_with_holes
 from .report import ConversionReport
-from .tasks import AnnotationTable
+from .table import AnnotationTable
 
 NOT_REPRESENTABLE = "{kind} annotation not representable in {target}"
 WITHOUT_POINTS = "{kind} annotation without points skipped"

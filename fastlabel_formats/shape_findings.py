@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .columns import row_kinds
-from .tasks import AnnotationTable
+from .table import AnnotationTable
 
 AREA_TYPES = ("polygon", "segmentation")
 FEW_VERTICES = "{kind} with a ring of fewer than 3 distinct vertices"

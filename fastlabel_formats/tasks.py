@@ -1,25 +1,15 @@
-"""Reading and checking FastLabel tasks, and the columnar table of their annotations."""
+"""Reading and checking FastLabel task JSON: the tasks, their frames and their annotations' points
+(the columnar table of the annotations is :mod:`~fastlabel_formats.table`)."""
 
 from __future__ import annotations
 
-import functools
 import os
-from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from itertools import chain, repeat
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import repeat
 
-import numpy as np
-
-from . import validation
 from .errors import FormatError, where
 from .files import json_list
-from .geometry import Rings
-from .report import EXAMPLES_KEPT, ConversionReport
-from .validation import FLAT_COORDINATES as FLAT_COORDINATES
-from .validation import RING_TYPES, annotation_problem, quick_problem
-from .validation import layout_problem as layout_problem
 
 
 @dataclass(frozen=True)
@@ -118,51 +108,6 @@ def image_frames(tasks: list[dict]) -> list[Frame]:
     ]
 
 
-CHUNK_ROWS = 2048
-
-
-@dataclass
-class TaskChunk:
-    """The tasks and frames of one chunk before they become a table (``frames[i].task`` indexes
-    ``tasks``; ``first_frame`` is the index of the first frame in the whole run)."""
-
-    source: str
-    tasks: list[dict]
-    frames: list[Frame]
-    first_frame: int = 0
-    geometry: frozenset = RING_TYPES  # the types whose geometry the table holds
-    _table: AnnotationTable | None = field(default=None, repr=False)
-
-    def table(self, geometry: Iterable[str] | None = None) -> AnnotationTable:
-        """The annotation table of this chunk (validated geometry of the ``geometry`` types, by
-        default the chunk's; built once for those)."""
-        if geometry is not None and frozenset(geometry) != self.geometry:
-            return gather(self.tasks, self.frames, self.source, geometry, self.first_frame)
-        if self._table is None:
-            self._table = gather(self.tasks, self.frames, self.source, self.geometry, self.first_frame)
-        return self._table
-
-    def frame_annotations(self) -> Iterator[tuple[Frame, list[dict]]]:
-        """Every frame with the annotations of its task."""
-        for frame in self.frames:
-            yield frame, self.tasks[frame.task].get("annotations", ())
-
-
-def table_of(tasks: list[dict], source: str, geometry: Iterable[str] = RING_TYPES) -> AnnotationTable:
-    """The table of whole image tasks (one frame each)."""
-    return gather(tasks, image_frames(tasks), source, geometry)
-
-
-def derived_column(compute: Callable[[AnnotationTable], Any]) -> Callable[[AnnotationTable], Any]:
-    """``compute(table)`` computed once per table and cached in it (by the function's name)."""
-
-    @functools.wraps(compute)
-    def column(table: AnnotationTable) -> Any:
-        return table.cached(compute.__name__, compute)
-
-    return column
-
-
 def labelled_keypoints(annotation: dict) -> list[dict]:
     """The keypoints of a pose annotation that carry a value (invisible ones included)."""
     return [k for k in annotation.get("keypoints") or () if isinstance(k, dict) and k.get("value")]
@@ -177,169 +122,3 @@ def frame_points(annotation: dict, key: str | None) -> object:
         return None
     entry = points.get(key)
     return entry.get("value") if isinstance(entry, dict) else None
-
-
-@dataclass(frozen=True)
-class AnnotationTable:
-    """The annotations of a chunk of frames (whole images, or frames of video tasks), one row each,
-    with their validated geometry: self-contained and picklable, the unit of work of every target.
-
-    ``rings`` holds one shape per row: bbox (its two corners), polygon, line and keypoint
-    (one ring), segmentation (every ring, holes flagged); other types have no rings.
-    ``annotations`` is the object column (value, attributes, keypoints, colour and other keys);
-    derived columns (boxes, bounds, rotations, …) are computed once and cached in ``derived``.
-    ``first_frame`` is the index of the first frame in the whole run (COCO image ids).
-    """
-
-    source: str
-    frames: list[Frame]
-    frame: np.ndarray
-    index: np.ndarray
-    kinds: list[str]
-    annotations: list[dict]
-    points: list
-    rings: Rings
-    first_frame: int = 0
-    malformed: tuple = ()  # (place, problem) of each annotation left out (see validation)
-    derived: dict = field(default_factory=dict, compare=False, repr=False)
-
-    def cached(self, name: str, compute: Callable[[AnnotationTable], object]) -> Any:
-        """The derived column ``name``, computed by ``compute(table)`` the first time."""
-        if name not in self.derived:
-            self.derived[name] = compute(self)
-        return self.derived[name]
-
-    def __len__(self) -> int:
-        return len(self.kinds)
-
-    @property
-    def is_video(self) -> bool:
-        """True when the frames are frames of video tasks."""
-        return any(frame.key is not None for frame in self.frames)
-
-    def place(self, row: int) -> str:
-        """Where row ``row`` came from, for messages."""
-        frame = self.frames[self.frame[row]]
-        text = where(self.source, frame.name, int(self.index[row]), self.kinds[row])
-        return text if frame.key is None else f"{text} frame {frame.key}"
-
-    def with_shapes(self, rows: list[int], kind: str, points: list) -> AnnotationTable:
-        """A new table whose ``rows`` are of ``kind`` with ``points`` (rings rebuilt, nothing cached)."""
-        ring_counts = np.diff(self.rings.shape_ring_offsets).tolist()
-        geometry = {k for k, count in zip(self.kinds, ring_counts) if count} | {kind}  # the kinds with rings
-        kinds, row_points = list(self.kinds), list(self.points)
-        for row, shape in zip(rows, points):
-            kinds[row], row_points[row] = kind, shape
-        return replace(self, kinds=kinds, points=row_points,
-                       rings=_batch_rings(kinds, row_points, frozenset(geometry)), derived={})
-
-    def sizeless(self, report: ConversionReport, consequence: str) -> list[bool]:
-        """Per frame whether it has no width or height; each such frame reported (``consequence``:
-        what the target does with it)."""
-        flags = [not (frame.width and frame.height) for frame in self.frames]
-        for frame, flag in zip(self.frames, flags):
-            if flag:
-                report.note(f"image with width or height 0 {consequence}", where(self.source, frame.name))
-        return flags
-
-    def rows_mask(self, rows: np.ndarray) -> np.ndarray:
-        """A boolean mask over the rows, True at the given row indices."""
-        mask = np.zeros(len(self), bool)
-        mask[rows] = True
-        return mask
-
-    def note(self, report: ConversionReport, rows: np.ndarray, problem: str) -> None:
-        """Record ``problem`` (``{kind}`` and ``{target}`` filled in) for the rows of a boolean mask."""
-        by_message: dict[str, list[int]] = {}
-        for row in np.flatnonzero(rows).tolist():
-            by_message.setdefault(problem.format(kind=self.kinds[row], target=report.target), []).append(row)
-        for message, message_rows in by_message.items():
-            report.add(message, len(message_rows), [self.place(r) for r in message_rows[:EXAMPLES_KEPT]])
-
-
-def gather(
-    tasks: list[dict], frames: list[Frame], source: str, geometry: Iterable[str] = RING_TYPES, first_frame: int = 0
-) -> AnnotationTable:
-    """The table of all annotations of ``frames``, with the rings of the ``geometry`` types.
-
-    Malformed annotations (type, value, points, rotation or keypoints) are left out and listed
-    in the table's ``malformed``.
-    """
-    per_frame = [tasks[f.task].get("annotations", ()) for f in frames]
-    counts = np.fromiter(map(len, per_frame), np.int64, len(per_frame))
-    annotations = list(chain.from_iterable(per_frame))
-    frame = np.repeat(np.arange(len(frames), dtype=np.int64), counts)
-    index = np.arange(len(annotations), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    row_kinds = [a.get("type") for a in annotations]
-    if any(frame.key is not None for frame in frames):
-        keys = [frames[f].key for f in frame.tolist()]
-        points = [frame_points(a, key) for a, key in zip(annotations, keys)]
-    else:
-        points = [a.get("points") for a in annotations]
-    table = AnnotationTable(source, frames, frame, index, row_kinds, annotations, points, _EMPTY_RINGS, first_frame)
-    geometry = frozenset(geometry) & RING_TYPES
-    if not any(map(quick_problem, row_kinds, annotations, points)):
-        try:
-            return replace(table, rings=_batch_rings(row_kinds, points, geometry))
-        except (TypeError, ValueError, OverflowError, _Malformed):
-            pass  # some coordinates are not numbers or not in pairs: find which
-    table = _without_malformed(table, geometry)
-    return replace(table, rings=_batch_rings(table.kinds, table.points, geometry))
-
-
-def _without_malformed(table: AnnotationTable, geometry: frozenset) -> AnnotationTable:
-    """The table without its malformed rows, their places and problems kept in ``malformed``."""
-    problems = [annotation_problem(k, a, p, geometry) for k, a, p in zip(table.kinds, table.annotations, table.points)]
-    bad = [row for row, problem in enumerate(problems) if problem]
-    keep = np.ones(len(table), bool)
-    keep[bad] = False
-    rows = np.flatnonzero(keep).tolist()
-    return replace(table, frame=table.frame[keep], index=table.index[keep], kinds=[table.kinds[r] for r in rows],
-                   annotations=[table.annotations[r] for r in rows], points=[table.points[r] for r in rows],
-                   malformed=tuple((table.place(row), problems[row]) for row in bad))
-
-
-class _Malformed(Exception):
-    """Internal: the fast path met something only the slow path can name."""
-
-
-_EMPTY_RINGS = Rings(np.zeros((0, 2)), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(0, bool))
-
-
-def _batch_rings(kinds: list, points: list, geometry: frozenset) -> Rings:
-    """Rings of every row (see AnnotationTable); raises on any malformed layout or number."""
-    flat_kinds = geometry - {"segmentation"}
-    segmentation = "segmentation" in geometry
-    row_rings = [
-        ([p] if k in flat_kinds else [r for region in p for r in region] if segmentation and k == "segmentation"
-         else []) if p else []
-        for k, p in zip(kinds, points)
-    ]
-    rings_per_row = np.fromiter(map(len, row_rings), np.int64, len(row_rings))
-    ring_lists = list(chain.from_iterable(row_rings))
-    ring_sizes = np.fromiter(map(len, ring_lists), np.int64, len(ring_lists))
-    ring_kind = np.repeat(np.asarray(kinds, dtype=object), rings_per_row)
-    expected = np.where(ring_kind == "bbox", 4, np.where(ring_kind == "keypoint", 2, -1))
-    if (ring_sizes % 2).any() or ((expected >= 0) & (ring_sizes != expected)).any() \
-            or (ring_sizes > 2 * validation.MAX_RING_VERTICES).any():
-        raise _Malformed
-    values = np.frombuffer(array("d", list(chain.from_iterable(ring_lists))), np.float64)
-    if not np.isfinite(values).all():
-        raise _Malformed
-    point_offsets = np.zeros(len(ring_lists) + 1, np.int64)
-    np.cumsum(ring_sizes // 2, out=point_offsets[1:])
-    shape_offsets = np.zeros(len(kinds) + 1, np.int64)
-    np.cumsum(rings_per_row, out=shape_offsets[1:])
-    return Rings(values.reshape(-1, 2), point_offsets, shape_offsets, _hole_flags(kinds, points, ring_kind))
-
-
-def _hole_flags(kinds: list, points: list, ring_kind: np.ndarray) -> np.ndarray:
-    """True for every ring that is not the first ring of its segmentation region."""
-    holes = ring_kind == "segmentation"
-    if holes.any():
-        region_sizes = [len(region) for k, p in zip(kinds, points) if k == "segmentation" and p for region in p]
-        if 0 in region_sizes:
-            raise _Malformed  # an empty region
-        first = np.concatenate([[0], np.cumsum(region_sizes)[:-1]])
-        holes[np.flatnonzero(holes)[first]] = False
-    return holes.astype(bool)

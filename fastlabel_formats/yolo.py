@@ -37,7 +37,8 @@ from .report import ConversionReport
 from .run import PerImageTarget, prepared_tables, run_export, write_text_file
 from .runtime import gc_paused
 from .selection import Policy, apply_policy
-from .tasks import AnnotationTable, Frame, TaskChunk, labelled_keypoints
+from .table import AnnotationTable, TaskChunk
+from .tasks import Frame, labelled_keypoints
 from .yolo_import import yolo_tasks as yolo_tasks  # the module's other verbs
 from .yolo_import import yolo_to_fastlabel as yolo_to_fastlabel
 from .yolo_layout import (

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain
+from math import isfinite
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from .errors import FormatError
 from .files import read_text
 from .report import ConversionReport
 from .runtime import gc_paused
+from .table_readers import vouch
 from .yolo_layout import (
     DataYaml,
     PoseShape,
@@ -121,9 +124,43 @@ def yolo_label_annotations(path: Path, size: tuple[int, int], classes: dict, kin
     """The annotations of one label file (blank lines ignored, any whitespace separates);
     each line that is no label of ``kind`` is reported with its file and line number."""
     tally = tally if tally is not None else LabelTally()
+    lines = [line.split() for line in read_text(path, "the label file").removeprefix("\ufeff").splitlines()]
+    annotations = None if pose is not None else box_file_annotations(lines, size, classes, kind)
+    if annotations is not None:
+        tally.lines += len(annotations)
+    else:
+        annotations = _line_annotations(lines, path, size, classes, kind, report, pose, tally)
+    tally.annotations += len(annotations)
+    return annotations
+
+
+def box_file_annotations(lines: list[list[str]], size: tuple[int, int], classes: dict, kind: str
+                         ) -> list[dict] | None:
+    """The bbox annotations of a file whose every label line is a box of a known class, computed
+    for the whole file at once (as :func:`_box` does line by line); None for any other file."""
+    rows = [tokens for tokens in lines if tokens]
+    if kind != "bbox" or any(len(tokens) != 5 or tokens[0] not in classes for tokens in rows):
+        return None
+    try:
+        values = np.array(list(map(float, chain.from_iterable(tokens[1:] for tokens in rows))), np.float64)
+        values = values.reshape(-1, 4)
+    except ValueError:
+        return None
+    width, height = float(size[0]), float(size[1])
+    with np.errstate(all="ignore"):
+        cx, cy, w, h = width * values[:, 0], height * values[:, 1], width * values[:, 2], height * values[:, 3]
+        boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+    if not (np.isfinite(values).all() and np.isfinite(boxes).all()):
+        return None  # the line-by-line reading names the lines
+    return [{"value": classes[tokens[0]], "points": points, "type": "bbox"}
+            for tokens, points in zip(rows, boxes.tolist())]
+
+
+def _line_annotations(lines: list[list[str]], path: Path, size: tuple[int, int], classes: dict, kind: str,
+                      report: ConversionReport, pose: PoseShape | None, tally: LabelTally) -> list[dict]:
+    """The annotations of a file's lines read one by one, each line that is skipped reported."""
     annotations = []
-    for number, line in enumerate(read_text(path, "the label file").removeprefix("\ufeff").splitlines(), 1):
-        tokens = line.split()
+    for number, tokens in enumerate(lines, 1):
         if not tokens:
             continue
         tally.lines += 1
@@ -134,7 +171,6 @@ def yolo_label_annotations(path: Path, size: tuple[int, int], classes: dict, kin
             report.note(problem, f"{path}: line {number}")
             continue
         annotations.append(made)
-    tally.annotations += len(annotations)
     return annotations
 
 
@@ -148,7 +184,7 @@ def _line_annotation(tokens: list[str], size: tuple[int, int], classes: dict, ki
     if tokens[0] not in classes:
         return {}, "class id missing from the classes file, line skipped"
     actual = line_kind(kind, len(values), pose)
-    if actual is None or not all(np.isfinite(values)):
+    if actual is None or not all(map(isfinite, values)):
         what = "pose" if pose is not None else "box or polygon" if kind == "bbox" else kind
         return {}, f"line without the values of a {what} label, skipped"
     try:
@@ -156,12 +192,18 @@ def _line_annotation(tokens: list[str], size: tuple[int, int], classes: dict, ki
             if actual == "pose":
                 return pose_annotation(classes[tokens[0]], values, size, pose), ""
             points, extra = LINE_READERS[actual](values, *size)
-        finite = np.isfinite(np.asarray(points, np.float64)).all() and np.isfinite(extra.get("rotation", 0))
+        finite = _all_finite(points) and isfinite(extra.get("rotation", 0))
     except OverflowError:  # round(inf) of a polygon coordinate
         finite = False
     if not finite:
         return {}, "line whose values overflow the image size, skipped"
     return {"value": classes[tokens[0]], "points": points, "type": FASTLABEL_TYPES[actual], **extra}, ""
+
+
+def _all_finite(points: list) -> bool:
+    """Every coordinate of a box's or a polygon's points is finite."""
+    flat = points[0][0] if points and type(points[0]) is list else points
+    return all(map(isfinite, flat))
 
 
 @dataclass
@@ -181,7 +223,24 @@ def _label_of(image: Path) -> Path | None:
 
 
 def _labels_under(folder: Path, classes_file: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.txt") if p.is_file() and p.resolve() != classes_file)
+    """The ``.txt`` files under ``folder`` but the classes file."""
+    classes = _file_key(classes_file)
+    return sorted(p for p in folder.rglob("*.txt") if p.is_file() and not _is_classes_file(p, classes_file, classes))
+
+
+def _is_classes_file(path: Path, classes_file: Path, classes: tuple[int, int] | None) -> bool:
+    """Whether ``path`` resolves to the classes file (resolved only when it is that file by device
+    and inode, or when that is unknown)."""
+    return (classes is None or _file_key(path) == classes) and path.resolve() == classes_file
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
+    """The device and inode of a file (one file however it is reached), None when not found."""
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return found.st_dev, found.st_ino
 
 
 def _folder_pairs(folder: Path, classes_file: Path, report: ConversionReport) -> Pairs:
@@ -207,14 +266,15 @@ def _image_folder_pairs(folder: Path, classes_file: Path, images: Path, report: 
     """The labels under ``folder`` (or its ``annotations/``, our export) matched to the images of
     ``images`` by relative path; images without a label are tasks without annotations."""
     labels_root = folder / "annotations" if (folder / "annotations").is_dir() else folder
-    by_stem: dict[str, Path] = {}
+    by_stem: dict[str, tuple[str, Path]] = {}  # path without extension -> (task name, image)
     for image in images_under(images):
-        stem = image.relative_to(images).with_suffix("").as_posix()
+        relative = image.relative_to(images)
+        stem = relative.with_suffix("").as_posix()
         if stem in by_stem:
             report.note("image whose path without extension another image has (a label names only that), skipped",
-                        f"{image} (kept: {by_stem[stem].name})")
+                        f"{image} (kept: {by_stem[stem][1].name})")
             continue
-        by_stem[stem] = image
+        by_stem[stem] = relative.as_posix(), image
     pairs, orphans, used = Pairs(), [], {}
     labels = _labels_under(labels_root, classes_file)
     for label in labels:
@@ -228,7 +288,7 @@ def _image_folder_pairs(folder: Path, classes_file: Path, images: Path, report: 
                           f"by path (labels/x/a.txt for images/x/a.jpg); check --images")
     _note_orphans(report, orphans)
     pairs.label_files = len(labels)
-    pairs.items = [(image.relative_to(images).as_posix(), image, used.get(stem)) for stem, image in by_stem.items()]
+    pairs.items = [(name, image, used.get(stem)) for stem, (name, image) in by_stem.items()]
     return pairs
 
 
@@ -265,7 +325,12 @@ def _tasks(pairs: Pairs, classes: dict, project_type: str, report: ConversionRep
     if tally.lines and not tally.annotations and tally.mismatched == tally.lines:
         raise FormatError(f"none of the {tally.lines} label line(s) is a label of this dataset (first: "
                           f"{tally.first_problem}); check the classes file and --project-type")
-    return [results[name] for name in sorted(results)]
+    tasks = [results[name] for name in sorted(results)]
+    # lines of boxes, polygons and oriented boxes make well-formed annotations (poses: their keypoints are
+    # not checked here), of string values when the classes are strings
+    plain = pose is None and all(type(value) is str for value in classes.values())
+    vouch(tasks, [plain] * len(tasks))
+    return tasks
 
 
 @gc_paused

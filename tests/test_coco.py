@@ -191,10 +191,10 @@ def test_video_without_frames_is_a_clear_error():
 def test_streamed_file_equals_the_dict_across_chunks(tmp_path, monkeypatch):
     import orjson
 
-    import fastlabel_formats.tasks as tasks_module
+    import fastlabel_formats.table as table_module
     tasks = spec_example_tasks() * 3
     expected = orjson.dumps(to_coco(tasks))
-    monkeypatch.setattr(tasks_module, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(table_module, "CHUNK_ROWS", 2)
     export_coco(tasks, tmp_path)
     assert (tmp_path / "annotations.json").read_bytes() == expected
     assert [a["id"] for a in to_coco(tasks)["annotations"]] == list(range(1, 13))

@@ -115,12 +115,12 @@ def test_a_track_that_leaves_and_re_enters_round_trips(tmp_path):
 
 
 def test_video_tasks_spanning_chunks_and_workers_write_the_same_files(tmp_path, monkeypatch):
-    from fastlabel_formats import tasks as tasks_module
+    from fastlabel_formats import table as table_module
 
     videos = [video_task(), dict(video_task(), name="b.mp4")]
     counts = {"clips/a.mp4": 8, "b.mp4": 9}
     cvat.export_cvat(videos, tmp_path / "one", project_type="video_bbox", frame_counts=counts)
-    monkeypatch.setattr(tasks_module, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(table_module, "CHUNK_ROWS", 3)
     cvat.export_cvat(videos, tmp_path / "two", project_type="video_bbox", frame_counts=counts, jobs=2)
     for name in ("clips/a.xml", "b.xml"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()

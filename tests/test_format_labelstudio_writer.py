@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fastlabel_formats import ConversionReport
-from fastlabel_formats import tasks as tasks_module
+from fastlabel_formats import table as table_module
 from fastlabel_formats.formats.labelstudio import export_labelstudio, to_labelstudio
 
 coordinate = st.floats(0, 500, allow_nan=False)
@@ -58,14 +58,14 @@ def task_lists(draw) -> list[dict]:
 def test_the_file_holds_the_records_wherever_chunks_are_cut(tasks, chunk_rows):
     report = ConversionReport("labelstudio")
     records = to_labelstudio(tasks, report=report)
-    original = tasks_module.CHUNK_ROWS
-    tasks_module.CHUNK_ROWS = chunk_rows
+    original = table_module.CHUNK_ROWS
+    table_module.CHUNK_ROWS = chunk_rows
     try:
         with tempfile.TemporaryDirectory() as folder:
             written = export_labelstudio(tasks, Path(folder) / "out")
             data = Path(written.files[0]).read_bytes()
     finally:
-        tasks_module.CHUNK_ROWS = original
+        table_module.CHUNK_ROWS = original
     assert data == orjson.dumps(records)
     assert {k: f.count for k, f in written.findings.items()} == {
         k: f.count for k, f in report.findings.items()}

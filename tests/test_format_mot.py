@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from fastlabel_formats import ConversionReport, FormatError
-from fastlabel_formats import tasks as tasks_module
+from fastlabel_formats import table as table_module
 from fastlabel_formats.formats.mot import (
     FORMAT,
     MOT_CLASSES,
@@ -143,7 +143,7 @@ def test_bad_lines_cost_that_line_only(tmp_path):
 
 
 def test_video_frame_tables_write_what_whole_task_tables_write(tmp_path, monkeypatch):
-    monkeypatch.setattr(tasks_module, "CHUNK_ROWS", 3)  # a sequence's frames span several tables
+    monkeypatch.setattr(table_module, "CHUNK_ROWS", 3)  # a sequence's frames span several tables
     tasks = [{**task("v/a.mp4", 64, 48, track("car", {k: [k, k, k + 10, k + 8] for k in (1, 3, 4, 9)}, 4),
                      track("dog", {2: [0, 0, 5, 5]})), "fps": 30, "frameCount": 10},
              {**task("v/b.mp4", 64, 48, track("car", {2: [0, 0, 5, 5]}, 1)), "fps": 30, "frameCount": 3}]

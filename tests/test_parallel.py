@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import ann, task
 
-import fastlabel_formats.tasks as tasks_module
+import fastlabel_formats.table as table_module
 from fastlabel_formats import FormatError, export_coco, export_labelme, export_pascalvoc, export_yolo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -25,7 +25,7 @@ def tree(folder: Path) -> dict[str, bytes]:
 def test_two_jobs_write_the_same_files(tmp_path, monkeypatch, export):
     tasks = make_tasks(40, 12, seed=3)
     tasks[5]["annotations"].append(ann("circle", "c", [1, 1, 2]))
-    monkeypatch.setattr(tasks_module, "CHUNK_ROWS", 50)  # about 10 chunks
+    monkeypatch.setattr(table_module, "CHUNK_ROWS", 50)  # about 10 chunks
     one = export(tasks, tmp_path / "one")
     two = export(tasks, tmp_path / "two", jobs=2)
     assert tree(tmp_path / "one") == tree(tmp_path / "two")
@@ -36,7 +36,7 @@ def test_two_jobs_write_the_same_files(tmp_path, monkeypatch, export):
 def test_a_worker_error_is_raised_in_the_caller(tmp_path, monkeypatch):
     tasks = [task(f"t{i}.jpg", 10, 10, ann("bbox", "a", [0, 0, 5, 5])) for i in range(12)]
     tasks[9]["annotations"].append(ann("circle", "c", [1, 1, 2]))
-    monkeypatch.setattr(tasks_module, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(table_module, "CHUNK_ROWS", 2)
     for export in (export_coco, export_yolo, export_pascalvoc):  # labelme writes circles
         with pytest.raises(FormatError, match=r"task 't9.jpg' annotation #1 \(circle\)"):
             export(tasks, tmp_path / export.__name__, jobs=2, strict=True)

@@ -115,16 +115,16 @@ def test_yolo_segmentation_lines_are_the_outer_rings(tasks):
 
 @given(st.lists(task_lists(), min_size=1, max_size=4), st.integers(1, 6))
 def test_chunked_conversion_equals_one_chunk(task_groups, chunk_rows):
-    import fastlabel_formats.tasks as tasks_module
+    import fastlabel_formats.table as table_module
 
     tasks = [dict(group[0], name=f"t{i}.jpg") for i, group in enumerate(task_groups)]
     converters = (to_coco, to_yolo, to_pascalvoc, to_labelme)
     whole = [orjson.dumps(convert(tasks)) for convert in converters]
-    saved, tasks_module.CHUNK_ROWS = tasks_module.CHUNK_ROWS, chunk_rows
+    saved, table_module.CHUNK_ROWS = table_module.CHUNK_ROWS, chunk_rows
     try:
         chunked = [orjson.dumps(convert(tasks)) for convert in converters]
     finally:
-        tasks_module.CHUNK_ROWS = saved
+        table_module.CHUNK_ROWS = saved
     assert chunked == whole
 
 

@@ -18,7 +18,8 @@ from fastlabel_formats import checks
 from fastlabel_formats.report import ConversionReport
 from fastlabel_formats.run import prepared_tables
 from fastlabel_formats.shape_findings import FEW_VERTICES, shape_problems
-from fastlabel_formats.tasks import RING_TYPES, table_of
+from fastlabel_formats.table import table_of
+from fastlabel_formats.validation import RING_TYPES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import fastlabel_formats.source as source_module
-import fastlabel_formats.tasks as tasks_module
+import fastlabel_formats.table as table_module
 from fastlabel_formats import FormatError, export_coco, export_image_with_annotations, export_yolo, to_coco
 from fastlabel_formats.source import element_cut, task_source, top_level_ends
 from fastlabel_formats.targets import TargetOptions, export_targets
@@ -62,7 +62,7 @@ def export_all(tasks: object, out: Path, run: str, jobs: int = 1) -> dict[str, b
 def small_blocks(monkeypatch):
     """Make the JSON array reader cut files of a few KB into many blocks."""
     monkeypatch.setattr(source_module, "BLOCK_BYTES", 512)
-    monkeypatch.setattr(tasks_module, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(table_module, "CHUNK_ROWS", 7)
 
 
 @pytest.mark.parametrize("run", list(TARGET_RUNS))
@@ -74,7 +74,7 @@ def test_every_input_kind_writes_the_same_bytes_on_the_sample_project(tmp_path, 
 
 
 def test_spawned_workers_write_the_same_bytes(tmp_path, monkeypatch):
-    monkeypatch.setattr(tasks_module, "CHUNK_ROWS", 5)  # read in the parent only: chunks are cut there
+    monkeypatch.setattr(table_module, "CHUNK_ROWS", 5)  # read in the parent only: chunks are cut there
     tasks = orjson.loads((SAMPLE / "tasks.json").read_bytes()) * 3
     tasks = [{**t, "name": f"{n}/{t['name']}"} for n, t in enumerate(tasks)]
     tasks.append(task("empty.jpg", 10, 10))
@@ -110,14 +110,14 @@ projects = st.lists(st.lists(shape, max_size=5), min_size=1, max_size=8).map(
 @given(projects, st.integers(1, 9))
 def test_generated_projects_write_the_same_bytes_from_every_input_kind(tmp_path_factory, tasks, chunk_rows):
     folder = tmp_path_factory.mktemp("generated")
-    original = tasks_module.CHUNK_ROWS, source_module.BLOCK_BYTES
-    tasks_module.CHUNK_ROWS, source_module.BLOCK_BYTES = chunk_rows, 256
+    original = table_module.CHUNK_ROWS, source_module.BLOCK_BYTES
+    table_module.CHUNK_ROWS, source_module.BLOCK_BYTES = chunk_rows, 256
     try:
         expected = export_all(tasks, folder / "expected", "plain")
         for kind, source in write_inputs(tasks, folder / "inputs").items():
             assert export_all(source, folder / kind, "plain") == expected, kind
     finally:
-        tasks_module.CHUNK_ROWS, source_module.BLOCK_BYTES = original
+        table_module.CHUNK_ROWS, source_module.BLOCK_BYTES = original
 
 
 def video_tasks() -> list[dict]:
@@ -127,7 +127,7 @@ def video_tasks() -> list[dict]:
 
 
 def test_video_projects_stream_and_spawn_alike(tmp_path, monkeypatch):
-    monkeypatch.setattr(tasks_module, "CHUNK_ROWS", 3)  # a video's frames span several tables
+    monkeypatch.setattr(table_module, "CHUNK_ROWS", 3)  # a video's frames span several tables
     counts = {"v/a.mp4": 10, "v/empty.mp4": 2, "v/b.mp4": 3}
     tasks = video_tasks()
     options = TargetOptions(project_type="video_bbox")
@@ -241,7 +241,7 @@ def test_images_of_drawn_tasks_without_files_are_reported(tmp_path):
 
 def test_a_dask_local_cluster_writes_the_same_bytes(tmp_path, monkeypatch):
     pytest.importorskip("distributed")
-    monkeypatch.setattr(tasks_module, "CHUNK_ROWS", 5)
+    monkeypatch.setattr(table_module, "CHUNK_ROWS", 5)
     monkeypatch.setattr(source_module, "BLOCK_ROWS", 12)  # several blocks for two workers
     tasks = orjson.loads((SAMPLE / "tasks.json").read_bytes()) * 4
     tasks = [{**t, "name": f"{n}/{t['name']}"} for n, t in enumerate(tasks)]
@@ -322,8 +322,8 @@ def test_generated_projects_write_the_same_bytes_in_every_mode(tmp_path_factory,
     runs = {"image": (images, ("coco", "yolo", "voc", "labelme", "semantic", "instance"), TargetOptions(), None),
             "video": (videos, ("coco", "yolo", "voc"), TargetOptions(project_type="video_bbox"),
                       {t["name"]: 6 for t in videos})}
-    original = tasks_module.CHUNK_ROWS, source_module.BLOCK_ROWS
-    tasks_module.CHUNK_ROWS, source_module.BLOCK_ROWS = chunk_rows, 4 * chunk_rows  # the parent cuts blocks
+    original = table_module.CHUNK_ROWS, source_module.BLOCK_ROWS
+    table_module.CHUNK_ROWS, source_module.BLOCK_ROWS = chunk_rows, 4 * chunk_rows  # the parent cuts blocks
     try:
         for name, (tasks, targets, options, counts) in runs.items():
             outputs = []
@@ -334,7 +334,7 @@ def test_generated_projects_write_the_same_bytes_in_every_mode(tmp_path_factory,
                 outputs.append(tree(out))
             assert outputs[0] == outputs[1] == outputs[2], name
     finally:
-        tasks_module.CHUNK_ROWS, source_module.BLOCK_ROWS = original
+        table_module.CHUNK_ROWS, source_module.BLOCK_ROWS = original
 
 
 def test_a_failing_parallel_coco_export_leaves_no_part_files(tmp_path, monkeypatch):

@@ -35,7 +35,7 @@ from ..report import ConversionReport
 from ..run import prepared_tables, run_export
 from ..runtime import gc_paused
 from ..selection import report_selection, select
-from ..tasks import AnnotationTable, TaskChunk
+from ..table import AnnotationTable, TaskChunk
 from . import Format, Option
 
 SCORE = "score"

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import numpy as np
 
 from ..columns import bbox_points, rotations, row_kinds, value_codes
@@ -41,9 +42,11 @@ from ..run import PerImageTarget, prepared_tables, run_export
 from ..runtime import gc_paused
 from ..selection import Policy, apply_policy
 from ..source import task_source
-from ..tasks import AnnotationTable, Frame, TaskChunk
+from ..table import AnnotationTable, TaskChunk
+from ..tasks import Frame
 from ..yolo_layout import image_size
 from . import Format
+from .plain_numbers import row_texts
 
 HEADERS = ("imagesource", "gsd")
 LABELS = "labelTxt"
@@ -67,10 +70,14 @@ DEGENERATE = "DOTA quadrilateral of zero width or height read as a polygon"
 def dota_lines(text: str) -> tuple[list[dict], list[tuple[list[str], str, bool | None, int]], list[int]]:
     """The header metadata, the object lines ``(8 coordinate strings, class, difficult or None, line
     number)`` and the numbers of the other lines of one label file."""
+    lines = text.splitlines()
+    fields = [line.split() for line in lines]
+    if all(len(row) == 10 and row[9] in ("0", "1") for row in fields):  # object lines only, all flagged
+        return [], [(row[:8], row[8], row[9] == "1", number) for number, row in enumerate(fields, 1)], []
     metadata: list[dict] = []
     objects: list[tuple] = []
     bad: list[int] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(lines, 1):
         fields = line.split()
         if len(fields) in (9, 10) and (len(fields) == 9 or fields[9] in ("0", "1")):
             objects.append((fields[:8], fields[8], None if len(fields) == 9 else fields[9] == "1", number))
@@ -85,12 +92,34 @@ def dota_lines(text: str) -> tuple[list[dict], list[tuple[list[str], str, bool |
 def coordinate_array(fields: list[list[str]]) -> np.ndarray:
     """``(n, 8)`` numbers of the coordinate strings of ``n`` lines; a row of NaN for a line whose
     coordinates are not all finite numbers."""
-    try:
-        numbers = np.array(fields, dtype=np.float64).reshape(-1, 8)
-    except ValueError:
-        numbers = np.array([_floats(row) for row in fields], dtype=np.float64).reshape(-1, 8)
+    numbers = _json_numbers(fields)
+    if numbers is None:
+        try:
+            numbers = np.array(fields, dtype=np.float64).reshape(-1, 8)
+        except ValueError:
+            numbers = np.array([_floats(row) for row in fields], dtype=np.float64).reshape(-1, 8)
     numbers[~np.isfinite(numbers).all(axis=1)] = np.nan
     return numbers
+
+
+_DECODE_FLOATS = msgspec.json.Decoder(list[float]).decode  # correctly rounded, as float() and numpy are
+
+
+def _json_numbers(fields: list[list[str]]) -> np.ndarray | None:
+    """``(n, 8)`` numbers of the coordinate strings when all are JSON numbers below 2**53 in size
+    (read in one call, as numpy reads them); else None."""
+    if not fields:
+        return None
+    text = "[" + ",".join(map(",".join, fields)) + "]"
+    if "-0," in text or "-0]" in text:  # an integer -0 is decoded as 0, not -0.0
+        return None
+    try:
+        numbers = np.array(_DECODE_FLOATS(text), np.float64)
+    except msgspec.DecodeError:
+        return None
+    if numbers.size != 8 * len(fields) or not (np.abs(numbers) < 2.0**53).all():
+        return None
+    return numbers.reshape(-1, 8)
 
 
 def _floats(row: list[str]) -> list[float]:
@@ -183,9 +212,16 @@ def image_index(folder: Path) -> dict[str, str]:
 def image_of(label: Path, labels_root: Path, images: Path | None) -> tuple[str, Path | None]:
     """The image name (relative to the images folder) of a label file, and its path when found."""
     stem = label.relative_to(labels_root).with_suffix("").as_posix()
-    folder = images if images is not None else labels_root.parent / IMAGES
-    name = image_index(folder).get(stem)
+    folder, index = _images_of(labels_root, images)
+    name = index.get(stem)
     return (f"{stem}.png", None) if name is None else (name, folder / name)
+
+
+@functools.lru_cache(maxsize=64)
+def _images_of(labels_root: Path, images: Path | None) -> tuple[Path, dict[str, str]]:
+    """The images folder of a labels folder (``images``, else ``images/`` beside it) and its index."""
+    folder = images if images is not None else labels_root.parent / IMAGES
+    return folder, image_index(folder)
 
 
 @dataclass
@@ -256,8 +292,9 @@ def dota_tasks(source: str | os.PathLike[str], *, report: ConversionReport | Non
     if not found:
         raise FormatError(f"{path}: no DOTA label (.txt) file found")
     image_index.cache_clear()  # the folders may have changed since the last call
-    files = [read_label_file(label, root, prefix, Path(images) if images is not None else None, report)
-             for label, root, prefix in found]
+    _images_of.cache_clear()
+    images_folder = Path(images) if images is not None else None
+    files = [read_label_file(label, root, prefix, images_folder, report) for label, root, prefix in found]
     files = [file for file in files if file is not None]
     fill_annotations(files, report, tolerance)
     return [file.task for file in files]
@@ -300,7 +337,7 @@ def dota_class(value: object) -> str:
 
 def format_coordinates(corners: np.ndarray) -> list[str]:
     """Each row of ``(n, 8)`` coordinates as DOTA text (up to 9 decimals, integral as integers)."""
-    return [" ".join(map(str, row)) for row in integral_to_int(python_round(corners, DECIMALS))]
+    return row_texts(integral_to_int(python_round(corners, DECIMALS)), " ")
 
 
 def dota_corners(table: AnnotationTable, rows: np.ndarray) -> np.ndarray:

@@ -37,7 +37,8 @@ Writing, one ``<name>.xml`` per video task (``frame_counts`` or ``videos`` as fo
 :func:`to_cvat` gives the CVAT for images document (of a video project: one image per frame).
 
 Reading streams ``<image>`` and ``<track>`` elements with ``lxml.etree.iterparse`` (each freed once
-read); writing spools the images of each chunk and puts the ``<meta>`` of every label used first.
+read; the image names seen go to a temporary on-disk table past 20,000), so memory does not grow
+with the file; writing spools the images of each chunk and puts the ``<meta>`` of every label used first.
 """
 
 from __future__ import annotations

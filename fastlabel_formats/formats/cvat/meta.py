@@ -42,6 +42,7 @@ class CvatMeta:
     width: int = 0
     height: int = 0
     types: dict[tuple[str, str], tuple[str, bool]] = field(default_factory=dict, repr=False)  # looked up
+    colors: dict[str, dict] = field(default_factory=dict, repr=False)  # looked up
 
     def attribute_type(self, label: str, name: str) -> tuple[str, bool]:
         """The FastLabel type of attribute ``name`` of ``label`` and whether it is a CVAT number."""
@@ -51,9 +52,12 @@ class CvatMeta:
         return known
 
     def color(self, label: str) -> dict:
-        """``{"color": "#rrggbb"}`` of a label that has one in ``<meta>``, else ``{}``."""
-        spec = self.labels.get(label)
-        return {"color": spec.color} if spec is not None and spec.color else {}
+        """``{"color": "#rrggbb"}`` of a label that has one in ``<meta>``, else ``{}`` (not to be changed)."""
+        known = self.colors.get(label)
+        if known is None:
+            spec = self.labels.get(label)
+            known = self.colors[label] = {"color": spec.color} if spec is not None and spec.color else {}
+        return known
 
     def _attribute_type(self, label: str, name: str) -> tuple[str, bool]:
         spec = self.labels.get(label)

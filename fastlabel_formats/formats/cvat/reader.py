@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 from ...errors import FormatError
 from ...labelme import skipped_file
 from ...report import ConversionReport
+from ...runtime import gc_paused
 from .meta import CvatMeta, parse_meta
-from .shapes import ellipse_polygon, mask_segmentation, number, parse_points
+from .shapes import ellipse_polygon, mask_segmentation, number, numbers, parse_points
 
 # XML attributes of a shape carried as FastLabel attributes: (name, FastLabel type, CVAT's default)
 PROPERTIES = (("occluded", "switch", "0"), ("z_order", "text", "0"), ("group_id", "text", "0"),
@@ -28,40 +30,64 @@ SAFE_PARSING = {"resolve_entities": False, "no_network": True, "load_dtd": False
 NUMBER_AS_TEXT = "CVAT number attribute carried as a text attribute"
 
 
-def _box(element, meta: CvatMeta, place: str, report: ConversionReport) -> list[dict]:
-    points = [number(element.get(key)) for key in ("xtl", "ytl", "xbr", "ybr")]
-    return [{"type": "bbox", "points": points, "rotation": number(element.get("rotation") or 0)}]
+class Shape:
+    """What reading one shape needs: the file's ``<meta>`` and report, the shape's label and colour
+    (``{"color": ...}`` or ``{}``), and its place (made text only when a loss is reported there)."""
+
+    __slots__ = ("meta", "report", "where", "position", "tag", "label", "color")
+
+    def __init__(self, meta: CvatMeta, report: ConversionReport, where: str, tag: str = "",
+                 position: int | None = None) -> None:
+        self.meta, self.report, self.where, self.tag, self.position = meta, report, where, tag, position
+        self.label, self.color = "", {}
+
+    def place(self) -> str:
+        """``<where> shape #n (tag)`` for a shape of an image, ``<where>`` for one of a track."""
+        return self.where if self.position is None else f"{self.where} shape #{self.position} ({self.tag})"
+
+    def note(self, kind: str) -> None:
+        """Report a loss of ``kind`` at this shape."""
+        self.report.note(kind, self.place())
+
+
+def _box(element, attrs: dict, shape: Shape) -> list[dict]:
+    xtl, ytl, xbr, ybr, rotation = numbers([attrs.get("xtl"), attrs.get("ytl"), attrs.get("xbr"), attrs.get("ybr"),
+                                            attrs.get("rotation") or "0"])
+    return [{"type": "bbox", "value": shape.label, **shape.color, "points": [xtl, ytl, xbr, ybr],
+             "rotation": rotation}]
 
 
 def _flat(kind: str):
-    def read(element, meta: CvatMeta, place: str, report: ConversionReport) -> list[dict]:
-        return [{"type": kind, "points": parse_points(element.get("points"))}]
+    def read(element, attrs: dict, shape: Shape) -> list[dict]:
+        return [{"type": kind, "value": shape.label, **shape.color, "points": parse_points(attrs.get("points"))}]
     return read
 
 
-def _points(element, meta: CvatMeta, place: str, report: ConversionReport) -> list[dict]:
-    flat = parse_points(element.get("points"))
-    return [{"type": "keypoint", "points": flat[i:i + 2]} for i in range(0, len(flat), 2)]
+def _points(element, attrs: dict, shape: Shape) -> list[dict]:
+    flat = parse_points(attrs.get("points"))
+    return [{"type": "keypoint", "value": shape.label, **shape.color, "points": flat[i:i + 2]}
+            for i in range(0, len(flat), 2)]
 
 
-def _ellipse(element, meta: CvatMeta, place: str, report: ConversionReport) -> list[dict]:
-    cx, cy, rx, ry = (number(element.get(key)) for key in ("cx", "cy", "rx", "ry"))
-    rotation = number(element.get("rotation") or 0)
+def _ellipse(element, attrs: dict, shape: Shape) -> list[dict]:
+    cx, cy, rx, ry = (number(attrs.get(key)) for key in ("cx", "cy", "rx", "ry"))
+    rotation = number(attrs.get("rotation") or 0)
     if rx == ry:
-        return [{"type": "circle", "points": [cx, cy, rx]}]
-    report.note("CVAT ellipse with two radii written as a polygon of its outline", place)
-    return [{"type": "polygon", "points": ellipse_polygon(cx, cy, rx, ry, rotation)}]
+        return [{"type": "circle", "value": shape.label, **shape.color, "points": [cx, cy, rx]}]
+    shape.note("CVAT ellipse with two radii written as a polygon of its outline")
+    return [{"type": "polygon", "value": shape.label, **shape.color,
+             "points": ellipse_polygon(cx, cy, rx, ry, rotation)}]
 
 
-def _mask(element, meta: CvatMeta, place: str, report: ConversionReport) -> list[dict]:
-    counts = [int(count) for count in (element.get("rle") or "").split(",")]
-    left, top, width, height = (int(number(element.get(key))) for key in ("left", "top", "width", "height"))
-    return [{"type": "segmentation", "points": mask_segmentation(counts, left, top, width, height)}]
+def _mask(element, attrs: dict, shape: Shape) -> list[dict]:
+    counts = [int(count) for count in (attrs.get("rle") or "").split(",")]
+    left, top, width, height = (int(number(attrs.get(key))) for key in ("left", "top", "width", "height"))
+    return [{"type": "segmentation", "value": shape.label, **shape.color,
+             "points": mask_segmentation(counts, left, top, width, height)}]
 
 
-def _skeleton(element, meta: CvatMeta, place: str, report: ConversionReport) -> list[dict]:
-    label = element.get("label")
-    spec = meta.labels.get(label)
+def _skeleton(element, attrs: dict, shape: Shape) -> list[dict]:
+    spec = shape.meta.labels.get(shape.label)
     found = {}
     for node in element:
         if not isinstance(node.tag, str) or node.tag != "points" or not node.get("label"):
@@ -73,89 +99,106 @@ def _skeleton(element, meta: CvatMeta, place: str, report: ConversionReport) -> 
     edges = spec.edges if spec else []
     keypoints = [{"key": name, "name": name, "value": found.get(name, []),
                   "edges": [b if a == name else a for a, b in edges if name in (a, b)]} for name in names]
-    return [{"type": "pose_estimation", "keypoints": keypoints}]
+    return [{"type": "pose_estimation", "value": shape.label, **shape.color, "keypoints": keypoints}]
 
 
-def _tag(element, meta: CvatMeta, place: str, report: ConversionReport) -> list[dict]:
-    return [{"type": "classification"}]
+def _tag(element, attrs: dict, shape: Shape) -> list[dict]:
+    return [{"type": "classification", "value": shape.label, **shape.color}]
 
 
 SHAPES = {"box": _box, "polygon": _flat("polygon"), "polyline": _flat("line"), "points": _points,
           "ellipse": _ellipse, "mask": _mask, "skeleton": _skeleton, "tag": _tag}
 
 
-def shape_attributes(element, label: str, meta: CvatMeta, place: str, report: ConversionReport) -> list[dict]:
-    """The ``<attribute>`` children (typed by the label's specs) and the carried shape properties."""
+def shape_attributes(element, attrs: dict, shape: Shape) -> list[dict]:
+    """The ``<attribute>`` children (typed by the label's specs) and the carried shape properties
+    (``attrs``: the element's XML attributes)."""
     attributes = []
-    for child in element.iterchildren("attribute") if len(element) else ():
-        kind, is_number = meta.attribute_type(label, child.get("name") or "")
-        text = child.text or ""
-        attributes.append({"key": child.get("name") or "", "value": text.strip() == "true" if kind == "switch"
-                           else text, "type": kind})
-        if is_number:
-            report.note(NUMBER_AS_TEXT, place)
-    known = KNOWN_KEYS.get(element.tag, _BASE_KEYS)
-    for name, value in element.items():
-        if name in known:
-            continue
-        carried = _PROPERTY_TYPES.get(name)
-        if carried is None:
-            report.note(f"CVAT shape property {name!r} not carried", place)
-        elif value != carried[1]:
-            attributes.append({"key": name, "value": value == "1" if carried[0] == "switch" else value,
-                               "type": carried[0]})
+    for child in element:
+        if child.tag == "attribute":
+            name = child.get("name") or ""
+            kind, is_number = shape.meta.attribute_type(shape.label, name)
+            text = child.text or ""
+            attributes.append({"key": name, "value": text.strip() == "true" if kind == "switch" else text,
+                               "type": kind})
+            if is_number:
+                shape.note(NUMBER_AS_TEXT)
+    carried, unknown = _property_plan(shape.tag, tuple(attrs))
+    for name in unknown:
+        shape.note(f"CVAT shape property {name!r} not carried")
+    for name, kind, default in carried:
+        value = attrs[name]
+        if value != default:
+            attributes.append({"key": name, "value": value == "1" if kind == "switch" else value, "type": kind})
     return attributes
 
 
-def shape_parts(element, meta: CvatMeta, place: str, report: ConversionReport) -> list[dict] | None:
-    """The FastLabel geometry (type, points or keypoints) of one shape; None (reported) when unreadable."""
-    reader = SHAPES.get(element.tag)
+@lru_cache(maxsize=1024)  # shapes of one file have a few layouts of XML attributes
+def _property_plan(tag: str, names: tuple[str, ...]) -> tuple[list[tuple[str, str, str | None]], list[str]]:
+    """Of a shape's XML attribute ``names``: the carried properties ``(name, FastLabel type, CVAT's
+    default)`` and the names neither geometry nor carried, each in document order."""
+    known = KNOWN_KEYS.get(tag, _BASE_KEYS)
+    carried = [(name, *_PROPERTY_TYPES[name]) for name in names if name not in known and name in _PROPERTY_TYPES]
+    return carried, [name for name in names if name not in known and name not in _PROPERTY_TYPES]
+
+
+def shape_parts(element, attrs: dict, shape: Shape) -> list[dict] | None:
+    """The FastLabel annotations of one shape without their attributes (type, value, colour, points or
+    keypoints); None (reported) when unreadable."""
+    reader = SHAPES.get(shape.tag)
     if reader is None:
-        report.note(f"CVAT <{element.tag}> shape not understood, skipped", place)
+        shape.note(f"CVAT <{shape.tag}> shape not understood, skipped")
         return None
     try:
-        return reader(element, meta, place, report)
+        return reader(element, attrs, shape)
     except (TypeError, ValueError, KeyError) as error:
-        report.note("CVAT shape with unreadable geometry skipped", f"{place}: {error}")
+        shape.report.note("CVAT shape with unreadable geometry skipped", f"{shape.place()}: {error}")
         return None
 
 
-def shape_annotations(element, meta: CvatMeta, place: str, report: ConversionReport, group: str = "0"
-                      ) -> list[dict]:
+def shape_annotations(element, shape: Shape) -> list[dict]:
     """The FastLabel annotations of one shape of an ``<image>`` (several for a points shape with
-    several points, which share a ``cvat_points`` attribute of value ``group``)."""
-    label = element.get("label")
+    several points, which share a ``cvat_points`` attribute: the shape's position)."""
+    attrs = dict(element.items())
+    label = attrs.get("label")
     if not label:
-        report.note("CVAT shape without a label, skipped", place)
+        shape.note("CVAT shape without a label, skipped")
         return []
-    if element.get("outside") == "1":  # a track's shape where the object is not in view
+    if attrs.get("outside") == "1":  # a track's shape where the object is not in view
         return []
-    parts = shape_parts(element, meta, place, report)
+    shape.label, shape.color = label, shape.meta.color(label)
+    parts = shape_parts(element, attrs, shape)
     if not parts:
         return []
-    attributes = shape_attributes(element, label, meta, place, report)
-    if len(parts) > 1:
-        attributes.append({"key": POINTS_GROUP, "value": group, "type": "text"})
-    color = meta.color(label)
+    attributes = shape_attributes(element, attrs, shape)
     if len(parts) == 1:
-        return [{"type": parts[0].pop("type"), "value": label, **color, **parts[0], "attributes": attributes}]
-    return [{"type": part.pop("type"), "value": label, **color, **part, "attributes": [dict(a) for a in attributes]}
-            for part in parts]
+        parts[0]["attributes"] = attributes
+        return parts
+    attributes.append({"key": POINTS_GROUP, "value": str(shape.position), "type": "text"})
+    for part in parts:
+        part["attributes"] = [dict(a) for a in attributes]
+    return parts
 
 
 def image_task(element, meta: CvatMeta, source: str, report: ConversionReport) -> dict | None:
     """The FastLabel task of one ``<image>`` (named ``<subset>/<name>`` when it has a subset)."""
-    name = element.get("name")
+    attrs = element.attrib
+    name = attrs.get("name")
     if not name:
-        report.note("CVAT image without a name, skipped", f"{source}: image id {element.get('id')!r}")
+        report.note("CVAT image without a name, skipped", f"{source}: image id {attrs.get('id')!r}")
         return None
-    if element.get("subset"):
-        name = f"{element.get('subset')}/{name}"
-    task = {"name": name, "width": _size(element.get("width")), "height": _size(element.get("height")),
-            "annotations": []}
-    for position, child in enumerate(child for child in element if isinstance(child.tag, str)):
-        place = f"{source}: image {name!r} shape #{position} ({child.tag})"
-        task["annotations"] += shape_annotations(child, meta, place, report, str(position))
+    if attrs.get("subset"):
+        name = f"{attrs.get('subset')}/{name}"
+    annotations: list[dict] = []
+    task = {"name": name, "width": _size(attrs.get("width")), "height": _size(attrs.get("height")),
+            "annotations": annotations}
+    shape, position = Shape(meta, report, f"{source}: image {name!r}", position=0), 0
+    for child in element:
+        tag = child.tag
+        if tag.__class__ is str:  # not a comment nor a processing instruction
+            shape.position, shape.tag = position, tag
+            annotations += shape_annotations(child, shape)
+            position += 1
     return task
 
 
@@ -189,14 +232,51 @@ def root_tag(path: str | os.PathLike[str]) -> str | None:
 TOP_LEVEL = ("meta", "image", "track", "tag")
 
 
-def _new_image(task: dict | None, names: set, source: str, report: ConversionReport) -> list[dict]:
+IN_MEMORY_NAMES = 20_000  # image names kept in a set; beyond, in a temporary SQLite table on disk
+
+
+class SeenNames:
+    """The image names read so far, to tell a second image of one name: a set until it holds
+    :data:`IN_MEMORY_NAMES`, then a temporary on-disk SQLite table (memory stays bounded)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self.database = None
+
+    def add(self, name: str) -> bool:
+        """Record ``name``; False when it was recorded before."""
+        if self.database is not None:
+            return self.database.execute("INSERT OR IGNORE INTO seen VALUES (?)", (name,)).rowcount == 1
+        if name in self.names:
+            return False
+        self.names.add(name)
+        if len(self.names) >= IN_MEMORY_NAMES:
+            self._spill()
+        return True
+
+    def _spill(self) -> None:
+        import sqlite3
+
+        self.database = sqlite3.connect("", check_same_thread=False)  # "": private, on disk, gone once closed
+        self.database.execute("CREATE TABLE seen (name TEXT PRIMARY KEY) WITHOUT ROWID")
+        self.database.executemany("INSERT INTO seen VALUES (?)", ((name,) for name in self.names))
+        self.names = set()
+
+    def close(self) -> None:
+        """Drop what was recorded."""
+        if self.database is not None:
+            self.database.close()
+            self.database = None
+        self.names = set()
+
+
+def _new_image(task: dict | None, names: SeenNames, source: str, report: ConversionReport) -> list[dict]:
     """``[task]``, or ``[]`` when it is None or a second image of its name (reported)."""
     if task is None:
         return []
-    if task["name"] in names:
+    if not names.add(task["name"]):
         report.note("second CVAT image of one name, skipped", f"{source}: image {task['name']!r}")
         return []
-    names.add(task["name"])
     return [task]
 
 
@@ -207,7 +287,7 @@ def iter_file_tasks(path: str | os.PathLike[str], report: ConversionReport) -> I
 
     from .video import VideoTask
 
-    source, meta, video, names, used = str(path), CvatMeta(), None, set(), set()
+    source, meta, video, names, used = str(path), CvatMeta(), None, SeenNames(), set()
     try:
         for _, element in etree.iterparse(source, events=("end",), tag=TOP_LEVEL, **SAFE_PARSING):
             if element.tag == "meta":
@@ -227,6 +307,8 @@ def iter_file_tasks(path: str | os.PathLike[str], report: ConversionReport) -> I
             _release(element)
     except etree.XMLSyntaxError as error:
         raise FormatError(f"{source}: not valid XML ({error})") from error
+    finally:
+        names.close()
     if video is not None:
         used.update(annotation["value"] for annotation in video.annotations)
         yield video.task()
@@ -266,6 +348,7 @@ def iter_cvat_tasks(source: str | os.PathLike[str], *, report: ConversionReport 
         yield from iter_file_tasks(path, report)
 
 
+@gc_paused
 def cvat_tasks(source: str | os.PathLike[str], *, report: ConversionReport | None = None,
                strict: bool = False) -> list[dict]:
     """FastLabel tasks of a CVAT for images or for video 1.1 XML file (or a folder of them)."""

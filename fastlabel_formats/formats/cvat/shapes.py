@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
+from typing import Annotated
 
+import msgspec
 import numpy as np
 
 from ...masks import mask_to_segmentation
@@ -23,6 +26,38 @@ def number(text: str | None) -> int | float:
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
+def numbers(texts: list[str | None]) -> list:
+    """``[number(text) for text in texts]``: the same values and errors, parsed in one pass."""
+    if None not in texts:
+        values = comma_numbers(",".join(texts))
+        if values is not None and len(values) == len(texts):
+            return values
+    return list(map(number, texts))
+
+
+# a JSON number as number() reads it when it is an int below 2**53 or a float below 2**52 in size (a
+# larger float may be integral whatever its decimals); others are left to number(), one by one
+_JSON_NUMBER = Annotated[int, msgspec.Meta(gt=-(2**53), lt=2**53)] | Annotated[float, msgspec.Meta(gt=-(2**52),
+                                                                                                lt=2**52)]
+_LIMIT = 2**53
+_DECODE = msgspec.json.Decoder(list[_JSON_NUMBER]).decode  # correctly rounded, as float() is
+_INTEGRAL_DECIMAL = re.compile(r"\.0+(?![0-9])")
+
+
+def comma_numbers(text: str) -> list | None:
+    """The numbers of comma-separated ``text`` as :func:`number` reads them, or None when a value
+    is not such a JSON number (then read one by one)."""
+    try:
+        values = _DECODE(f"[{text}]")
+    except msgspec.DecodeError:
+        return None
+    if not values:
+        return None
+    if "e" in text or "E" in text or (".0" in text and _INTEGRAL_DECIMAL.search(text)):  # 1e2, 12.00: ints
+        return [int(value) if value.__class__ is float and value.is_integer() else value for value in values]
+    return values
+
+
 def number_text(value: float) -> str:
     """``value`` as CVAT text: an integral value without a fraction, others exactly (``repr``)."""
     value = float(value)
@@ -33,15 +68,39 @@ def parse_points(text: str | None) -> list:
     """``"x1,y1;x2,y2"`` as flat ``[x1, y1, x2, y2]``; ValueError when it is not such a list."""
     if not text:
         raise ValueError("no points")
-    flat = list(map(number, text.replace(";", ",").split(",")))
+    commas = text.replace(";", ",")
+    flat = comma_numbers(commas)
+    if flat is None:
+        flat = list(map(number, commas.split(",")))
     if len(flat) % 2 or text.count(";") != len(flat) // 2 - 1:
         raise ValueError(f"points {text[:40]!r} are not x,y pairs separated by ';'")
     return flat
 
 
+def number_texts(values: list) -> list[str]:
+    """``[number_text(value) for value in values]``, formatted in one pass."""
+    floats = _plain_floats(values)
+    if floats is None:
+        return list(map(number_text, values))
+    return ("%r," * len(floats) % tuple(floats)).replace(".0,", ",")[:-1].split(",")  # 12.0 is written 12
+
+
 def points_text(flat: list) -> str:
     """Flat ``[x1, y1, x2, y2]`` as ``"x1,y1;x2,y2"``."""
-    return ";".join(f"{number_text(flat[i])},{number_text(flat[i + 1])}" for i in range(0, len(flat), 2))
+    floats = _plain_floats(flat) if len(flat) % 2 == 0 else None
+    if floats is None:
+        return ";".join(f"{number_text(flat[i])},{number_text(flat[i + 1])}" for i in range(0, len(flat), 2))
+    text = "%r,%r;" * (len(floats) // 2) % tuple(floats)
+    return text.replace(".0,", ",").replace(".0;", ";")[:-1]  # 12.0 is written 12
+
+
+def _plain_floats(values: list) -> list[float] | None:
+    """``values`` as floats (-0.0 as 0.0) when they are below 2**53 in size, whose ``repr`` then is
+    :func:`number_text` but for the ``.0`` of a whole number; else None."""
+    floats = list(map(float, values))
+    if not floats or not sum(map(abs, floats)) < _LIMIT:  # big, or not finite: one by one
+        return None
+    return [value + 0.0 for value in floats] if 0.0 in floats else floats  # -0.0 + 0.0 is 0.0
 
 
 def ellipse_polygon(cx: float, cy: float, rx: float, ry: float, degrees: float) -> list:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ...report import ConversionReport
 from .meta import CvatMeta
-from .reader import POINTS_GROUP, shape_attributes, shape_parts
+from .reader import POINTS_GROUP, Shape, shape_attributes, shape_parts
 from .shapes import number
 
 TRACK_PROPERTIES = (("source", "manual"), ("group_id", "0"))
@@ -64,12 +64,14 @@ class VideoTask:
             except (TypeError, ValueError):
                 report.note("CVAT track shape without a frame number, skipped", shape_place)
                 continue
-            outside = element.get("outside", "0") == "1"
-            parts = [] if outside else shape_parts(element, self.meta, shape_place, report)
+            attrs, shape = dict(element.items()), Shape(self.meta, report, shape_place, element.tag)
+            shape.label, shape.color = label, self.meta.color(label)
+            outside = attrs.get("outside", "0") == "1"
+            parts = [] if outside else shape_parts(element, attrs, shape)
             if parts is None:
                 continue
-            attributes = [] if outside else shape_attributes(element, label, self.meta, shape_place, report)
-            rotation = number(element.get("rotation") or 0) if element.tag == "box" and not outside else 0
+            attributes = [] if outside else shape_attributes(element, attrs, shape)
+            rotation = number(attrs.get("rotation") or 0) if element.tag == "box" and not outside else 0
             shapes.append((frame, outside, element.get("keyframe", "1") != "0", parts, attributes, rotation))
         return sorted(shapes, key=lambda shape: shape[0])
 

@@ -14,7 +14,7 @@ import numpy as np
 from ...errors import FormatError, where
 from ...files import write_atomic
 from ...report import ConversionReport
-from ...tasks import AnnotationTable
+from ...table import AnnotationTable
 from ...validation import annotation_problem
 from .meta import LabelBook
 from .writer import (

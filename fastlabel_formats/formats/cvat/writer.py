@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -16,10 +17,10 @@ from ...raster import check_raster
 from ...report import ConversionReport
 from ...run import Target
 from ...selection import Policy, apply_policy
-from ...tasks import AnnotationTable, TaskChunk
+from ...table import AnnotationTable, TaskChunk
 from .meta import FASTLABEL_INPUTS, LabelBook
 from .reader import POINTS_GROUP, PROPERTIES
-from .shapes import number_text, points_text, segmentation_rle
+from .shapes import number_text, number_texts, points_text, segmentation_rle
 
 CVAT_TYPES = ("bbox", "polygon", "line", "keypoint", "circle", "segmentation", "pose_estimation", "classification")
 TRACK_TYPES = ("bbox", "polygon", "line", "keypoint", "circle", "segmentation")
@@ -31,14 +32,34 @@ HEAD = '<?xml version="1.0" encoding="utf-8"?>\n<annotations>\n  <version>1.1</v
 
 def quoted(value: object) -> str:
     """``value`` as an XML attribute value (without the quotes)."""
-    return xml_text(str(value)).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+    return _quoted_text(value if value.__class__ is str else str(value))
 
 
-@dataclass
+@lru_cache(maxsize=1 << 14)  # labels, attribute names and values repeat
+def _quoted_text(text: str) -> str:
+    return xml_text(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+
+
+element_text = lru_cache(maxsize=1 << 14)(xml_text)  # xml_text of the texts that repeat (attribute values)
+
+
+class RowPlace:
+    """Where a table's row came from, made text only when a loss is reported there."""
+
+    __slots__ = ("table", "row")
+
+    def __init__(self, table: AnnotationTable, row: int) -> None:
+        self.table, self.row = table, row
+
+    def __str__(self) -> str:
+        return self.table.place(self.row)
+
+
+@dataclass(slots=True)
 class Shape:
-    """One shape to write: its place, annotation, type and points (in this frame)."""
+    """One shape to write: its place (text, or a :class:`RowPlace`), annotation, type and points (in this frame)."""
 
-    place: str
+    place: str | RowPlace
     annotation: dict
     kind: str
     points: object
@@ -47,16 +68,15 @@ class Shape:
 
 
 def _box(shape: Shape, raster: str, report: ConversionReport) -> tuple[str, str] | None:
-    x1, y1, x2, y2 = (float(v) for v in shape.points)
+    x1, y1, x2, y2 = map(float, shape.points)
     rotation = float(shape.annotation.get("rotation") or 0) % 360
-    text = (f'xtl="{number_text(min(x1, x2))}" ytl="{number_text(min(y1, y2))}" '
-            f'xbr="{number_text(max(x1, x2))}" ybr="{number_text(max(y1, y2))}"')
-    return "box", text + (f' rotation="{number_text(rotation)}"' if rotation else "")
+    xtl, ytl, xbr, ybr, turn = number_texts([min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2), rotation])
+    return "box", f'xtl="{xtl}" ytl="{ytl}" xbr="{xbr}" ybr="{ybr}"' + (f' rotation="{turn}"' if rotation else "")
 
 
 def _flat(tag: str):
     def write(shape: Shape, raster: str, report: ConversionReport) -> tuple[str, str] | None:
-        points = list(shape.points) + [v for extra in shape.extra for v in extra]
+        points = [*shape.points, *(v for extra in shape.extra for v in extra)] if shape.extra else shape.points
         return tag, f'points="{points_text(points)}"'
     return write
 
@@ -70,15 +90,15 @@ def _circle(shape: Shape, raster: str, report: ConversionReport) -> tuple[str, s
 def _mask(shape: Shape, raster: str, report: ConversionReport) -> tuple[str, str] | None:
     width, height = shape.size
     if not (width and height):
-        report.note("segmentation in an image without a size, not written (a CVAT mask needs it)", shape.place)
+        report.note("segmentation in an image without a size, not written (a CVAT mask needs it)", str(shape.place))
         return None
     found = segmentation_rle(shape.points, width, height, raster)
     if found is None:
-        report.note("segmentation covering no pixel, not written", shape.place)
+        report.note("segmentation covering no pixel, not written", str(shape.place))
         return None
     counts, left, top, box_width, box_height = found
     if not on_pixel_edges(shape.points):
-        report.note("segmentation written as a CVAT mask: its outline becomes pixel edges", shape.place)
+        report.note("segmentation written as a CVAT mask: its outline becomes pixel edges", str(shape.place))
     return "mask", (f'rle="{", ".join(map(str, counts))}" left="{left}" top="{top}" '
                     f'width="{box_width}" height="{box_height}"')
 
@@ -109,10 +129,17 @@ def circle_problem(points: object) -> str | None:
 
 
 def attribute_parts(shape: Shape, report: ConversionReport) -> tuple[str, list[tuple[str, str, str]]]:
-    """The shape's XML properties text and its ``(name, CVAT input type, value)`` attributes."""
-    properties, attributes = {}, []
-    for attribute in shape.annotation.get("attributes") or ():
+    """The shape's XML properties text and its ``(name, CVAT input type, value)`` attributes;
+    FormatError (nothing reported) when a text of the annotation cannot be XML (see :func:`check_texts`)."""
+    annotation = shape.annotation
+    properties, attributes, texts, retyped = {}, [], [annotation["value"]], []
+    for attribute in annotation.get("attributes") or ():
         key, value, kind = attribute.get("key"), attribute.get("value"), attribute.get("type")
+        texts.append(key)
+        if isinstance(value, list):
+            texts += value
+        else:
+            texts.append(value)
         if not isinstance(key, str) or key == POINTS_GROUP:
             continue
         if key in PROPERTY_NAMES:
@@ -120,19 +147,30 @@ def attribute_parts(shape: Shape, report: ConversionReport) -> tuple[str, list[t
             continue
         input_type = FASTLABEL_INPUTS.get(kind)
         if input_type is None:
-            report.note(f"{kind} attribute written as a CVAT text attribute", shape.place)
+            retyped.append(kind)
             input_type = "text"
         text = ("true" if value else "false") if input_type == "checkbox" else \
             ",".join(map(str, value)) if isinstance(value, list) else "" if value is None else str(value)
         attributes.append((key, input_type, text))
+    check_text_list(texts + keypoint_keys(annotation) if "keypoints" in annotation else texts)
+    for kind in retyped:
+        report.note(f"{kind} attribute written as a CVAT text attribute", str(shape.place))
     properties.setdefault("occluded", "0")
     properties.setdefault("z_order", "0")
-    return " ".join(f'{name}="{quoted(value)}"' for name, value in properties.items()), attributes
+    return properties_text(tuple(properties.items())), attributes
+
+
+@lru_cache(maxsize=1 << 12)  # a few combinations repeat
+def properties_text(properties: tuple[tuple[str, str], ...]) -> str:
+    """``name="value"`` of each property, space separated."""
+    return " ".join(f'{name}="{quoted(value)}"' for name, value in properties)
 
 
 def attribute_children(attributes: list[tuple[str, str, str]], pad: str) -> str:
     """The ``<attribute>`` children."""
-    return "".join(f'{pad}<attribute name="{quoted(name)}">{xml_text(value)}</attribute>\n'
+    if not attributes:
+        return ""
+    return "".join(f'{pad}<attribute name="{quoted(name)}">{element_text(value)}</attribute>\n'
                    for name, _, value in attributes)
 
 
@@ -157,7 +195,11 @@ def skeleton_xml(shape: Shape, label: str, properties: str, attributes: list, bo
 def image_shape_xml(shape: Shape, raster: str, report: ConversionReport, book: LabelBook) -> str:
     """The XML of one shape of an ``<image>`` ('' when it cannot be written, reported)."""
     label = str(shape.annotation["value"])
-    properties, attributes = attribute_parts(shape, report)
+    try:
+        properties, attributes = attribute_parts(shape, report)
+    except (FormatError, TypeError) as error:
+        report.note(UNWRITABLE_TEXT.format("annotation"), f"{shape.place}: {error}")
+        return ""
     if shape.kind == "pose_estimation":
         book.add(label, "skeleton", attributes, shape.annotation.get("color"))
         return skeleton_xml(shape, label, properties, attributes, book)
@@ -201,15 +243,16 @@ def image_fragment(table: AnnotationTable, raster: str, report: ConversionReport
     """The ``<image>`` elements of a table's frames and the labels they use."""
     keep = apply_policy(table, CVAT_POLICY, report)
     per_frame: list[list[Shape]] = [[] for _ in table.frames]
+    sizes = [(frame.width, frame.height) for frame in table.frames]
+    frame_of = table.frame.tolist()
     for row in np.flatnonzero(keep).tolist():
-        frame = table.frames[table.frame[row]]
         kind, points = table.kinds[row], table.points[row]
         problem = circle_problem(points) if kind == "circle" else None
         if problem:
             report.note(f"malformed annotation skipped ({problem})", table.place(row))
             continue
-        per_frame[table.frame[row]].append(Shape(table.place(row), table.annotations[row], kind, points,
-                                                 (frame.width, frame.height)))
+        frame = frame_of[row]
+        per_frame[frame].append(Shape(RowPlace(table, row), table.annotations[row], kind, points, sizes[frame]))
     book, parts = LabelBook(), []
     for number, (frame, shapes) in enumerate(zip(table.frames, per_frame), table.first_frame):
         try:
@@ -217,7 +260,7 @@ def image_fragment(table: AnnotationTable, raster: str, report: ConversionReport
         except FormatError:
             report.note(UNWRITABLE_TEXT.format("image name"), where(table.source, frame.name))
             continue
-        body = "".join(safe_shape_xml(shape, raster, report, book) for shape in merged_points(shapes))
+        body = "".join(image_shape_xml(shape, raster, report, book) for shape in merged_points(shapes))
         parts.append(f'  <image id="{number}" name="{name}" width="{frame.width}" '
                      f'height="{frame.height}">\n{body}  </image>\n')
     return "".join(parts).encode(), book
@@ -226,25 +269,28 @@ def image_fragment(table: AnnotationTable, raster: str, report: ConversionReport
 UNWRITABLE_TEXT = "{} with characters XML cannot hold, skipped"
 
 
-def safe_shape_xml(shape: Shape, raster: str, report: ConversionReport, book: LabelBook) -> str:
-    """:func:`image_shape_xml`, or '' when the shape's texts cannot be XML (reported)."""
-    try:
-        check_texts(shape.annotation)
-    except (FormatError, TypeError) as error:
-        report.note(UNWRITABLE_TEXT.format("annotation"), f"{shape.place}: {error}")
-        return ""
-    return image_shape_xml(shape, raster, report, book)
-
-
 def check_texts(annotation: dict) -> None:
     """FormatError when the value, an attribute or a keypoint key holds characters XML cannot."""
     texts = [annotation["value"]]
     for attribute in annotation.get("attributes") or ():
         value = attribute.get("value")
         texts += [attribute.get("key"), *(value if isinstance(value, list) else [value])]
-    texts += [keypoint.get("key") for keypoint in annotation.get("keypoints") or () if isinstance(keypoint, dict)]
-    for text in texts:
-        xml_text(str(text))
+    check_text_list(texts + keypoint_keys(annotation))
+
+
+def keypoint_keys(annotation: dict) -> list:
+    """The keys of an annotation's keypoints."""
+    keypoints = annotation.get("keypoints")
+    return [keypoint.get("key") for keypoint in keypoints if isinstance(keypoint, dict)] if keypoints else []
+
+
+def check_text_list(texts: list) -> None:
+    """FormatError naming the first of ``texts`` that holds characters XML cannot."""
+    try:
+        xml_text("\n".join(map(str, texts)))  # all at once; one by one for the message naming the text
+    except FormatError:
+        for text in texts:
+            xml_text(str(text))
 
 
 def meta_xml(book: LabelBook, size: int, name: str, mode: str, extra: str = "") -> str:

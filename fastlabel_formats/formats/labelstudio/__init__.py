@@ -45,7 +45,7 @@ from ...jsonparts import JsonListSpool, list_fragment, write_list
 from ...report import ConversionReport
 from ...run import Target, prepared_tables, run_export
 from ...runtime import gc_paused
-from ...tasks import AnnotationTable
+from ...table import AnnotationTable
 from .. import Format, Option
 from .brush import brush_decode as brush_decode
 from .brush import brush_encode as brush_encode

@@ -16,7 +16,7 @@ from ...columns import bbox_points, has_points, rotations, row_kinds
 from ...geometry import turn_cos_sin
 from ...report import ConversionReport
 from ...selection import Policy, report_selection, select
-from ...tasks import AnnotationTable
+from ...table import AnnotationTable
 from .reader import MODEL_VERSION, SCORE
 from .video import video_sequence
 

@@ -1,0 +1,164 @@
+"""Tables from the readers' own rows.
+
+A reader that makes every annotation of a task itself (COCO's common records, YOLO's box files)
+knows them to be well-formed: it says so with :func:`vouch`. :func:`table_source` turns what it
+read into a :class:`TableSource`, whose blocks give the run :class:`TableChunk` s: their tables
+take the reader's rows as they are (the object column, kinds and points) and check only the
+coordinates, in bulk, instead of every annotation again. A chunk holding any task the reader did
+not vouch for, or whose coordinates are not all fine, is built by
+:func:`~fastlabel_formats.table.gather` as any task list is, so the tables (and every output) are
+the same either way.
+
+The tasks themselves stay what the readers returned (name, size and the annotation list the
+reader filled): they are what the public ``*_tasks`` / ``*_to_fastlabel`` functions and the
+FastLabel writer hand out, and what a run's survey counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, fields
+
+from .source import TaskBlock, TaskSource, _list_blocks
+from .table import AnnotationTable, TaskChunk, gather
+from .tasks import Frame, check_task
+
+_VOUCHED: ContextVar[list | None] = ContextVar("fastlabel_vouched", default=None)
+
+
+@contextmanager
+def collecting() -> Iterator[list]:
+    """Collect what the readers called inside vouch for (``[(tasks, flags), ...]``)."""
+    found: list = []
+    token = _VOUCHED.set(found)
+    try:
+        yield found
+    finally:
+        _VOUCHED.reset(token)
+
+
+def vouch(tasks: Sequence[dict], flags: Sequence[bool]) -> None:
+    """Inside :func:`collecting`: ``flags[i]`` is True when the reader made every annotation of
+    ``tasks[i]`` itself, well-formed (a string value, plain attributes, no keypoints or rotation,
+    points of its type): its table needs to check only their coordinates. The tasks must reach the
+    caller as made (a function that changes them afterwards does not pass them on vouched for).
+    Outside: nothing."""
+    found = _VOUCHED.get()
+    if found is not None:
+        found.append((tasks, flags))
+
+
+def table_source(tasks: Sequence[dict], vouched: Iterable[tuple[Sequence[dict], Sequence[bool]]],
+                 name: str = "tasks") -> TableSource:
+    """The source of ``tasks`` (as read), each flagged as its reader vouched for it (a task the
+    reader did not make, or that was replaced since, is checked as any task is)."""
+    made = {id(task) for listed, flags in vouched for task, flag in zip(listed, flags) if flag}
+    return TableSource(name, list(tasks), "tables", [id(task) in made for task in tasks])
+
+
+@dataclass
+class TableSource(TaskSource):
+    """Tasks as a reader made them, in blocks of whole tasks (cut as a task list is), with per
+    task whether its reader vouched for its annotations. Iterating gives the tasks."""
+
+    vouched: list = field(default_factory=list)
+
+    def blocks(self) -> Iterator[TaskBlock]:
+        for block in _list_blocks(self.name, self.items):
+            end = block.first_task + block.count
+            yield TableBlock(self.name, "tables", block.first_task, block.count, parsed=block.items,
+                             vouched=self.vouched[block.first_task:end])
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __repr__(self) -> str:
+        return f"TableSource({self.name!r}, {len(self.items):,} tasks, {sum(self.vouched):,} vouched for)"
+
+    def __iter__(self) -> Iterator[dict]:
+        return iter(self.items)  # as a task list is (the run checks them, block by block)
+
+
+# the most bytes of JSON (about 4 times as much in memory once parsed) that a run in this process
+# keeps parsed from its survey for its build, so that the file is parsed once; a larger input is
+# parsed again, block by block, as it streams
+PARSED_BYTES = 40 << 20
+
+
+def parsed_once(blocks: Iterable[TaskBlock], budget: int | None = None) -> Iterator[TaskBlock]:
+    """``blocks``; those that are byte ranges of a file parsed here and kept parsed (as
+    :class:`TableBlock` s) while all of them together fit ``budget`` bytes (default
+    :data:`PARSED_BYTES`); once they do not, every block is released (read again when used)."""
+    budget = PARSED_BYTES if budget is None else budget
+    kept: list[TableBlock] = []
+    for block in blocks:
+        budget -= block.length if block.kind in ("array", "jsonl") else 0
+        if block.kind not in ("array", "jsonl") or budget < 0:
+            for table_block in kept:  # the input does not fit: stream it
+                table_block.parsed = None
+            kept.clear()
+            yield block
+            continue
+        parsed = block.tasks(check=False)
+        kept.append(TableBlock(**{f.name: getattr(block, f.name) for f in fields(block)}, parsed=parsed,
+                               vouched=[False] * len(parsed)))
+        yield kept[-1]
+
+
+@dataclass
+class TableBlock(TaskBlock):
+    """A block of parsed tasks (of a :class:`TableSource`, or kept from a run's survey: read again
+    once ``parsed`` is released) and which of them their reader vouched for."""
+
+    parsed: list | None = None
+    vouched: list = field(default_factory=list)
+
+    def tasks(self, check: bool = True) -> list[dict]:
+        if self.parsed is None:
+            return super().tasks(check)
+        if check:
+            for position, task in enumerate(self.parsed, self.first_task):
+                check_task(task, position, self.source)
+        return self.parsed
+
+    def __reduce__(self):
+        return (TableBlock, tuple(self.__dict__.values()))
+
+    def chunk(self, chunk: TaskChunk) -> TaskChunk:
+        """``chunk`` (of this block's tasks), its table built from the rows when all are vouched for."""
+        if self.parsed is None or not any(self.vouched):
+            return chunk
+        made = {id(task) for task, flag in zip(self.parsed, self.vouched) if flag}
+        return TableChunk(chunk.source, chunk.tasks, chunk.frames, chunk.first_frame, chunk.geometry,
+                          vouched=all(id(task) in made for task in chunk.tasks))
+
+
+def block_chunk(block: TaskBlock, chunk: TaskChunk) -> TaskChunk:
+    """``chunk`` of ``block``'s tasks: as it is, or for a :class:`TableBlock` a :class:`TableChunk`."""
+    return block.chunk(chunk) if isinstance(block, TableBlock) else chunk
+
+
+@dataclass
+class TableChunk(TaskChunk):
+    """A chunk whose table comes from its reader's rows when ``vouched`` (see the module)."""
+
+    vouched: bool = False
+
+    def table(self, geometry: Iterable[str] | None = None) -> AnnotationTable:
+        if not self.vouched:
+            return super().table(geometry)
+        wanted = self.geometry if geometry is None else frozenset(geometry)
+        if wanted != self.geometry:
+            return rows_table(self.tasks, self.frames, self.source, wanted, self.first_frame)
+        if self._table is None:
+            self._table = rows_table(self.tasks, self.frames, self.source, wanted, self.first_frame)
+        return self._table
+
+
+def rows_table(tasks: list[dict], frames: list[Frame], source: str, geometry: frozenset,
+               first_frame: int = 0) -> AnnotationTable:
+    """The table of vouched-for tasks: :func:`~fastlabel_formats.table.gather`'s, without checking
+    each annotation again (their coordinates are checked in bulk)."""
+    return gather(tasks, frames, source, geometry, first_frame, vouched=True)
