@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import time
 from pathlib import Path
 
 from lxml import etree
+from timing import interleaved
 
 from fastlabel_formats.formats.cvat import cvat_tasks, export_cvat
 from fastlabel_formats.runtime import gc_paused
@@ -187,17 +187,6 @@ def lxml_write(tasks: list[dict], path: Path) -> None:
 CLOCK = time.process_time  # CPU seconds of this process: steadier than wall time on a shared machine
 
 
-def interleaved(ours, floor, runs: int) -> tuple[float, float]:
-    """Median seconds of ``ours()`` and ``floor()``, run in turn ``runs`` times each."""
-    times: tuple[list[float], list[float]] = ([], [])
-    for _ in range(runs):
-        for run, seconds in ((ours, times[0]), (floor, times[1])):
-            started = CLOCK()
-            run()
-            seconds.append(CLOCK() - started)
-    return statistics.median(times[0]), statistics.median(times[1])
-
-
 MEMORY_PROBE = """
 import resource, sys, time
 started = time.perf_counter()
@@ -244,14 +233,14 @@ def throughput(images: int, shapes: int, runs: int) -> None:
         ours_file, cvat_file = out / "ours" / "annotations.xml", out / "cvat.xml"
         write_cvat_style(cvat_file, images, shapes)
         rows = [(f"read, export_cvat's file ({ours_file.stat().st_size / 1e6:.1f} MB)",
-                 *interleaved(lambda: cvat_tasks(ours_file), lambda: lxml_read(ours_file), runs)),
+                 *interleaved(lambda: cvat_tasks(ours_file), lambda: lxml_read(ours_file), runs, CLOCK)),
                 (f"read, CVAT-style file ({cvat_file.stat().st_size / 1e6:.1f} MB)",
-                 *interleaved(lambda: cvat_tasks(cvat_file), lambda: lxml_read(cvat_file), runs)),
+                 *interleaved(lambda: cvat_tasks(cvat_file), lambda: lxml_read(cvat_file), runs, CLOCK)),
                 ("read, CVAT-style: hand-written dict builder ÷ floor",
-                 *interleaved(lambda: gc_paused(lxml_tasks)(cvat_file), lambda: lxml_read(cvat_file), runs)),
+                 *interleaved(lambda: gc_paused(lxml_tasks)(cvat_file), lambda: lxml_read(cvat_file), runs, CLOCK)),
                 ("write (lxml: build and serialise)",
                  *interleaved(lambda: export_cvat(tasks, out / "ours", overwrite=True),
-                              lambda: lxml_write(tasks, out / "plain.xml"), runs))]
+                              lambda: lxml_write(tasks, out / "plain.xml"), runs, CLOCK))]
     clock = "wall" if CLOCK is time.perf_counter else "CPU"
     print(f"CVAT XML, {images:,} images × {shapes} shapes, {clock} seconds, medians of {runs} interleaved runs")
     print("| format | direction | ours (s) | floor (s) | ratio |")

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import interleaved
 
 from fastlabel_formats.formats.mot import export_mot, mot_tasks
 
@@ -58,17 +57,6 @@ def plain_write(folder: Path, files: list) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w") as handle:
             handle.write("".join(",".join(map(str, row)) + "\n" for row in rows.tolist()))
-
-
-def interleaved(ours, floor, runs: int) -> tuple[float, float]:
-    """Median CPU seconds of ``ours()`` and ``floor()``, run in turn ``runs`` times each."""
-    times: tuple[list[float], list[float]] = ([], [])
-    for _ in range(runs):
-        for run, seconds in ((ours, times[0]), (floor, times[1])):
-            started = time.process_time()
-            run()
-            seconds.append(time.process_time() - started)
-    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ import orjson
 from . import formats
 from .cli_options import (
     PROJECT_TYPES,
+    add_drawing_run,
     add_format_options,
     add_overwrite,
     add_raster,
@@ -157,10 +158,7 @@ def _add_render(commands: argparse._SubParsersAction) -> None:
                                           "(default: sorted values of all annotations)")
     render.add_argument("--start-index", type=int, choices=(0, 1), default=1,
                         help="index of the first instance / class (0 or 1)")
-    add_raster(render)
-    add_workers(render)
-    render.add_argument("--strict", action="store_true", help="fail instead of skipping anything")
-    add_overwrite(render)
+    add_drawing_run(render)
     render.set_defaults(run=run_render)
 
 
@@ -183,10 +181,7 @@ def _add_draw(commands: argparse._SubParsersAction) -> None:
     draw.add_argument("--images", required=True, type=existing_folder,
                       help="folder holding the images, named like the tasks")
     draw.add_argument("-o", "--output", required=True, help="output folder")
-    add_raster(draw)
-    add_workers(draw)
-    draw.add_argument("--strict", action="store_true", help="fail instead of skipping anything")
-    add_overwrite(draw)
+    add_drawing_run(draw)
     draw.set_defaults(run=run_draw)
 
 

@@ -65,6 +65,14 @@ def add_raster(parser: argparse.ArgumentParser) -> None:
                              "shape)")
 
 
+def add_drawing_run(parser: argparse.ArgumentParser) -> None:
+    """What a command that draws pixels takes: --raster, the workers, --strict and --overwrite."""
+    add_raster(parser)
+    add_workers(parser)
+    parser.add_argument("--strict", action="store_true", help="fail instead of skipping anything")
+    add_overwrite(parser)
+
+
 def add_format_options(parser: argparse.ArgumentParser, reading: bool, writing: bool) -> None:
     """The options of the formats (``Format.options``) that this command reads or writes."""
     added = set()
