@@ -2,6 +2,7 @@
 
     python benchmarks/bench_scale.py [--sizes 10000,100000] [--per-task 30] [--runs 1] [--dir /tmp]
                                      [--baseline /path/to/a/checkout/of/the/previous/main] [--s3 2000]
+                                     [--huge 100] [--modes "--scheduler local (2),external cluster (2)"]
 
 For each size a project is generated *as a stream* into ``DIR/scale-N.json`` (never held in
 memory: 1,000 generated tasks repeated under new names), then exported by the command line
@@ -9,10 +10,13 @@ in-process (``--jobs 1``), with ``--jobs 2`` (spawned workers), with ``--schedul
 --jobs 2`` (a Dask LocalCluster of 2 workers) and on an external cluster (a ``dask scheduler`` and
 two ``dask worker --nthreads 1`` processes in folders of their own, tuned by
 ``cluster.worker_config_yaml``; only the client's memory is measured there). ``--s3 N`` also times
-``N`` tasks from and to a moto S3 server on 127.0.0.1 (the issue's baseline: 2,000 in 3 min 56 s). Peak RSS is
-sampled from /proc every 50 ms for the command and for each of its descendant processes. The
-machine's two-process ceiling (two CPU loops in two processes vs one) is printed alongside, as
-bench_render does. ``--baseline`` also times in-process COCO and YOLO exports of 2,000 × 30
+``N`` tasks from and to a moto S3 server on 127.0.0.1 (the issue's baseline: 2,000 in 3 min 56 s),
+into an empty prefix and with ``--overwrite``, beside the store's floor (s3fs alone writing the same
+objects). ``--huge MB`` measures the peak memory that cutting a file of two tasks of that size into
+blocks adds to a process (the client's work beside a cluster; with ``--baseline``, there too).
+Peak RSS is sampled from /proc every 50 ms for the command and for each of its descendant
+processes. The machine's two-process ceiling (two CPU loops in two processes vs one) is printed
+alongside, as bench_render does. ``--baseline`` also times in-process COCO and YOLO exports of 2,000 × 30
 in-memory tasks against that checkout, rounds interleaved (the "streaming costs little" target).
 """
 
@@ -169,33 +173,43 @@ def scale_rows(sizes: list[int], per_task: int, folder: Path, runs: int, modes: 
 
 def _scale_rows(sizes: list[int], per_task: int, folder: Path, runs: int, modes: list[str],
                 address: str) -> list[tuple]:
+    """One row per size and mode: the median of ``runs`` rounds, the modes interleaved in each."""
     rows = []
     for size in sizes:
         project = folder / f"scale-{size}.json"
         if not project.exists():
             write_project(project, size, per_task)
-        for mode, flags in MODES.items():
-            if mode not in modes:
-                continue
-            measured = []
-            for _ in range(runs):
-                out = folder / f"scale-out-{size}"
-                shutil.rmtree(out, ignore_errors=True)
-                command = [sys.executable, "-m", "fastlabel_formats", "export", str(project), "--to", "coco,yolo",
-                           "-o", str(out), *(flag.format(address=address) for flag in flags)]
-                measured.append(run_measured(command))
-                shutil.rmtree(out, ignore_errors=True)
-            wall = statistics.median(m[0] for m in measured)
-            rows.append((size, mode, wall, *measured[len(measured) // 2][1:], project.stat().st_size))
-            own, worker, total = measured[len(measured) // 2][1:]
-            print(f"  {size:,} {mode}: {wall:.1f} s, peak RSS {own / 1e6:.0f} MB command, {worker / 1e6:.0f} MB "
-                  f"largest worker, {total / 1e6:.0f} MB tree", file=sys.stderr, flush=True)
+        chosen = {mode: flags for mode, flags in MODES.items() if mode in modes}
+        measured: dict[str, list] = {mode: [] for mode in chosen}
+        for _ in range(runs):
+            for mode, flags in chosen.items():
+                measured[mode].append(_export_measured(project, folder / f"scale-out-{size}",
+                                                       [flag.format(address=address) for flag in flags]))
+        for mode, results in measured.items():
+            wall = statistics.median(m[0] for m in results)
+            own, worker, total = sorted(results)[len(results) // 2][1:]
+            rows.append((size, mode, wall, own, worker, total, project.stat().st_size))
+            print(f"  {size:,} {mode}: {wall:.1f} s (runs: {', '.join(f'{m[0]:.1f}' for m in results)}), peak RSS "
+                  f"{own / 1e6:.0f} MB command, {worker / 1e6:.0f} MB largest worker, {total / 1e6:.0f} MB tree",
+                  file=sys.stderr, flush=True)
     return rows
 
 
-def s3_row(count: int, per_task: int, folder: Path) -> float:
-    """Wall seconds of ``export --to coco,yolo`` of ``count`` tasks from and to a moto S3 server on
-    127.0.0.1 (in-process; the store reached through the AWS environment variables)."""
+def _export_measured(project: Path, out: Path, flags: list[str]) -> tuple[float, int, int, int]:
+    shutil.rmtree(out, ignore_errors=True)
+    command = [sys.executable, "-m", "fastlabel_formats", "export", str(project), "--to", "coco,yolo", "-o", str(out),
+               *flags]
+    try:
+        return run_measured(command)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def s3_rows(count: int, per_task: int, folder: Path, runs: int = 1) -> dict[str, float]:
+    """Median wall seconds of ``export --to coco,yolo`` of ``count`` tasks from and to a moto S3
+    server on 127.0.0.1 (in-process; the store reached through the AWS environment variables):
+    into an empty prefix, again with ``--overwrite`` over that export, and the store's floor: the
+    same objects (names and sizes) written by s3fs alone, in one batch. Rounds interleaved."""
     import fsspec
     from moto.server import ThreadedMotoServer
 
@@ -210,13 +224,81 @@ def s3_row(count: int, per_task: int, folder: Path) -> float:
         store = fsspec.filesystem("s3", key="testing", secret="testing", endpoint_url=env["AWS_ENDPOINT_URL"])
         store.mkdir("bench", region_name="us-west-2")
         store.put_file(str(project), "bench/tasks.json")
-        command = [sys.executable, "-m", "fastlabel_formats", "export", "s3://bench/tasks.json", "--to", "coco,yolo",
-                   "-o", "s3://bench/out", "--jobs", "1", "-q"]
-        started = time.perf_counter()
-        subprocess.run(command, check=True, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
-        return time.perf_counter() - started
+        times: dict[str, list[float]] = {}
+        for round_number in range(runs):
+            out = f"bench/out-{round_number}"
+            for label, extra in (("empty prefix", []), ("--overwrite", ["--overwrite"])):
+                command = [sys.executable, "-m", "fastlabel_formats", "export", "s3://bench/tasks.json", "--to",
+                           "coco,yolo", "-o", f"s3://{out}", "--jobs", "1", "-q", *extra]
+                started = time.perf_counter()
+                subprocess.run(command, check=True, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+                times.setdefault(label, []).append(time.perf_counter() - started)
+            times.setdefault("floor", []).append(_store_floor(store, out, f"bench/floor-{round_number}"))
+        return {label: statistics.median(values) for label, values in times.items()}
     finally:
         server.stop()
+
+
+def _store_floor(store, exported: str, into: str) -> float:
+    """Seconds s3fs takes to write objects of the names and sizes under ``exported`` to ``into``."""
+    store.invalidate_cache()
+    sizes = {name[len(exported) + 1:]: info["size"] for name, info in store.find(exported, detail=True).items()}
+    objects = {f"{into}/{name}": b"x" * size for name, size in sizes.items()}
+    started = time.perf_counter()
+    store.pipe(objects)
+    return time.perf_counter() - started
+
+
+def write_huge_tasks(path: Path, count: int, task_bytes: int) -> int:
+    """A JSON array of ``count`` tasks of about ``task_bytes`` each (generated annotations repeated,
+    written piece by piece); the size of the largest."""
+    rng = np.random.default_rng(0)
+    pool = [orjson.dumps(_annotation(rng, KINDS[n % 3], 1920, 1080, True)) for n in range(300)]
+    largest = 0
+    with open(path, "wb") as stream:
+        stream.write(b"[")
+        for number in range(count):
+            head = orjson.dumps({"id": f"huge-{number}", "name": f"huge_{number}.jpg", "width": 1920,
+                                 "height": 1080, "status": "completed"})[:-1] + b', "annotations": ['
+            written = stream.write((b"," if number else b"") + head)
+            index = 0
+            while written < task_bytes:
+                written += stream.write((b"," if index else b"") + pool[index % len(pool)])
+                index += 1
+            written += stream.write(b"]}")
+            largest = max(largest, written)
+        stream.write(b"]")
+    return largest
+
+
+CUT_SCRIPT = """
+import resource, sys
+from fastlabel_formats.source import task_source
+blocks = [(b.offset, b.length, b.count) for b in task_source(sys.argv[1]).blocks()]
+before = int(sys.argv[2])
+print(len(blocks), sum(b[2] for b in blocks), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before)
+"""
+IMPORTED_SCRIPT = ("import resource, fastlabel_formats.source\n"
+                   "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)")
+
+
+def cutting_rows(folder: Path, task_bytes: int, trees: dict[str, Path]) -> list[tuple[str, int, int]]:
+    """``(tree, largest task, peak RSS the cut adds to the process)`` for cutting a file of two
+    tasks of about ``task_bytes`` each into blocks (the client's work with workers or a cluster)."""
+    path = folder / f"huge-{task_bytes >> 20}MB.json"
+    largest = write_huge_tasks(path, 2, task_bytes)
+    rows = []
+    for label, tree in trees.items():
+        env = {**os.environ, "PYTHONPATH": str(tree), "OPENBLAS_NUM_THREADS": "1"}
+        imported = int(subprocess.run([sys.executable, "-c", IMPORTED_SCRIPT], check=True, capture_output=True,
+                                      env=env).stdout)
+        result = subprocess.run([sys.executable, "-c", CUT_SCRIPT, str(path), str(imported)], check=True,
+                                capture_output=True, env=env)
+        blocks, tasks, added = (int(v) for v in result.stdout.split())
+        assert tasks == 2, (blocks, tasks)
+        rows.append((label, largest, added))
+    path.unlink()
+    return rows
 
 
 BASELINE_SCRIPT = """
@@ -257,11 +339,20 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="a checkout of the previous main, for the 2,000 × 30 rows")
     parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated, of: {', '.join(MODES)}")
     parser.add_argument("--s3", type=int, default=0, help="also time this many tasks to a moto S3 server")
+    parser.add_argument("--huge", type=int, default=0, help="also measure cutting two tasks of this many MB")
     args = parser.parse_args()
     print(f"machine's two-process ceiling now: {ceiling():.2f}x")
     if args.s3:
-        seconds = s3_row(args.s3, args.per_task, args.dir)
-        print(f"\n{args.s3:,} tasks × {args.per_task} to moto S3, --jobs 1: {seconds:.1f} s")
+        medians = s3_rows(args.s3, args.per_task, args.dir, args.runs)
+        print(f"\n| {args.s3:,} tasks × {args.per_task}, moto S3, --jobs 1 | wall | vs 3 min 56 s |\n|---|---|---|")
+        for label, seconds in medians.items():
+            print(f"| {label} | {seconds:.1f} s | {236 / seconds:.1f}x |")
+    if args.huge:
+        trees = {"this tree": ROOT, **({"baseline": args.baseline} if args.baseline else {})}
+        print(f"\n| cutting 2 tasks of ~{args.huge} MB into blocks | largest task | peak RSS added | ratio |")
+        print("|---|---|---|---|")
+        for label, largest, added in cutting_rows(args.dir, args.huge << 20, trees):
+            print(f"| {label} | {largest / 1e6:.0f} MB | {added / 1e6:.0f} MB | {added / largest:.2f}x |")
     if args.baseline:
         medians = baseline_rows(args.baseline, max(args.runs, 5))
         print("\n| 2,000 × 30 in memory, in-process | this tree | baseline | ratio |\n|---|---|---|---|")

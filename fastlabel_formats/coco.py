@@ -457,6 +457,8 @@ def rotated_box_rings(table: AnnotationTable, rows: CocoRows) -> dict[int, list]
     """``{position in order: closed ring}`` of each rotated bbox: its rotated corners (6 decimals),
     the same rectangle as its ``bbox`` encloses."""
     positions = np.flatnonzero(rotated_boxes(table)[rows.order])
+    if not positions.size:
+        return {}
     corners = python_round(rotated_box_corners(table)[rows.order[positions]].reshape(-1, 8))
     return {p: ring + ring[:2] for p, ring in zip(positions.tolist(), map(integral_to_int, corners))}
 

@@ -171,7 +171,9 @@ def write_many(files: dict[Path | str, bytes]) -> None:
         if has_folders(file_system):
             for folder in {posixpath.dirname(inner) for inner in objects}:
                 file_system.makedirs(folder, exist_ok=True)
-        file_system.pipe(objects)
+        from .stores import put_objects  # (stores imports files)
+
+        put_objects(file_system, objects)
 
 
 @contextmanager

@@ -26,8 +26,13 @@ def json_fragment(items: list, indent: int | None) -> bytes:
     return ",\n".join(pad + dump_json(item, indent).decode().replace("\n", "\n" + pad) for item in items).encode()
 
 
+# the bytes a spool keeps in memory before it moves them to its temporary file
+SPOOL_IN_MEMORY = 32 << 20
+
+
 class JsonListSpool:
-    """The items of one JSON list, appended fragment by fragment to a temporary file beside ``path``."""
+    """The items of one JSON list, appended fragment by fragment to a spool: in memory up to
+    :data:`SPOOL_IN_MEMORY` bytes, then a temporary file beside ``path``."""
 
     def __init__(self, path: Path | str, key: str, indent: int | None) -> None:
         folder = None  # beside a local output, in the temporary folder for an fsspec one
@@ -35,7 +40,8 @@ class JsonListSpool:
             make_folder(path.parent)
             folder = path.parent
         name = str(path).rsplit("/", 1)[-1]
-        self.file = tempfile.TemporaryFile(prefix=f".{name}.{key}.", suffix=".tmp", dir=folder)
+        self.file = tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY, prefix=f".{name}.{key}.", suffix=".tmp",
+                                                  dir=folder)
         self.separator = b"," if indent is None else b",\n"
         self.indent, self.empty = indent, True
 

@@ -47,6 +47,7 @@ from .report import ConversionReport, Finding
 from .runtime import gc_paused
 from .source import TaskBlock, TaskSource, task_source
 from .staging import INPUT_ATTRIBUTES, output_folders
+from .stores import background_writes
 from .table import AnnotationTable, TaskChunk
 from .table_readers import block_chunk, parsed_once
 from .tasks import Frame, image_frames, is_video
@@ -138,7 +139,7 @@ class PerImageTarget(Target):
         return [path for written in results for path in written]
 
     def collect(self, result: list[str], report: ConversionReport) -> None:
-        report.files.extend(Path(p) if not is_remote(p) else p for p in result)
+        report.files.extend_written(result)
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ def in_task(run: RunPlan) -> Iterator[None]:
 
         check = StopSignal(run.stop)
         check()
-    with writing_for(run.run_tag, check):
+    with writing_for(run.run_tag, check), background_writes():
         yield
 
 

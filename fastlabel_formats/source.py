@@ -1,8 +1,9 @@
 """Where tasks come from, streamed: a JSON array of any size, JSON Lines, a folder of page files,
 or any iterable of task dicts. Memory depends on the block size, not on the project.
 
-A JSON array is cut at the boundaries of its top-level elements (found with numpy over a block of
-bytes: quotes, escapes and brackets outside strings) and each block of whole elements is
+A JSON array is cut at the boundaries of its top-level elements (found with numpy in one
+streaming pass over the file: quotes, escapes and brackets outside strings), JSON Lines at line
+ends; whoever cuts holds no task, only SCAN_BYTES at a time. Each block of whole elements is
 parsed by orjson in one call: about twice as fast as ijson's C backend on task JSON, with orjson's
 exact numbers and messages.
 """
@@ -23,7 +24,8 @@ from .errors import FormatError
 from .files import is_remote, open_binary, read_range
 from .tasks import TaskList, check_task
 
-BLOCK_BYTES = 8 << 20
+BLOCK_BYTES = 8 << 20  # of input per block (at least, when whole tasks allow)
+SCAN_BYTES = 1 << 20  # read at a time to find where a block ends (the scan's memory is a few times this)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 _DELTA = np.zeros(256, np.int64)
 _DELTA[[ord("["), ord("{")]] = 1
@@ -250,7 +252,9 @@ def _file_blocks(name: str, path: str, kind: str, first_task: int) -> Iterator[T
     except OSError as error:
         raise _read_failed(path, error) from error
     with stream:
-        head = stream.read(BLOCK_BYTES)
+        head = stream.read(min(SCAN_BYTES, BLOCK_BYTES))
+        while head.isspace() and (more := stream.read(min(SCAN_BYTES, BLOCK_BYTES))):
+            head += more  # white space alone says nothing of the kind yet
         if kind == "jsonl":
             yield from _line_blocks(name, path, stream, head, first_task)
         elif head.lstrip()[:1] != b"[":  # one task, or not tasks at all: parsed whole, where it is read
@@ -261,20 +265,27 @@ def _file_blocks(name: str, path: str, kind: str, first_task: int) -> Iterator[T
                 first_task += count
 
 
-def _line_blocks(name: str, path: str, stream: BinaryIO, pending: bytes, first_task: int) -> Iterator[TaskBlock]:
-    offset, first_line = 0, 1
-    while pending:
-        more = stream.read(BLOCK_BYTES)
-        cut = len(pending) if not more else pending.rfind(b"\n") + 1
-        if cut == 0:  # one line longer than a block: read on
-            pending += more
-            continue
-        body = pending[:cut]
-        lines = body.split(b"\n")
-        count = sum(1 for line in lines if line.strip())
-        yield TaskBlock(name, "jsonl", first_task, count, None, path, offset, cut, first_line)
-        first_task, first_line, offset = first_task + count, first_line + body.count(b"\n"), offset + cut
-        pending = pending[cut:] + more
+def _line_blocks(name: str, path: str, stream: BinaryIO, head: bytes, first_task: int) -> Iterator[TaskBlock]:
+    """Byte ranges of whole lines, found reading SCAN_BYTES at a time (a block ends at the last
+    line end once it holds BLOCK_BYTES, or at the end of the file; a line is never held whole)."""
+    chunk, offset = head, 0  # the bytes read last and the file's bytes before them
+    cut_at, cut_line, line, count, content = 0, 1, 1, 0, False  # content: the open line holds non-blank bytes
+    while chunk:
+        pieces = chunk.split(b"\n")
+        for piece in pieces[:-1]:  # each line that ends in this chunk
+            count += content or bool(piece.strip())
+            content = False
+        content = content or bool(pieces[-1].strip())
+        line += len(pieces) - 1
+        end = offset + len(chunk) - len(pieces[-1])  # just after the last line end read
+        if len(pieces) > 1 and end - cut_at >= BLOCK_BYTES:
+            yield TaskBlock(name, "jsonl", first_task, count, None, path, cut_at, end - cut_at, cut_line)
+            first_task, cut_at, cut_line, count = first_task + count, end, line, 0
+        offset += len(chunk)
+        chunk = stream.read(min(SCAN_BYTES, BLOCK_BYTES))
+    count += content
+    if offset > cut_at:
+        yield TaskBlock(name, "jsonl", first_task, count, None, path, cut_at, offset - cut_at, cut_line)
 
 
 def _loads(data: bytes, path: object) -> object:
@@ -285,61 +296,134 @@ def _loads(data: bytes, path: object) -> object:
 
 
 class ArrayReader:
-    """Element-aligned byte ranges of a large top-level JSON array, a block at a time."""
+    """Element-aligned byte ranges of a large top-level JSON array, found in one streaming pass:
+    the file is scanned SCAN_BYTES at a time with the state a cut needs carried from one read to
+    the next (nesting depth, inside a string, trailing backslashes), so memory depends on the
+    read size, never on the size of a task."""
 
     def __init__(self, stream: BinaryIO, path: object, head: bytes) -> None:
         self.stream, self.path = stream, path
-        self.pending = head[head.index(b"[") + 1:]
-        self.consumed = len(head) - len(self.pending)  # bytes of the file before ``pending``
-        self.lines = head[:self.consumed].count(b"\n")  # newlines before ``pending``
-        self.count = 0  # elements so far
+        start = head.index(b"[") + 1
+        self.chunk = head[start:]  # the bytes being scanned
+        self.offset = start  # of the file before ``chunk``
+        self.lines = head[:start].count(b"\n")  # newlines before ``chunk``
+        self.count = 0  # elements in the ranges given so far
+        self.state = ScanState()
+        self.blank = True  # nothing but white space since the last cut
 
     def ranges(self) -> Iterator[tuple[int, int, int, int]]:
-        """``(offset, length, element count, first line)`` of each block of whole elements."""
-        ended = False
-        while not ended:
-            cut, ended, count = element_cut(self.pending)
-            while cut is None:
-                more = self.stream.read(max(BLOCK_BYTES, len(self.pending)))
-                if not more:
-                    raise self._truncated()
-                self.pending += more
-                cut, ended, count = element_cut(self.pending)
-            if count:
-                yield self.consumed, cut, count, self.lines + 1
-            self.count += count
-            self._advance(cut + 1 if ended else cut)
-        if self.pending.strip() or self.stream.read(1).strip():
-            raise FormatError(f"{self.path}: not valid JSON: data after the end of the array "
-                              f"(line {self.lines + 1})")
+        """``(offset, length, element count, first line)`` of each block of whole elements (a block
+        ends at the last element that ends once it holds BLOCK_BYTES, or at the array's end)."""
+        cut_at, cut_line, elements = self.offset, self.lines + 1, 0  # the block being read
+        while True:
+            if not self.chunk and not self._read():
+                raise self._truncated(elements)
+            data = self.chunk
+            positions, depth = _structure(data, self.state.in_string, self.state.backslashes)
+            depth += self.state.depth
+            ends = positions[(depth == 0) & (_DELTA[np.frombuffer(data, np.uint8)[positions]] < 0)] + 1
+            closing = np.flatnonzero(depth < 0)
+            if closing.size:  # the array's closing bracket
+                cut = int(positions[closing[0]])
+                elements += int(np.count_nonzero(ends <= cut))
+                if not elements and not (self.blank and not data[:cut].strip()):
+                    elements = 1  # one element, not an object or array
+                if elements:
+                    yield cut_at, self.offset + cut - cut_at, elements, cut_line
+                self._check_end(cut)
+                return
+            elements += int(ends.size)
+            if ends.size and self.offset + int(ends[-1]) - cut_at >= BLOCK_BYTES:
+                cut = int(ends[-1])
+                yield cut_at, self.offset + cut - cut_at, elements, cut_line
+                self.count += elements
+                cut_at, cut_line, elements = self.offset + cut, self.lines + data.count(b"\n", 0, cut) + 1, 0
+                self.blank = not data[cut:].strip()
+            else:
+                self.blank = self.blank and not data.strip()
+            self.state = self.state.after(data, positions, depth)
+            self._read()
 
-    def _advance(self, size: int) -> None:
-        self.lines += self.pending.count(b"\n", 0, size)
-        self.consumed += size
-        self.pending = self.pending[size:]
+    def _read(self) -> bool:
+        """Move past ``chunk`` to the next SCAN_BYTES of the file; False at its end."""
+        self.lines += self.chunk.count(b"\n")
+        self.offset += len(self.chunk)
+        self.chunk = self.stream.read(min(SCAN_BYTES, BLOCK_BYTES))
+        return bool(self.chunk)
 
-    def _truncated(self) -> FormatError:
-        lines = self.lines + self.pending.count(b"\n")
-        complete = self.count + top_level_ends(self.pending).size  # whole tasks before the cut
+    def _check_end(self, closing: int) -> None:
+        """FormatError when anything but white space follows the array's closing bracket."""
+        rest = self.chunk[closing + 1:]
+        while not rest.strip():
+            rest = self.stream.read(min(SCAN_BYTES, BLOCK_BYTES))
+            if not rest:
+                return
+        line = self.lines + self.chunk.count(b"\n", 0, closing + 1) + 1
+        raise FormatError(f"{self.path}: not valid JSON: data after the end of the array (line {line})")
+
+    def _truncated(self, pending: int) -> FormatError:
+        """The message of an array that ends before its closing bracket (``pending``: elements
+        read since the last range)."""
+        complete = self.count + pending
         where = f"after task #{complete - 1}" if complete else "before its first task ended"
         return FormatError(f"{self.path}: not valid JSON: the array is cut off {where} "
-                           f"(file ends at line {lines + 1}, byte {self.consumed + len(self.pending)})")
+                           f"(file ends at line {self.lines + 1}, byte {self.offset})")
 
 
-def _structure(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class ScanState:
+    """Where a scan of JSON stands between two reads: the nesting depth (0: directly inside the
+    top-level array), whether it is inside a string, and how many backslashes end the last read."""
+
+    depth: int = 0
+    in_string: bool = False
+    backslashes: int = 0
+
+    def after(self, data: bytes, positions: np.ndarray, depth: np.ndarray) -> ScanState:
+        """The state at the end of ``data`` (scanned from this state: its :func:`_structure`,
+        depths made absolute)."""
+        quotes = data.count(b'"') - _escaped_quotes(data, self.backslashes)
+        trailing = len(data) - len(data.rstrip(b"\\"))
+        return ScanState(int(depth[-1]) if depth.size else self.depth, self.in_string ^ bool(quotes % 2),
+                         trailing + (self.backslashes if trailing == len(data) else 0))
+
+
+def _escaped_quotes(data: bytes, backslashes: int) -> int:
+    """How many quotes of ``data`` are escaped (``backslashes``: how many precede its start)."""
+    if data.find(b"\\") < 0:
+        return int(bool(backslashes % 2 and data[:1] == b'"'))
+    codes = np.frombuffer(data, np.uint8)
+    quotes = np.flatnonzero(codes == 34)
+    return int(np.count_nonzero(_escaped(data, quotes, backslashes)))
+
+
+def _escaped(data: bytes, quotes: np.ndarray, backslashes: int) -> np.ndarray:
+    """Which of the ``quotes`` (positions in ``data``) follow an odd run of backslashes."""
+    escaped = np.zeros(quotes.size, bool)
+    codes = np.frombuffer(data, np.uint8)
+    candidates = np.flatnonzero((quotes > 0) & (codes[np.maximum(quotes - 1, 0)] == 92) | (quotes == 0))
+    for index in candidates.tolist():
+        position = int(quotes[index]) - 1
+        run = 0
+        while position - run >= 0 and data[position - run] == 92:
+            run += 1
+        escaped[index] = (run + (backslashes if run == position + 1 else 0)) % 2 == 1
+    return escaped
+
+
+def _structure(data: bytes, in_string: bool = False, backslashes: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Positions of the brackets outside strings and the nesting depth after each, relative to
-    ``data``'s start (0 = directly inside the top-level array)."""
+    ``data``'s start, for ``data`` that starts inside a string or not (``in_string``) after
+    ``backslashes`` backslashes."""
     codes = np.frombuffer(data, np.uint8)
     folded = codes | 0x20  # "[" -> "{", "]" -> "}": three comparisons, far faster than a table lookup
     positions = np.flatnonzero((folded == 0x7B) | (folded == 0x7D) | (codes == 0x22))
     quotes = codes[positions] == 34
-    if data.find(b"\\") >= 0:  # rare in task JSON: drop the quotes preceded by an odd run of backslashes
-        escaped = np.flatnonzero(quotes & (positions > 0) & (codes[np.maximum(positions - 1, 0)] == 92))
-        for index in escaped.tolist():
-            position = int(positions[index]) - 1
-            run = position - len(data[:position + 1].rstrip(b"\\")) + 1
-            quotes[index] = run % 2 == 0
-    outside = ((np.cumsum(quotes, dtype=np.uint8) & 1) == 0) & ~quotes  # parity survives the wrap-around
+    if data.find(b"\\") >= 0 or backslashes % 2:  # rare in task JSON: escaped quotes are not quotes
+        quoted = np.flatnonzero(quotes)
+        quotes[quoted[_escaped(data, positions[quoted], backslashes)]] = False
+    # parity survives the wrap-around of the uint8 sum
+    outside = (((np.cumsum(quotes, dtype=np.uint8) + np.uint8(in_string)) & 1) == 0) & ~quotes
     positions = positions[outside]
     return positions, np.cumsum(_DELTA[codes[positions]])
 

@@ -327,7 +327,7 @@ class MotTarget(Target):
         return written
 
     def collect(self, result: list[str], report: ConversionReport) -> None:
-        report.files.extend(Path(p) for p in result)
+        report.files.extend_written(result)
 
 
 @gc_paused
