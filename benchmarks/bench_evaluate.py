@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from fastlabel_formats.evaluate import BACKENDS, backend_engine, detections, evaluate, ground_truth
+from fastlabel_formats.evaluation import BACKENDS, backend_engine, detections, evaluate, ground_truth
 from fastlabel_formats.report import ConversionReport
 
 WIDTH, HEIGHT, CLASSES, PER_IMAGE = 1280, 720, 10, 8

@@ -24,7 +24,7 @@ from .cli_options import (
 from .cli_support import Invocation, existing_folder, whole_number
 from .convert import detect_format, read_tasks, video_frame_counts
 from .errors import FormatError
-from .evaluate import BACKENDS, cli_evaluate
+from .evaluation import BACKENDS, cli_evaluate
 from .files import dump_json, write_atomic
 from .repair import repair
 from .report import ConversionReport

@@ -1,4 +1,4 @@
-"""The two COCO documents an evaluation scores (:mod:`fastlabel_formats.evaluate`): the ground truth
+"""The two COCO documents an evaluation scores (:mod:`fastlabel_formats.evaluation`): the ground truth
 and the results of the predictions, its image and category ids.
 
 The ground truth is any format the package reads: a COCO file (or dict) as it is, so that a COCO

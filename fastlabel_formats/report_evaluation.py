@@ -1,5 +1,5 @@
 """The evaluation section of ``report`` (:mod:`fastlabel_formats.report_html`) when it is given
-predictions: the numbers of an :class:`~fastlabel_formats.evaluate.EvaluationResult`, its
+predictions: the numbers of an :class:`~fastlabel_formats.evaluation.EvaluationResult`, its
 precision–recall curves at IoU 0.5 and 0.75 as inline SVG (the mean over the classes, and one curve
 per class that the page's class filter picks out), the per-class table and what evaluation skipped."""
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import orjson
 
-from .evaluate import METRICS, EvaluationResult
+from .evaluation import METRICS, EvaluationResult
 
 PR_IOUS = (0.5, 0.75)  # the IoU thresholds with a precision–recall chart
 PR_CLASSES = 100  # classes with a curve of their own (the page's most frequent first); the rest are counted

@@ -27,7 +27,7 @@ from .columns import keypoint_boxes, row_kinds, vertex_bounds
 from .convert import detect_format, read_tasks
 from .draw import draw_annotations, draw_shape
 from .errors import FormatError, where
-from .evaluate import evaluate
+from .evaluation import evaluate
 from .files import write_atomic
 from .raster import check_image_size
 from .report import ConversionReport
@@ -302,7 +302,7 @@ def report(tasks: object, output: str | os.PathLike[str], *, source_format: str 
     or a source in ``source_format``; ``images``: the folder of the task images, else shapes are
     drawn on blank canvases; ``samples`` images drawn, chosen by ``seed``; ``classes`` /
     ``annotations`` name the known values as in ``validate``). ``predictions`` (anything
-    :func:`~fastlabel_formats.evaluate.evaluate` takes, in ``pred_format``): also the COCO metrics of
+    :func:`~fastlabel_formats.evaluation.evaluate` takes, in ``pred_format``): also the COCO metrics of
     the predictions against ``tasks`` (``iou_type`` bbox, segm or keypoints), their precision–recall
     curves and per-class table. ``progress``: a bar on a terminal, else a line every 30 seconds. The
     result lists what the report could not show (e.g. a missing image file)."""

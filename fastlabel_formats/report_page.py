@@ -12,7 +12,7 @@ import numpy as np
 import orjson
 
 from .columns import bbox_points, row_kinds, value_codes, vertex_bounds
-from .evaluate import EvaluationResult
+from .evaluation import EvaluationResult
 from .report import ConversionReport
 from .report_evaluation import STYLE as EVALUATION_STYLE
 from .report_evaluation import evaluation_section

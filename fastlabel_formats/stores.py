@@ -22,7 +22,6 @@ There are no locks in an object store: two runs into one folder at a time are no
 
 from __future__ import annotations
 
-import asyncio
 import posixpath
 import threading
 import uuid
@@ -242,7 +241,9 @@ def background_writes() -> Iterator[None]:
         _UPLOADS.pending = previous
 
 
-async def _started(coroutines: list) -> list[asyncio.Task]:
+async def _started(coroutines: list) -> list:
+    import asyncio  # only a store with an event loop gets here (importing it costs a worker's start)
+
     return [asyncio.ensure_future(coroutine) for coroutine in coroutines]
 
 
@@ -260,7 +261,9 @@ def _settle(pending: list, cancel: bool) -> None:
         raise errors[0]
 
 
-async def _ended(tasks: list[asyncio.Task], cancel: bool) -> list[BaseException]:
+async def _ended(tasks: list, cancel: bool) -> list[BaseException]:
+    import asyncio
+
     if cancel:
         for task in tasks:
             task.cancel()

@@ -1,4 +1,4 @@
-"""Offline evaluation (``fastlabel_formats.evaluate``): every number equals pycocotools' COCOeval run
+"""Offline evaluation (``fastlabel_formats.evaluation``): every number equals pycocotools' COCOeval run
 the way its users run it (``COCO(file)``, ``loadRes(file)``, ``evaluate/accumulate/summarize``), on
 cocoapi's published example results, on the sample project with perturbed predictions and on
 hypothesis-generated pairs, for every installed backend."""
@@ -24,7 +24,7 @@ from pycocotools.cocoeval import COCOeval
 
 import fastlabel_formats as ff
 from fastlabel_formats.errors import FormatError
-from fastlabel_formats.evaluate import BACKENDS, METRICS, EvaluationResult, cli_evaluate, evaluate
+from fastlabel_formats.evaluation import BACKENDS, METRICS, EvaluationResult, cli_evaluate, evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "sample_project"

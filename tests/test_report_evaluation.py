@@ -17,7 +17,7 @@ from conftest import ann, task
 from test_report_html import EXTERNAL, body_attributes, chromium, script_errors
 
 from fastlabel_formats import export_coco, report_evaluation
-from fastlabel_formats.evaluate import evaluate
+from fastlabel_formats.evaluation import evaluate
 from fastlabel_formats.report_evaluation import PR_IOUS, pr_point
 from fastlabel_formats.report_html import report
 
