@@ -270,12 +270,8 @@ def run_integrate(args: argparse.Namespace, invocation: Invocation) -> int:
                            keep_other_types=args.keep_other_types, report=report)
     else:
         merged = integrate(tasks, args.prefix, kind=kind)
-    report.files.append(write_atomic(output, orjson.dumps([merged])))
-    invocation.keep(report)
-    invocation.say(f"{merged['name']}: {len(merged['annotations'])} annotation(s) -> {args.output}")
-    if not report.ok:
-        invocation.say(report.summary())
-    return 0
+    return _tasks_written(invocation, report, output, [merged],
+                          f"{merged['name']}: {len(merged['annotations'])} annotation(s) -> {args.output}")
 
 
 def _add_integrate(commands: argparse._SubParsersAction) -> None:
@@ -302,9 +298,16 @@ def run_split(args: argparse.Namespace, invocation: Invocation) -> int:
     tasks, _ = load_tasks(args.tasks)
     report = ConversionReport("split")
     tiles = [piece for task in tasks for piece in split_image_task(task, rows, cols, report=report)]
-    report.files.append(write_atomic(output, orjson.dumps(tiles)))
+    return _tasks_written(invocation, report, output, tiles,
+                          f"{len(tasks)} task(s) -> {len(tiles)} tile task(s) in {Path(args.output) / 'tasks.json'}")
+
+
+def _tasks_written(invocation: Invocation, report: ConversionReport, output: Path, tasks: list[dict],
+                   line: str) -> int:
+    """Write ``tasks`` to ``output``, keep ``report`` for --report-json, say ``line`` and any loss; 0."""
+    report.files.append(write_atomic(output, orjson.dumps(tasks)))
     invocation.keep(report)
-    invocation.say(f"{len(tasks)} task(s) -> {len(tiles)} tile task(s) in {Path(args.output) / 'tasks.json'}")
+    invocation.say(line)
     if not report.ok:
         invocation.say(report.summary())
     return 0
