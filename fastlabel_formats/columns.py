@@ -12,23 +12,23 @@ from .tasks import labelled_keypoints
 
 
 @derived_column
-def row_kinds(batch: AnnotationTable) -> np.ndarray:
+def row_kinds(table: AnnotationTable) -> np.ndarray:
     """The annotation types of the rows as a numpy string array."""
-    return np.asarray(batch.kinds, dtype=object)
+    return np.asarray(table.kinds, dtype=object)
 
 
 @derived_column
-def has_points(batch: AnnotationTable) -> np.ndarray:
+def has_points(table: AnnotationTable) -> np.ndarray:
     """Rows whose points are present and non-empty."""
-    return np.fromiter((bool(p) for p in batch.points), bool, len(batch))
+    return np.fromiter((bool(p) for p in table.points), bool, len(table))
 
 
 @derived_column
-def bbox_points(batch: AnnotationTable) -> np.ndarray:
+def bbox_points(table: AnnotationTable) -> np.ndarray:
     """``(n, 4)`` x1, y1, x2, y2 as given for bbox rows with points; NaN elsewhere."""
-    out = np.full((len(batch), 4), np.nan)
-    rings = batch.rings
-    rows = np.flatnonzero((row_kinds(batch) == "bbox") & (np.diff(rings.shape_ring_offsets) > 0))
+    out = np.full((len(table), 4), np.nan)
+    rings = table.rings
+    rows = np.flatnonzero((row_kinds(table) == "bbox") & (np.diff(rings.shape_ring_offsets) > 0))
     first_point = rings.ring_offsets[rings.shape_ring_offsets[rows]]
     out[rows, :2] = rings.coords[first_point]
     out[rows, 2:] = rings.coords[first_point + 1]
@@ -36,12 +36,12 @@ def bbox_points(batch: AnnotationTable) -> np.ndarray:
 
 
 @derived_column
-def keypoint_boxes(batch: AnnotationTable) -> np.ndarray:
+def keypoint_boxes(table: AnnotationTable) -> np.ndarray:
     """``(n, 4)`` min x, min y, max x, max y of the labelled keypoints of pose rows; NaN elsewhere
     (and for a pose without labelled keypoints)."""
-    out = np.full((len(batch), 4), np.nan)
-    for row in np.flatnonzero(row_kinds(batch) == "pose_estimation").tolist():
-        located = [k["value"][:2] for k in labelled_keypoints(batch.annotations[row])]
+    out = np.full((len(table), 4), np.nan)
+    for row in np.flatnonzero(row_kinds(table) == "pose_estimation").tolist():
+        located = [k["value"][:2] for k in labelled_keypoints(table.annotations[row])]
         if not located:
             continue
         try:
@@ -49,36 +49,36 @@ def keypoint_boxes(batch: AnnotationTable) -> np.ndarray:
         except (TypeError, ValueError):
             xy = None
         if xy is None or not np.isfinite(xy).all():
-            raise FormatError(f"{batch.place(row)}: keypoint values must be [x, y, visibility] numbers")
+            raise FormatError(f"{table.place(row)}: keypoint values must be [x, y, visibility] numbers")
         out[row, :2], out[row, 2:] = xy.min(axis=0), xy.max(axis=0)
     return out
 
 
 @derived_column
-def rotated_box_corners(batch: AnnotationTable) -> np.ndarray:
+def rotated_box_corners(table: AnnotationTable) -> np.ndarray:
     """``(n, 4, 2)`` corners of bbox rows rotated by their ``rotation`` (the one geometry of a
     rotated box wherever it is drawn or written as a polygon); NaN for other rows."""
-    boxes = bbox_points(batch)
+    boxes = bbox_points(table)
     out = box_corners(boxes)  # exact corners where there is no rotation; NaN where there is no box
-    turned = rotated_boxes(batch)
-    out[turned] = box_corners(boxes[turned], rotations(batch)[turned])
+    turned = rotated_boxes(table)
+    out[turned] = box_corners(boxes[turned], rotations(table)[turned])
     return out
 
 
-def rotated_boxes(batch: AnnotationTable) -> np.ndarray:
+def rotated_boxes(table: AnnotationTable) -> np.ndarray:
     """Rows that are bboxes with points and a rotation other than 0."""
-    return (row_kinds(batch) == "bbox") & (rotations(batch) != 0) & ~np.isnan(bbox_points(batch)[:, 0])
+    return (row_kinds(table) == "bbox") & (rotations(table) != 0) & ~np.isnan(bbox_points(table)[:, 0])
 
 
-def with_boxes_as_polygons(batch: AnnotationTable, every_box: bool = False) -> AnnotationTable:
-    """``batch`` with each rotated bbox (``every_box``: each bbox) as the polygon of its corners,
+def with_boxes_as_polygons(table: AnnotationTable, every_box: bool = False) -> AnnotationTable:
+    """``table`` with each rotated bbox (``every_box``: each bbox) as the polygon of its corners,
     rotated as the box is (for rasterising)."""
-    boxes = (row_kinds(batch) == "bbox") & ~np.isnan(bbox_points(batch)[:, 0])
-    rows = np.flatnonzero(boxes if every_box else rotated_boxes(batch))
+    boxes = (row_kinds(table) == "bbox") & ~np.isnan(bbox_points(table)[:, 0])
+    rows = np.flatnonzero(boxes if every_box else rotated_boxes(table))
     if not rows.size:
-        return batch
-    corners = rotated_box_corners(batch)[rows].reshape(len(rows), 8).tolist()
-    return batch.with_shapes(rows.tolist(), "polygon", corners)
+        return table
+    corners = rotated_box_corners(table)[rows].reshape(len(rows), 8).tolist()
+    return table.with_shapes(rows.tolist(), "polygon", corners)
 
 
 def degenerate_boxes(boxes: np.ndarray) -> np.ndarray:
@@ -88,22 +88,22 @@ def degenerate_boxes(boxes: np.ndarray) -> np.ndarray:
 
 
 @derived_column
-def vertex_bounds(batch: AnnotationTable) -> np.ndarray:
+def vertex_bounds(table: AnnotationTable) -> np.ndarray:
     """``(n, 4)`` min x, min y, max x, max y of the outer vertices rounded to 6 decimals."""
-    return outer_bounds(batch.rings, python_round(batch.rings.coords))
+    return outer_bounds(table.rings, python_round(table.rings.coords))
 
 
 @derived_column
-def rotations(batch: AnnotationTable) -> np.ndarray:
+def rotations(table: AnnotationTable) -> np.ndarray:
     """The ``rotation`` of each row in degrees (0 when absent); FormatError when not a number."""
-    values = [a.get("rotation") or 0 for a in batch.annotations]
+    values = [a.get("rotation") or 0 for a in table.annotations]
     try:
         out = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
         out = None
     if out is None or not np.isfinite(out).all():
         row = next(i for i, v in enumerate(values) if not _finite_number(v))
-        raise FormatError(f"{batch.place(row)}: rotation {values[row]!r} is not a finite number")
+        raise FormatError(f"{table.place(row)}: rotation {values[row]!r} is not a finite number")
     return out
 
 
@@ -112,19 +112,19 @@ def _finite_number(value: object) -> bool:
 
 
 @derived_column
-def rows_with_holes(batch: AnnotationTable) -> np.ndarray:
+def rows_with_holes(table: AnnotationTable) -> np.ndarray:
     """Rows whose geometry has at least one hole ring."""
-    rings = batch.rings
-    return np.bincount(rings.ring_shape(), weights=rings.is_hole, minlength=len(batch)) > 0
+    rings = table.rings
+    return np.bincount(rings.ring_shape(), weights=rings.is_hole, minlength=len(table)) > 0
 
 
 @derived_column
-def value_codes(batch: AnnotationTable) -> tuple[np.ndarray, list]:
+def value_codes(table: AnnotationTable) -> tuple[np.ndarray, list]:
     """Per row the position of its ``value`` in the table's dictionary of distinct values (in order
     of first appearance), and that dictionary; -1 for a row whose value cannot be a key (a list)."""
     dictionary: dict = {}
-    codes = np.empty(len(batch), np.int64)
-    for row, annotation in enumerate(batch.annotations):
+    codes = np.empty(len(table), np.int64)
+    for row, annotation in enumerate(table.annotations):
         value = annotation.get("value")
         try:
             codes[row] = dictionary.setdefault(value, len(dictionary))
@@ -133,8 +133,8 @@ def value_codes(batch: AnnotationTable) -> tuple[np.ndarray, list]:
     return codes, list(dictionary)
 
 
-def value_lookup(batch: AnnotationTable, mapping: dict, default: int) -> np.ndarray:
+def value_lookup(table: AnnotationTable, mapping: dict, default: int) -> np.ndarray:
     """``mapping.get(value, default)`` of every row, looked up once per distinct value."""
-    codes, dictionary = value_codes(batch)
+    codes, dictionary = value_codes(table)
     per_value = np.array([mapping.get(value, default) for value in dictionary] + [default], np.int64)
     return per_value[codes]

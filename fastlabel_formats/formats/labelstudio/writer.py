@@ -209,9 +209,9 @@ def _is_audio(annotation: dict) -> bool:
 def audio_rows(table: AnnotationTable) -> np.ndarray:
     """Rows that are audio segments (``start`` and ``end``, no points)."""
 
-    def compute(batch: AnnotationTable) -> np.ndarray:
-        out = np.zeros(len(batch), bool)
-        annotations = batch.annotations
+    def compute(cached_table: AnnotationTable) -> np.ndarray:
+        out = np.zeros(len(cached_table), bool)
+        annotations = cached_table.annotations
         out[[row for row, annotation in enumerate(annotations) if "start" in annotation
              and _is_audio(annotation)]] = True
         return out
