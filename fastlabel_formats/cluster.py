@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FormatError
+from .ordered import ordered_submit
 
 INSTALL_HINT = "pip install 'fastlabel-formats[dask]'"
 CONNECT_TIMEOUT = 30.0  # seconds to wait for the scheduler and for a first worker
@@ -207,8 +208,6 @@ def ordered_map(client: Any, function: Callable[..., Any], arguments: Iterable[t
     """``function(*args)`` on the cluster for every ``args``, results in order (at least two per
     worker thread in flight). Futures still running when the caller stops stay in ``pending``
     for :func:`stop_tasks`; a block that killed its workers is a FormatError naming it."""
-    from .parallel import ordered_submit
-
     distributed = distributed_module()
     window = max(window, 2 * sum(client.nthreads().values()))
 

@@ -18,6 +18,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
+from .ordered import ordered_submit
+
 
 @contextmanager
 def _main_without_missing_file() -> Iterator[None]:
@@ -99,28 +101,6 @@ class Runner:
         else:
             for args in arguments:
                 yield function(*args)
-
-
-def ordered_submit(submit: Callable[..., Any], function: Callable[..., Any], arguments: Iterable[tuple],
-                   window: int, pending: deque | None = None) -> Iterator[Any]:
-    """``submit(function, *args)`` for every ``args`` (futures with ``result()``/``cancel()``),
-    results yielded in order, at most ``window`` submitted ahead. The futures not handed back when
-    the caller stops are cancelled, or left in the caller's ``pending`` for it to stop."""
-    cancel = pending is None
-    pending = deque() if pending is None else pending
-    try:
-        for args in arguments:
-            pending.append(submit(function, *args))
-            while len(pending) > window:
-                yield pending[0].result()
-                pending.popleft()
-        while pending:
-            yield pending[0].result()
-            pending.popleft()
-    finally:
-        if cancel:
-            for future in pending:
-                future.cancel()
 
 
 def ignore_interrupts(parent: int | None = None) -> None:
