@@ -37,7 +37,7 @@ from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_
 from .jsonparts import JsonListSpool, json_fragment, write_part
 from .raster import check_raster
 from .report import ConversionReport
-from .run import Target, prepared_tables, run_export
+from .run import Target, export_alone, prepared_tables
 from .runtime import gc_paused
 from .selection import Policy, Selected, report_selection, select
 from .table import AnnotationTable, TaskChunk
@@ -120,13 +120,12 @@ def export_coco(
     The default output is compact JSON, streamed chunk by chunk (``jobs=N``: chunks built in N
     worker processes); ``indent=4`` gives the official SDK's exact bytes.
     """
-    report = ConversionReport("coco", strict=strict)
     target = CocoTarget(output_dir, annotations=annotations, output_file_name=output_file_name, holes=holes,
                         indent=indent, raster=raster, layout=layout, images=images, copy_images=copy_images,
                         split=split, seed=seed)
-    run_export(tasks, [target], [report], project_type=project_type, videos=videos, frame_counts=frame_counts,
-               jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
-    return report
+    return export_alone(tasks, target, strict=strict, project_type=project_type, videos=videos,
+                        frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress,
+                        overwrite=overwrite)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from .geometry import box_corners
 from .raster import check_image_size, check_raster
 from .render import paint_batch
 from .report import ConversionReport
-from .run import PerImageTarget, run_export
+from .run import PerImageTarget, export_alone
 from .runtime import gc_paused
 from .table import AnnotationTable, table_of
 from .tasks import checked_task
@@ -151,10 +151,8 @@ def export_image_with_annotations(
     """Draw each task's annotations on its image (``image_dir/<task name>``) and write
     ``output_dir/<task name>`` in the same format (RGB, JPEG quality 95). Tasks without an image
     file and image files without a task are reported."""
-    report = ConversionReport("images", strict=strict)
-    run_export(tasks, [DrawTarget(output_dir, image_dir, raster)], [report], jobs=jobs, scheduler=scheduler,
-               progress=progress, overwrite=overwrite)
-    return report
+    return export_alone(tasks, DrawTarget(output_dir, image_dir, raster), strict=strict, jobs=jobs,
+                        scheduler=scheduler, progress=progress, overwrite=overwrite)
 
 
 class DrawTarget(PerImageTarget):

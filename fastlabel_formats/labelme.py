@@ -18,7 +18,7 @@ from .errors import FormatError, where
 from .files import dump_json, is_remote, read_json
 from .geometry import integral_to_int
 from .report import ConversionReport
-from .run import PerImageTarget, prepared_tables, run_export
+from .run import PerImageTarget, export_alone, prepared_tables
 from .runtime import gc_paused
 from .selection import Policy, apply_policy
 from .table import AnnotationTable
@@ -63,10 +63,8 @@ def export_labelme(
     bytes; ``jobs=N``: in N worker processes). ``imagePath`` is relative to the JSON file, as
     labelme reads it: the image's file name (the JSON beside its image), or with ``image_dir``
     the path from the JSON's folder to ``image_dir/<task name>``."""
-    report = ConversionReport("labelme", strict=strict)
-    run_export(tasks, [LabelmeTarget(output_dir, image_dir=image_dir, indent=indent)], [report], jobs=jobs,
-               scheduler=scheduler, progress=progress, overwrite=overwrite)
-    return report
+    return export_alone(tasks, LabelmeTarget(output_dir, image_dir=image_dir, indent=indent), strict=strict, jobs=jobs,
+                        scheduler=scheduler, progress=progress, overwrite=overwrite)
 
 
 class LabelmeTarget(PerImageTarget):

@@ -31,7 +31,7 @@ from .errors import FormatError, where
 from .files import basename, is_remote, read_text, write_atomic
 from .labelme import image_header_size, skipped_file
 from .report import ConversionReport
-from .run import PerImageTarget, prepared_tables, run_export
+from .run import PerImageTarget, export_alone, prepared_tables
 from .runtime import gc_paused
 from .selection import Policy, apply_policy
 from .table import AnnotationTable, TaskChunk
@@ -103,12 +103,11 @@ def export_pascalvoc(
     ``ImageSets/Main/<split>.txt`` (splits chosen as for the Ultralytics layout: the name's first
     folder when it is ``train``/``val``/``test``, else drawn from ``split``), ``labelmap.txt`` (classes,
     their parts and actions) and, with ``images``, ``JPEGImages/<task name>`` hard-linked (or copied)."""
-    report = ConversionReport("pascalvoc", strict=strict)
     target = PascalVocTarget(output_dir, layout=layout, images=images, copy_images=copy_images, split=split,
                              seed=seed)
-    run_export(tasks, [target], [report], project_type=project_type, videos=videos, frame_counts=frame_counts,
-               jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
-    return report
+    return export_alone(tasks, target, strict=strict, project_type=project_type, videos=videos,
+                        frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress,
+                        overwrite=overwrite)
 
 
 @dataclass

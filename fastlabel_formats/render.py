@@ -26,7 +26,7 @@ from .files import dump_json, write_atomic
 from .palette import COLOR_PALETTE
 from .raster import check_image_size, check_raster, exact_windows, fill_rings, fill_rings_exact
 from .report import ConversionReport
-from .run import PerImageTarget, run_export
+from .run import PerImageTarget, export_alone
 from .runtime import gc_paused
 from .table import AnnotationTable, table_of
 from .tasks import check_task, checked_task
@@ -341,11 +341,10 @@ def export_instance_segmentation(
 
     ``pallete`` is accepted as the official SDK's spelling of ``palette``.
     """
-    report = ConversionReport("instance", strict=strict)
     target = MaskTarget(output_dir, semantic=False, palette=pallete if pallete is not None else palette,
                         start_index=start_index, dtype=dtype, raster=raster)
-    run_export(tasks, [target], [report], jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
-    return report
+    return export_alone(tasks, target, strict=strict, jobs=jobs, scheduler=scheduler, progress=progress,
+                        overwrite=overwrite)
 
 
 @gc_paused
@@ -369,8 +368,7 @@ def export_semantic_segmentation(
 
     ``classes`` defaults to the sorted values of all annotations of all tasks (any type).
     """
-    report = ConversionReport("semantic", strict=strict)
     target = MaskTarget(output_dir, semantic=True, palette=pallete if pallete is not None else palette,
                         classes=classes, start_index=start_index, dtype=dtype, raster=raster)
-    run_export(tasks, [target], [report], jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
-    return report
+    return export_alone(tasks, target, strict=strict, jobs=jobs, scheduler=scheduler, progress=progress,
+                        overwrite=overwrite)

@@ -316,6 +316,14 @@ def run_export(
                                                     run_tag, storage, shared))
 
 
+
+def export_alone(tasks: object, target: Target, *, strict: bool = False, **run: object) -> ConversionReport:
+    """The report (named as ``target``) of :func:`run_export` of ``target`` alone over ``tasks``;
+    ``run``: its options (project type, videos, workers, progress, overwrite)."""
+    report = ConversionReport(target.name, strict=strict)
+    run_export(tasks, [target], [report], **run)
+    return report
+
 @dataclass(frozen=True)
 class RunSetup:
     """How a run goes: what the targets' plans need, where the blocks run, what every worker

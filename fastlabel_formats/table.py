@@ -33,14 +33,15 @@ class TaskChunk:
     first_frame: int = 0
     geometry: frozenset = RING_TYPES  # the types whose geometry the table holds
     _table: AnnotationTable | None = field(default=None, repr=False)
+    vouched: bool = False  # the reader made every annotation well-formed (see gather)
 
     def table(self, geometry: Iterable[str] | None = None) -> AnnotationTable:
         """The annotation table of this chunk (validated geometry of the ``geometry`` types, by
         default the chunk's; built once for those)."""
         if geometry is not None and frozenset(geometry) != self.geometry:
-            return gather(self.tasks, self.frames, self.source, geometry, self.first_frame)
+            return gather(self.tasks, self.frames, self.source, geometry, self.first_frame, self.vouched)
         if self._table is None:
-            self._table = gather(self.tasks, self.frames, self.source, self.geometry, self.first_frame)
+            self._table = gather(self.tasks, self.frames, self.source, self.geometry, self.first_frame, self.vouched)
         return self._table
 
     def frame_annotations(self) -> Iterator[tuple[Frame, list[dict]]]:

@@ -2,7 +2,7 @@
 
 A reader that makes every annotation of a task itself (COCO's common records, YOLO's box files)
 knows them to be well-formed: it says so with :func:`vouch`. :func:`table_source` turns what it
-read into a :class:`TableSource`, whose blocks give the run :class:`TableChunk` s: their tables
+read into a :class:`TableSource`, whose blocks give the run vouched-for chunks: their tables
 take the reader's rows as they are (the object column, kinds and points) and check only the
 coordinates, in bulk, instead of every annotation again. A chunk holding any task the reader did
 not vouch for, or whose coordinates are not all fine, is built by
@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 from .source import TaskBlock, TaskSource, _list_blocks
-from .table import AnnotationTable, TaskChunk, gather
-from .tasks import Frame, check_task
+from .table import TaskChunk
+from .tasks import check_task
 
 _VOUCHED: ContextVar[list | None] = ContextVar("fastlabel_vouched", default=None)
 
@@ -131,34 +131,9 @@ class TableBlock(TaskBlock):
         if self.parsed is None or not any(self.vouched):
             return chunk
         made = {id(task) for task, flag in zip(self.parsed, self.vouched) if flag}
-        return TableChunk(chunk.source, chunk.tasks, chunk.frames, chunk.first_frame, chunk.geometry,
-                          vouched=all(id(task) in made for task in chunk.tasks))
+        return replace(chunk, vouched=all(id(task) in made for task in chunk.tasks))
 
 
 def block_chunk(block: TaskBlock, chunk: TaskChunk) -> TaskChunk:
-    """``chunk`` of ``block``'s tasks: as it is, or for a :class:`TableBlock` a :class:`TableChunk`."""
+    """``chunk`` of ``block``'s tasks, vouched for when a :class:`TableBlock`'s reader vouched for all of them."""
     return block.chunk(chunk) if isinstance(block, TableBlock) else chunk
-
-
-@dataclass
-class TableChunk(TaskChunk):
-    """A chunk whose table comes from its reader's rows when ``vouched`` (see the module)."""
-
-    vouched: bool = False
-
-    def table(self, geometry: Iterable[str] | None = None) -> AnnotationTable:
-        if not self.vouched:
-            return super().table(geometry)
-        wanted = self.geometry if geometry is None else frozenset(geometry)
-        if wanted != self.geometry:
-            return rows_table(self.tasks, self.frames, self.source, wanted, self.first_frame)
-        if self._table is None:
-            self._table = rows_table(self.tasks, self.frames, self.source, wanted, self.first_frame)
-        return self._table
-
-
-def rows_table(tasks: list[dict], frames: list[Frame], source: str, geometry: frozenset,
-               first_frame: int = 0) -> AnnotationTable:
-    """The table of vouched-for tasks: :func:`~fastlabel_formats.table.gather`'s, without checking
-    each annotation again (their coordinates are checked in bulk)."""
-    return gather(tasks, frames, source, geometry, first_frame, vouched=True)

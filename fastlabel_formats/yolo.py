@@ -34,7 +34,7 @@ from .errors import FormatError, where
 from .files import is_remote, write_atomic
 from .geometry import box_corners, python_round, truncate
 from .report import ConversionReport
-from .run import PerImageTarget, prepared_tables, run_export, write_text_file
+from .run import PerImageTarget, export_alone, prepared_tables, write_text_file
 from .runtime import gc_paused
 from .selection import Policy, apply_policy
 from .table import AnnotationTable, TaskChunk
@@ -127,12 +127,11 @@ def export_yolo(
 
     ``jobs=N`` converts and writes chunks of images in N worker processes.
     """
-    report = ConversionReport("yolo", strict=strict)
     target = YoloTarget(output_dir, project_type=project_type, classes=classes, obb=obb, layout=layout,
                         images=images, copy_images=copy_images, split=split, seed=seed)
-    run_export(tasks, [target], [report], project_type=project_type, videos=videos, frame_counts=frame_counts,
-               jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
-    return report
+    return export_alone(tasks, target, strict=strict, project_type=project_type, videos=videos,
+                        frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress,
+                        overwrite=overwrite)
 
 
 class YoloTarget(PerImageTarget):

@@ -102,3 +102,17 @@ def test_a_formats_own_options_reach_its_reader_and_its_writer_from_the_command_
             tuple(round(value, 3) for value in record["bbox"])
 
     assert sorted(map(key, written)) == sorted(map(key, given))
+
+
+def test_every_public_name_resolves_to_what_its_module_defines():
+    """The package imports its names on first use (``_LAZY``): each name of ``__all__`` is there and
+    is the object its module defines, ``report`` and ``evaluate`` the functions, not the modules."""
+    import importlib
+
+    import fastlabel_formats as ff
+
+    assert set(ff._LAZY) <= set(ff.__all__)
+    for name, module in ff._LAZY.items():
+        assert getattr(ff, name) is getattr(importlib.import_module(f"fastlabel_formats.{module}"), name)
+    assert all(hasattr(ff, name) for name in ff.__all__)
+    assert callable(ff.report) and callable(ff.evaluate) and callable(ff.integrate) and callable(ff.repair)

@@ -38,7 +38,8 @@ def test_quick_problem_names_what_annotation_problem_names(kind, annotation, poi
 
 
 def test_the_common_annotation_is_fine() -> None:
-    attributes = [{"key": "truncated", "type": "switch", "value": True}, {"key": "kind", "type": "select", "value": "a"}]
+    attributes = [{"key": "truncated", "type": "switch", "value": True},
+                  {"key": "kind", "type": "select", "value": "a"}]
     assert quick_problem("bbox", {"value": "cat", "rotation": 0, "attributes": attributes}, [0, 0, 1, 1]) is None
     assert quick_problem("bbox", {"value": "cat", "attributes": [{"key": "t", "type": "switch", "value": 2}]},
                          [0, 0, 1, 1]) is not None

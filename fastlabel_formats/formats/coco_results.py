@@ -32,7 +32,7 @@ from ..files import atomic_output, read_json
 from ..geometry import integral_to_int, python_round
 from ..jsonparts import list_fragment, write_list
 from ..report import ConversionReport
-from ..run import prepared_tables, run_export
+from ..run import export_alone, prepared_tables
 from ..runtime import gc_paused
 from ..selection import report_selection, select
 from ..table import AnnotationTable, TaskChunk
@@ -353,12 +353,11 @@ def export_coco_results(
     """Write ``output_dir/output_file_name``: the results list that ``COCO.loadRes`` reads, one result
     per annotation with a ``score`` attribute (``score``: the score of those without one), of the
     kind ``iou_type`` (``bbox``, ``segm`` or ``keypoints``), ids from ``gt`` when given."""
-    report = ConversionReport("coco_results", strict=strict)
     target = CocoResultsTarget(output_dir, gt=gt, iou_type=iou_type, score=score, output_file_name=output_file_name,
                                annotations=annotations, holes=holes, indent=indent)
-    run_export(tasks, [target], [report], project_type=project_type, videos=videos, frame_counts=frame_counts,
-               jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
-    return report
+    return export_alone(tasks, target, strict=strict, project_type=project_type, videos=videos,
+                        frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress,
+                        overwrite=overwrite)
 
 
 def read_coco_results(source, *, report=None, images=None, gt=None, **options) -> list[dict]:

@@ -38,7 +38,7 @@ from ..files import read_bytes
 from ..geometry import box_corners, integral_to_int, python_round
 from ..labelme import skipped_file
 from ..report import ConversionReport
-from ..run import PerImageTarget, prepared_tables, run_export
+from ..run import PerImageTarget, export_alone, prepared_tables
 from ..runtime import gc_paused
 from ..selection import Policy, apply_policy
 from ..source import task_source
@@ -476,10 +476,9 @@ def export_dota(tasks: object, output_dir: str | os.PathLike[str] = os.path.join
                 frame_counts: Mapping[str, int] | None = None, strict: bool = False, progress: bool = False,
                 jobs: int = 1, scheduler: object = None, overwrite: bool | None = None) -> ConversionReport:
     """Write ``labelTxt/<image name without extension>.txt`` per image (see :class:`DotaTarget`)."""
-    report = ConversionReport("dota", strict=strict)
-    run_export(tasks, [DotaTarget(output_dir)], [report], project_type=project_type, videos=videos,
-               frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
-    return report
+    return export_alone(tasks, DotaTarget(output_dir), strict=strict, project_type=project_type, videos=videos,
+                        frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress,
+                        overwrite=overwrite)
 
 
 FORMAT = Format(name="dota", summary="DOTA v1.0/v1.5 oriented boxes (labelTxt/*.txt)", read=read_dota,

@@ -50,7 +50,7 @@ from pathlib import Path
 from ...files import read_range
 from ...labelme import image_header_size
 from ...report import ConversionReport
-from ...run import prepared_tables, run_export
+from ...run import export_alone, prepared_tables
 from ...runtime import gc_paused
 from .. import Format
 from .meta import LabelBook
@@ -77,10 +77,9 @@ def export_cvat(
 ) -> ConversionReport:
     """Write ``output_dir/annotations.xml`` (CVAT for images 1.1), or for a video project one CVAT
     for video 1.1 file per task, ``output_dir/<task name without extension>.xml``."""
-    report = ConversionReport("cvat", strict=strict)
-    run_export(tasks, [CvatTarget(output_dir, raster=raster)], [report], project_type=project_type, videos=videos,
-               frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite)
-    return report
+    return export_alone(tasks, CvatTarget(output_dir, raster=raster), strict=strict, project_type=project_type,
+                        videos=videos, frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress,
+                        overwrite=overwrite)
 
 
 @gc_paused

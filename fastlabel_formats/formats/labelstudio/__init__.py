@@ -43,7 +43,7 @@ from ...errors import FormatError
 from ...files import atomic_output, output_path
 from ...jsonparts import JsonListSpool, list_fragment, write_list
 from ...report import ConversionReport
-from ...run import Target, prepared_tables, run_export
+from ...run import Target, export_alone, prepared_tables
 from ...runtime import gc_paused
 from ...table import AnnotationTable
 from .. import Format, Option
@@ -147,13 +147,11 @@ def export_labelstudio(
     ``from_names`` maps a Label Studio result type to its control's name, ``to_name`` names the
     object tag (default ``image``, ``audio`` / ``video`` for audio / video projects). Video projects
     need ``frame_counts`` (``{task name: frames}``): their boxes become ``videorectangle`` tracks."""
-    report = ConversionReport("labelstudio", strict=strict)
     target = LabelStudioTarget(output_dir, output_file_name=output_file_name, project_type=project_type,
                                image_root=image_root, from_names=from_names, to_name=to_name,
                                frame_counts=frame_counts, indent=indent)
-    run_export(tasks, [target], [report], project_type=project_type, frame_counts=frame_counts, jobs=jobs,
-               scheduler=scheduler, progress=progress, overwrite=overwrite)
-    return report
+    return export_alone(tasks, target, strict=strict, project_type=project_type, frame_counts=frame_counts, jobs=jobs,
+                        scheduler=scheduler, progress=progress, overwrite=overwrite)
 
 
 def read_labelstudio(source, *, report=None, images=None, **options) -> list[dict]:

@@ -15,7 +15,7 @@ from ...errors import where
 from ...files import basename, safe_relative, write_atomic
 from ...geometry import integral_to_int, python_round
 from ...report import ConversionReport
-from ...run import Target, prepared_tables, run_export
+from ...run import Target, export_alone, prepared_tables
 from ...runtime import gc_paused
 from ...selection import apply_policy
 from ...source import task_source
@@ -352,7 +352,5 @@ def export_mot(tasks: object, output_dir: str | os.PathLike[str] = os.path.join(
                scheduler: object = None, overwrite: bool | None = None) -> ConversionReport:
     """Write one MOT sequence folder per video task (see :class:`MotTarget`; ``classes``: the class
     numbers' order, a value not in it skipped and reported)."""
-    report = ConversionReport("mot", strict=strict)
-    run_export(tasks, [MotTarget(output_dir, classes=classes)], [report], jobs=jobs, scheduler=scheduler,
-               progress=progress, overwrite=overwrite)
-    return report
+    return export_alone(tasks, MotTarget(output_dir, classes=classes), strict=strict, jobs=jobs, scheduler=scheduler,
+                        progress=progress, overwrite=overwrite)
