@@ -25,36 +25,36 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from math import isfinite
 from typing import Any
 
 import msgspec
-import numpy as np
 
-from .coco_rle import SkippedRecord, brief, rle_segmentation, whole_number
+from .coco_records import (
+    COCO_BBOX,
+    CocoCategory,
+    Reading,
+    annotation_from_coco,
+    category_of,
+    enclosing_box_only,
+    has_geometry,
+    is_rotation,
+    loose_box,
+    shape_by_content,
+)
+from .coco_rle import SkippedRecord, brief, whole_number
 from .coco_rle import string_counts as string_counts  # the RLE reader's own check, tested on its own
 from .errors import FormatError
 from .files import read_bytes, read_json
-from .geometry import integral_to_int, python_round
 from .report import ConversionReport
 from .runtime import gc_paused
 from .table_readers import vouch
-from .validation import is_number
 
 IMPORT_TYPES = ("bbox", "polygon", "pose_estimation")
-PANOPTIC = "COCO panoptic annotation not read (its segments are in a PNG; use a COCO instances file)"
 ROTATION_LOST = "rotated box without the ring of its corners read as its enclosing axis-aligned box"
 POSE_GEOMETRY_DROPPED = ("bbox / segmentation of a keypoint annotation not kept in the pose_estimation mode "
                          "(annotation_type=None keeps both)")
-NO_GEOMETRY = "annotation without a usable bbox or polygon, skipped"
 # the finding of a file that had annotation records but gave none (the reasons are findings of their own)
 ALL_SKIPPED = "none of the file's annotation records read (each skipped, for the reasons listed)"
-# the attribute that carries a record's COCO bbox when it is not the bounds of its segmentation
-# (``export_coco`` writes it back as the record's ``bbox``)
-COCO_BBOX = "coco_bbox"
-MAX_ATTRIBUTE_DEPTH = 32  # lists or objects in an attribute value; a deeper one skips its record
-BOX_TOLERANCE = 0.5  # pixels a bbox may differ from its segmentation's bounds (rounding) and not be carried
 
 
 @gc_paused
@@ -88,7 +88,7 @@ def coco_tasks(
     images, categories_list, annotations, source, owned = _coco_parts(coco, annotation_type)
     report = report or ConversionReport("coco import", strict=strict)
     tasks, targets, sizes, shared = _empty_tasks(images, source, report)
-    reading = _Reading(source, annotation_type, owned, _categories(categories_list, source, report), sizes, report)
+    reading = Reading(source, annotation_type, owned, _categories(categories_list, source, report), sizes, report)
     read = _read_annotations(annotations, targets, reading)
     if annotations and not read:
         report.note(ALL_SKIPPED, f"{source} ({len(annotations):,} annotation records)")
@@ -99,30 +99,7 @@ def coco_tasks(
     return read_tasks
 
 
-@dataclass(frozen=True)
-class CocoCategory:
-    """What a COCO category gives its annotations: the class value, its keypoint names and its
-    skeleton as 0-based ``(from, to)`` keypoint positions."""
-
-    value: object
-    names: list[str]
-    pairs: tuple[tuple[int, int], ...] = ()
-
-
-@dataclass(frozen=True)
-class _Reading:
-    """One COCO file being read: where from, how, and its lookups."""
-
-    source: str
-    annotation_type: str | None
-    owned: bool
-    categories: dict
-    sizes: dict  # image id -> (width, height)
-    report: ConversionReport
-    careful: set = field(default_factory=set)  # id() of each annotation list given a record _read_one read
-
-
-def _read_annotations(annotations: list, targets: dict, reading: _Reading) -> int:
+def _read_annotations(annotations: list, targets: dict, reading: Reading) -> int:
     """Add each record's annotations to its image's list; the number of records read."""
     source, report = reading.source, reading.report
     missing: dict = {}
@@ -159,26 +136,26 @@ _KEYS = (int, str, float)  # the types of an id
 _PLAIN_VALUES = frozenset((str, bool, int, float, type(None)))  # attribute values that need no checks
 
 
-def _plain_record(annotation, reading: _Reading) -> list[dict] | None:
+def _plain_record(annotation, reading: Reading) -> list[dict] | None:
     """The annotation of a common record (in mode ``None``: a named category, polygons or a box, flat
-    attributes; no keypoints, rotation, crowd flag or RLE mask), read as :func:`_from_coco` reads
+    attributes; no keypoints, rotation, crowd flag or RLE mask), read as :func:`annotation_from_coco` reads
     it; None for any other record (read by :func:`_read_one`, which reports what it skips)."""
     keypoints = annotation.keypoints
     if (annotation.segments_info is not None or not (keypoints is None or (type(keypoints) is list and not keypoints))
             or annotation.iscrowd == 1 or not _unrotated(annotation.rotation)):
         return None
-    category, attributes, segmentation = _category_of(annotation, reading), annotation.attributes, \
+    category, attributes, segmentation = category_of(annotation, reading), annotation.attributes, \
         annotation.segmentation
     if category is None or type(category.value) is not str or not category.value \
             or not (segmentation is None or type(segmentation) is list) or not _flat(attributes, reading.owned):
         return None
-    shape = _shape_by_content(segmentation, annotation.bbox, (0, 0))
+    shape = shape_by_content(segmentation, annotation.bbox, (0, 0))
     if shape is None:
         return None
     out = {"value": category.value, "points": shape[1], "type": shape[0],
            "attributes": [{"key": key, "value": value} for key, value in attributes.items()]
            if type(attributes) is dict else []}
-    if _loose_box(annotation, out):
+    if loose_box(annotation, out):
         out["attributes"].append({"key": COCO_BBOX, "value": list(annotation.bbox)})
     return [out]
 
@@ -193,17 +170,12 @@ def _flat(attributes: object, from_json: bool) -> bool:
                                             and (from_json or all(type(key) is str for key in attributes)))
 
 
-def _category_of(annotation, reading: _Reading) -> CocoCategory | None:
-    category_id = annotation.category_id
-    return reading.categories.get(category_id) if isinstance(category_id, (int, str)) else None
-
-
-def _read_one(annotation, place: str, reading: _Reading) -> list[dict] | None:
+def _read_one(annotation, place: str, reading: Reading) -> list[dict] | None:
     """The FastLabel annotations of one record (None when skipped, reported at ``place``)."""
     report, annotation_type = reading.report, reading.annotation_type
     size = reading.sizes.get(annotation.image_id, (0, 0))
     try:
-        converted = _from_coco(annotation, reading, size)
+        converted = annotation_from_coco(annotation, reading, size)
     except SkippedRecord as skipped:
         report.note(skipped.kind, f"{place} ({skipped.detail})" if skipped.detail else place)
         return None
@@ -215,11 +187,11 @@ def _read_one(annotation, place: str, reading: _Reading) -> list[dict] | None:
     if type(converted) is str:
         report.note(converted, place)
         return None
-    if annotation_type == "pose_estimation" and _has_geometry(annotation, reading.owned, size):
+    if annotation_type == "pose_estimation" and has_geometry(annotation, reading.owned, size):
         report.note(POSE_GEOMETRY_DROPPED, place)
-    elif _enclosing_box_only(annotation, annotation_type):
+    elif enclosing_box_only(annotation, annotation_type):
         report.note(ROTATION_LOST, place)
-    elif annotation.rotation not in (None, 0) and not _is_rotation(annotation.rotation):
+    elif annotation.rotation not in (None, 0) and not is_rotation(annotation.rotation):
         report.note("rotation that is not a finite number, dropped", place)
     return converted
 
@@ -332,10 +304,14 @@ MODE_FIELDS = {
     None: ("image_id", "category_id", "segmentation", "bbox", "keypoints", "num_keypoints", "attributes", "iscrowd",
            "rotation", "id"),
 }
+
+
 ANNOTATION_STRUCTS = {  # segments_info: to say a panoptic file is one
     mode: msgspec.defstruct(f"CocoAnnotation_{mode}", [(f, Any, None) for f in (*fields, "segments_info")], gc=False)
     for mode, fields in MODE_FIELDS.items()
 }
+
+
 COCO_STRUCTS = {mode: msgspec.defstruct(f"Coco_{mode}", [("images", Any, None), ("categories", Any, None),
                                                          ("annotations", list[struct] | None, None)])
                 for mode, struct in ANNOTATION_STRUCTS.items()}
@@ -384,257 +360,3 @@ def _as_struct(item: object, struct: type) -> object | None:
         return msgspec.convert(item, struct)
     except msgspec.ValidationError:
         return None
-
-
-def _coco_attributes(annotation) -> list[dict]:
-    """The record's ``attributes`` as FastLabel attributes; ``iscrowd: 1`` as the switch ``iscrowd``
-    (which ``export_coco`` writes back as ``iscrowd: 1``). SkippedRecord for a value nested deeper
-    than :data:`MAX_ATTRIBUTE_DEPTH` (no JSON writer takes it)."""
-    attributes = annotation.attributes
-    out = [{"key": key, "value": value} for key, value in attributes.items()] if type(attributes) is dict else []
-    if any(isinstance(a["value"], (list, dict)) and _deeper_than(a["value"], MAX_ATTRIBUTE_DEPTH) for a in out):
-        raise SkippedRecord("annotation with an attribute nested too deeply, skipped",
-                            f"more than {MAX_ATTRIBUTE_DEPTH} levels")
-    if annotation.iscrowd == 1 and not any(a["key"] == "iscrowd" for a in out):
-        out.append({"key": "iscrowd", "value": True, "type": "switch"})
-    return out
-
-
-def _deeper_than(value: object, depth: int) -> bool:
-    """Whether ``value`` holds lists or objects nested more than ``depth`` levels (walked level by
-    level, never recursively)."""
-    level = [value]
-    for _ in range(depth):
-        level = [item for node in level if isinstance(node, (list, dict))
-                 for item in (node.values() if isinstance(node, dict) else node)]
-        if not level:
-            return False
-    return any(isinstance(node, (list, dict)) for node in level)
-
-
-def _from_coco(annotation, reading: _Reading, size: tuple[int, int]) -> list[dict] | str:
-    """The FastLabel annotations of a parsed COCO annotation (see MODE_FIELDS), or why it is skipped
-    (a SkippedRecord for a record whose RLE mask does not fit its image)."""
-    if annotation.segments_info is not None:
-        return PANOPTIC
-    category = _category_of(annotation, reading)
-    if category is None:
-        return "annotation with an unknown category_id, skipped"
-    if not category.value:
-        return "category without name or supercategory, annotation skipped"
-    if reading.annotation_type == "pose_estimation":
-        return [_pose_from_coco(annotation, category)]
-    keypoints = _carried_keypoints(annotation, category) if reading.annotation_type is None else None
-    labelled = keypoints is not None and any(k["value"] for k in keypoints)
-    shape = (_pose_shape(annotation, reading.owned, size) if labelled
-             else _shape_from_coco(annotation, reading.annotation_type, reading.owned, size))
-    if shape is None:
-        return [_pose(category.value, keypoints, annotation)] if labelled else NO_GEOMETRY
-    kind, points = shape
-    out = {"value": category.value, "points": points, "type": kind, "attributes": _coco_attributes(annotation)}
-    if (kind == "bbox" and _is_rotation(annotation.rotation)
-            and not _enclosing_box_only(annotation, reading.annotation_type)):
-        out["rotation"] = annotation.rotation
-    if reading.annotation_type is None and _loose_box(annotation, out):
-        out["attributes"].append({"key": COCO_BBOX, "value": list(annotation.bbox)})
-    if keypoints:
-        out["keypoints"] = keypoints
-    return [out]
-
-
-def _pose(value: object, keypoints: list[dict], annotation) -> dict:
-    return {"value": value, "type": "pose_estimation", "keypoints": keypoints,
-            "attributes": _coco_attributes(annotation)}
-
-
-def _pose_shape(annotation, owned: bool, size: tuple[int, int]) -> tuple[str, list] | None:
-    """The shape of a keypoint annotation, unless it is only the enclosing box of its labelled
-    keypoints (what ``export_coco`` writes for a pose: derived, not data)."""
-    shape = _shape_from_coco(annotation, None, owned, size)
-    values = annotation.keypoints if type(annotation.keypoints) is list else []
-    located = [(x, y) for x, y, v in zip(values[0::3], values[1::3], values[2::3]) if v]
-    if shape is None or shape[0] != "bbox" or not located:
-        return shape
-    xs, ys = zip(*located)
-    return None if shape[1] == [min(xs), min(ys), max(xs), max(ys)] else shape
-
-
-def _has_geometry(annotation, owned: bool, size: tuple[int, int]) -> bool:
-    """Whether a keypoint record has a shape of its own (that the pose_estimation mode leaves out)."""
-    try:
-        return _pose_shape(annotation, owned, size) is not None
-    except SkippedRecord:
-        return True
-
-
-def _loose_box(annotation, converted: dict) -> bool:
-    """A record whose ``bbox`` (four finite numbers) is not the bounds of the polygon or
-    segmentation it was read as."""
-    box, kind, points = annotation.bbox, converted["type"], converted["points"]
-    if type(box) is not list or len(box) != 4 or kind not in ("polygon", "segmentation"):
-        return False
-    if kind == "polygon":
-        xs, ys = points[0::2], points[1::2]
-    else:
-        xs = [x for region in points for ring in region for x in ring[0::2]]
-        ys = [y for region in points for ring in region for y in ring[1::2]]
-    left, top = min(xs), min(ys)
-    try:
-        return (abs(left - box[0]) > BOX_TOLERANCE or abs(top - box[1]) > BOX_TOLERANCE
-                or abs(max(xs) - left - box[2]) > BOX_TOLERANCE or abs(max(ys) - top - box[3]) > BOX_TOLERANCE) \
-            and _is_numbers(box, 4)
-    except TypeError:  # a box of other things than numbers: not one to carry
-        return False
-
-
-def _is_numbers(values: object, count: int | None = None) -> bool:
-    """A list of finite numbers (of ``count`` items)."""
-    if type(values) is not list or (count is not None and len(values) != count):
-        return False
-    try:
-        return isfinite(sum(values))  # TypeError for strings, nulls and nested lists
-    except TypeError:
-        return False
-
-
-def _shape_from_coco(annotation, annotation_type: str | None, owned: bool, size: tuple[int, int] = (0, 0)
-                     ) -> tuple[str, list] | None:
-    segmentation = annotation.segmentation
-    box = annotation.bbox if annotation_type != "polygon" else None
-    if annotation_type != "polygon" and _is_rotation(annotation.rotation):
-        unrotated = unrotated_box(segmentation, annotation.bbox, annotation.rotation)
-        if unrotated is not None:  # the box it was written from, not its enclosing box turned again
-            return "bbox", unrotated
-    if annotation_type == "bbox" and _is_numbers(box, 4):  # the COCO bbox itself
-        return "bbox", [box[0], box[1], box[0] + box[2], box[1] + box[3]]
-    if annotation_type is None:
-        return _shape_by_content(segmentation, box, size)
-    first = segmentation[0] if type(segmentation) is list and segmentation else None
-    if not _is_numbers(first) or len(first) < 4:
-        return None
-    return ("bbox" if len(first) == 4 else "polygon"), first if owned else list(first)
-
-
-def _enclosing_box_only(annotation, annotation_type: str | None) -> bool:
-    """A rotated record read in ``bbox`` mode whose box cannot be recovered: its COCO ``bbox``
-    encloses the rotated box, so turning it again would be wrong (read axis-aligned, reported)."""
-    return (annotation_type == "bbox" and _is_rotation(annotation.rotation)
-            and unrotated_box(annotation.segmentation, annotation.bbox, annotation.rotation) is None)
-
-
-def _is_rotation(value: object) -> bool:
-    return type(value) in (int, float) and value != 0 and is_number(value)
-
-
-def unrotated_box(segmentation: object, box: object, rotation: float) -> list | None:
-    """``[x1, y1, x2, y2]`` of the box a rotated COCO record was written from: from its ring of the
-    4 rotated corners (checked against ``rotation``), else from its enclosing ``bbox``; None when
-    neither gives it (a ring of another shape, a box turned by 45°)."""
-    theta = np.radians(float(rotation))
-    ring = segmentation[0] if type(segmentation) is list and len(segmentation) == 1 else None
-    if _is_numbers(ring, 10) and ring[:2] == ring[8:]:
-        corners = np.array(ring[:8], np.float64).reshape(4, 2)
-        top, side = corners[1] - corners[0], corners[2] - corners[1]
-        width, height = np.hypot(*top), np.hypot(*side)
-        along = abs(top[0] * np.sin(theta) - top[1] * np.cos(theta))  # 0 when the top edge turned by rotation
-        if along > 1e-4 * max(width, 1) or abs(top @ side) > 1e-4 * max(width * height, 1):
-            return None
-        centre = corners.mean(axis=0)
-    elif _is_numbers(box, 4):
-        cos, sin = abs(np.cos(theta)), abs(np.sin(theta))
-        if abs(cos * cos - sin * sin) < 1e-6:
-            return None
-        width = (box[2] * cos - box[3] * sin) / (cos * cos - sin * sin)
-        height = (box[3] * cos - box[2] * sin) / (cos * cos - sin * sin)
-        centre = np.array([box[0] + box[2] / 2, box[1] + box[3] / 2])
-        if width < 0 or height < 0:
-            return None
-    else:
-        return None
-    values = python_round(np.array([centre[0] - width / 2, centre[1] - height / 2,
-                                    centre[0] + width / 2, centre[1] + height / 2]))
-    return integral_to_int(values)
-
-
-def _shape_by_content(segmentation: object, box: object, size: tuple[int, int]) -> tuple[str, list] | None:
-    if isinstance(segmentation, dict):
-        return rle_segmentation(segmentation, size)
-    polygons = [s for s in segmentation or [] if _is_numbers(s) and len(s) >= 6 and len(s) % 2 == 0]
-    if len(polygons) > 1:
-        return "segmentation", [[p if p[:2] == p[-2:] else p + p[:2]] for p in polygons]
-    if len(polygons) == 1 and _rectangle_corners(polygons[0]) is not None:
-        return "bbox", _rectangle_corners(polygons[0])
-    if polygons:
-        return "polygon", list(polygons[0])
-    return ("bbox", [box[0], box[1], box[0] + box[2], box[1] + box[3]]) if _is_numbers(box, 4) else None
-
-
-def _rectangle_corners(ring: list) -> list | None:
-    """``[x1, y1, x2, y2]`` when ``ring`` is the closed ring ``x1,y1,x2,y1,x2,y2,x1,y2,x1,y1``
-    that the COCO export writes for a bbox."""
-    if len(ring) != 10:
-        return None
-    x1, y1, x2, y2 = ring[0], ring[1], ring[4], ring[5]
-    return [x1, y1, x2, y2] if ring == [x1, y1, x2, y1, x2, y2, x1, y2, x1, y1] and x1 != x2 and y1 != y2 else None
-
-
-def keypoint_keys(names: object, count: int) -> list[str]:
-    """The keys of ``count`` keypoint triplets: the category's ``keypoints`` names, then (for a
-    category with fewer names, or none) the 1-based positions as strings."""
-    names = [str(n) for n in names] if type(names) is list else []
-    return names[:count] + [str(position) for position in range(len(names) + 1, count + 1)]
-
-
-def _carried_keypoints(annotation, category: CocoCategory) -> list[dict] | None:
-    """Every keypoint of a record's category (see :func:`keypoint_keys`) in order: ``[x, y, v − 1]``
-    when labelled, else an empty value; each with the ``edges`` of the skeleton when the category has
-    one. None when the record has no keypoint triplets."""
-    values = annotation.keypoints
-    if type(values) is not list or not values:
-        return None
-    keys = keypoint_keys(category.names, max(len(values) // 3, len(category.names)))
-    edges = _edges(category.pairs, keys)
-    keypoints = []
-    for index, key in enumerate(keys):
-        keypoint = {"key": key, "value": _keypoint_value(values[3 * index:3 * index + 3], annotation.id)}
-        if edges is not None:
-            keypoint["edges"] = edges[index]
-        keypoints.append(keypoint)
-    return keypoints
-
-
-def _edges(pairs: Sequence[tuple[int, int]], keys: list[str]) -> list[list[str]] | None:
-    """Per key, the keys its skeleton pairs lead to (None without a skeleton)."""
-    if not pairs:
-        return None
-    edges: list[list[str]] = [[] for _ in keys]
-    for origin, target in pairs:
-        if origin < len(keys) and target < len(keys):
-            edges[origin].append(keys[target])
-    return edges
-
-
-def _keypoint_value(triplet: list, annotation_id: object) -> list:
-    """FastLabel's ``[x, y, visible]`` of a COCO triplet; ``[]`` when not labelled (v = 0 or missing)."""
-    if len(triplet) < 3 or triplet[2] == 0:  # missing triplets count as not labelled
-        return []
-    if triplet[2] not in (1, 2):
-        raise FormatError(f"Visibility flag must be 0 or 1, 2 . annotation_id: {annotation_id}")
-    if not (is_number(triplet[0]) and is_number(triplet[1])):
-        raise FormatError(f"keypoint coordinates {brief(triplet[0])}, {brief(triplet[1])} are not finite numbers")
-    return [triplet[0], triplet[1], triplet[2] - 1]
-
-
-def _pose_from_coco(annotation, category: CocoCategory) -> dict:
-    """The pose of a COCO keypoint annotation in the SDK's ``pose_estimation`` mode: unlabelled
-    triplets (v = 0) left out, as the SDK does, when the category names its keypoints; when the keys
-    are positions (a category without names) they are kept with an empty value, so that the
-    positions survive an export."""
-    values = annotation.keypoints if type(annotation.keypoints) is list else []
-    named = len(category.names)
-    keypoints = []
-    for index, key in enumerate(keypoint_keys(category.names, max(len(values) // 3, named))):
-        value = _keypoint_value(values[3 * index:3 * index + 3], annotation.id)
-        if value or index >= named:
-            keypoints.append({"key": key, "value": value})
-    return _pose(category.value, keypoints, annotation)

@@ -20,7 +20,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from fastlabel_formats import ConversionReport, coco_tasks, coco_to_fastlabel, to_coco
-from fastlabel_formats.coco_import import BOX_TOLERANCE
+from fastlabel_formats.coco_records import BOX_TOLERANCE
 
 THIRD_PARTY = Path(__file__).parent / "fixtures" / "third_party"
 # each dataset's OKS sigmas, as mmpose's configs/_base_/datasets/<name>.py give them

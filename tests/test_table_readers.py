@@ -129,7 +129,7 @@ def test_coco_common_records_read_at_once_as_record_by_record(annotations):
     try:
         images, categories, parsed, source, owned = coco_import._coco_parts(path, None)
         report = ConversionReport("coco import")
-        reading = coco_import._Reading(source, None, owned, coco_import._categories(categories, source, report),
+        reading = coco_import.Reading(source, None, owned, coco_import._categories(categories, source, report),
                                        {1: (64, 48), 2: (64, 48)}, report)
         for record in parsed:
             if record is None or not coco_import._is_key(record.image_id):
@@ -137,7 +137,7 @@ def test_coco_common_records_read_at_once_as_record_by_record(annotations):
             plain = coco_import._plain_record(record, reading)
             if plain is not None:
                 careful = ConversionReport("careful")
-                assert plain == coco_import._read_one(record, "here", coco_import._Reading(
+                assert plain == coco_import._read_one(record, "here", coco_import.Reading(
                     source, None, owned, reading.categories, reading.sizes, careful))
                 assert not careful.findings  # nothing a common record could lose
         source_of_tables, _ = coco_source(path)
