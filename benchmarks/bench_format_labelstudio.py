@@ -34,7 +34,7 @@ from fastlabel_formats.formats.labelstudio import (
     to_labelstudio,
 )
 from fastlabel_formats.report import ConversionReport
-from fastlabel_formats.run import prepared_tables, run_export
+from fastlabel_formats.run import RunOptions, prepared_tables, run_export
 from fastlabel_formats.runtime import gc_paused
 
 
@@ -123,7 +123,7 @@ def actions(tasks: list[dict], records: list[dict], folder: Path) -> dict:
         "read": lambda: labelstudio_tasks(export),
         "read floor": lambda: orjson_read(export), "read floor, GC paused": gc_paused(lambda: orjson_read(export)),
         "pipeline alone": lambda: run_export(tasks, [_NothingWritten(folder / "none")],
-                                             [ConversionReport("labelstudio")], overwrite=True),
+                                             [ConversionReport("labelstudio")], RunOptions(overwrite=True)),
         "own part": own_part,
         "plain loop": lambda: plain_write(tasks, folder / "loop.json"),
     }

@@ -281,60 +281,61 @@ def run_plan(source: str, targets: Sequence[Target], reports: Sequence[Conversio
                    not is_video(project_type))
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run goes, whatever it writes: the input's project type (with its videos and frame
+    counts), where the work runs (``jobs`` worker processes, or ``scheduler``: ``"local"``, a Dask
+    scheduler address or a ``distributed.Client``), progress, ``overwrite`` (see
+    :func:`~fastlabel_formats.staging.output_folders`), ``strict`` (a malformed annotation fails
+    the run before anything is written) and ``storage_options`` (fsspec options for the run's URLs,
+    on the client and on every worker)."""
+
+    project_type: str = "image_bbox"
+    videos: object = None
+    frame_counts: Mapping[str, int] | None = None
+    jobs: int = 1
+    scheduler: object = None
+    progress: bool = False
+    overwrite: bool | None = None
+    strict: bool = False
+    storage_options: Mapping[str, object] | None = None
+
+
 @gc_paused
-def run_export(
-    tasks: object,
-    targets: Sequence[Target],
-    reports: Sequence[ConversionReport],
-    *,
-    project_type: str = "image_bbox",
-    videos: object = None,
-    frame_counts: Mapping[str, int] | None = None,
-    jobs: int = 1,
-    scheduler: object = None,
-    progress: bool = False,
-    overwrite: bool | None = None,
-    storage_options: Mapping[str, object] | None = None,
-) -> None:
+def run_export(tasks: object, targets: Sequence[Target], reports: Sequence[ConversionReport],
+               options: RunOptions = RunOptions()) -> None:
     """Convert ``tasks`` (anything :func:`~fastlabel_formats.source.task_source` takes) into every
-    target; ``jobs`` worker processes, or ``scheduler`` (``"local"``, a Dask scheduler address or a
-    ``distributed.Client``); ``overwrite`` as :func:`~fastlabel_formats.staging.output_folders`;
-    ``storage_options``: fsspec options (credentials, ``endpoint_url``, …) for the run's URLs, on
-    the client and on every worker. With a cluster of other machines every local path must be
-    absolute and on storage every worker shares (checked before any work)."""
-    inputs = (tasks, videos, *(getattr(t, name, None) for t in targets for name in INPUT_ATTRIBUTES))
-    storage = storage_by_protocol(storage_options, [*inputs, *(t.output_dir for t in targets)])
-    external = is_external(scheduler)
+    target, each with its report, as ``options`` say. With a cluster of other machines every local
+    path must be absolute and on storage every worker shares (checked before any work)."""
+    inputs = (tasks, options.videos, *(getattr(t, name, None) for t in targets for name in INPUT_ATTRIBUTES))
+    storage = storage_by_protocol(options.storage_options, [*inputs, *(t.output_dir for t in targets)])
+    external = is_external(options.scheduler)
     if external:
         refuse_relative([*inputs, *(t.output_dir for t in targets)])
     run_tag = uuid.uuid4().hex[:5]
     with explained_store_errors(), storage_options_set(storage), writing_for(run_tag):
         source = task_source(tasks).replayable()
-        with output_folders(list(targets), overwrite, inputs=(tasks, videos), reports=reports, run_tag=run_tag):
+        with output_folders(list(targets), options.overwrite, inputs=(tasks, options.videos), reports=reports,
+                            run_tag=run_tag):
             shared = _local_paths(inputs) if external else None
-            _run(source, targets, reports, RunSetup(project_type, videos, frame_counts, jobs, scheduler, progress,
-                                                    run_tag, storage, shared))
+            _run(source, targets, reports, RunSetup(options, run_tag, storage, shared))
 
 
-
-def export_alone(tasks: object, target: Target, *, strict: bool = False, **run: object) -> ConversionReport:
+def export_alone(tasks: object, target: Target, **options: object) -> ConversionReport:
     """The report (named as ``target``) of :func:`run_export` of ``target`` alone over ``tasks``;
-    ``run``: its options (project type, videos, workers, progress, overwrite)."""
-    report = ConversionReport(target.name, strict=strict)
-    run_export(tasks, [target], [report], **run)
+    ``options``: the fields of its :class:`RunOptions`."""
+    run = RunOptions(**options)
+    report = ConversionReport(target.name, strict=run.strict)
+    run_export(tasks, [target], [report], run)
     return report
+
 
 @dataclass(frozen=True)
 class RunSetup:
-    """How a run goes: what the targets' plans need, where the blocks run, what every worker
-    must see (``shared``: the local inputs on an external cluster, None elsewhere)."""
+    """A run's options with what the engine adds: its tag, the store options per protocol and
+    what every worker must see (``shared``: the local inputs on an external cluster, None elsewhere)."""
 
-    project_type: str
-    videos: object
-    frame_counts: Mapping[str, int] | None
-    jobs: int
-    scheduler: object
-    progress: bool
+    options: RunOptions
     run_tag: str | None = None
     storage: Mapping[str, Mapping] | None = None
     shared: list | None = None
@@ -355,8 +356,9 @@ def _local_paths(paths: Iterable[object]) -> list[str]:
 def _run(source: TaskSource, targets: Sequence[Target], reports: Sequence[ConversionReport], setup: RunSetup) -> None:
     blocks: list[TaskBlock] = []  # cut while pass 1 already runs on the first ones
     survey_run = _plan(source, targets, reports, setup)
+    options = setup.options
     try:
-        with Runner(setup.jobs, setup.scheduler) as runner:  # leaving it stops the workers: none writes after
+        with Runner(options.jobs, options.scheduler) as runner:  # leaving it stops the workers: none writes after
             if setup.shared is not None:
                 from .cluster import check_shared
 
@@ -366,16 +368,16 @@ def _run(source: TaskSource, targets: Sequence[Target], reports: Sequence[Conver
             for target in targets:
                 target.in_order = runner.in_process
             read = parsed_once(source.blocks()) if runner.in_process else source.blocks()  # parsed once here
-            census, surveys = _survey(runner, _kept(read, blocks), survey_run, setup.progress)
+            census, surveys = _survey(runner, _kept(read, blocks), survey_run, options.progress)
             if not census.tasks:  # an empty dataset is an error, whatever the input
                 raise FormatError(f"{source.name}: holds no tasks; nothing written")
             check_clashes(targets, [s.outputs for s in surveys], lambda index: _task_name(blocks, index))
             for target, report in zip(targets, reports):
                 target.prepare(census, report)
-            build_run = replace(_plan(source, targets, reports, setup, images=setup.videos is not None),
+            build_run = replace(_plan(source, targets, reports, setup, images=options.videos is not None),
                                 stop=runner.stop_name)
             _build(runner, _build_items(blocks, surveys, targets, build_run), targets, reports, census,
-                   setup.progress)
+                   options.progress)
         for target, report in zip(targets, reports):
             target.finish(report)
     except BaseException:
@@ -386,7 +388,8 @@ def _run(source: TaskSource, targets: Sequence[Target], reports: Sequence[Conver
 
 def _plan(source: TaskSource, targets: Sequence[Target], reports: Sequence[ConversionReport], setup: RunSetup,
           images: bool = False) -> RunPlan:
-    plan = run_plan(source.name, targets, reports, setup.project_type, setup.videos, setup.frame_counts, images)
+    options = setup.options
+    plan = run_plan(source.name, targets, reports, options.project_type, options.videos, options.frame_counts, images)
     return replace(plan, run_tag=setup.run_tag, storage=setup.storage)
 
 

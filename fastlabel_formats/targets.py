@@ -12,7 +12,7 @@ import numpy as np
 from .errors import FormatError
 from .palette import COLOR_PALETTE
 from .report import ConversionReport
-from .run import Target, run_export
+from .run import RunOptions, Target, run_export
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,8 @@ def export_targets(
                           "(--classes), not both")
     names = [target_name(name) for name in output_dirs]
     targets = [make_target(name, folder, options) for name, folder in zip(names, output_dirs.values())]
-    reports = [ConversionReport(target.name, strict=strict) for target in targets]
-    run_export(tasks, targets, reports, project_type=options.project_type, videos=videos,
-               frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress, overwrite=overwrite,
-               storage_options=storage_options)
+    run = RunOptions(options.project_type, videos, frame_counts, jobs, scheduler, progress, overwrite, strict,
+                     storage_options)
+    reports = [ConversionReport(target.name, strict=run.strict) for target in targets]
+    run_export(tasks, targets, reports, run)
     return dict(zip(names, reports))

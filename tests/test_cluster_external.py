@@ -18,7 +18,7 @@ import pytest
 from fastlabel_formats import FormatError
 from fastlabel_formats.cli import main
 from fastlabel_formats.report import ConversionReport
-from fastlabel_formats.run import run_export
+from fastlabel_formats.run import RunOptions, run_export
 from fastlabel_formats.targets import TargetOptions, make_target
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +38,7 @@ def export(tasks: object, folders: dict, **run) -> dict[str, ConversionReport]:
     """Every target of ``{name: folder}`` written by one run (``run``: run_export's keywords)."""
     targets = [make_target(name, folder, TargetOptions()) for name, folder in folders.items()]
     reports = [ConversionReport(target.name) for target in targets]
-    run_export(tasks, targets, reports, **run)
+    run_export(tasks, targets, reports, RunOptions(**run))
     return dict(zip(folders, reports))
 
 

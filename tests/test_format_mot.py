@@ -24,7 +24,7 @@ from fastlabel_formats.formats.mot import (
     mot_tasks,
     to_mot,
 )
-from fastlabel_formats.run import run_export
+from fastlabel_formats.run import RunOptions, run_export
 
 ASSETS = Path(__file__).parent / "fixtures" / "third_party" / "datumaro_mot"
 
@@ -149,8 +149,8 @@ def test_video_frame_tables_write_what_whole_task_tables_write(tmp_path, monkeyp
              {**task("v/b.mp4", 64, 48, track("car", {2: [0, 0, 5, 5]}, 1)), "fps": 30, "frameCount": 3}]
     export_mot(tasks, tmp_path / "tasks")
     report = ConversionReport("mot")
-    run_export(tasks, [MotTarget(tmp_path / "frames")], [report], project_type="video_bbox",
-               frame_counts={"v/a.mp4": 10, "v/b.mp4": 3})
+    run_export(tasks, [MotTarget(tmp_path / "frames")], [report],
+               RunOptions(project_type="video_bbox", frame_counts={"v/a.mp4": 10, "v/b.mp4": 3}))
     assert report.ok, report.summary()
     written = sorted(p.relative_to(tmp_path / "tasks") for p in (tmp_path / "tasks").rglob("*") if p.is_file())
     assert [str(p) for p in written] == [f"v/{s}/{f}" for s in "ab" for f in ("gt/gt.txt", "gt/labels.txt",

@@ -12,7 +12,7 @@ import pytest
 
 from fastlabel_formats import FormatError
 from fastlabel_formats.report import ConversionReport
-from fastlabel_formats.run import run_export
+from fastlabel_formats.run import RunOptions, run_export
 from fastlabel_formats.stores import MANIFEST, read_manifest, staged_store
 from fastlabel_formats.targets import TargetOptions, make_target
 
@@ -32,7 +32,7 @@ def folder():
 
 def export(tasks: list, folder: str, **run) -> ConversionReport:
     report = ConversionReport("yolo")
-    run_export(tasks, [make_target("yolo", folder, TargetOptions())], [report], **run)
+    run_export(tasks, [make_target("yolo", folder, TargetOptions())], [report], RunOptions(**run))
     return report
 
 
