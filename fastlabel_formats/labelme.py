@@ -9,7 +9,9 @@ import math
 import os
 import posixpath
 import re
+from array import array
 from collections import Counter
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -206,6 +208,8 @@ def _point_pairs(points: object) -> tuple[list | None, str | None]:
     """``points`` as ``[[x, y], …]`` of finite numbers, or None and why not."""
     if not isinstance(points, list):
         return None, "shape whose points are not a list, skipped"
+    if _plain_pairs(points):
+        return points, None
     for point in points:
         if not isinstance(point, (list, tuple)) or len(point) != 2:
             if isinstance(point, (list, tuple)) and len(point) == 3:
@@ -216,10 +220,31 @@ def _point_pairs(points: object) -> tuple[list | None, str | None]:
     return points, None
 
 
+def _plain_pairs(points: list) -> bool:
+    """True when every point is a list of two finite ints or floats (checked in bulk)."""
+    if not all([type(point) is list and len(point) == 2 for point in points]):
+        return False
+    flat = list(chain.from_iterable(points))
+    if not set(map(type, flat)) <= _NUMBER_TYPES:
+        return False
+    try:
+        return bool(np.isfinite(np.frombuffer(array("d", flat), np.float64)).all())
+    except OverflowError:  # an int beyond a float's range
+        return False
+
+
+_NUMBER_TYPES = {int, float}
+
+
 def _flat(points: list) -> list:
-    return np.asarray(points).ravel().tolist()  # through numpy: one float makes every coordinate a float, as the SDK
+    """The coordinates in one list: every one a float when any is (as the SDK, through numpy)."""
+    flat = list(chain.from_iterable(points))
+    if len(set(map(type, flat))) <= 1:
+        return flat
+    return np.asarray(points).ravel().tolist()
 
 
+@np.errstate(all="ignore")  # huge coordinates: an infinite radius, found by the caller
 def _circle(points: list) -> list:
     (cx, cy), (px, py) = np.asarray(points, dtype=np.float64)
     radius = float(np.hypot(px - cx, py - cy))
@@ -236,6 +261,7 @@ def _corner_box(points: list) -> tuple[str, list]:
     return "polygon", _flat(points)
 
 
+@np.errstate(all="ignore")  # huge coordinates: an infinite side, found below
 def _rotated_box(points: list) -> tuple[str, list, float] | None:
     """An X-AnyLabeling ``rotation`` shape (4 corners in order) as ``("bbox", [x1, y1, x2, y2],
     degrees)``: the unrotated box about the corners' centre and its clockwise turn; None when
@@ -253,7 +279,6 @@ def _rotated_box(points: list) -> tuple[str, list, float] | None:
     return ("bbox", integral_to_int(box), float(degrees)) if np.isfinite(box).all() else None
 
 
-@np.errstate(all="ignore")  # huge coordinates: an infinite radius or side, found below
 def _shape_geometry(shape_type: str, points: list) -> tuple | str:
     """``(FastLabel type, flat points[, rotation])`` of a shape, or why it cannot be one."""
     counts = POINT_COUNTS.get(shape_type)
