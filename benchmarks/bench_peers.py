@@ -1,7 +1,7 @@
 """Our conversions beside globox and pycocotools on the same jobs, and beside floors.
 
     python benchmarks/bench_peers.py [--images 2000] [--per-image 30] [--rounds 5] [--clock wall|cpu]
-                                     [--baseline /path/to/a/checkout/of/the/previous/main]
+                                     [--baseline /path/to/a/checkout/of/the/previous/main] [--only JOB]
 
 Jobs: FastLabel tasks -> COCO, FastLabel tasks -> YOLO, COCO -> YOLO, COCO -> VOC, YOLO -> COCO
 (sizes from the images' headers) and loading a COCO file. Ours goes through the public API, each run
@@ -293,11 +293,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
     parser.add_argument("--baseline", type=Path, help="a checkout whose ours is timed beside this one's")
+    parser.add_argument("--only", action="append", metavar="JOB", help="time this job only (repeatable), e.g. "
+                        "--only 'COCO -> YOLO'")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench-peers-", dir=SCRATCH))
     try:
         inputs = prepare(root, args.images, args.per_image)
         jobs = jobs_of(inputs, baseline_package(args.baseline, root) if args.baseline else None)
+        jobs = [job for job in jobs if not args.only or job.name in args.only]
+        if not jobs:
+            parser.error(f"--only names no job; the jobs: {', '.join(job.name for job in jobs_of(inputs))}")
         seconds = measure(jobs, args.rounds, clock=args.clock)
     finally:
         shutil.rmtree(root)
