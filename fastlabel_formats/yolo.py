@@ -30,9 +30,10 @@ from .columns import (
     rows_with_holes,
     value_lookup,
 )
+from .decimal_text import render_tokens
 from .errors import FormatError, where
 from .files import is_remote, write_atomic
-from .geometry import box_corners, python_round, truncate
+from .geometry import box_corners, python_round
 from .report import ConversionReport
 from .run import PerImageTarget, export_alone, prepared_tables, write_text_file
 from .runtime import gc_paused
@@ -222,19 +223,23 @@ class YoloTarget(PerImageTarget):
 
     def labels(self, table: AnnotationTable, report: ConversionReport) -> list[tuple[str, list[str]] | None]:
         """``(image file name, lines)`` of every frame of one table (None: no label file)."""
-        if self.pose:
-            lines = pose_lines(table, self.category_ids, self.keypoint_keys, report)
-        elif self.by_classes:
-            lines = classes_lines(table, self.class_index, self.project_type, self.obb, report)
-        else:
-            lines = coco_lines(table, self.category_ids, self.project_type, self.obb, report)
-        labels = format_labels(table, lines, by_class=self.by_classes)
-        return [None if sizeless else label
-                for label, sizeless in zip(labels, table.sizeless(report, "skipped (no label file)"))]
+        return [None if text is None else (frame.file_name, text.decode().split("\n")[:-1])
+                for frame, text in zip(table.frames, self.encode(table, None, report))]
 
     def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
-        return [None if label is None else "".join(line + "\n" for line in label[1]).encode()
-                for label in self.labels(table, report)]
+        """The label file of every frame of one table (None: no label file)."""
+        texts = frame_texts(table, self.lines(table, report), by_class=self.by_classes)
+        return [None if sizeless else text
+                for text, sizeless in zip(texts, table.sizeless(report, "skipped (no label file)"))]
+
+    def lines(self, table: AnnotationTable, report: ConversionReport) -> YoloLines:
+        """The label lines of one table, unordered: pose rows, or the lines of the ``classes`` path
+        or of the COCO path."""
+        if self.pose:
+            return pose_lines(table, self.category_ids, self.keypoint_keys, report)
+        if self.by_classes:
+            return classes_lines(table, self.class_index, self.project_type, self.obb, report)
+        return coco_lines(table, self.category_ids, self.project_type, self.obb, report)
 
     def finish(self, report: ConversionReport) -> None:
         present = [s for s in sorted(self.splits) if has_listed_image(Path(self.output(f"images/{s}", "data.yaml")))] \
@@ -318,7 +323,8 @@ def _note_boxed(table: AnnotationTable, rows: np.ndarray, obb: bool, report: Con
     keypoints' box by definition: not reported)."""
     selected = table.rows_mask(rows)
     kinds = row_kinds(table)
-    table.note(report, selected & ~np.isin(kinds, ("bbox", "pose_estimation")), "{kind} written as its bounding box")
+    boxed = selected & (kinds != "bbox") & (kinds != "pose_estimation")
+    table.note(report, boxed, "{kind} written as its bounding box")
     if not obb:
         table.note(report, selected & (kinds == "bbox") & (rotations(table) != 0),
                    "rotated bbox written as its enclosing axis-aligned box (use obb=True)")
@@ -359,47 +365,61 @@ def polygon_lines(table: AnnotationTable, rows: np.ndarray, klass: np.ndarray,
     table.note(report, table.rows_mask(rows) & rows_with_holes(table),
                "segmentation holes dropped")
     rings = table.rings
-    kinds = row_kinds(table)
-    pieces, line_rows, sizes = [], [], []
-    short = np.zeros(len(table), bool)  # rings of fewer than 3 vertices: not a segment to Ultralytics
-    for row in rows.tolist():
-        if kinds[row] == "bbox":  # its closed ring, rotated as the box is
-            corners = ring_corners(table)[row]
-            pieces.append(np.vstack([corners, corners[:1]]))
-            line_rows.append(row)
-            sizes.append(5)
-            continue
-        for ring in range(rings.shape_ring_offsets[row], rings.shape_ring_offsets[row + 1]):
-            if rings.is_hole[ring]:
-                continue
-            start, end = rings.ring_offsets[ring], rings.ring_offsets[ring + 1]
-            if end - start < 3:
-                short[row] = True
-                continue
-            pieces.append(rings.coords[start:end])
-            line_rows.append(row)
-            sizes.append(end - start)
-    table.note(report, short, "{kind} ring of fewer than 3 vertices skipped (not a YOLO segment)")
-    regions = np.bincount(line_rows, minlength=len(table)) > 1 if line_rows else np.zeros(len(table), bool)
+    is_box = row_kinds(table)[rows] == "bbox"
+    ring_ids, ring_positions = _segment_rings(table, rows, ~is_box, report)
+    corners = ring_corners(table)[rows[is_box]]  # a bbox: its closed ring, rotated as the box is
+    closed = np.concatenate([corners, corners[:, :1]], 1).reshape(-1, 2)
+    source = np.concatenate([closed, rings.coords])
+    starts = np.concatenate([np.arange(len(corners)) * 5, len(closed) + rings.ring_offsets[ring_ids]])
+    sizes = np.concatenate([np.full(len(corners), 5), np.diff(rings.ring_offsets)[ring_ids]])
+    positions = np.concatenate([np.flatnonzero(is_box), ring_positions])  # each line's row, as a position in rows
+    order = np.argsort(positions, kind="stable")
+    line_rows = rows[positions[order]]
+    regions = np.bincount(line_rows, minlength=len(table)) > 1
     table.note(report, regions, "segmentation of several regions written as one line each (one object each in YOLO)")
-    line_rows = np.asarray(line_rows, np.int64)
-    offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
-    coords = np.concatenate(pieces) if pieces else np.zeros((0, 2))
+    offsets = np.concatenate([[0], np.cumsum(sizes[order])])
+    coords = source[_spans(starts[order], sizes[order])]
     return YoloLines(line_rows, klass[line_rows], np.ones(len(line_rows), bool), coords, offsets)
 
 
-def format_labels(table: AnnotationTable, lines: YoloLines, by_class: bool) -> list[tuple[str, list[str]]]:
-    """Text of every line grouped per frame: in line order, or ``by_class`` (class number, boxes first)."""
-    texts = line_texts(table, lines)
+def _segment_rings(table: AnnotationTable, rows: np.ndarray, ringed: np.ndarray,
+                   report: ConversionReport) -> tuple[np.ndarray, np.ndarray]:
+    """The outer rings of the ``ringed`` rows of ``rows`` with 3 vertices or more (what Ultralytics
+    takes for a segment), in order, and each one's position in ``rows``; rows with a shorter ring
+    reported."""
+    rings = table.rings
+    positions = np.flatnonzero(ringed)
+    counts = np.diff(rings.shape_ring_offsets)[rows[positions]]
+    ring_ids = _spans(rings.shape_ring_offsets[rows[positions]], counts)
+    ring_positions = np.repeat(positions, counts)
+    outer = ~rings.is_hole[ring_ids]
+    long_enough = np.diff(rings.ring_offsets)[ring_ids] >= 3
+    table.note(report, table.rows_mask(rows[ring_positions[outer & ~long_enough]]),
+               "{kind} ring of fewer than 3 vertices skipped (not a YOLO segment)")
+    kept = outer & long_enough
+    return ring_ids[kept], ring_positions[kept]
+
+
+def _spans(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The indices ``starts[i]``, ``starts[i] + 1``, ... (``counts[i]`` of them) of every span, in order."""
+    return np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()), dtype=np.int64)
+
+
+def frame_texts(table: AnnotationTable, lines: YoloLines, by_class: bool) -> list[bytes]:
+    """The label file of every frame of ``table``: its lines in line order, or ``by_class`` (class
+    number, boxes first), each ended by a newline."""
     frame_of_line = table.frame[lines.row]
-    if by_class:
-        order = _classes_order(frame_of_line, lines, texts)
+    if by_class and lines.is_polygon.any():
+        order = _classes_order(frame_of_line, lines, line_texts(table, lines))
+    elif by_class:
+        order = np.lexsort((lines.klass, frame_of_line))
     else:
         order = np.argsort(frame_of_line, kind="stable")
-    per_frame: list[list[str]] = [[] for _ in table.frames]
-    for line in order.tolist():
-        per_frame[frame_of_line[line]].append(texts[line])
-    return [(frame.file_name, frame_lines) for frame, frame_lines in zip(table.frames, per_frame)]
+    text, line_ends = render_lines(table, lines, order)
+    first_lines = np.searchsorted(frame_of_line[order], np.arange(len(table.frames) + 1))
+    bounds = np.concatenate([[0], line_ends])[first_lines].tolist()
+    data = text.tobytes()
+    return [data[start:end] for start, end in zip(bounds[:-1], bounds[1:])]
 
 
 def _classes_order(frame_of_line: np.ndarray, lines: YoloLines, texts: list[str]) -> np.ndarray:
@@ -416,26 +436,59 @@ def _classes_order(frame_of_line: np.ndarray, lines: YoloLines, texts: list[str]
 
 
 def line_texts(table: AnnotationTable, lines: YoloLines) -> list[str]:
-    """``"<class> <v> <v> ..."`` per line, values truncated to 7 decimals and printed as ``str``."""
-    if len(lines.row) == 0:
-        return []
-    sizes = np.diff(lines.offsets)
-    frame_of_point = np.repeat(table.frame[lines.row], sizes)
-    scale = np.array([[1.0 / f.width if f.width else np.nan, 1.0 / f.height if f.height else np.nan]
-                      for f in table.frames])[frame_of_point]
-    # + 0.0 turns the -0.0 of a value in (-1e-7, 0) into 0.0, as the official SDK prints it
-    values = list(map(str, (truncate(lines.coords * scale, YOLO_DECIMALS) + 0.0).ravel().tolist()))
-    bounds = (lines.offsets * 2).tolist()
-    classes = lines.klass.tolist()
+    """``"<class> <v> <v> ..."`` per line, in line order."""
+    text, _ = render_lines(table, lines, np.arange(len(lines.row)))
+    return text.tobytes().decode().split("\n")[:-1]
+
+
+def render_lines(table: AnnotationTable, lines: YoloLines, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(text, ends)``: the lines of ``order`` as one uint8 buffer (each ``"<class> <v> <v> ...\\n"``,
+    values truncated to 7 decimals and printed as ``str``, a value in (-1e-7, 0) as ``0.0`` as the
+    official SDK prints it) and the offset just past each line."""
+    values, fractional, offsets = scaled_units(table, lines), None, lines.offsets * 2
     if lines.visibility is not None:
-        return [" ".join([str(classes[i]), *values[bounds[i]:bounds[i] + 4],
-                          *_with_flags(values[bounds[i] + 4:bounds[i + 1]], lines.visibility[i].tolist())])
-                for i in range(len(classes))]
-    return [
-        " ".join([str(classes[i]), *values[bounds[i]:bounds[i + 1]]]) for i in range(len(classes))
-    ]
+        values, fractional, offsets = _with_flags(values, lines.visibility)
+    units, fractional, separators, last = _line_tokens(lines.klass, values, fractional, offsets, order)
+    text, ends = render_tokens(units, fractional, separators, YOLO_DECIMALS)
+    return text, ends[last]
 
 
-def _with_flags(values: list[str], flags: list[int]) -> list[str]:
-    """``x y v`` per keypoint from its two values and its flag."""
-    return [token for k, flag in enumerate(flags) for token in (values[2 * k], values[2 * k + 1], str(flag))]
+def scaled_units(table: AnnotationTable, lines: YoloLines) -> np.ndarray:
+    """Every coordinate normalised by its image size and truncated to 7 decimals, as a whole
+    number of 1e-7 units (``truncate``'s value times 1e7, bit for bit), x and y interleaved."""
+    frame_of_point = np.repeat(table.frame[lines.row], np.diff(lines.offsets))
+    scale = np.array([[1.0 / f.width if f.width else np.nan, 1.0 / f.height if f.height else np.nan]
+                      for f in table.frames]).reshape(-1, 2)[frame_of_point]
+    return np.trunc(lines.coords * scale * float(10**YOLO_DECIMALS)).ravel()
+
+
+def _with_flags(values: np.ndarray, visibility: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pose rows as tokens: the 4 box values, then ``x y v`` per keypoint (``v`` an integer);
+    ``(units, fractional, offsets)``."""
+    count, keypoints = len(visibility), visibility.shape[1]
+    points = values.reshape(count, 2 + keypoints, 2)
+    flagged = np.concatenate([points[:, 2:], visibility[:, :, None]], 2).reshape(count, 3 * keypoints)
+    units = np.concatenate([points[:, :2].reshape(count, 4), flagged], 1)
+    fractional = np.ones(units.shape, bool)
+    fractional[:, 6::3] = False
+    return units.ravel(), fractional.ravel(), np.arange(count + 1, dtype=np.int64) * units.shape[1]
+
+
+def _line_tokens(klass: np.ndarray, values: np.ndarray, fractional: np.ndarray | None, offsets: np.ndarray,
+                 order: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The tokens of the lines of ``order``: class, then the line's ``values[offsets[i]:offsets[i+1]]``
+    (all fractional unless ``fractional`` says); ``(units, fractional, separators, each line's last token)``."""
+    counts = np.diff(offsets)[order]
+    last = np.cumsum(counts + 1) - 1
+    first = last - counts
+    picked = _spans(offsets[:-1][order], counts)
+    is_value = np.ones(len(order) + len(picked), bool)
+    is_value[first] = False
+    units = np.empty(len(is_value))
+    units[first], units[is_value] = klass[order], values[picked]
+    is_fraction = is_value.copy()
+    if fractional is not None:
+        is_fraction[is_value] = fractional[picked]
+    separators = np.full(len(is_value), ord(" "), np.uint8)
+    separators[last] = ord("\n")
+    return units, is_fraction, separators, last
