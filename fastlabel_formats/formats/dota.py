@@ -27,6 +27,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import msgspec
@@ -67,21 +68,35 @@ DEGENERATE = "DOTA quadrilateral of zero width or height read as a polygon"
 # DOTA -> FastLabel
 
 
-def dota_lines(text: str) -> tuple[list[dict], list[tuple[list[str], str, bool | None, int]], list[int]]:
-    """The header metadata, the object lines ``(8 coordinate strings, class, difficult or None, line
-    number)`` and the numbers of the other lines of one label file."""
+@dataclass
+class ObjectLines:
+    """The object lines of a label file, column by column: 8 coordinate strings, class, difficult
+    (None: not given) and line number of each."""
+
+    coordinates: list[list[str]]
+    classes: list[str]
+    difficult: list[bool | None]
+    numbers: Iterable[int]
+
+
+def dota_lines(text: str) -> tuple[list[dict], ObjectLines, list[int]]:
+    """The header metadata, the object lines and the numbers of the other lines of one label file."""
     lines = text.splitlines()
     fields = [line.split() for line in lines]
     if all(len(row) == 10 and row[9] in ("0", "1") for row in fields):  # object lines only, all flagged
-        return [], [(row[:8], row[8], row[9] == "1", number) for number, row in enumerate(fields, 1)], []
+        return [], ObjectLines([row[:8] for row in fields], [row[8] for row in fields],
+                               [row[9] == "1" for row in fields], range(1, len(fields) + 1)), []
     metadata: list[dict] = []
-    objects: list[tuple] = []
+    objects = ObjectLines([], [], [], [])
     bad: list[int] = []
     for number, line in enumerate(lines, 1):
         fields = line.split()
         if len(fields) in (9, 10) and (len(fields) == 9 or fields[9] in ("0", "1")):
-            objects.append((fields[:8], fields[8], None if len(fields) == 9 else fields[9] == "1", number))
-        elif not objects and _HEADER.match(line.strip()):
+            objects.coordinates.append(fields[:8])
+            objects.classes.append(fields[8])
+            objects.difficult.append(None if len(fields) == 9 else fields[9] == "1")
+            objects.numbers.append(number)
+        elif not objects.classes and _HEADER.match(line.strip()):
             key, _, value = line.strip().partition(":")
             metadata.append({"key": key, "value": value.strip()})
         elif fields:
@@ -111,7 +126,7 @@ def _json_numbers(fields: list[list[str]]) -> np.ndarray | None:
     if not fields:
         return None
     text = "[" + ",".join(map(",".join, fields)) + "]"
-    if "-0," in text or "-0]" in text:  # an integer -0 is decoded as 0, not -0.0
+    if "-0" in text and ("-0," in text or "-0]" in text):  # an integer -0 is decoded as 0, not -0.0
         return None
     try:
         numbers = np.array(_DECODE_FLOATS(text), np.float64)
@@ -167,15 +182,13 @@ def dota_annotations(coordinates: np.ndarray, classes: list[str], difficult: lis
         report.note(f"DOTA quadrilateral fitted to a rotated box (corners moved up to {tolerance} px)", place(row))
     for row in np.flatnonzero(~fitted).tolist():
         report.note(NOT_RECTANGLE if np.isfinite(misfit[row]) else DEGENERATE, place(row))
-    polygons = dict(zip(np.flatnonzero(~fitted).tolist(), integral_to_int(coordinates[~fitted])))
-    annotations = []
-    for row, (name, flag, box, turn) in enumerate(zip(classes, difficult, integral_to_int(boxes),
-                                                      integral_to_int(degrees))):
-        polygon = polygons.get(row)
-        annotation = {"type": "bbox", "value": name, "points": box, "rotation": turn} if polygon is None else {
-            "type": "polygon", "value": name, "points": polygon}
-        annotation["attributes"] = [] if flag is None else [{"key": "difficult", "value": flag, "type": "switch"}]
-        annotations.append(annotation)
+    annotations = [{"type": "bbox", "value": name, "points": box, "rotation": turn,
+                    "attributes": [] if flag is None else [{"key": "difficult", "value": flag, "type": "switch"}]}
+                   for name, flag, box, turn in zip(classes, difficult, integral_to_int(boxes),
+                                                    integral_to_int(degrees))]
+    for row, polygon in zip(np.flatnonzero(~fitted).tolist(), integral_to_int(coordinates[~fitted])):
+        annotations[row] = {"type": "polygon", "value": classes[row], "points": polygon,
+                            "attributes": annotations[row]["attributes"]}
     return annotations
 
 
@@ -211,10 +224,19 @@ def image_index(folder: Path) -> dict[str, str]:
 
 def image_of(label: Path, labels_root: Path, images: Path | None) -> tuple[str, Path | None]:
     """The image name (relative to the images folder) of a label file, and its path when found."""
-    stem = label.relative_to(labels_root).with_suffix("").as_posix()
+    stem = os.path.splitext(_relative(label, labels_root))[0]
     folder, index = _images_of(labels_root, images)
     name = index.get(stem)
     return (f"{stem}.png", None) if name is None else (name, folder / name)
+
+
+def _relative(path: Path, root: Path) -> str:
+    """``path.relative_to(root).as_posix()`` (by string when ``path`` is inside ``root``'s text)."""
+    text, base = str(path), os.path.join(str(root), "")
+    if not text.startswith(base) or base == os.sep:
+        return path.relative_to(root).as_posix()
+    relative = text[len(base):]
+    return relative if os.sep == "/" else relative.replace(os.sep, "/")
 
 
 @functools.lru_cache(maxsize=64)
@@ -229,7 +251,7 @@ class LabelFile:
     """One read label file: its task (annotations still to come) and its object lines."""
 
     task: dict
-    objects: list[tuple]
+    objects: ObjectLines
     path: Path
 
 
@@ -265,18 +287,24 @@ def _size(image: Path | None, label: Path, report: ConversionReport) -> tuple[in
 
 def fill_annotations(files: list[LabelFile], report: ConversionReport, tolerance: float) -> None:
     """Every file's annotations, from one pass over all their quadrilaterals."""
-    objects = [(position, item) for position, file in enumerate(files) for item in file.objects]
-    numbers = coordinate_array([item[0] for _, item in objects])
+    def column(name: str) -> list:
+        return list(chain.from_iterable(getattr(file.objects, name) for file in files))
+
+    numbers = coordinate_array(column("coordinates"))
+    owners = np.repeat(np.arange(len(files)), [len(file.objects.classes) for file in files])
+    line_numbers, classes, difficult = column("numbers"), column("classes"), column("difficult")
     usable = ~np.isnan(numbers[:, 0])
     for row in np.flatnonzero(~usable).tolist():
-        position, item = objects[row]
-        report.note(BAD_LINE, f"{files[position].path} line {item[3]}")
-    kept = [objects[row] for row in np.flatnonzero(usable).tolist()]
-    annotations = dota_annotations(numbers[usable], [item[1] for _, item in kept], [item[2] for _, item in kept],
-                                   lambda row: f"{files[kept[row][0]].path} line {kept[row][1][3]}", report,
+        report.note(BAD_LINE, f"{files[owners[row]].path} line {line_numbers[row]}")
+    kept = np.flatnonzero(usable).tolist()
+    if len(kept) < len(classes):
+        classes, difficult = [classes[row] for row in kept], [difficult[row] for row in kept]
+    annotations = dota_annotations(numbers[usable], classes, difficult,
+                                   lambda i: f"{files[owners[kept[i]]].path} line {line_numbers[kept[i]]}", report,
                                    tolerance)
-    for (position, _), annotation in zip(kept, annotations):
-        files[position].task["annotations"].append(annotation)
+    ends = np.cumsum(np.bincount(owners[usable], minlength=len(files))).tolist()
+    for file, start, end in zip(files, [0, *ends], ends):
+        file.task["annotations"] = annotations[start:end]
 
 
 @gc_paused

@@ -13,7 +13,8 @@ from ...labelme import skipped_file
 from ...report import ConversionReport
 from ...runtime import gc_paused
 from .meta import CvatMeta, parse_meta
-from .shapes import ellipse_polygon, mask_segmentation, number, numbers, parse_points
+from .shapes import comma_number_rows, ellipse_polygon, mask_segmentation, number, numbers, parse_points
+from .stream import SAFE_PARSING, Node, top_level
 
 # XML attributes of a shape carried as FastLabel attributes: (name, FastLabel type, CVAT's default)
 PROPERTIES = (("occluded", "switch", "0"), ("z_order", "text", "0"), ("group_id", "text", "0"),
@@ -26,20 +27,20 @@ _PROPERTY_TYPES = {name: (kind, default) for name, kind, default in PROPERTIES}
 _BASE_KEYS = frozenset(TRACK_KEYS | {"label"})
 KNOWN_KEYS = {tag: frozenset(keys | _BASE_KEYS) for tag, keys in GEOMETRY_KEYS.items()}  # not carried as attributes
 POINTS_GROUP = "cvat_points"  # the keypoints of one CVAT points shape with several points share this value
-SAFE_PARSING = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": True}
 NUMBER_AS_TEXT = "CVAT number attribute carried as a text attribute"
 
 
 class Shape:
     """What reading one shape needs: the file's ``<meta>`` and report, the shape's label and colour
-    (``{"color": ...}`` or ``{}``), and its place (made text only when a loss is reported there)."""
+    (``{"color": ...}`` or ``{}``), its place (made text only when a loss is reported there) and its
+    numbers when read beforehand (``values``, see :func:`shape_numbers`)."""
 
-    __slots__ = ("meta", "report", "where", "position", "tag", "label", "color")
+    __slots__ = ("meta", "report", "where", "position", "tag", "label", "color", "values")
 
     def __init__(self, meta: CvatMeta, report: ConversionReport, where: str, tag: str = "",
                  position: int | None = None) -> None:
         self.meta, self.report, self.where, self.tag, self.position = meta, report, where, tag, position
-        self.label, self.color = "", {}
+        self.label, self.color, self.values = "", {}, None
 
     def place(self) -> str:
         """``<where> shape #n (tag)`` for a shape of an image, ``<where>`` for one of a track."""
@@ -51,20 +52,24 @@ class Shape:
 
 
 def _box(element, attrs: dict, shape: Shape) -> list[dict]:
-    xtl, ytl, xbr, ybr, rotation = numbers([attrs.get("xtl"), attrs.get("ytl"), attrs.get("xbr"), attrs.get("ybr"),
-                                            attrs.get("rotation") or "0"])
+    values = shape.values
+    if values is None or len(values) != 5:
+        values = numbers([attrs.get("xtl"), attrs.get("ytl"), attrs.get("xbr"), attrs.get("ybr"),
+                          attrs.get("rotation") or "0"])
+    xtl, ytl, xbr, ybr, rotation = values
     return [{"type": "bbox", "value": shape.label, **shape.color, "points": [xtl, ytl, xbr, ybr],
              "rotation": rotation}]
 
 
 def _flat(kind: str):
     def read(element, attrs: dict, shape: Shape) -> list[dict]:
-        return [{"type": kind, "value": shape.label, **shape.color, "points": parse_points(attrs.get("points"))}]
+        return [{"type": kind, "value": shape.label, **shape.color,
+                 "points": parse_points(attrs.get("points"), shape.values)}]
     return read
 
 
 def _points(element, attrs: dict, shape: Shape) -> list[dict]:
-    flat = parse_points(attrs.get("points"))
+    flat = parse_points(attrs.get("points"), shape.values)
     return [{"type": "keypoint", "value": shape.label, **shape.color, "points": flat[i:i + 2]}
             for i in range(0, len(flat), 2)]
 
@@ -159,7 +164,7 @@ def shape_parts(element, attrs: dict, shape: Shape) -> list[dict] | None:
 def shape_annotations(element, shape: Shape) -> list[dict]:
     """The FastLabel annotations of one shape of an ``<image>`` (several for a points shape with
     several points, which share a ``cvat_points`` attribute: the shape's position)."""
-    attrs = dict(element.items())
+    attrs = element.attrib if element.__class__ is Node else dict(element.items())
     label = attrs.get("label")
     if not label:
         shape.note("CVAT shape without a label, skipped")
@@ -192,14 +197,58 @@ def image_task(element, meta: CvatMeta, source: str, report: ConversionReport) -
     annotations: list[dict] = []
     task = {"name": name, "width": _size(attrs.get("width")), "height": _size(attrs.get("height")),
             "annotations": annotations}
-    shape, position = Shape(meta, report, f"{source}: image {name!r}", position=0), 0
-    for child in element:
-        tag = child.tag
-        if tag.__class__ is str:  # not a comment nor a processing instruction
-            shape.position, shape.tag = position, tag
-            annotations += shape_annotations(child, shape)
-            position += 1
+    shape = Shape(meta, report, f"{source}: image {name!r}", position=0)
+    children = element if element.__class__ is Node else [child for child in element if child.tag.__class__ is str]
+    for position, (child, values) in enumerate(zip(children, shape_numbers(children))):
+        shape.position, shape.tag, shape.values = position, child.tag, values
+        annotations += _plain_shape(child, values, shape) or shape_annotations(child, shape)
     return task
+
+
+_PLAIN_KINDS = {"box": "bbox", "polygon": "polygon", "polyline": "line", "tag": "classification"}
+
+
+def _plain_shape(element, values: list | None, shape: Shape) -> list[dict] | None:
+    """What :func:`shape_annotations` gives for a labelled box, polygon, polyline or tag whose
+    numbers (``values``) were read well-formed beforehand; None for any other shape."""
+    attrs = element.attrib
+    kind, label = _PLAIN_KINDS.get(element.tag), attrs.get("label")
+    if kind is None or not label or attrs.get("outside") == "1" or (values is None) is not (kind == "classification"):
+        return None
+    color = shape.meta.color(label)
+    if kind == "bbox":
+        if len(values) != 5:
+            return None
+        annotation = {"type": kind, "value": label, **color, "points": values[:4], "rotation": values[4]}
+    elif kind == "classification":
+        annotation = {"type": kind, "value": label, **color}
+    elif len(values) % 2 or attrs["points"].count(";") != len(values) // 2 - 1:
+        return None  # not x,y pairs: reported by shape_annotations
+    else:
+        annotation = {"type": kind, "value": label, **color, "points": values}
+    shape.label, shape.color = label, color
+    annotation["attributes"] = shape_attributes(element, attrs, shape)
+    return [annotation]
+
+
+def shape_numbers(shapes: list) -> list[list | None]:
+    """The numbers of each shape's coordinates (a box's corners and rotation, the points of others),
+    read in one pass; None where a shape has none or they are to be read with the shape."""
+    return comma_number_rows([_number_text(shape) for shape in shapes])
+
+
+def _number_text(shape) -> str | None:
+    tag, get = shape.tag, shape.get
+    if tag == "box":
+        texts = [get("xtl"), get("ytl"), get("xbr"), get("ybr"), get("rotation") or "0"]
+        return None if None in texts else ",".join(texts)
+    if tag in _POINT_SHAPES:
+        points = get("points")
+        return points.replace(";", ",") if points else None
+    return None
+
+
+_POINT_SHAPES = frozenset({"polygon", "polyline", "points"})
 
 
 def _size(text: str | None) -> int:
@@ -207,14 +256,6 @@ def _size(text: str | None) -> int:
         return max(int(float(text)), 0)
     except (TypeError, ValueError):
         return 0
-
-
-def _release(element) -> None:
-    """Free a read element and the siblings before it."""
-    element.clear(keep_tail=False)
-    parent = element.getparent()
-    while element.getprevious() is not None:
-        del parent[0]
 
 
 def root_tag(path: str | os.PathLike[str]) -> str | None:
@@ -227,9 +268,6 @@ def root_tag(path: str | os.PathLike[str]) -> str | None:
     except (etree.XMLSyntaxError, OSError):
         return None
     return None
-
-
-TOP_LEVEL = ("meta", "image", "track", "tag")
 
 
 IN_MEMORY_NAMES = 20_000  # image names kept in a set; beyond, in a temporary SQLite table on disk
@@ -289,22 +327,19 @@ def iter_file_tasks(path: str | os.PathLike[str], report: ConversionReport) -> I
 
     source, meta, video, names, used = str(path), CvatMeta(), None, SeenNames(), set()
     try:
-        for _, element in etree.iterparse(source, events=("end",), tag=TOP_LEVEL, **SAFE_PARSING):
-            if element.tag == "meta":
+        for tag, element in top_level(source):
+            if tag == "meta":
                 meta = parse_meta(element)
-            elif element.tag == "image":
+            elif tag == "image":
                 for task in _new_image(image_task(element, meta, source, report), names, source, report):
                     used.update(annotation["value"] for annotation in task["annotations"])
                     yield task
-            elif element.tag == "track":
+            elif tag == "track":
                 video = video or VideoTask(meta, source, Path(source).stem)
                 video.add(element, report)
-            elif element.getparent() is not None and element.getparent().tag == "annotations":
+            else:
                 report.note("CVAT frame tag of a video not carried (FastLabel video has no frame tags)",
                             f"{source}: tag {element.get('label')!r} frame {element.get('frame')}")
-            else:
-                continue  # an image's tag, read with its image
-            _release(element)
     except etree.XMLSyntaxError as error:
         raise FormatError(f"{source}: not valid XML ({error})") from error
     finally:

@@ -58,20 +58,41 @@ def comma_numbers(text: str) -> list | None:
     return values
 
 
+_DECODE_ROWS = msgspec.json.Decoder(list[list[_JSON_NUMBER]]).decode
+
+
+def comma_number_rows(texts: list[str | None]) -> list[list | None]:
+    """``[comma_numbers(text) for text in texts]`` (None for a None or empty text), decoded in one call
+    when every text can be."""
+    joined = "],[".join(text or "" for text in texts)
+    try:
+        if joined.count("[") >= len(texts) or joined.count("]") >= len(texts):  # a bracket of a text
+            raise msgspec.DecodeError("not a list of numbers")
+        rows = _DECODE_ROWS(f"[[{joined}]]")
+    except msgspec.DecodeError:
+        return [comma_numbers(text) if text else None for text in texts]
+    if "e" in joined or "E" in joined or (".0" in joined and _INTEGRAL_DECIMAL.search(joined)):
+        search = _INTEGRAL_DECIMAL.search
+        rows = [[int(value) if value.__class__ is float and value.is_integer() else value for value in row]
+                if text and ("e" in text or "E" in text or (".0" in text and search(text))) else row
+                for text, row in zip(texts, rows)]  # 12.00 and 1e2 as comma_numbers reads them: ints
+    return [row or None for row in rows]
+
+
 def number_text(value: float) -> str:
     """``value`` as CVAT text: an integral value without a fraction, others exactly (``repr``)."""
     value = float(value)
     return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
 
 
-def parse_points(text: str | None) -> list:
-    """``"x1,y1;x2,y2"`` as flat ``[x1, y1, x2, y2]``; ValueError when it is not such a list."""
+def parse_points(text: str | None, flat: list | None = None) -> list:
+    """``"x1,y1;x2,y2"`` as flat ``[x1, y1, x2, y2]`` (``flat``: its numbers when already read);
+    ValueError when it is not such a list."""
     if not text:
         raise ValueError("no points")
-    commas = text.replace(";", ",")
-    flat = comma_numbers(commas)
     if flat is None:
-        flat = list(map(number, commas.split(",")))
+        commas = text.replace(";", ",")
+        flat = comma_numbers(commas) or list(map(number, commas.split(",")))
     if len(flat) % 2 or text.count(";") != len(flat) // 2 - 1:
         raise ValueError(f"points {text[:40]!r} are not x,y pairs separated by ';'")
     return flat
