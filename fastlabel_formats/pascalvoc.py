@@ -19,8 +19,6 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -36,31 +34,29 @@ from .runtime import gc_paused
 from .selection import Policy, apply_policy
 from .table import AnnotationTable, TaskChunk
 from .tasks import Frame
+from .voc_text import (
+    ACTION_PREFIX,
+    BOX,
+    OBJECT,
+    PART_KEY,
+    PLAIN_OBJECT,
+    TAIL,
+    VocLabels,
+    document_head,
+    flag_keys_only,
+    plain_documents,
+    xml_text,
+)
 from .yolo_layout import checked_split, link_image, split_of
 
 VOC_TYPES = ("bbox", "polygon")
 VOC_FLAGS = ("truncated", "occluded", "difficult")
 VOC_LAYOUTS = ("annotations", "voc")
-PART_KEY = "part_of"  # a part's text attribute: the class of the object it belongs to
-ACTION_PREFIX = "action."  # an object's actions: switch attributes action.<name>
 VOC_POLICY = Policy(VOC_TYPES, rotation="bbox rotation dropped (VOC boxes are axis-aligned)")
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _XML_NAME = re.compile(r"(?!(?i:xml))[A-Za-z_][A-Za-z0-9_.-]*")
-_HEAD = (
-    "<annotation>\n    <filename>{}</filename>\n    <size>\n        <width>{}</width>\n"
-    "        <height>{}</height>\n        <depth>3</depth>\n    </size>\n    <segmented>0</segmented>"
-)
-_BOX = ("{0}<bndbox>\n{0}    <xmin>{1}</xmin>\n{0}    <ymin>{2}</ymin>\n{0}    <xmax>{3}</xmax>\n"
-        "{0}    <ymax>{4}</ymax>\n{0}</bndbox>")
-_OBJECT = (
-    "\n    <object>\n        <name>{}</name>\n        <pose>{}</pose>\n"
-    "        <truncated>{}</truncated>\n        <occluded>{}</occluded>\n        <difficult>{}</difficult>\n"
-    "{}{}\n    </object>"
-)
 _PART = "\n        <part>\n            <name>{}</name>\n{}\n        </part>"
 _ACTIONS = "\n        <actions>{}\n        </actions>"
 _ACTION = "\n            <{0}>{1}</{0}>"
-_TAIL = "\n</annotation>"
 
 
 @gc_paused
@@ -108,40 +104,6 @@ def export_pascalvoc(
     return export_alone(tasks, target, strict=strict, project_type=project_type, videos=videos,
                         frame_counts=frame_counts, jobs=jobs, scheduler=scheduler, progress=progress,
                         overwrite=overwrite)
-
-
-@dataclass
-class VocLabels:
-    """The classes written as objects, each with the names of its parts and actions, in order."""
-
-    classes: dict[str, tuple[dict, dict]] = field(default_factory=dict)
-
-    def add(self, name: str, parts: list[str], actions: list[str]) -> None:
-        """Record one object of class ``name``."""
-        own_parts, own_actions = self.classes.setdefault(name, ({}, {}))
-        if parts:
-            own_parts.update(dict.fromkeys(parts))
-        if actions:
-            own_actions.update(dict.fromkeys(actions))
-
-    def merge(self, other: VocLabels) -> None:
-        """Add every class of ``other``."""
-        for name, (parts, actions) in other.classes.items():
-            self.add(name, list(parts), list(actions))
-
-    def text(self, report: ConversionReport) -> bytes:
-        """``labelmap.txt`` as datumaro reads it: ``name:color:parts:actions`` per class, sorted
-        (colours left to the reader); a part that is also a class is not listed as a part."""
-        lines = ["# label:color_rgb:parts:actions"]
-        for name in sorted(self.classes):
-            parts, actions = self.classes[name]
-            listed_parts = [part for part in parts if part not in self.classes]
-            for label in (name, *listed_parts, *actions):
-                if ":" in label or "," in label or label != label.strip() or label.startswith("#"):
-                    report.note("name with ':', ',', '#' or outer spaces, which labelmap.txt cannot hold",
-                                f"labelmap.txt class {name!r}")
-            lines.append(f"{name}::{','.join(listed_parts)}:{','.join(actions)}")
-        return ("\n".join(lines) + "\n").encode()
 
 
 class PascalVocTarget(PerImageTarget):
@@ -214,15 +176,6 @@ class PascalVocTarget(PerImageTarget):
         report.files.append(write_atomic(self.output("labelmap.txt", "labelmap.txt"), self.labels.text(report)))
 
 
-@lru_cache(maxsize=4096)
-def xml_text(value: object) -> str:
-    """``value`` as escaped XML character data; FormatError for characters XML cannot hold."""
-    text = str(value)
-    if _ILLEGAL_XML.search(text):
-        raise FormatError(f"{text!r} contains characters that XML 1.0 cannot represent")
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 class VocAttributes(NamedTuple):
     """What a VOC object takes from an annotation's attributes, read in one pass."""
 
@@ -269,9 +222,8 @@ def voc_flags(attributes: object) -> VocAttributes:
 def only_flags(attribute_lists: list) -> bool:
     """True when no attribute in ``attribute_lists`` (of a table's rows) has a pose, ``part_of``
     or action key, so that :func:`voc_flags` reads them all."""
-    keys = {attribute.get("key") for attributes in attribute_lists if attributes for attribute in attributes}
-    return "pose" not in keys and PART_KEY not in keys and not any(
-        isinstance(key, str) and key.startswith(ACTION_PREFIX) for key in keys)
+    return flag_keys_only({attribute.get("key") for attributes in attribute_lists if attributes
+                           for attribute in attributes})
 
 
 def _overlap(box: list, other: list) -> float:
@@ -310,7 +262,7 @@ def _object_extras(table: AnnotationTable, row: int, parts: list[int], boxes: di
     if not parts and not read.actions:
         return "", [], []
     part_names = [str(table.annotations[part].get("value")) for part in parts]
-    text = "".join(_PART.format(xml_text(name), _BOX.format(" " * 12, *boxes[part]))
+    text = "".join(_PART.format(xml_text(name), BOX.format(" " * 12, *boxes[part]))
                    for name, part in zip(part_names, parts))
     actions = []
     for action, value in read.actions:
@@ -331,7 +283,7 @@ def _object_text(table: AnnotationTable, row: int, parts: list[int], boxes: dict
         read = read or voc_attributes(annotation.get("attributes"))  # None: they did not read; say why
         name = xml_text(annotation["value"])
         extras, part_names, actions = _object_extras(table, row, parts, boxes, report, read)
-        text = _OBJECT.format(name, xml_text(read.pose), *read.flags, _BOX.format(" " * 8, *boxes[row]), extras)
+        text = OBJECT.format(name, xml_text(read.pose), *read.flags, BOX.format(" " * 8, *boxes[row]), extras)
     except (AttributeError, TypeError, ValueError) as error:
         raise FormatError(f"{table.place(row)}: {error}") from error
     labels.add(str(annotation["value"]), part_names, actions)
@@ -356,10 +308,6 @@ def _read_attributes(table: AnnotationTable, rows: list[int]) -> tuple[dict[int,
     return read, False
 
 
-# an object without parts or actions, posed "Unspecified": name, three flags, four box bounds
-_PLAIN_OBJECT = _OBJECT.format("{}", "Unspecified", "{}", "{}", "{}", _BOX.format(" " * 8, "{}", "{}", "{}", "{}"), "")
-
-
 def _plain_objects(table: AnnotationTable, rows: list[int], boxes: list[list[int]],
                    read: dict[int, VocAttributes]) -> tuple[list[list[str]], VocLabels]:
     """The ``<object>`` elements of each frame, for rows without parts, actions or poses."""
@@ -367,8 +315,8 @@ def _plain_objects(table: AnnotationTable, rows: list[int], boxes: list[list[int
     frame_of, annotations, row = table.frame.tolist(), table.annotations, -1
     try:
         for row, box in zip(rows, boxes):
-            objects[frame_of[row]].append(_PLAIN_OBJECT.format(xml_text(annotations[row]["value"]),
-                                                               *read[row].flags, *box))
+            objects[frame_of[row]].append(PLAIN_OBJECT.format(xml_text(annotations[row]["value"]),
+                                                              *read[row].flags, *box))
     except (AttributeError, TypeError, ValueError) as error:
         raise FormatError(f"{table.place(row)}: {error}") from error
     names = dict.fromkeys(str(annotations[row]["value"]) for row in rows)
@@ -396,13 +344,23 @@ def voc_documents(table: AnnotationTable, report: ConversionReport) -> tuple[lis
     """The XML text of every frame of a table, and the classes (with parts and actions) written."""
     table.sizeless(report, "written with that size")
     keep = apply_policy(table, VOC_POLICY, report)
-    rows = np.flatnonzero(keep).tolist()
-    boxes = np.floor(vertex_bounds(table)[keep]).astype(np.int64).tolist()
-    read, plain = _read_attributes(table, rows)
-    objects, labels = (_plain_objects(table, rows, boxes, read) if plain  # type: ignore[arg-type]
+    rows = np.flatnonzero(keep)
+    boxes = np.floor(vertex_bounds(table)[keep]).astype(np.int64)
+    try:
+        plain = plain_documents(table, rows, boxes)
+    except (LookupError, TypeError, ValueError, AttributeError, ArithmeticError):
+        plain = None  # row_documents names the row and the problem
+    return plain if plain is not None else row_documents(table, rows.tolist(), boxes.tolist(), report)
+
+
+def row_documents(table: AnnotationTable, rows: list[int], boxes: list[list[int]], report: ConversionReport
+                  ) -> tuple[list[tuple[str, str]], VocLabels]:
+    """:func:`voc_documents` of the kept ``rows`` (their ``boxes``) row by row: any table, every
+    problem named with its row."""
+    read, only = _read_attributes(table, rows)
+    objects, labels = (_plain_objects(table, rows, boxes, read) if only  # type: ignore[arg-type]
                        else _objects_with_parts(table, rows, dict(zip(rows, boxes)), read, report))
-    documents = [(frame.file_name,
-                  _HEAD.format(xml_text(frame.file_name), frame.width, frame.height) + "".join(parts) + _TAIL)
+    documents = [(frame.file_name, document_head(frame) + "".join(parts) + TAIL)
                  for frame, parts in zip(table.frames, objects)]
     return documents, labels
 
