@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from math import isfinite
 from typing import Any
 
 import msgspec
@@ -34,11 +35,12 @@ from .coco_records import (
     CocoCategory,
     Reading,
     annotation_from_coco,
-    category_of,
     enclosing_box_only,
     has_geometry,
     is_rotation,
     loose_box,
+    loose_rows,
+    rectangle_corners,
     shape_by_content,
 )
 from .coco_rle import SkippedRecord, brief, whole_number
@@ -90,6 +92,7 @@ def coco_tasks(
     tasks, targets, sizes, shared = _empty_tasks(images, source, report)
     reading = Reading(source, annotation_type, owned, _categories(categories_list, source, report), sizes, report)
     read = _read_annotations(annotations, targets, reading)
+    _settle_made(reading)
     if annotations and not read:
         report.note(ALL_SKIPPED, f"{source} ({len(annotations):,} annotation records)")
     if shared:  # images sharing an id get equal, separate lists
@@ -97,6 +100,19 @@ def coco_tasks(
     read_tasks = list(tasks.values())
     vouch(read_tasks, [id(task["annotations"]) not in reading.careful for task in read_tasks])
     return read_tasks
+
+
+def _settle_made(reading: Reading) -> None:
+    """Give the common records read at once their ``coco_bbox`` attribute where :func:`_plain_record`
+    gives it (a bbox that is not their shape's bounds), a block of records at a time."""
+    for first in range(0, len(reading.made), SETTLED_AT_ONCE):
+        made, boxes = zip(*reading.made[first:first + SETTLED_AT_ONCE])
+        kinds, points = [annotation["type"] for annotation in made], [annotation["points"] for annotation in made]
+        loose = loose_rows(kinds, points, boxes)
+        if loose is None:
+            loose = [row for row, box in enumerate(boxes) if kinds[row] != "bbox" and loose_box(box, made[row])]
+        for row in loose:
+            made[row]["attributes"].append({"key": COCO_BBOX, "value": list(boxes[row])})
 
 
 def _read_annotations(annotations: list, targets: dict, reading: Reading) -> int:
@@ -119,10 +135,14 @@ def _read_annotations(annotations: list, targets: dict, reading: Reading) -> int
         if target is None:
             missing.setdefault(image_id if _is_key(image_id) else brief(image_id), []).append(position)
             continue
-        converted = _plain_record(annotation, reading) if plain else None
-        if converted is None:
-            converted = _read_one(annotation, f"{source}: annotation #{position}", reading)
-            reading.careful.add(id(target))
+        made = _common_record(annotation, reading) if plain else None
+        if made is not None:  # its loose bbox is found with the others' (see _settle_made)
+            target.append(made)
+            reading.made.append((made, annotation.bbox))
+            read += 1
+            continue
+        converted = _read_one(annotation, f"{source}: annotation #{position}", reading)
+        reading.careful.add(id(target))
         if converted is not None:
             target += converted
             read += 1
@@ -133,6 +153,8 @@ def _read_annotations(annotations: list, targets: dict, reading: Reading) -> int
 
 
 _KEYS = (int, str, float)  # the types of an id
+SETTLED_AT_ONCE = 2048  # records whose bounds are checked together (blocks this size stay in the CPU's caches)
+_CATEGORY_KEYS = (int, str, bool)  # the types of a category_id that names a category (see category_of)
 _PLAIN_VALUES = frozenset((str, bool, int, float, type(None)))  # attribute values that need no checks
 
 
@@ -140,34 +162,50 @@ def _plain_record(annotation, reading: Reading) -> list[dict] | None:
     """The annotation of a common record (in mode ``None``: a named category, polygons or a box, flat
     attributes; no keypoints, rotation, crowd flag or RLE mask), read as :func:`annotation_from_coco` reads
     it; None for any other record (read by :func:`_read_one`, which reports what it skips)."""
-    keypoints = annotation.keypoints
-    if (annotation.segments_info is not None or not (keypoints is None or (type(keypoints) is list and not keypoints))
-            or annotation.iscrowd == 1 or not _unrotated(annotation.rotation)):
+    made = _common_record(annotation, reading)
+    if made is not None and made["type"] != "bbox" and loose_box(annotation.bbox, made):
+        made["attributes"].append({"key": COCO_BBOX, "value": list(annotation.bbox)})
+    return None if made is None else [made]
+
+
+def _common_record(annotation, reading: Reading) -> dict | None:
+    """:func:`_plain_record` but for its ``coco_bbox`` attribute (see :func:`_settle_made`)."""
+    keypoints, rotation, segmentation = annotation.keypoints, annotation.rotation, annotation.segmentation
+    if (annotation.segments_info is not None or not (keypoints is None or keypoints == [])
+            or annotation.iscrowd == 1 or not (rotation is None or (rotation == 0 and rotation is not False))
+            or not (segmentation is None or type(segmentation) is list)):
         return None
-    category, attributes, segmentation = category_of(annotation, reading), annotation.attributes, \
-        annotation.segmentation
-    if category is None or type(category.value) is not str or not category.value \
-            or not (segmentation is None or type(segmentation) is list) or not _flat(attributes, reading.owned):
+    category_id, attributes = annotation.category_id, annotation.attributes
+    value = reading.plain_values.get(category_id) if type(category_id) in _CATEGORY_KEYS else None
+    if value is None:
         return None
-    shape = shape_by_content(segmentation, annotation.bbox, (0, 0))
+    if type(attributes) is dict:
+        if not (set(map(type, attributes.values())) <= _PLAIN_VALUES
+                and (reading.owned or all(type(key) is str for key in attributes))):
+            return None
+        listed = [{"key": key, "value": item} for key, item in attributes.items()]
+    else:
+        listed = []
+    shape = _common_shape(segmentation, reading.owned) or shape_by_content(segmentation, annotation.bbox, (0, 0))
     if shape is None:
         return None
-    out = {"value": category.value, "points": shape[1], "type": shape[0],
-           "attributes": [{"key": key, "value": value} for key, value in attributes.items()]
-           if type(attributes) is dict else []}
-    if loose_box(annotation, out):
-        out["attributes"].append({"key": COCO_BBOX, "value": list(annotation.bbox)})
-    return [out]
+    return {"value": value, "points": shape[1], "type": shape[0], "attributes": listed}
 
 
-def _unrotated(rotation: object) -> bool:
-    return rotation is None or (type(rotation) in (int, float) and rotation == 0)
-
-
-def _flat(attributes: object, from_json: bool) -> bool:
-    """No attributes (or not an object: none read), or string keys (as JSON's are) with plain values."""
-    return type(attributes) is not dict or (set(map(type, attributes.values())) <= _PLAIN_VALUES
-                                            and (from_json or all(type(key) is str for key in attributes)))
+def _common_shape(segmentation: list | None, owned: bool) -> tuple[str, list] | None:
+    """The shape of a segmentation of one polygon (see shape_by_content; None for any other)."""
+    if not segmentation or len(segmentation) != 1:
+        return None
+    ring = segmentation[0]
+    if type(ring) is not list or len(ring) < 6 or len(ring) % 2:
+        return None
+    try:
+        if not isfinite(sum(ring)):
+            return None
+    except TypeError:
+        return None
+    corners = rectangle_corners(ring) if len(ring) == 10 else None
+    return ("bbox", corners) if corners is not None else ("polygon", ring if owned else list(ring))
 
 
 def _read_one(annotation, place: str, reading: Reading) -> list[dict] | None:

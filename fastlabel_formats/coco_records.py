@@ -3,8 +3,10 @@ attributes and box): the record-level half of :mod:`fastlabel_formats.coco_impor
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from math import isfinite
 
 import numpy as np
@@ -23,6 +25,7 @@ NO_GEOMETRY = "annotation without a usable bbox or polygon, skipped"
 COCO_BBOX = "coco_bbox"
 MAX_ATTRIBUTE_DEPTH = 32  # lists or objects in an attribute value; a deeper one skips its record
 BOX_TOLERANCE = 0.5  # pixels a bbox may differ from its segmentation's bounds (rounding) and not be carried
+EXACT = 2.0**50  # below it, sums of three coordinates are exact in float64, as Python's int arithmetic is
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,12 @@ class Reading:
     sizes: dict  # image id -> (width, height)
     report: ConversionReport
     careful: set = field(default_factory=set)  # id() of each annotation list given a record _read_one read
+    made: list = field(default_factory=list)  # (annotation, bbox) of each common record read at once
+    plain_values: dict = field(init=False)  # category id -> its value, for the categories with a text value
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plain_values", {key: category.value for key, category in self.categories.items()
+                                                  if type(category.value) is str and category.value})
 
 
 def category_of(annotation, reading: Reading) -> CocoCategory | None:
@@ -102,7 +111,7 @@ def annotation_from_coco(annotation, reading: Reading, size: tuple[int, int]) ->
     if (kind == "bbox" and is_rotation(annotation.rotation)
             and not enclosing_box_only(annotation, reading.annotation_type)):
         out["rotation"] = annotation.rotation
-    if reading.annotation_type is None and loose_box(annotation, out):
+    if reading.annotation_type is None and loose_box(annotation.bbox, out):
         out["attributes"].append({"key": COCO_BBOX, "value": list(annotation.bbox)})
     if keypoints:
         out["keypoints"] = keypoints
@@ -134,10 +143,10 @@ def has_geometry(annotation, owned: bool, size: tuple[int, int]) -> bool:
         return True
 
 
-def loose_box(annotation, converted: dict) -> bool:
-    """A record whose ``bbox`` (four finite numbers) is not the bounds of the polygon or
+def loose_box(box: object, converted: dict) -> bool:
+    """Whether a record's ``box`` (four finite numbers) is not the bounds of the polygon or
     segmentation it was read as."""
-    box, kind, points = annotation.bbox, converted["type"], converted["points"]
+    kind, points = converted["type"], converted["points"]
     if type(box) is not list or len(box) != 4 or kind not in ("polygon", "segmentation"):
         return False
     if kind == "polygon":
@@ -152,6 +161,36 @@ def loose_box(annotation, converted: dict) -> bool:
             and _is_numbers(box, 4)
     except TypeError:  # a box of other things than numbers: not one to carry
         return False
+
+
+def loose_rows(kinds: Sequence[str], points: Sequence[list], boxes: Sequence[object]) -> list[int] | None:
+    """The rows (annotations of type ``kinds`` with ``points``, well-formed) whose box is loose (see
+    :func:`loose_box`), all at once; None when some box or coordinate is not one that float arithmetic
+    gives exactly as Python does (then ask :func:`loose_box`, row by row)."""
+    rows = [row for row, (kind, box) in enumerate(zip(kinds, boxes))
+            if kind != "bbox" and type(box) is list and len(box) == 4]
+    if not rows:
+        return []
+    try:
+        box_values = np.frombuffer(array("d", list(chain.from_iterable([boxes[row] for row in rows]))), np.float64)
+        lows, highs = _bounds([points[row] if kinds[row] == "polygon" else list(chain.from_iterable(chain.from_iterable(
+            points[row]))) for row in rows])
+    except (TypeError, ValueError, OverflowError):
+        return None
+    box_values = box_values.reshape(-1, 4)
+    if (np.abs(lows) >= EXACT).any() or (np.abs(highs) >= EXACT).any() or (np.abs(box_values) >= EXACT).any():
+        return None
+    off = ((np.abs(lows - box_values[:, :2]) > BOX_TOLERANCE).any(axis=1)
+           | (np.abs(highs - lows - box_values[:, 2:]) > BOX_TOLERANCE).any(axis=1))
+    return [row for row in np.asarray(rows)[off].tolist() if _is_numbers(boxes[row], 4)]
+
+
+def _bounds(flat_points: list[list]) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest and highest ``(x, y)`` of each list of ``x, y, x, y, …`` (none empty)."""
+    sizes = np.fromiter(map(len, flat_points), np.int64, len(flat_points)) // 2
+    coords = np.frombuffer(array("d", list(chain.from_iterable(flat_points))), np.float64).reshape(-1, 2)
+    firsts = np.cumsum(sizes) - sizes
+    return np.minimum.reduceat(coords, firsts), np.maximum.reduceat(coords, firsts)
 
 
 def _is_numbers(values: object, count: int | None = None) -> bool:
@@ -229,14 +268,14 @@ def shape_by_content(segmentation: object, box: object, size: tuple[int, int]) -
     polygons = [s for s in segmentation or [] if _is_numbers(s) and len(s) >= 6 and len(s) % 2 == 0]
     if len(polygons) > 1:
         return "segmentation", [[p if p[:2] == p[-2:] else p + p[:2]] for p in polygons]
-    if len(polygons) == 1 and _rectangle_corners(polygons[0]) is not None:
-        return "bbox", _rectangle_corners(polygons[0])
+    if len(polygons) == 1 and rectangle_corners(polygons[0]) is not None:
+        return "bbox", rectangle_corners(polygons[0])
     if polygons:
         return "polygon", list(polygons[0])
     return ("bbox", [box[0], box[1], box[0] + box[2], box[1] + box[3]]) if _is_numbers(box, 4) else None
 
 
-def _rectangle_corners(ring: list) -> list | None:
+def rectangle_corners(ring: list) -> list | None:
     """``[x1, y1, x2, y2]`` when ``ring`` is the closed ring ``x1,y1,x2,y1,x2,y2,x1,y2,x1,y1``
     that the COCO export writes for a bbox."""
     if len(ring) != 10:
