@@ -52,9 +52,35 @@ def output_path(output_dir: str | os.PathLike[str], name: str, place: str) -> Pa
     if is_remote(output_dir):
         return f"{checked_url(output_dir).rstrip('/')}/{relative}"
     path = Path(output_dir, relative)
-    if not _resolves_inside(str(output_dir), str(path.parent)):
-        raise FormatError(f"{place}: {path} leads outside the output folder through a symlink; refusing to write it")
+    _check_inside(str(output_dir), str(path.parent), path, place)
     return path
+
+
+def _check_inside(root: str, folder: str, path: object, place: str) -> None:
+    if not _resolves_inside(root, folder):
+        raise FormatError(f"{place}: {path} leads outside the output folder through a symlink; refusing to write it")
+
+
+def output_paths(output_dir: str | os.PathLike[str], names: list[str], place: str, folder: str = "") -> list:
+    """:func:`output_path` of ``folder/name`` for each of ``names`` (each name checked alone, as
+    ``Target.output`` does; a local folder's paths as strings, the same text a ``Path`` gives)."""
+    root = os.fspath(output_dir)
+    prefix = f"{folder}/" if folder else ""
+    if is_remote(output_dir) or os.sep != "/" or root in (".", "", "/"):
+        return [output_path(output_dir, prefix + safe_relative(name, place) if folder else name, place)
+                for name in names]
+    paths = []
+    for name in names:
+        relative = prefix + safe_relative(name, place)
+        if "/." in f"/{relative}" or relative.endswith("/"):  # what a Path tidies away
+            tidy = Path(root, relative)
+            path, parent = str(tidy), str(tidy.parent)
+        else:
+            path = f"{root.rstrip('/')}/{relative}"
+            parent = path.rpartition("/")[0]
+        _check_inside(root, parent, path, place)
+        paths.append(path)
+    return paths
 
 
 @functools.lru_cache(maxsize=65536)

@@ -26,7 +26,7 @@ import numpy as np
 
 from .columns import vertex_bounds
 from .errors import FormatError, where
-from .files import basename, is_remote, read_text, write_atomic
+from .files import basename, is_remote, output_paths, read_text, write_atomic
 from .labelme import image_header_size, skipped_file
 from .report import ConversionReport
 from .run import PerImageTarget, export_alone, prepared_tables
@@ -140,8 +140,9 @@ class PascalVocTarget(PerImageTarget):
 
     def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[object, object]:
         documents, labels = voc_documents(table, report)
-        written = [str(write_atomic(self.output(self.file_name(frame), table.source, self.folder), text.encode()))
-                   for frame, (_, text) in zip(table.frames, documents)]
+        paths = output_paths(self.output_dir, [self.file_name(frame) for frame in table.frames], table.source,
+                             self.folder)
+        written = [str(write_atomic(path, text.encode())) for path, (_, text) in zip(paths, documents)]
         if self.dataset and self.images is not None:
             for frame in table.frames:
                 self._place_image(frame, table.source, report)

@@ -35,6 +35,7 @@ from .files import (
     check_stop,
     is_remote,
     output_path,
+    output_paths,
     safe_relative,
     storage_options_set,
     use_storage_options,
@@ -129,9 +130,11 @@ class PerImageTarget(Target):
         raise NotImplementedError
 
     def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[list[str], object]:
-        files = {self.output(self.file_name(frame), table.source, self.folder): data
-                 for frame, data in zip(table.frames, self.encode(table, plan, report), strict=True)
-                 if data is not None}
+        written = [(frame, data) for frame, data in zip(table.frames, self.encode(table, plan, report), strict=True)
+                   if data is not None]
+        paths = output_paths(self.output_dir, [self.file_name(frame) for frame, _ in written], table.source,
+                             self.folder)
+        files = dict(zip(paths, (data for _, data in written)))
         write_many(files)  # an object store's in parallel
         return [str(path) for path in files], plan
 
