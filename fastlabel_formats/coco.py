@@ -21,6 +21,7 @@ from .coco_import import COCO_BBOX
 from .coco_import import IMPORT_TYPES as IMPORT_TYPES  # the module's other verbs
 from .coco_import import coco_tasks as coco_tasks
 from .coco_import import coco_to_fastlabel as coco_to_fastlabel
+from .coco_json import plain_box_json, plain_boxes
 from .columns import (
     bbox_points,
     keypoint_boxes,
@@ -219,23 +220,36 @@ class CocoTarget(Target):
 
     def records(self, table: AnnotationTable, first_id: int, report: ConversionReport) -> tuple[list, list]:
         """The image records and annotation records of one table."""
+        images = self.image_records(table, report)
+        return images, coco_annotations(table, coco_rows(table, self.category_ids, report, self.policy), self,
+                                        first_id, report)
+
+    def image_records(self, table: AnnotationTable, report: ConversionReport) -> list[dict]:
+        """The image records of one table (frames without a size reported)."""
         table.sizeless(report, "written with that size (COCO consumers need it)")
-        images = [{"file_name": f.file_name, "height": f.height, "width": f.width, "id": i}
-                  for i, f in enumerate(table.frames, table.first_frame + 1)]
-        rows = coco_rows(table, self.category_ids, report, self.policy)
-        return images, coco_annotations(table, rows, self, first_id, report)
+        return [{"file_name": f.file_name, "height": f.height, "width": f.width, "id": i}
+                for i, f in enumerate(table.frames, table.first_frame + 1)]
 
     def build(self, table: AnnotationTable, plan: int | None, report: ConversionReport
               ) -> tuple[dict[str | None, tuple[bytes, bytes]], int | None]:
         """``{split: (image fragment, annotation fragment)}`` of the table (split None outside the
         dataset layout, whose images are placed here)."""
-        images, records = self.records(table, self.next_id if plan is None else plan, report)
+        first_id = self.next_id if plan is None else plan
+        if self.dataset is None and self.indent is None:  # compact, one file: the records' JSON made at once
+            images = json_fragment(self.image_records(table, report), None)
+            rows = coco_rows(table, self.category_ids, report, self.policy)
+            fragments, count = {None: (images, coco_annotation_json(table, rows, self, first_id, report))}, \
+                len(rows.order)
+        else:
+            images, records = self.records(table, first_id, report)
+            groups = {None: (images, records)} if self.dataset is None else \
+                self.by_split(table, images, records, report)
+            fragments = {split: (json_fragment(split_images, self.indent), json_fragment(split_records, self.indent))
+                         for split, (split_images, split_records) in groups.items()}
+            count = len(records)
         if plan is None:
-            self.next_id += len(records)
-        groups = {None: (images, records)} if self.dataset is None else self.by_split(table, images, records, report)
-        fragments = {split: (json_fragment(split_images, self.indent), json_fragment(split_records, self.indent))
-                     for split, (split_images, split_records) in groups.items()}
-        return fragments, None if plan is None else plan + len(records)
+            self.next_id += count
+        return fragments, None if plan is None else plan + count
 
     def by_split(self, table: AnnotationTable, images: list[dict], records: list[dict], report: ConversionReport
                  ) -> dict[str, tuple[list, list]]:
@@ -415,6 +429,28 @@ def coco_annotations(table: AnnotationTable, rows: CocoRows, parts: CocoTarget, 
     ]
 
 
+def coco_annotation_json(table: AnnotationTable, rows: CocoRows, parts: CocoTarget, first_id: int,
+                         report: ConversionReport) -> bytes:
+    """The compact JSON of :func:`coco_annotations` without the list brackets: the plain boxes'
+    records written from their numbers at once, each run of other records dumped as a list."""
+    plain = plain_boxes(table, rows)
+    if not plain.any():
+        return json_fragment(coco_annotations(table, rows, parts, first_id, report), None)
+    records: list = [None] * len(plain)
+    positions = np.flatnonzero(plain)
+    for position, record in zip(positions.tolist(), plain_box_json(table, rows, positions, first_id)):
+        records[position] = record
+    others = np.flatnonzero(~plain)
+    if others.size:
+        dicts = coco_annotations(table, replace(rows, order=rows.order[others]), parts, first_id, report)
+        for record, position in zip(dicts, others.tolist()):
+            record["id"] = first_id + position
+        runs = np.flatnonzero(np.diff(others) != 1) + 1  # where a run of other records starts
+        for start, end in zip([0, *runs.tolist()], [*runs.tolist(), len(others)]):
+            records[others[start]] = json_fragment(dicts[start:end], None)
+    return b",".join(record for record in records if record is not None)
+
+
 def coco_boxes(table: AnnotationTable) -> np.ndarray:
     """``(n, 4)`` x1, y1, x2, y2 of what COCO writes as a box: a bbox's corners as given, the
     enclosing box of a pose's labelled keypoints; NaN for other rows."""
@@ -425,7 +461,8 @@ def coco_boxes(table: AnnotationTable) -> np.ndarray:
 
 def coco_areas(table: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """bbox and pose box: |(x1−x2)·(y1−y2)| (never negative); polygon/segmentation: outer shoelace areas; else 0."""
-    area = np.where(np.isin(kinds, ("polygon", "segmentation")), outer_area_sums(table.rings), 0.0)
+    shaped = (kinds == "polygon") | (kinds == "segmentation")
+    area = np.where(shaped, outer_area_sums(table.rings), 0.0) if shaped.any() else np.zeros(len(kinds))
     box_rows = ~np.isnan(boxes[:, 0])
     area[box_rows] = np.abs((boxes[box_rows, 0] - boxes[box_rows, 2]) * (boxes[box_rows, 1] - boxes[box_rows, 3]))
     return area

@@ -8,7 +8,7 @@ read the way Ultralytics reads it (:mod:`fastlabel_formats.yolo_layout`). The wr
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from math import isfinite
@@ -25,7 +25,8 @@ from .yolo_layout import (
     DataYaml,
     PoseShape,
     image_size,
-    images_under,
+    listed_images,
+    listed_names,
     read_data_yaml,
     ultralytics_label,
 )
@@ -123,11 +124,40 @@ def yolo_label_annotations(path: Path, size: tuple[int, int], classes: dict, kin
                            tally: LabelTally | None = None) -> list[dict]:
     """The annotations of one label file (blank lines ignored, any whitespace separates);
     each line that is no label of ``kind`` is reported with its file and line number."""
+    lines = label_lines(path)
+    at_once = None if pose is not None else box_file_annotations(lines, size, classes, kind)
+    return _file_annotations(lines, at_once, path, size, classes, kind, report, pose, tally)
+
+
+def label_lines(path: Path | str) -> list[list[str]]:
+    """The tokens of each line of a label file (FormatError naming it when it cannot be read)."""
+    try:
+        text = _file_bytes(path).decode("utf-8")
+    except (OSError, ValueError):
+        text = read_text(path, "the label file")  # names the problem (or reads it after all)
+    return list(map(str.split, text.removeprefix("\ufeff").splitlines()))
+
+
+def _file_bytes(path: Path | str) -> bytes:
+    """The bytes of a file, read without a Python file object (label files are many and small)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        parts = []
+        while part := os.read(descriptor, 1 << 20):
+            parts.append(part)
+        return b"".join(parts)
+    finally:
+        os.close(descriptor)
+
+
+def _file_annotations(lines: list[list[str]], at_once: list[dict] | None, path: Path | str, size: tuple[int, int],
+                      classes: dict, kind: str, report: ConversionReport, pose: PoseShape | None,
+                      tally: LabelTally | None) -> list[dict]:
+    """``at_once`` (a box file's annotations, counted in ``tally``), else the lines read one by one."""
     tally = tally if tally is not None else LabelTally()
-    lines = [line.split() for line in read_text(path, "the label file").removeprefix("\ufeff").splitlines()]
-    annotations = None if pose is not None else box_file_annotations(lines, size, classes, kind)
-    if annotations is not None:
-        tally.lines += len(annotations)
+    if at_once is not None:
+        tally.lines += len(at_once)
+        annotations = at_once
     else:
         annotations = _line_annotations(lines, path, size, classes, kind, report, pose, tally)
     tally.annotations += len(annotations)
@@ -138,25 +168,60 @@ def box_file_annotations(lines: list[list[str]], size: tuple[int, int], classes:
                          ) -> list[dict] | None:
     """The bbox annotations of a file whose every label line is a box of a known class, computed
     for the whole file at once (as :func:`_box` does line by line); None for any other file."""
-    rows = [tokens for tokens in lines if tokens]
-    if kind != "bbox" or any(len(tokens) != 5 or tokens[0] not in classes for tokens in rows):
-        return None
-    try:
-        values = np.array(list(map(float, chain.from_iterable(tokens[1:] for tokens in rows))), np.float64)
-        values = values.reshape(-1, 4)
-    except ValueError:
-        return None
-    width, height = float(size[0]), float(size[1])
+    return box_files_annotations([lines], [size], classes, kind)[0]
+
+
+def box_files_annotations(files: list[list[list[str]]], sizes: list[tuple[int, int]], classes: dict, kind: str
+                          ) -> list[list[dict] | None]:
+    """:func:`box_file_annotations` of each file (its lines' tokens, its image size), all computed at once."""
+    found: list[list[dict] | None] = [None] * len(files)
+    if kind != "bbox":
+        return found
+    candidates, numbers = _box_candidates(files, classes)
+    if not candidates:
+        return found
+    counts = np.array([len(names) for _, names in candidates], np.int64)
+    size_of_row = np.repeat(np.array([sizes[position] for position, _ in candidates], np.float64).reshape(-1, 2),
+                            counts, axis=0)
+    values = np.array(numbers, np.float64).reshape(-1, 4)
     with np.errstate(all="ignore"):
-        cx, cy, w, h = width * values[:, 0], height * values[:, 1], width * values[:, 2], height * values[:, 3]
+        cx, cy = size_of_row[:, 0] * values[:, 0], size_of_row[:, 1] * values[:, 1]
+        w, h = size_of_row[:, 0] * values[:, 2], size_of_row[:, 1] * values[:, 3]
         boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
-    if not (np.isfinite(values).all() and np.isfinite(boxes).all()):
-        return None  # the line-by-line reading names the lines
-    return [{"value": classes[tokens[0]], "points": points, "type": "bbox"}
-            for tokens, points in zip(rows, boxes.tolist())]
+    unfit = ~(np.isfinite(values).all(axis=1) & np.isfinite(boxes).all(axis=1))
+    unfit_files = np.bincount(np.repeat(np.arange(len(candidates)), counts)[unfit], minlength=len(candidates))
+    points, end = boxes.tolist(), 0
+    for (position, names), count, bad in zip(candidates, counts.tolist(), unfit_files.tolist()):
+        start, end = end, end + count
+        if not bad:  # else the line-by-line reading names the lines
+            found[position] = [{"value": classes[name], "points": box, "type": "bbox"}
+                               for name, box in zip(names, points[start:end])]
+    return found
 
 
-def _line_annotations(lines: list[list[str]], path: Path, size: tuple[int, int], classes: dict, kind: str,
+def _box_candidates(files: list[list[list[str]]], classes: dict) -> tuple[list[tuple[int, list]], list[float]]:
+    """``[(position, class of each label line)]`` of the files whose every label line is 5 tokens,
+    a known class and 4 numbers, and those numbers of all of them in order."""
+    candidates, numbers = [], []
+    known = classes.keys()
+    for position, lines in enumerate(files):
+        rows = list(filter(None, lines))
+        tokens = list(chain.from_iterable(rows))
+        if not set(map(len, rows)) <= {5} or not known >= set(tokens[0::5]):
+            continue
+        names = tokens[0::5]
+        del tokens[0::5]
+        before = len(numbers)
+        try:
+            numbers += map(float, tokens)
+        except ValueError:
+            del numbers[before:]  # a token that is no number: read line by line
+            continue
+        candidates.append((position, names))
+    return candidates, numbers
+
+
+def _line_annotations(lines: list[list[str]], path: Path | str, size: tuple[int, int], classes: dict, kind: str,
                       report: ConversionReport, pose: PoseShape | None, tally: LabelTally) -> list[dict]:
     """The annotations of a file's lines read one by one, each line that is skipped reported."""
     annotations = []
@@ -210,7 +275,7 @@ def _all_finite(points: list) -> bool:
 class Pairs:
     """``(task name, image, label or None)`` of a dataset, and the label files it holds."""
 
-    items: list[tuple[str, Path, Path | None]] = field(default_factory=list)
+    items: list[tuple[str, Path | str, Path | str | None]] = field(default_factory=list)
     label_files: int = 0
 
 
@@ -222,19 +287,54 @@ def _label_of(image: Path) -> Path | None:
     return None
 
 
-def _labels_under(folder: Path, classes_file: Path) -> list[Path]:
-    """The ``.txt`` files under ``folder`` but the classes file."""
+def _labels_under(folder: Path, classes_file: Path) -> list[tuple[str, str]]:
+    """``(path below folder, path)`` of the ``.txt`` files under ``folder`` (symlinked folders not
+    followed, as ``Path.rglob``) but the classes file, sorted as paths."""
     classes = _file_key(classes_file)
-    return sorted(p for p in folder.rglob("*.txt") if p.is_file() and not _is_classes_file(p, classes_file, classes))
+    found = [(relative, _joined(folder, relative)) for relative, entry in _text_files(str(folder), "")
+             if entry.is_file()]
+    labels = [(relative, path) for relative, path in found if not _is_classes_file(path, classes_file, classes)]
+    return sorted(labels, key=lambda label: label[0].split("/"))
 
 
-def _is_classes_file(path: Path, classes_file: Path, classes: tuple[int, int] | None) -> bool:
+def _text_files(top: str, relative: str) -> Iterator[tuple[str, os.DirEntry]]:
+    """``(path below the start, entry)`` of every name ending in ``.txt`` below ``top`` (the
+    folder ``relative`` below the start), unreadable and symlinked folders left out."""
+    try:
+        with os.scandir(top) as entries:
+            listed = list(entries)
+    except OSError:
+        return
+    for entry in listed:
+        if entry.name.endswith(".txt"):
+            yield relative + entry.name, entry
+    for entry in listed:
+        if _is_real_folder(entry):
+            yield from _text_files(entry.path, f"{relative}{entry.name}/")
+
+
+def _is_real_folder(entry: os.DirEntry) -> bool:
+    """A folder, not a symlink to one."""
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _is_classes_file(path: Path | str, classes_file: Path, classes: tuple[int, int] | None) -> bool:
     """Whether ``path`` resolves to the classes file (resolved only when it is that file by device
     and inode, or when that is unknown)."""
-    return (classes is None or _file_key(path) == classes) and path.resolve() == classes_file
+    return (classes is None or _file_key(path) == classes) and Path(path).resolve() == classes_file
 
 
-def _file_key(path: Path) -> tuple[int, int] | None:
+def _joined(folder: Path, relative: str) -> str:
+    """``str(Path(folder, relative))`` of a path ``relative`` below ``folder`` (no ``.`` or empty
+    part), without making the path object (a dataset has many)."""
+    base = str(folder)
+    return relative if base == "." else os.path.join(base, relative)
+
+
+def _file_key(path: Path | str) -> tuple[int, int] | None:
     """The device and inode of a file (one file however it is reached), None when not found."""
     try:
         found = os.stat(path)
@@ -247,12 +347,12 @@ def _folder_pairs(folder: Path, classes_file: Path, report: ConversionReport) ->
     """Each image under ``folder`` with the label beside it or in the ``labels`` tree (an image
     without one is a task without annotations); label files without an image are reported."""
     pairs, labelled = Pairs(), set()
-    for image in images_under(folder):
+    for relative, image in listed_images(folder):
         label = _label_of(image)
-        pairs.items.append((image.relative_to(folder).as_posix(), image, label))
+        pairs.items.append((relative, image, label))
         if label is not None:
             labelled.add(label.resolve())
-    labels = _labels_under(folder, classes_file)
+    labels = [Path(label) for _, label in _labels_under(folder, classes_file)]
     pairs.label_files = len(labels)
     if labels and not labelled:
         raise FormatError(f"{folder}: {len(labels)} label file(s) but none beside an image or in a labels/ tree "
@@ -266,19 +366,18 @@ def _image_folder_pairs(folder: Path, classes_file: Path, images: Path, report: 
     """The labels under ``folder`` (or its ``annotations/``, our export) matched to the images of
     ``images`` by relative path; images without a label are tasks without annotations."""
     labels_root = folder / "annotations" if (folder / "annotations").is_dir() else folder
-    by_stem: dict[str, tuple[str, Path]] = {}  # path without extension -> (task name, image)
-    for image in images_under(images):
-        relative = image.relative_to(images)
-        stem = relative.with_suffix("").as_posix()
+    by_stem: dict[str, tuple[str, str]] = {}  # path without extension -> (task name, image)
+    for relative in listed_names(images):
+        stem, image = _without_suffix(relative), _joined(images, relative)
         if stem in by_stem:
             report.note("image whose path without extension another image has (a label names only that), skipped",
-                        f"{image} (kept: {by_stem[stem][1].name})")
+                        f"{image} (kept: {os.path.basename(by_stem[stem][1])})")
             continue
-        by_stem[stem] = relative.as_posix(), image
+        by_stem[stem] = relative, image
     pairs, orphans, used = Pairs(), [], {}
     labels = _labels_under(labels_root, classes_file)
-    for label in labels:
-        stem = label.relative_to(labels_root).with_suffix("").as_posix()
+    for relative, label in labels:
+        stem = _without_suffix(relative)
         if stem in by_stem:
             used.setdefault(stem, label)
         else:
@@ -290,6 +389,13 @@ def _image_folder_pairs(folder: Path, classes_file: Path, images: Path, report: 
     pairs.label_files = len(labels)
     pairs.items = [(name, image, used.get(stem)) for stem, (name, image) in by_stem.items()]
     return pairs
+
+
+def _without_suffix(relative: str) -> str:
+    """A relative posix path without the extension of its file name (as ``PurePath.with_suffix("")``)."""
+    folder, _, name = relative.rpartition("/")
+    dot = name.rfind(".")
+    return relative if not 0 < dot < len(name) - 1 else f"{folder}/{name[:dot]}" if folder else name[:dot]
 
 
 def _note_orphans(report: ConversionReport, labels: Iterable[Path]) -> None:
@@ -307,21 +413,20 @@ def _existing(path: str) -> Path | None:
     return Path(path) if os.path.isfile(path) else None
 
 
+# the label files read together (their box lines computed at once)
+FILES_AT_ONCE = 1024
+
+
 def _tasks(pairs: Pairs, classes: dict, project_type: str, report: ConversionReport,
            pose: PoseShape | None = None) -> list[dict]:
     """Tasks of the pairs, sorted by name; an image whose size cannot be read is skipped and
     reported with its path."""
     results: dict[str, dict] = {}
     tally = LabelTally()
-    for name, image, label in pairs.items:
-        try:
-            size = image_size(image)
-        except FormatError as error:
-            report.note("image whose size cannot be read, skipped", str(error))
-            continue
-        annotations = [] if label is None else yolo_label_annotations(label, size, classes, project_type, report,
-                                                                        pose, tally)
-        results[name] = {"name": name, "width": size[0], "height": size[1], "annotations": annotations}
+    for start in range(0, len(pairs.items), FILES_AT_ONCE):
+        for task in _batch_tasks(pairs.items[start:start + FILES_AT_ONCE], classes, project_type, report, pose,
+                                 tally):
+            results[task["name"]] = task
     if tally.lines and not tally.annotations and tally.mismatched == tally.lines:
         raise FormatError(f"none of the {tally.lines} label line(s) is a label of this dataset (first: "
                           f"{tally.first_problem}); check the classes file and --project-type")
@@ -331,6 +436,36 @@ def _tasks(pairs: Pairs, classes: dict, project_type: str, report: ConversionRep
     plain = pose is None and all(type(value) is str for value in classes.values())
     vouch(tasks, [plain] * len(tasks))
     return tasks
+
+
+def _batch_tasks(items: list[tuple[str, Path | str, Path | str | None]], classes: dict, project_type: str,
+                 report: ConversionReport, pose: PoseShape | None, tally: LabelTally) -> list[dict]:
+    """The tasks of some pairs, in order (each image without a size reported and left out): the
+    sizes and label files read first, their box files computed together, then each reported in
+    turn as line by line reading does."""
+    sizes = [_size_or_problem(image) for _, image, _ in items]
+    lines = [label_lines(label) if label is not None and type(size) is tuple else []
+             for (_, _, label), size in zip(items, sizes)]
+    at_once = [None] * len(items) if pose is not None else \
+        box_files_annotations(lines, [size if type(size) is tuple else (0, 0) for size in sizes], classes,
+                              project_type)
+    tasks = []
+    for (name, _, label), size, file_lines, boxes in zip(items, sizes, lines, at_once):
+        if type(size) is not tuple:
+            report.note("image whose size cannot be read, skipped", size)
+            continue
+        annotations = [] if label is None else _file_annotations(file_lines, boxes, label, size, classes,
+                                                                 project_type, report, pose, tally)
+        tasks.append({"name": name, "width": size[0], "height": size[1], "annotations": annotations})
+    return tasks
+
+
+def _size_or_problem(image: Path | str) -> tuple[int, int] | str:
+    """The size of an image, or why it cannot be read."""
+    try:
+        return image_size(image)
+    except FormatError as error:
+        return str(error)
 
 
 @gc_paused

@@ -15,9 +15,11 @@ import os
 import re
 import shutil
 import struct
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import FormatError
 from .files import make_folder, read_text
@@ -206,46 +208,117 @@ def ultralytics_label(image: str, sep: str = os.sep) -> str:
 def images_under(folder: Path) -> list[Path]:
     """The image files below ``folder`` that Ultralytics lists there (its image formats, no hidden
     file or folder), sorted."""
-    return sorted(_listed_files(folder))
+    return [image for _, image in listed_images(folder)]
+
+
+def listed_images(folder: Path) -> list[tuple[str, Path]]:
+    """``(path below folder, path)`` of :func:`images_under`'s images, in its order."""
+    return [(relative, Path(folder, relative)) for relative in listed_names(folder)]
+
+
+def listed_names(folder: Path) -> list[str]:
+    """The paths below ``folder`` of :func:`images_under`'s images, in its order."""
+    return sorted(_listed_files(str(folder), ""), key=lambda relative: relative.split("/"))  # as paths sort
 
 
 def has_listed_image(folder: Path) -> bool:
     """Whether Ultralytics lists at least one image below ``folder`` (it refuses a split without)."""
-    return next(_listed_files(folder), None) is not None
+    return next(_listed_files(str(folder), ""), None) is not None
 
 
-def _listed_files(folder: Path) -> Iterator[Path]:
-    for base, folders, files in os.walk(folder, followlinks=True):
-        folders[:] = sorted(f for f in folders if not f.startswith("."))
-        for name in files:
-            if not name.startswith(".") and "." in name and name.rpartition(".")[2].lower() in \
-                    ULTRALYTICS_IMAGE_SUFFIXES and os.path.isfile(os.path.join(base, name)):
-                yield Path(base, name)
+def _listed_files(top: str, relative: str) -> Iterator[str]:
+    """The paths below ``top`` (the folder ``relative`` below the start) of Ultralytics' image
+    files, walked as ``os.walk(followlinks=True)`` walks: unreadable folders left out, a folder's
+    files before its sub-folders, those in name order."""
+    folders, files = [], []
+    try:
+        with os.scandir(top) as entries:
+            for entry in entries:
+                (folders if _is_folder(entry) else files).append(entry)
+    except OSError:
+        return
+    for entry in files:
+        name = entry.name
+        if not name.startswith(".") and "." in name and name.rpartition(".")[2].lower() in \
+                ULTRALYTICS_IMAGE_SUFFIXES and entry.is_file():
+            yield relative + name
+    for entry in sorted(folders, key=lambda entry: entry.name):
+        if not entry.name.startswith("."):
+            yield from _listed_files(os.path.join(top, entry.name), f"{relative}{entry.name}/")
 
 
-def image_size(image: Path) -> tuple[int, int]:
-    """``(width, height)`` of an image from its header, nothing decoded: each of Pillow's registered
-    readers that accepts the file's first bytes parses the header (``Image.open`` would then refuse
-    a header announcing 100000×100000 as a decompression bomb; here only the numbers are read).
-    FormatError naming the file when no reader can."""
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+# the start of a PNG file: its signature and the header of its first chunk, an IHDR of 13 bytes
+PNG_START = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+# the (bit depth, colour type) pairs of the PNG standard (Pillow reads a mode for each)
+PNG_DEPTHS = frozenset({(1, 0), (2, 0), (4, 0), (8, 0), (16, 0), (8, 2), (16, 2), (1, 3), (2, 3), (4, 3), (8, 3),
+                        (8, 4), (16, 4), (8, 6), (16, 6)})
+# what a PNG's first bytes hold when its IHDR is followed at once by its first IDAT chunk
+PNG_HEAD = struct.Struct(">16sIIBBBBBI4x4s")
+
+
+def png_size(head: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` of a PNG whose first 41 bytes ``head`` are the signature, a sound IHDR
+    (its checksum right, a standard depth and colour type, filter method 0, both sides above 0)
+    and the header of an IDAT chunk: Pillow reads the same size from such a file, and nothing
+    more before its pixels. None for any other start (Pillow then reads the file)."""
+    if len(head) < PNG_HEAD.size or not head.startswith(PNG_START):
+        return None
+    _, width, height, depth, colour, _, filtering, _, checksum, next_chunk = PNG_HEAD.unpack_from(head)
+    if next_chunk != b"IDAT" or (depth, colour) not in PNG_DEPTHS or filtering or not width or not height \
+            or zlib.crc32(head[12:29]) != checksum:
+        return None
+    return width, height
+
+
+def image_size(image: Path | str) -> tuple[int, int]:
+    """``(width, height)`` of an image from its header, nothing decoded: a plain PNG's from its
+    IHDR (:func:`png_size`), else each of Pillow's registered readers that accepts the file's
+    first bytes parses the header (``Image.open`` would then refuse a header announcing
+    100000×100000 as a decompression bomb; here only the numbers are read). FormatError naming
+    the file when no reader can."""
+    try:
+        size = png_size(_file_start(image, PNG_HEAD.size))
+        if size is not None:
+            return size
+        with open(image, "rb") as handle:
+            return _pillow_size(image, handle)
+    except OSError as error:
+        raise FormatError(f"{image}: cannot read the image ({error.strerror or error})") from None
+
+
+def _file_start(path: Path | str, size: int) -> bytes:
+    """The first ``size`` bytes of a file (fewer when it is shorter)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(descriptor, size)
+    finally:
+        os.close(descriptor)
+
+
+def _pillow_size(image: Path | str, handle: BinaryIO) -> tuple[int, int]:
+    """The size of ``image`` (open as ``handle``) read by the first of Pillow's readers that can."""
     from PIL import Image
 
     Image.init()
-    try:
-        with open(image, "rb") as handle:
-            prefix = handle.read(16)
-            for format_id in Image.ID:
-                factory, accepts = Image.OPEN[format_id]
-                if accepts is not None and accepts(prefix) in (False, None, b"", ""):
-                    continue
-                handle.seek(0)
-                try:
-                    with factory(handle, str(image)) as opened:
-                        return opened.size
-                except (SyntaxError, IndexError, TypeError, ValueError, EOFError, struct.error, OSError):
-                    continue
-    except OSError as error:
-        raise FormatError(f"{image}: cannot read the image ({error.strerror or error})") from None
+    handle.seek(0)
+    prefix = handle.read(16)
+    for format_id in Image.ID:
+        factory, accepts = Image.OPEN[format_id]
+        if accepts is not None and accepts(prefix) in (False, None, b"", ""):
+            continue
+        handle.seek(0)
+        try:
+            with factory(handle, str(image)) as opened:
+                return opened.size
+        except (SyntaxError, IndexError, TypeError, ValueError, EOFError, struct.error, OSError):
+            continue
     raise FormatError(f"{image}: cannot read the image size (not an image Pillow knows, or corrupt)")
 
 
@@ -356,7 +429,7 @@ def _entry_images(location: Path, split: str, root: Path, source: Path) -> list[
     """``(task name, image)`` of one split entry: a folder's images named by their path below it,
     an image list's by their path below the root (``images/<split>/`` or ``images/`` left out)."""
     if location.is_dir():
-        return [(f"{split}/{image.relative_to(location).as_posix()}", image) for image in images_under(location)]
+        return [(f"{split}/{relative}", image) for relative, image in listed_images(location)]
     if not location.is_file():
         raise FormatError(f"{source}: split {split!r} names {location}, neither a folder nor an image list")
     named = []
