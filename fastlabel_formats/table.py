@@ -136,10 +136,20 @@ class AnnotationTable:
 
     def note(self, report: ConversionReport, rows: np.ndarray, problem: str) -> None:
         """Record ``problem`` (``{kind}`` and ``{target}`` filled in) for the rows of a boolean mask."""
+        picked = np.flatnonzero(rows).tolist()
+        if not picked:
+            return
+        by_kind: dict[object, list[int]] = {}
+        if "{kind" in problem:
+            for row in picked:
+                by_kind.setdefault(self.kinds[row], []).append(row)
+        else:
+            by_kind[None] = picked
         by_message: dict[str, list[int]] = {}
-        for row in np.flatnonzero(rows).tolist():
-            by_message.setdefault(problem.format(kind=self.kinds[row], target=report.target), []).append(row)
+        for kind, kind_rows in by_kind.items():
+            by_message.setdefault(problem.format(kind=kind, target=report.target), []).extend(kind_rows)
         for message, message_rows in by_message.items():
+            message_rows.sort()  # two kinds may name one message
             report.add(message, len(message_rows), [self.place(r) for r in message_rows[:EXAMPLES_KEPT]])
 
 
