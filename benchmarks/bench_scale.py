@@ -9,7 +9,8 @@ memory: 1,000 generated tasks repeated under new names), then exported by the co
 in-process (``--jobs 1``), with ``--jobs 2`` (spawned workers), with ``--scheduler local
 --jobs 2`` (a Dask LocalCluster of 2 workers) and on an external cluster (a ``dask scheduler`` and
 two ``dask worker --nthreads 1`` processes in folders of their own, tuned by
-``cluster.worker_config_yaml``; only the client's memory is measured there). ``--s3 N`` also times
+``cluster.worker_config_yaml``; the command's column is the client's, the workers' and the whole
+tree's columns count the cluster's processes, started once for all rows). ``--s3 N`` also times
 ``N`` tasks from and to a moto S3 server on 127.0.0.1 (the issue's baseline: 2,000 in 3 min 56 s),
 into an empty prefix and with ``--overwrite``, beside the store's floor (s3fs alone writing the same
 objects). ``--huge MB`` measures the peak memory that cutting a file of two tasks of that size into
@@ -30,7 +31,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -82,8 +83,9 @@ def _tree_rss(root: int) -> dict[int, int]:
     return out
 
 
-def run_measured(command: list[str]) -> tuple[float, int, int, int]:
-    """Wall seconds, peak RSS of the command, of its largest descendant, and of the whole tree."""
+def run_measured(command: list[str], cluster: Sequence[int] = ()) -> tuple[float, int, int, int]:
+    """Wall seconds, peak RSS of the command, of its largest descendant (or process of ``cluster``:
+    the pids of an external cluster's processes, each with its descendants), and of them all."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peaks: dict[int, int] = {}
@@ -92,6 +94,8 @@ def run_measured(command: list[str]) -> tuple[float, int, int, int]:
     def sample() -> None:
         while process.poll() is None:
             rss = _tree_rss(process.pid)
+            for root in cluster:
+                rss.update(_tree_rss(root))
             for pid, value in rss.items():
                 peaks[pid] = max(peaks.get(pid, 0), value)
             total[0] = max(total[0], sum(rss.values()))
@@ -129,9 +133,10 @@ EXTERNAL = "external cluster (2)"
 
 
 @contextmanager
-def external_cluster(folder: Path, workers: int = 2) -> Iterator[str]:
+def external_cluster(folder: Path, workers: int = 2) -> Iterator[tuple[str, list[int]]]:
     """The address of a ``dask scheduler`` on 127.0.0.1 with ``workers`` single-threaded ``dask
-    worker`` processes, each started in a folder of its own (as on other machines)."""
+    worker`` processes, each started in a folder of its own (as on other machines), and the pids
+    of the scheduler and the workers (whose memory is measured beside the client's)."""
     from fastlabel_formats.cluster import worker_config_yaml
 
     scheduler_file = folder / "bench-scheduler.json"
@@ -157,7 +162,7 @@ def external_cluster(folder: Path, workers: int = 2) -> Iterator[str]:
 
         with Client(address) as client:
             client.wait_for_workers(workers, timeout=120)
-        yield address
+        yield address, [process.pid for process in started]
     finally:
         for process in started:
             process.terminate()
@@ -166,14 +171,16 @@ def external_cluster(folder: Path, workers: int = 2) -> Iterator[str]:
 
 def scale_rows(sizes: list[int], per_task: int, folder: Path, runs: int, modes: list[str]) -> list[tuple]:
     if EXTERNAL not in modes:
-        return _scale_rows(sizes, per_task, folder, runs, modes, "")
-    with external_cluster(folder) as address:
-        return _scale_rows(sizes, per_task, folder, runs, modes, address)
+        return _scale_rows(sizes, per_task, folder, runs, modes, ("", []))
+    with external_cluster(folder) as cluster:
+        return _scale_rows(sizes, per_task, folder, runs, modes, cluster)
 
 
 def _scale_rows(sizes: list[int], per_task: int, folder: Path, runs: int, modes: list[str],
-                address: str) -> list[tuple]:
-    """One row per size and mode: the median of ``runs`` rounds, the modes interleaved in each."""
+                cluster: tuple[str, list[int]]) -> list[tuple]:
+    """One row per size and mode: the median of ``runs`` rounds, the modes interleaved in each
+    (``cluster``: the external cluster's address and the pids measured with its rows)."""
+    address, cluster_pids = cluster
     rows = []
     for size in sizes:
         project = folder / f"scale-{size}.json"
@@ -184,7 +191,8 @@ def _scale_rows(sizes: list[int], per_task: int, folder: Path, runs: int, modes:
         for _ in range(runs):
             for mode, flags in chosen.items():
                 measured[mode].append(_export_measured(project, folder / f"scale-out-{size}",
-                                                       [flag.format(address=address) for flag in flags]))
+                                                       [flag.format(address=address) for flag in flags],
+                                                       cluster_pids if mode == EXTERNAL else ()))
         for mode, results in measured.items():
             wall = statistics.median(m[0] for m in results)
             own, worker, total = sorted(results)[len(results) // 2][1:]
@@ -195,12 +203,13 @@ def _scale_rows(sizes: list[int], per_task: int, folder: Path, runs: int, modes:
     return rows
 
 
-def _export_measured(project: Path, out: Path, flags: list[str]) -> tuple[float, int, int, int]:
+def _export_measured(project: Path, out: Path, flags: list[str], cluster: Sequence[int] = ()
+                     ) -> tuple[float, int, int, int]:
     shutil.rmtree(out, ignore_errors=True)
     command = [sys.executable, "-m", "fastlabel_formats", "export", str(project), "--to", "coco,yolo", "-o", str(out),
                *flags]
     try:
-        return run_measured(command)
+        return run_measured(command, cluster)
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
