@@ -372,10 +372,10 @@ def main() -> None:
     rows = scale_rows([int(v) for v in args.sizes.split(",")], args.per_task, args.dir, args.runs, modes)
     print("\n| tasks × 30 | JSON | mode | wall | vs in-process | peak RSS: command | largest worker | all |")
     print("|---|---|---|---|---|---|---|---|")
-    single = {}
+    single = {size: wall for size, mode, wall, *_ in rows if mode == "in-process"}
     for size, mode, wall, own, worker, total, json_bytes in rows:
-        single.setdefault(size, wall)
-        print(f"| {size:,} | {json_bytes / 1e9:.2f} GB | {mode} | {wall:.1f} s | {single[size] / wall:.2f}x | "
+        speed = f"{single[size] / wall:.2f}x" if size in single else "—"
+        print(f"| {size:,} | {json_bytes / 1e9:.2f} GB | {mode} | {wall:.1f} s | {speed} | "
               f"{own / 1e6:.0f} MB | {worker / 1e6:.0f} MB | {total / 1e6:.0f} MB |")
 
 
