@@ -77,7 +77,6 @@ def to_coco(
     """
     report = report or ConversionReport("coco")
     target = CocoTarget(".", annotations=annotations, holes=holes, raster=raster)
-    target.share_input = False
     images, records = [], []
     for table in prepared_tables(tasks, target, report, project_type, videos, frame_counts):
         chunk_images, chunk_records = target.records(table, len(records) + 1, report)
@@ -152,7 +151,6 @@ class CocoTarget(Target):
 
     name = "coco"
     geometry = frozenset(COCO_GEOMETRY)
-    share_input = True  # records may share the caller's point lists (they are serialised at once)
 
     def __init__(self, output_dir: str | os.PathLike[str], *, annotations: Sequence[dict] | None = None,
                  output_file_name: str = "annotations.json", holes: str = "drop", indent: int | None = None,
@@ -218,11 +216,13 @@ class CocoTarget(Target):
         self.next_id += survey
         return self.next_id - survey
 
-    def records(self, table: AnnotationTable, first_id: int, report: ConversionReport) -> tuple[list, list]:
-        """The image records and annotation records of one table."""
+    def records(self, table: AnnotationTable, first_id: int, report: ConversionReport,
+                share_input: bool = False) -> tuple[list, list]:
+        """The image records and annotation records of one table (``share_input``: the records may
+        share the table's point lists, when they are serialised before anyone could change them)."""
         images = self.image_records(table, report)
         return images, coco_annotations(table, coco_rows(table, self.category_ids, report, self.policy), self,
-                                        first_id, report)
+                                        first_id, report, share_input)
 
     def image_records(self, table: AnnotationTable, report: ConversionReport) -> list[dict]:
         """The image records of one table (frames without a size reported)."""
@@ -241,7 +241,7 @@ class CocoTarget(Target):
             fragments, count = {None: (images, coco_annotation_json(table, rows, self, first_id, report))}, \
                 len(rows.order)
         else:
-            images, records = self.records(table, first_id, report)
+            images, records = self.records(table, first_id, report, share_input=True)
             groups = {None: (images, records)} if self.dataset is None else \
                 self.by_split(table, images, records, report)
             fragments = {split: (json_fragment(split_images, self.indent), json_fragment(split_records, self.indent))
@@ -389,13 +389,14 @@ def coco_rows(table: AnnotationTable, category_ids: dict, report: ConversionRepo
 
 
 def coco_annotations(table: AnnotationTable, rows: CocoRows, parts: CocoTarget, first_id: int,
-                     report: ConversionReport) -> list[dict]:
-    """The COCO annotation records of a table, sorted per image by (category, area)."""
+                     report: ConversionReport, share_input: bool = False) -> list[dict]:
+    """The COCO annotation records of a table, sorted per image by (category, area) (``share_input``:
+    see :func:`coco_segmentations`)."""
     holes = parts.holes
     order = rows.order.tolist()
     annotations = [table.annotations[row] for row in order]
     segmentations = coco_segmentations(rows.kinds[rows.order].tolist(), [table.points[r] for r in order],
-                                       parts.share_input)
+                                       share_input)
     areas = integral_to_int(rows.area[rows.order])
     if holes == "rle":
         for position, (segmentation, area) in rle_rows(table, rows.kinds, rows.order, parts.raster).items():
@@ -435,14 +436,14 @@ def coco_annotation_json(table: AnnotationTable, rows: CocoRows, parts: CocoTarg
     records written from their numbers at once, each run of other records dumped as a list."""
     plain = plain_boxes(table, rows)
     if not plain.any():
-        return json_fragment(coco_annotations(table, rows, parts, first_id, report), None)
+        return json_fragment(coco_annotations(table, rows, parts, first_id, report, share_input=True), None)
     records: list = [None] * len(plain)
     positions = np.flatnonzero(plain)
     for position, record in zip(positions.tolist(), plain_box_json(table, rows, positions, first_id)):
         records[position] = record
     others = np.flatnonzero(~plain)
     if others.size:
-        dicts = coco_annotations(table, replace(rows, order=rows.order[others]), parts, first_id, report)
+        dicts = coco_annotations(table, replace(rows, order=rows.order[others]), parts, first_id, report, True)
         for record, position in zip(dicts, others.tolist()):
             record["id"] = first_id + position
         runs = np.flatnonzero(np.diff(others) != 1) + 1  # where a run of other records starts

@@ -258,7 +258,7 @@ def _table_results(table: AnnotationTable, target: CocoTarget, matches: _Matches
         rows = coco_rows(table, target.category_ids, report, target.policy)
         shapes = [{"bbox": box} for box in integral_to_int(rows.xywh[rows.order])]
     else:
-        shapes = target.records(table, 1, report)[1]
+        shapes = target.records(table, 1, report, share_input=True)[1]  # as before: scored, then dropped
         rows = coco_selection(table, target.category_ids)
     order, categories = rows.order.tolist(), rows.category[rows.order].tolist()
     images = [matches.image(frame.file_name) for frame in table.frames]

@@ -216,10 +216,10 @@ class CocoResultsTarget(CocoTarget):
     def plan(self, survey: object) -> None:
         return None
 
-    def results(self, table: AnnotationTable, report: ConversionReport) -> list[dict]:
-        """The results of one table, in annotation order."""
+    def results(self, table: AnnotationTable, report: ConversionReport, share_input: bool = False) -> list[dict]:
+        """The results of one table, in annotation order (``share_input``: as :func:`coco_annotations`)."""
         rows = self.rows(table, report)
-        records = coco_annotations(table, rows, self, 1, report)
+        records = coco_annotations(table, rows, self, 1, report, share_input)
         out = []
         for row, record in zip(rows.order.tolist(), records):
             result = self.result(table, row, record, report)
@@ -239,7 +239,7 @@ class CocoResultsTarget(CocoTarget):
                         coco_xywh(table, kinds, boxes), boxes, kinds, selected)
 
     def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[dict, object]:
-        return {None: (b"", list_fragment(self.results(table, report), self.indent))}, plan
+        return {None: (b"", list_fragment(self.results(table, report, share_input=True), self.indent))}, plan
 
     def result(self, table: AnnotationTable, row: int, record: dict, report: ConversionReport) -> dict | None:
         """The result of one COCO record (None, reported, when it cannot be one)."""
@@ -324,7 +324,6 @@ def to_coco_results(
     """The COCO results list of the scored annotations of ``tasks`` (see the module's docstring)."""
     report = report or ConversionReport("coco_results")
     target = CocoResultsTarget(".", gt=gt, iou_type=iou_type, score=score, annotations=annotations, holes=holes)
-    target.share_input = False
     return [result for table in prepared_tables(tasks, target, report, project_type, None, frame_counts)
             for result in target.results(table, report)]
 
