@@ -22,8 +22,11 @@ def noted_one_by_one(table, report: ConversionReport, rows: np.ndarray, problem:
         report.add(message, len(message_rows), [table.place(r) for r in message_rows[:EXAMPLES_KEPT]])
 
 
+POINTS = {"bbox": [0, 0, 4, 4], "keypoint": [1, 1], "segmentation": [[[0, 0, 4, 0, 4, 4]]]}
+
+
 def points_of(kind: str) -> list:
-    return {"bbox": [0, 0, 4, 4], "keypoint": [1, 1], "segmentation": [[[0, 0, 4, 0, 4, 4]]]}.get(kind, [0, 0, 4, 0, 4, 4])
+    return POINTS.get(kind, [0, 0, 4, 0, 4, 4])
 
 
 @settings(max_examples=200, deadline=None)
