@@ -436,6 +436,23 @@ def read_bytes(path: str | os.PathLike[str], what: str = "file") -> bytes:
         raise FormatError(f"{path!r}: cannot read {what} ({error})") from None
 
 
+def regular_file_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
+    """The bytes of a regular file (the first ``limit`` of them), read without a Python file object
+    (for many small files); OSError for anything else, without waiting on a pipe or a device."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(f"{path}: not a regular file")
+        if limit is not None:
+            return os.read(descriptor, limit)
+        parts = []
+        while part := os.read(descriptor, 1 << 20):
+            parts.append(part)
+        return b"".join(parts)
+    finally:
+        os.close(descriptor)
+
+
 def read_text(path: str | os.PathLike[str], what: str = "file") -> str:
     """The UTF-8 text of a local file; FormatError naming it when it cannot be read or decoded."""
     data = read_bytes(path, what)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import FormatError
-from .files import read_text
+from .files import read_text, regular_file_bytes
 from .report import ConversionReport
 from .runtime import gc_paused
 from .table_readers import vouch
@@ -132,22 +132,10 @@ def yolo_label_annotations(path: Path, size: tuple[int, int], classes: dict, kin
 def label_lines(path: Path | str) -> list[list[str]]:
     """The tokens of each line of a label file (FormatError naming it when it cannot be read)."""
     try:
-        text = _file_bytes(path).decode("utf-8")
+        text = regular_file_bytes(path).decode("utf-8")
     except (OSError, ValueError):
         text = read_text(path, "the label file")  # names the problem (or reads it after all)
     return list(map(str.split, text.removeprefix("\ufeff").splitlines()))
-
-
-def _file_bytes(path: Path | str) -> bytes:
-    """The bytes of a file, read without a Python file object (label files are many and small)."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        parts = []
-        while part := os.read(descriptor, 1 << 20):
-            parts.append(part)
-        return b"".join(parts)
-    finally:
-        os.close(descriptor)
 
 
 def _file_annotations(lines: list[list[str]], at_once: list[dict] | None, path: Path | str, size: tuple[int, int],

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import FormatError
-from .files import make_folder, read_text
+from .files import make_folder, read_text, regular_file_bytes
 from .report import ConversionReport
 
 SPLITS = ("train", "val", "test")
@@ -284,7 +284,7 @@ def image_size(image: Path | str) -> tuple[int, int]:
     (``Image.open`` would then refuse a header announcing 100000×100000 as a decompression bomb;
     here only the numbers are read). FormatError naming the file when no reader can."""
     try:
-        start = _file_start(image, PNG_HEAD.size)
+        start = regular_file_bytes(image, PNG_HEAD.size)
         size = png_size(start) if start[:1] == b"\x89" else jpeg_size(image) if start[:2] == b"\xff\xd8" else None
         if size is not None:
             return size
@@ -304,15 +304,6 @@ def jpeg_size(image: Path | str) -> tuple[int, int] | None:
     except (ValueError, struct.error, IndexError, TypeError):
         return None
     return (width, height) if width > 0 and height > 0 else None
-
-
-def _file_start(path: Path | str, size: int) -> bytes:
-    """The first ``size`` bytes of a file (fewer when it is shorter)."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        return os.read(descriptor, size)
-    finally:
-        os.close(descriptor)
 
 
 def _pillow_size(image: Path | str, handle: BinaryIO) -> tuple[int, int]:
