@@ -34,6 +34,16 @@ class Rings:
         return np.repeat(np.arange(self.n_shapes), np.diff(self.shape_ring_offsets))
 
 
+def span_indices(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The indices ``starts[i]``, ``starts[i] + 1``, … (``counts[i]`` of them) of every span, concatenated.
+
+    >>> span_indices(np.array([5, 0]), np.array([2, 3])).tolist()
+    [5, 6, 0, 1, 2]
+    """
+    starts, counts = np.asarray(starts, np.int64), np.asarray(counts, np.int64)
+    return np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()), dtype=np.int64)
+
+
 def python_round(values: np.ndarray, decimals: int = ROUND_DECIMALS) -> np.ndarray:
     """``round(v, decimals)`` of Python, bit for bit, on a whole float64 array.
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .geometry import span_indices
+
 
 @dataclass(frozen=True)
 class Window:
@@ -39,7 +41,7 @@ def pixel_ring(ring: list | np.ndarray) -> np.ndarray:
 
 def _segment_positions(counts: np.ndarray) -> np.ndarray:
     """0, 1, …, n-1 within each of the consecutive segments of the given lengths."""
-    return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return span_indices(np.zeros(len(counts), np.int64), counts)
 
 
 def vertical_edges(vertices: np.ndarray, ring_offsets: np.ndarray | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .columns import row_kinds
+from .geometry import span_indices
 from .table import AnnotationTable
 
 AREA_TYPES = ("polygon", "segmentation")
@@ -43,7 +44,7 @@ def shape_problems(table: AnnotationTable) -> dict[str, np.ndarray]:
 
 def _ranks(counts: np.ndarray) -> np.ndarray:
     """0, 1, …, n-1 for each n of ``counts``, concatenated."""
-    return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return span_indices(np.zeros(len(counts), np.int64), counts)
 
 
 def _points(rings, ring_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

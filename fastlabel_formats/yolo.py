@@ -33,7 +33,7 @@ from .columns import (
 from .decimal_text import render_tokens
 from .errors import FormatError, where
 from .files import is_remote, write_atomic
-from .geometry import box_corners, python_round
+from .geometry import box_corners, python_round, span_indices
 from .report import ConversionReport
 from .run import PerImageTarget, export_alone, prepared_tables, write_text_file
 from .runtime import gc_paused
@@ -378,7 +378,7 @@ def polygon_lines(table: AnnotationTable, rows: np.ndarray, klass: np.ndarray,
     regions = np.bincount(line_rows, minlength=len(table)) > 1
     table.note(report, regions, "segmentation of several regions written as one line each (one object each in YOLO)")
     offsets = np.concatenate([[0], np.cumsum(sizes[order])])
-    coords = source[_spans(starts[order], sizes[order])]
+    coords = source[span_indices(starts[order], sizes[order])]
     return YoloLines(line_rows, klass[line_rows], np.ones(len(line_rows), bool), coords, offsets)
 
 
@@ -390,7 +390,7 @@ def _segment_rings(table: AnnotationTable, rows: np.ndarray, ringed: np.ndarray,
     rings = table.rings
     positions = np.flatnonzero(ringed)
     counts = np.diff(rings.shape_ring_offsets)[rows[positions]]
-    ring_ids = _spans(rings.shape_ring_offsets[rows[positions]], counts)
+    ring_ids = span_indices(rings.shape_ring_offsets[rows[positions]], counts)
     ring_positions = np.repeat(positions, counts)
     outer = ~rings.is_hole[ring_ids]
     long_enough = np.diff(rings.ring_offsets)[ring_ids] >= 3
@@ -398,11 +398,6 @@ def _segment_rings(table: AnnotationTable, rows: np.ndarray, ringed: np.ndarray,
                "{kind} ring of fewer than 3 vertices skipped (not a YOLO segment)")
     kept = outer & long_enough
     return ring_ids[kept], ring_positions[kept]
-
-
-def _spans(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """The indices ``starts[i]``, ``starts[i] + 1``, ... (``counts[i]`` of them) of every span, in order."""
-    return np.repeat(starts - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()), dtype=np.int64)
 
 
 def frame_texts(table: AnnotationTable, lines: YoloLines, by_class: bool) -> list[bytes]:
@@ -481,7 +476,7 @@ def _line_tokens(klass: np.ndarray, values: np.ndarray, fractional: np.ndarray |
     counts = np.diff(offsets)[order]
     last = np.cumsum(counts + 1) - 1
     first = last - counts
-    picked = _spans(offsets[:-1][order], counts)
+    picked = span_indices(offsets[:-1][order], counts)
     is_value = np.ones(len(order) + len(picked), bool)
     is_value[first] = False
     units = np.empty(len(is_value))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ...columns import bbox_points, has_points, rotations, row_kinds
-from ...geometry import turn_cos_sin
+from ...geometry import span_indices, turn_cos_sin
 from ...report import ConversionReport
 from ...selection import Policy, report_selection, select
 from ...table import AnnotationTable
@@ -75,7 +75,7 @@ def _ring_percent(table: AnnotationTable, rows: np.ndarray) -> tuple[list, list[
     first_ring = rings.shape_ring_offsets[rows]
     starts, counts = rings.ring_offsets[first_ring], np.diff(rings.ring_offsets)[first_ring]
     ends = np.cumsum(counts)
-    index = np.arange(int(counts.sum())) + np.repeat(starts - (ends - counts), counts)
+    index = span_indices(starts, counts)
     percent = (rings.coords[index] * 100.0 / np.repeat(_frame_sizes(table)[rows], counts, axis=0)).tolist()
     return percent, ends.tolist(), counts.tolist()
 
