@@ -256,3 +256,38 @@ def test_cocoapi_results_on_their_ground_truth_score_the_same_after_a_round_trip
         else:
             assert np.array_equal(coco_mask.decode(before["segmentation"]), coco_mask.decode(after["segmentation"]))
     assert np.array_equal(_evaluate(gt, path, iou_type), _evaluate(gt, again, iou_type))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.integers(-10**6, 10**6), st.floats(-1e7, 1e7), st.floats(0, 1e18)),
+                         min_size=4, max_size=4), max_size=20))
+def test_result_boxes_round_as_each_box_alone(boxes):
+    """The boxes of a whole table rounded at once equal each box rounded alone (the old per-result way)."""
+    from fastlabel_formats.formats.coco_results import result_boxes
+    from fastlabel_formats.geometry import integral_to_int, python_round
+
+    alone = [integral_to_int(python_round(np.asarray(box, np.float64))) for box in boxes]
+    together = result_boxes([{"bbox": box} for box in boxes])
+    assert together == alone
+    assert [list(map(type, box)) for box in together] == [list(map(type, box)) for box in alone]
+
+
+def test_ground_truth_file_is_read_for_its_images_and_categories_only(tmp_path):
+    """The ground truth's annotations are skipped but still checked as JSON; what is not a COCO
+    object, or not JSON, is an error naming the file."""
+    from fastlabel_formats.formats.coco_results import ground_truth
+
+    document = {"info": {"x": [1, {"y": None}]}, "images": [{"id": 7, "file_name": "a.jpg", "width": 4, "height": 3}],
+                "annotations": [{"anything": [1.5, "x", {"deep": [[]]}]}] * 3,
+                "categories": [{"id": 2, "name": "cat", "keypoints": ["nose"]}]}
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(document))
+    truth = ground_truth(path)
+    assert truth.document == {"images": document["images"], "categories": document["categories"]}
+    assert (truth.images, truth.categories, truth.keypoints) == ({"a.jpg": 7}, {"cat": 2}, {"cat": ["nose"]})
+    path.write_text(json.dumps(document)[:-40])  # cut inside the annotations
+    with pytest.raises(FormatError, match="gt.json: not valid JSON"):
+        ground_truth(path)
+    path.write_text("[1, 2]")
+    with pytest.raises(FormatError, match="needs 'images' and 'categories' lists"):
+        ground_truth(path)

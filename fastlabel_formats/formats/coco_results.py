@@ -22,13 +22,15 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import numpy as np
 
 from ..coco import CocoRows, CocoTarget, coco_annotations, coco_areas, coco_boxes, coco_tasks, coco_xywh
 from ..columns import row_kinds, value_lookup
 from ..errors import FormatError
-from ..files import atomic_output, read_json
+from ..files import atomic_output, read_bytes, read_json
 from ..geometry import integral_to_int, python_round
 from ..jsonparts import list_fragment, write_list
 from ..report import ConversionReport
@@ -65,7 +67,7 @@ def ground_truth(gt: object) -> GroundTruth:
     if gt is None:
         raise FormatError("COCO results refer to a ground-truth file by image and category ids: give it "
                           "(gt=, on the command line --gt: the COCO file the results were computed on)")
-    document = read_json(gt, "the COCO ground-truth file") if isinstance(gt, (str, os.PathLike)) else gt
+    document = truth_document(gt) if isinstance(gt, (str, os.PathLike)) else gt
     source = str(gt) if isinstance(gt, (str, os.PathLike)) else "gt"
     if not isinstance(document, dict) or not all(isinstance(document.get(k), list) for k in ("images", "categories")):
         raise FormatError(f"{source}: a COCO ground truth needs 'images' and 'categories' lists")
@@ -81,6 +83,24 @@ def ground_truth(gt: object) -> GroundTruth:
             names = category.get("keypoints")
             keypoints[name] = [str(n) for n in names] if isinstance(names, list) else []
     return GroundTruth(document, source, images, categories, keypoints)
+
+
+class _TruthParts(msgspec.Struct):
+    """What a results file needs of its ground truth (the rest is skipped unparsed)."""
+
+    images: Any = None
+    categories: Any = None
+
+
+def truth_document(path: str | os.PathLike[str]) -> object:
+    """``{"images", "categories"}`` of a ground-truth file, its annotations skipped (checked as JSON,
+    not built); the whole parsed file when it is not an object (for the caller's message)."""
+    data = read_bytes(path, "the COCO ground-truth file")
+    try:
+        parts = msgspec.json.decode(data, type=_TruthParts)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return read_json(path, "the COCO ground-truth file")  # its error, or what it holds instead
+    return {"images": parts.images, "categories": parts.categories}
 
 
 def _category_name(category: object) -> str | None:
@@ -220,9 +240,10 @@ class CocoResultsTarget(CocoTarget):
         """The results of one table, in annotation order (``share_input``: as :func:`coco_annotations`)."""
         rows = self.rows(table, report)
         records = coco_annotations(table, rows, self, 1, report, share_input)
+        boxes = result_boxes(records) if self.iou_type == "bbox" else [None] * len(records)
         out = []
-        for row, record in zip(rows.order.tolist(), records):
-            result = self.result(table, row, record, report)
+        for row, record, box in zip(rows.order.tolist(), records, boxes):
+            result = self.result(table, row, record, report, box)
             if result is not None:
                 out.append(result)
         return out
@@ -241,8 +262,10 @@ class CocoResultsTarget(CocoTarget):
     def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[dict, object]:
         return {None: (b"", list_fragment(self.results(table, report, share_input=True), self.indent))}, plan
 
-    def result(self, table: AnnotationTable, row: int, record: dict, report: ConversionReport) -> dict | None:
-        """The result of one COCO record (None, reported, when it cannot be one)."""
+    def result(self, table: AnnotationTable, row: int, record: dict, report: ConversionReport,
+               box: list | None = None) -> dict | None:
+        """The result of one COCO record (None, reported, when it cannot be one; ``box``: its
+        :func:`result_boxes` box in a bbox file)."""
         score = record["attributes"].get(SCORE, self.default_score)
         if not _is_score(score):
             report.note(NO_SCORE, table.place(row))
@@ -250,7 +273,7 @@ class CocoResultsTarget(CocoTarget):
         ids = self.ids(table, row, record, report)
         if ids is None:
             return None
-        geometry = self.geometry_of(table, row, record, report)
+        geometry = {"bbox": box} if self.iou_type == "bbox" else self.geometry_of(table, row, record, report)
         return None if geometry is None else {"image_id": ids[0], "category_id": ids[1], **geometry, SCORE: score}
 
     def ids(self, table: AnnotationTable, row: int, record: dict, report: ConversionReport) -> tuple | None:
@@ -266,10 +289,8 @@ class CocoResultsTarget(CocoTarget):
         return image_id, category
 
     def geometry_of(self, table: AnnotationTable, row: int, record: dict, report: ConversionReport) -> dict | None:
-        """The ``bbox``, ``segmentation`` or ``keypoints`` of a result of this file's kind."""
+        """The ``segmentation`` or ``keypoints`` of a result of this file's kind."""
         kind, frame = table.kinds[row], table.frames[table.frame[row]]
-        if self.iou_type == "bbox":  # 6 decimals, as the vertices: a width is no longer x2 - x1 to the last bit
-            return {"bbox": integral_to_int(python_round(np.asarray(record["bbox"], np.float64)))}
         if self.iou_type == "keypoints":
             problem = None if record["num_keypoints"] and record["keypoints"] else \
                 f"{kind} annotation without keypoints of its category not written in keypoint results"
@@ -291,6 +312,13 @@ class CocoResultsTarget(CocoTarget):
         with atomic_output(path) as stream:
             write_list(stream, self._spool(split, "annotations"))
         return path
+
+
+def result_boxes(records: Sequence[dict]) -> list[list]:
+    """The ``bbox`` of each record's result: rounded to 6 decimals, as the vertices are (a width is
+    then no longer x2 - x1 to the last bit), integral values written as integers."""
+    boxes = np.asarray([record["bbox"] for record in records], np.float64).reshape(-1, 4)
+    return integral_to_int(python_round(boxes))
 
 
 def compressed_rle(segmentation: object, height: int, width: int) -> dict:
