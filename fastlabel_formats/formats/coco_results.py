@@ -27,7 +27,17 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from ..coco import CocoRows, CocoTarget, coco_annotations, coco_areas, coco_boxes, coco_tasks, coco_xywh
+from ..coco import (
+    CocoRows,
+    CocoTarget,
+    carried_box,
+    coco_annotations,
+    coco_areas,
+    coco_attributes,
+    coco_boxes,
+    coco_tasks,
+    coco_xywh,
+)
 from ..columns import row_kinds, value_lookup
 from ..errors import FormatError
 from ..files import atomic_output, read_bytes, read_json
@@ -239,8 +249,12 @@ class CocoResultsTarget(CocoTarget):
     def results(self, table: AnnotationTable, report: ConversionReport, share_input: bool = False) -> list[dict]:
         """The results of one table, in annotation order (``share_input``: as :func:`coco_annotations`)."""
         rows = self.rows(table, report)
-        records = coco_annotations(table, rows, self, 1, report, share_input)
-        boxes = result_boxes(records) if self.iou_type == "bbox" else [None] * len(records)
+        if self.iou_type == "bbox":
+            records = box_records(table, rows)
+            boxes = result_boxes(records)
+        else:
+            records = coco_annotations(table, rows, self, 1, report, share_input)
+            boxes = [None] * len(records)
         out = []
         for row, record, box in zip(rows.order.tolist(), records, boxes):
             result = self.result(table, row, record, report, box)
@@ -312,6 +326,17 @@ class CocoResultsTarget(CocoTarget):
         with atomic_output(path) as stream:
             write_list(stream, self._spool(split, "annotations"))
         return path
+
+
+def box_records(table: AnnotationTable, rows: CocoRows) -> list[dict]:
+    """What a bbox result takes of the COCO record of each row of ``rows.order`` (its attributes,
+    box, image and category), without the rest of the record."""
+    order = rows.order.tolist()
+    attributes = coco_attributes([table.annotations[row] for row in order], table, order)
+    image_ids = (table.frame[rows.order] + table.first_frame + 1).tolist()
+    return [{"attributes": listed, "bbox": carried_box(listed, box), "image_id": image, "category_id": category}
+            for listed, box, image, category in zip(attributes, integral_to_int(rows.xywh[rows.order]), image_ids,
+                                                    rows.category[rows.order].tolist())]
 
 
 def result_boxes(records: Sequence[dict]) -> list[list]:
