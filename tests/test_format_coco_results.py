@@ -291,3 +291,28 @@ def test_ground_truth_file_is_read_for_its_images_and_categories_only(tmp_path):
     path.write_text("[1, 2]")
     with pytest.raises(FormatError, match="needs 'images' and 'categories' lists"):
         ground_truth(path)
+
+
+@pytest.mark.parametrize("name", ["instances_val2014_fakebbox100_results.json",
+                                  "person_keypoints_val2014_fakekeypoints100_results.json"])
+def test_a_results_file_reads_as_its_parsed_list(name, tmp_path):
+    """A file decoded straight into records gives the tasks and findings of the same list parsed
+    first; a file with an entry that is not an object is read the careful way, that entry reported."""
+    path = FIXTURES / name
+    records = json.loads(path.read_text())
+    truth = _cocoapi_truth(records, "keypoints" in records[0])
+    records[3].pop("score")
+    path = tmp_path / name
+    path.write_text(json.dumps(records))
+    from_file, from_list = ConversionReport("coco_results import"), ConversionReport("coco_results import")
+    tasks = coco_results_tasks(path, gt=truth, report=from_file)
+    assert tasks == coco_results_tasks(copy.deepcopy(records), gt=truth, report=from_list)
+    assert {kind: (f.count, [e.replace(str(path), "results") for e in f.examples])
+            for kind, f in from_file.findings.items()} == \
+        {kind: (f.count, f.examples) for kind, f in from_list.findings.items()}
+    assert from_file.findings["result without a numeric score, read without one"].examples == [f"{path}: result #3"]
+    path.write_text(json.dumps([*records[:5], 7, *records[5:]]))
+    careful = ConversionReport("coco_results import")
+    assert len([a for t in coco_results_tasks(path, gt=truth, report=careful) for a in t["annotations"]]) == \
+        len(records)
+    assert any("result #5" in example for f in careful.findings.values() for example in f.examples)

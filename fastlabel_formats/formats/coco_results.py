@@ -26,6 +26,7 @@ from typing import Any
 
 import msgspec
 import numpy as np
+import orjson
 
 from ..coco import (
     CocoRows,
@@ -38,6 +39,7 @@ from ..coco import (
     coco_tasks,
     coco_xywh,
 )
+from ..coco_import import ANNOTATION_STRUCTS
 from ..columns import row_kinds, value_lookup
 from ..errors import FormatError
 from ..files import atomic_output, read_bytes, read_json
@@ -51,6 +53,7 @@ from ..table import AnnotationTable, TaskChunk
 from . import Format, Option
 
 SCORE = "score"
+RESULT_RECORD = ANNOTATION_STRUCTS[None]  # the COCO reader's record, as it reads a results file
 IOU_TYPES = ("bbox", "segm", "keypoints")
 NO_SCORE = "annotation without a numeric score attribute not written (give score= for a default)"
 
@@ -131,20 +134,50 @@ def _is_score(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _result_record(record: object, number: int, place: str, report: ConversionReport) -> object:
+def _result_record(record: object, number: int, source: str, report: ConversionReport) -> object:
     """A result as a COCO annotation record: numbered, its score an attribute, keypoint scores in
     the visibility slot read as visible (COCOeval ignores them)."""
     if not isinstance(record, dict):
         return record  # the COCO reader reports it
-    out = {**record, "id": number, "attributes": {}}
-    if _is_score(record.get(SCORE)):
-        out["attributes"] = {SCORE: record[SCORE]}
-    else:
-        report.note("result without a numeric score, read without one", place)
+    out = {**record, "id": number, "attributes": _score_attributes(record.get(SCORE), number, source, report)}
     keypoints = record.get("keypoints")
     if isinstance(keypoints, list) and len(keypoints) % 3 == 0:
-        out["keypoints"] = _result_keypoints(keypoints, place, report)
+        out["keypoints"] = _result_keypoints(keypoints, _place(source, number), report)
     return out
+
+
+class _Score(msgspec.Struct, gc=False):
+    """The score of a result (its other fields skipped)."""
+
+    score: Any = None
+
+
+def _result_structs(data: bytes, source: str, report: ConversionReport) -> list | None:
+    """:func:`_result_record` of every result of a file, decoded straight into the COCO reader's
+    records; None when some result is not an object (read by the careful path, which reports it)."""
+    try:
+        records = msgspec.json.decode(data, type=list[RESULT_RECORD])
+        scores = msgspec.json.decode(data, type=list[_Score])
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    for number, (record, scored) in enumerate(zip(records, scores), 1):
+        record.id, record.attributes = number, _score_attributes(scored.score, number, source, report)
+        keypoints = record.keypoints
+        if isinstance(keypoints, list) and len(keypoints) % 3 == 0:
+            record.keypoints = _result_keypoints(keypoints, _place(source, number), report)
+    return records
+
+
+def _score_attributes(score: object, number: int, source: str, report: ConversionReport) -> dict:
+    """The attributes of result ``number``: its score, when it is a number (else reported)."""
+    if _is_score(score):
+        return {SCORE: score}
+    report.note("result without a numeric score, read without one", _place(source, number))
+    return {}
+
+
+def _place(source: str, number: int) -> str:
+    return f"{source}: result #{number - 1}"
 
 
 def _result_keypoints(values: list, place: str, report: ConversionReport) -> list:
@@ -164,14 +197,23 @@ def _result_keypoints(values: list, place: str, report: ConversionReport) -> lis
     return out
 
 
-def _results_list(results: object) -> tuple[list, str]:
+def _result_records(results: object, report: ConversionReport) -> tuple[list, str]:
+    """The COCO annotation records of a results file or list (see :func:`_result_record`), and the
+    source's name for messages."""
     if isinstance(results, (str, os.PathLike)):
-        data, source = read_json(results, "the COCO results file"), str(results)
+        data, source = read_bytes(results, "the COCO results file"), str(results)
+        records = _result_structs(data, source, report)
+        if records is not None:
+            return records, source
+        try:
+            results = orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            raise FormatError(f"{source}: not valid JSON: {error}") from error
     else:
-        data, source = results, "results"
-    if not isinstance(data, list):
-        raise FormatError(f"{source}: a COCO results file holds a list of results, not {type(data).__name__}")
-    return data, source
+        source = "results"
+    if not isinstance(results, list):
+        raise FormatError(f"{source}: a COCO results file holds a list of results, not {type(results).__name__}")
+    return [_result_record(record, number, source, report) for number, record in enumerate(results, 1)], source
 
 
 @gc_paused
@@ -185,10 +227,8 @@ def coco_results_tasks(
     """FastLabel tasks of a COCO results list against its ground truth ``gt``: every ground-truth
     image a task, each result an annotation of its image with the attribute ``score``."""
     truth = ground_truth(gt)
-    records, source = _results_list(results)
     report = report or ConversionReport("coco_results import", strict=strict)
-    annotations = [_result_record(record, number, f"{source}: result #{number - 1}", report)
-                   for number, record in enumerate(records, 1)]
+    annotations, source = _result_records(results, report)
     inner = ConversionReport(report.target, strict=report.strict)
     try:
         tasks = coco_tasks({"images": truth.document["images"], "categories": truth.document["categories"],
