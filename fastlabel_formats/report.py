@@ -60,6 +60,16 @@ class FileList(MutableSequence):
         for path in paths:
             self.append(path)
 
+    def rebase(self, old: str | os.PathLike[str], new: str | os.PathLike[str]) -> None:
+        """Every local entry inside folder ``old`` named inside folder ``new`` instead (a staged
+        output once it is published in its folder's place)."""
+        old_text, new_text = os.path.join(os.fspath(old), ""), os.path.join(os.fspath(new), "")
+        for number, (kind, folder) in enumerate(self._folders):
+            if kind is not str and folder.startswith(old_text):
+                del self._folder_numbers[kind, folder]
+                self._folders[number] = key = (kind, new_text + folder[len(old_text):])
+                self._folder_numbers.setdefault(key, number)
+
     def __len__(self) -> int:
         return len(self._ends)
 

@@ -321,6 +321,8 @@ def output_folders(targets: list, overwrite: bool | None, inputs: Sequence[objec
             for name, place in {**siblings, **prefixes}.items():
                 targets[int(name)].write_into(place)
             yield
+        for name, sibling in siblings.items():  # published: the reports name the files where they are now
+            files_of(name).rebase(sibling, targets[int(name)].published_dir)
 
 
 @contextmanager

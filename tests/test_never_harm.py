@@ -363,3 +363,19 @@ def test_paths_the_cli_fuzz_census_found_are_messages(tmp_path, capsys):
                   ["draw", "tcp://", "--images", str(tmp_path), "-o", str(tmp_path / "d")]):
         assert main(words) == 2, words
         assert "fastlabel-formats: error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("overwrite", [None, True, False])
+def test_a_report_names_the_files_where_the_run_left_them(tmp_path, overwrite):
+    """A staged run's report names each file in the output folder it was published as (through a
+    symlink when the folder was given as one), never in the hidden folder it was written in."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    if overwrite is not False:
+        ff.export_yolo(_tasks(2), tmp_path / "link")
+    reports = ff.export_targets(_tasks(3), {"yolo": tmp_path / "link", "coco": tmp_path / "coco"},
+                                overwrite=overwrite)
+    for report, folder in ((reports["yolo"], tmp_path / "link"), (reports["coco"], tmp_path / "coco")):
+        assert len(report.files) and all(path.is_file() for path in report.files)
+        assert all(path.parent in (folder, folder / "annotations") for path in report.files)
+    assert sorted(p.name for p in reports["yolo"].files) == ["classes.txt", "img0.txt", "img1.txt", "img2.txt"]
