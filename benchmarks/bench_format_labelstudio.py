@@ -13,8 +13,9 @@ on a shared machine than the wall clock):
 The floor is measured twice: as a script runs it (the cyclic garbage collector on, which orjson's
 allocations keep triggering) and with the collector paused, as ours runs. Below the table, the parts
 of the write: the shared export pipeline alone (tasks checked and surveyed, tables gathered, nothing
-written), this format's own part (records built from prepared tables and dumped), and a plain Python
-loop that builds the same records from the tasks (no checks, no report) and dumps them.
+written), this format's own part (the JSON made from prepared tables: byte templates filled from
+the tables' columns), and a plain Python loop that builds the same records from the tasks (no
+checks, no report) and dumps them.
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ def main() -> None:
               f"{ours / paused:4.1f}× |")
     floor = seconds["write floor"]
     for name, text in (("pipeline alone", "write, the export pipeline alone (no output)"),
-                       ("own part", "write, this format's own part (records from prepared tables, dumped)"),
+                       ("own part", "write, this format's own part (the JSON from prepared tables)"),
                        ("plain loop", "write by a plain Python loop + orjson (no checks, no report)")):
         print(f"{text}: {seconds[name]:.3f}s ({seconds[name] / floor:.1f}× the write floor)")
 

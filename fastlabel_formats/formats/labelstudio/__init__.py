@@ -29,7 +29,10 @@ a block of whole tasks at a time (:func:`iter_labelstudio_tasks` hands them on o
 bounded memory), the pixels of the block's regions
 (:mod:`fastlabel_formats.formats.labelstudio.regions`) computed at once. Writing is
 :mod:`fastlabel_formats.formats.labelstudio.writer`, chunk by chunk: the results of each type made
-over the whole chunk table, the chunk's tasks serialised by one ``orjson`` call. The brush RLE is
+over the whole chunk table, the chunk's tasks serialised by one ``orjson`` call; a file that is not
+indented takes the same bytes straight from the table's columns
+(:mod:`fastlabel_formats.formats.labelstudio.writer_json`). A result list whose every region is
+typical is read by :mod:`fastlabel_formats.formats.labelstudio.quick`. The brush RLE is
 :mod:`fastlabel_formats.formats.labelstudio.brush`.
 """
 
@@ -53,6 +56,7 @@ from .brush import brush_mask as brush_mask
 from .reader import image_name as image_name
 from .reader import iter_labelstudio_tasks, labelstudio_tasks, labelstudio_to_fastlabel
 from .writer import WriteOptions, labelstudio_records, video_records
+from .writer_json import labelstudio_json
 
 READ_OPTIONS = ("predictions", "annotation", "data_key")
 
@@ -83,6 +87,8 @@ class LabelStudioTarget(Target):
         return {**self.__dict__, "spool": None}
 
     def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[bytes, object]:
+        if self.indent is None and not table.is_video:  # the JSON straight from the table's columns
+            return labelstudio_json(table, report, self.options), plan
         records = video_records if table.is_video else labelstudio_records
         return list_fragment(records(table, report, self.options), self.indent), plan
 

@@ -15,6 +15,7 @@ from ...errors import FormatError
 from ...files import json_list
 from ...report import ConversionReport
 from ...runtime import gc_paused
+from .quick import quick_regions
 from .regions import REGION_TYPES, RegionBatch, Skip, read_region, result_place
 
 SCORE, MODEL_VERSION = "score", "model_version"  # the attributes of a prediction's regions
@@ -54,10 +55,23 @@ def _classifications(result: dict) -> list[dict]:
 
 def _results(results: object, place: str, size: tuple[int, int], batch: RegionBatch, extra: list[dict]) -> list[dict]:
     """The FastLabel annotations of one annotation's (or prediction's) result list."""
+    found = None if extra else quick_regions(results, place, size, batch)
+    if found is None:
+        found = _regions(results, place, size, batch, extra)
+    out, regions, controls = found
+    for number, result in controls:
+        out += _control(result, regions, (place, number, result["type"]), batch.report, extra)
+    return out
+
+
+def _regions(results: object, place: str, size: tuple[int, int], batch: RegionBatch,
+             extra: list[dict]) -> tuple[list[dict], dict, list[tuple[int, dict]]]:
+    """``(annotations, {region id: annotation}, [(number, control result)])`` of one result list,
+    every result checked and what is not read reported."""
     report = batch.report
     if not isinstance(results, list):
         report.note("annotation whose 'result' is not a list, skipped", place)
-        return []
+        return [], {}, []
     regions: dict[object, dict] = {}
     out: list[dict] = []
     controls: list[tuple[int, dict]] = []
@@ -83,9 +97,7 @@ def _results(results: object, place: str, size: tuple[int, int], batch: RegionBa
         except Skip as skip:
             where = result_place((place, number, kind))
             report.note(skip.kind, f"{where}: {skip.detail}" if skip.detail else where)
-    for number, result in controls:
-        out += _control(result, regions, (place, number, result["type"]), report, extra)
-    return out
+    return out, regions, controls
 
 
 def _control(result: dict, regions: dict, where: tuple, report: ConversionReport, extra: list[dict]) -> list[dict]:

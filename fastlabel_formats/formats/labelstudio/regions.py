@@ -74,7 +74,7 @@ class RegionBatch:
         pairs = counts[:, 0].astype(np.int64)
         scale = np.repeat(counts[:, 1:] / 100.0, pairs, axis=0)
         with np.errstate(over="ignore"):  # an overflow is a non-finite pixel, reported below
-            pixels = (np.array(self.coords, np.float64).reshape(-1, 2) * scale).ravel()
+            pixels = (_floats(self.coords).reshape(-1, 2) * scale).ravel()
         values = integral_to_int(pixels)
         ends = np.cumsum(pairs * 2).tolist()
         starts = [0, *ends[:-1]]  # every list has a pair at least (a keypoint; polygons three)
@@ -85,13 +85,29 @@ class RegionBatch:
     def _finish_boxes(self) -> set[int]:
         if not self.boxes:
             return set()
-        x, y, w, h, angle, width, height = np.array(self.boxes, np.float64).reshape(-1, 7).T
+        x, y, w, h, angle, width, height = _floats(self.boxes).reshape(-1, 7).T
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is a non-finite pixel, reported below
             corners = _box_corners(x, y, w, h, angle, width, height)
         values = integral_to_int(corners.ravel())
         for number, (annotation, _) in enumerate(self.box_owners):
             annotation["points"] = values[4 * number:4 * number + 4]
         return self._rejected(self.box_owners, np.isfinite(corners).all(axis=1))
+
+
+def _floats(numbers: list) -> np.ndarray:
+    """``numbers`` as float64, an int too large for a float infinite (its region is then reported
+    as not finite)."""
+    try:
+        return np.array(numbers, np.float64)
+    except OverflowError:
+        return np.array([_float(number) for number in numbers], np.float64)
+
+
+def _float(number: object) -> float:
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf if number > 0 else -math.inf
 
 
 def _box_corners(x, y, w, h, angle, width, height) -> np.ndarray:

@@ -3,16 +3,18 @@
 
 Each chunk's regions are made per type over the whole table: the geometry of every box, polygon
 and keypoint in one numpy pass, then one dict per region by a comprehension; only regions with
-attributes (per-region controls, prediction scores) take a call of their own."""
+attributes (per-region controls, prediction scores) take a call of their own. These records are what
+``to_labelstudio`` returns and an indented file holds; the compact file's bytes are made from the
+same columns by :mod:`fastlabel_formats.formats.labelstudio.writer_json`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ...columns import bbox_points, has_points, rotations, row_kinds
+from ...columns import bbox_points, has_points, rotations
 from ...geometry import span_indices, turn_cos_sin
 from ...report import ConversionReport
 from ...selection import Policy, report_selection, select
@@ -50,12 +52,17 @@ class WriteOptions:
 
 def _frame_sizes(table: AnnotationTable) -> np.ndarray:
     """``(n, 2)`` width and height of every row's image."""
-    return np.array([[f.width, f.height] for f in table.frames], np.float64).reshape(-1, 2)[table.frame]
+
+    def compute(cached_table: AnnotationTable) -> np.ndarray:
+        sizes = [[frame.width, frame.height] for frame in cached_table.frames]
+        return np.array(sizes, np.float64).reshape(-1, 2)[cached_table.frame]
+
+    return table.cached("labelstudio frame sizes", compute)
 
 
-def _box_values(table: AnnotationTable, rows: np.ndarray, labels: list) -> list[dict]:
-    """The values of bbox rows: x, y (the rotated top-left corner), width, height (percent), rotation
-    and label."""
+def box_percent(table: AnnotationTable, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(n, 4)`` x, y (the rotated top-left corner), width and height in percent of bbox rows, and
+    their rotations."""
     boxes, angles = bbox_points(table)[rows], rotations(table)[rows]
     low, high = np.minimum(boxes[:, :2], boxes[:, 2:]), np.maximum(boxes[:, :2], boxes[:, 2:])
     half = (high - low) / 2
@@ -64,11 +71,18 @@ def _box_values(table: AnnotationTable, rows: np.ndarray, labels: list) -> list[
     left = np.where(angles == 0, low[:, 0], centre[:, 0] - half[:, 0] * cos + half[:, 1] * sin)
     top = np.where(angles == 0, low[:, 1], centre[:, 1] - half[:, 0] * sin - half[:, 1] * cos)
     scaled = np.stack([left, top, 2 * half[:, 0], 2 * half[:, 1]], 1) * 100.0 / np.tile(_frame_sizes(table)[rows], 2)
+    return scaled, angles
+
+
+def _box_values(table: AnnotationTable, rows: np.ndarray, labels: list) -> list[dict]:
+    """The values of bbox rows: x, y (the rotated top-left corner), width, height (percent), rotation
+    and label."""
+    scaled, angles = box_percent(table, rows)
     return [{"x": x, "y": y, "width": w, "height": h, "rotation": angle % 360, "rectanglelabels": label}
             for (x, y, w, h), angle, label in zip(scaled.tolist(), angles.tolist(), labels)]
 
 
-def _ring_percent(table: AnnotationTable, rows: np.ndarray) -> tuple[list, list[int], list[int]]:
+def ring_percent(table: AnnotationTable, rows: np.ndarray) -> tuple[list, list[int], list[int]]:
     """The first ring's points of ``rows`` in percent (``[x, y]`` lists, all rows joined), and
     where each row's end and how many it has."""
     rings = table.rings
@@ -81,13 +95,13 @@ def _ring_percent(table: AnnotationTable, rows: np.ndarray) -> tuple[list, list[
 
 
 def _polygon_values(table: AnnotationTable, rows: np.ndarray, labels: list) -> list[dict]:
-    percent, ends, counts = _ring_percent(table, rows)
+    percent, ends, counts = ring_percent(table, rows)
     return [{"points": percent[end - count:end], "closed": True, "polygonlabels": label}
             for end, count, label in zip(ends, counts, labels)]
 
 
 def _keypoint_values(table: AnnotationTable, rows: np.ndarray, labels: list) -> list[dict]:
-    percent, ends, _ = _ring_percent(table, rows)
+    percent, ends, _ = ring_percent(table, rows)
     starts = [0, *ends[:-1]]  # a keypoint's ring is its one point
     return [{"x": percent[start][0], "y": percent[start][1], "keypointlabels": label}
             for start, label in zip(starts, labels)]
@@ -130,7 +144,7 @@ REGION_VALUES = {
 }
 
 
-def _kind_results(table: AnnotationTable, rows: np.ndarray, kind: str, options: WriteOptions) -> list[dict]:
+def kind_results(table: AnnotationTable, rows: np.ndarray, kind: str, options: WriteOptions) -> list[dict]:
     """The results of ``rows``, all of ``kind`` (or audio segments)."""
     written, values_of, sized = REGION_VALUES[kind]
     annotations = table.annotations
@@ -146,15 +160,38 @@ def _kind_results(table: AnnotationTable, rows: np.ndarray, kind: str, options: 
             for number, value, frame in zip(ids, values, table.frame[rows].tolist())]
 
 
+REGION_KINDS = tuple(REGION_VALUES)
+AUDIO, NOT_WRITTEN = REGION_KINDS.index("audio"), len(REGION_KINDS)
+
+
+def region_kinds(table: AnnotationTable) -> np.ndarray:
+    """Per row the number in ``REGION_KINDS`` of its result's kind (audio segments ``AUDIO``, rows of
+    any other type ``NOT_WRITTEN``)."""
+
+    def compute(cached_table: AnnotationTable) -> np.ndarray:
+        numbers = {kind: number for number, kind in enumerate(REGION_KINDS) if number != AUDIO}
+        out = np.fromiter((numbers.get(kind, NOT_WRITTEN) for kind in cached_table.kinds), np.int8, len(cached_table))
+        out[audio_rows(cached_table)] = AUDIO
+        return out
+
+    return table.cached("labelstudio kinds", compute)
+
+
+def by_kind(table: AnnotationTable, rows: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+    """``(kind, positions in rows)`` of each region kind that ``rows`` hold, in ``REGION_KINDS`` order."""
+    kinds = region_kinds(table)[rows]
+    for number, kind in enumerate(REGION_KINDS):
+        positions = np.flatnonzero(kinds == number)
+        if positions.size:
+            yield kind, positions
+
+
 def region_results(table: AnnotationTable, rows: np.ndarray, options: WriteOptions) -> list[dict]:
     """The result of each of ``rows`` (written rows, in order), made type by type."""
-    kinds = np.where(audio_rows(table)[rows], "audio", row_kinds(table)[rows])
     out: list = [None] * len(rows)
-    for kind in REGION_VALUES:
-        positions = np.flatnonzero(kinds == kind)
-        if positions.size:
-            for position, result in zip(positions.tolist(), _kind_results(table, rows[positions], kind, options)):
-                out[position] = result
+    for kind, positions in by_kind(table, rows):
+        for position, result in zip(positions.tolist(), kind_results(table, rows[positions], kind, options)):
+            out[position] = result
     return out
 
 
@@ -172,11 +209,11 @@ def _control(attribute: dict) -> tuple[str, dict] | None:
     return None
 
 
-def _grouped(groups: dict, table: AnnotationTable, row: int, result: dict, options: WriteOptions,
-             report: ConversionReport) -> None:
-    """Add a region and its attributes' control results to its group: the annotation, or (with a
-    ``score`` or ``model_version`` attribute) the prediction of its model version, the score on the result."""
-    added, prediction = [result], None
+def attribute_results(table: AnnotationTable, row: int, result_id: str, options: WriteOptions,
+                      report: ConversionReport) -> tuple[list[dict], dict | None]:
+    """The control results of a region's attributes, and its ``score`` / ``model_version`` (None
+    when it has neither: not a prediction); an attribute no control can hold is reported."""
+    added, prediction = [], None
     for attribute in table.annotations[row].get("attributes") or ():
         key = attribute["key"]
         if key == SCORE or key == MODEL_VERSION:
@@ -187,18 +224,38 @@ def _grouped(groups: dict, table: AnnotationTable, row: int, result: dict, optio
         if control is None:
             report.note(ATTRIBUTE_DROPPED, f"{table.place(row)} attribute {key!r}")
             continue
-        added.append({"id": result["id"], "type": control[0], "value": control[1], "from_name": key,
+        added.append({"id": result_id, "type": control[0], "value": control[1], "from_name": key,
                       "to_name": options.to_name, "origin": "manual"})
+    return added, prediction
+
+
+def prediction_group(prediction: dict) -> tuple[bool, str]:
+    """The group of a prediction's regions: its model version's."""
+    return True, str(prediction.get(MODEL_VERSION) or "")
+
+
+def result_score(prediction: dict) -> object:
+    """A prediction's score carried by its result (None when it has none)."""
+    score = prediction.get(SCORE)
+    return score if isinstance(score, (int, float)) else None
+
+
+def _grouped(groups: dict, table: AnnotationTable, row: int, result: dict, options: WriteOptions,
+             report: ConversionReport) -> None:
+    """Add a region and its attributes' control results to its group: the annotation, or (with a
+    ``score`` or ``model_version`` attribute) the prediction of its model version, the score on the result."""
+    controls, prediction = attribute_results(table, row, result["id"], options, report)
     if prediction is None:
         group = groups.get(PLAIN)
         if group is None:
             group = groups[PLAIN] = []
     else:
-        score = prediction.get(SCORE)
-        if isinstance(score, (int, float)):
+        score = result_score(prediction)
+        if score is not None:
             result["score"] = score
-        group = groups.setdefault((True, str(prediction.get(MODEL_VERSION) or "")), [])
-    group += added
+        group = groups.setdefault(prediction_group(prediction), [])
+    group.append(result)
+    group += controls
 
 
 def _is_audio(annotation: dict) -> bool:
@@ -224,8 +281,9 @@ def written_rows(table: AnnotationTable, report: ConversionReport) -> np.ndarray
     audio = audio_rows(table)
     selected = select(table, LS_POLICY)
     sizeless = np.array([not (f.width and f.height) for f in table.frames], bool).reshape(-1)[table.frame]
-    geometric = np.isin(row_kinds(table), LS_TYPES[:-1]) & has_points(table)
-    unnamed = row_kinds(table) == "classification"
+    kinds = region_kinds(table)
+    geometric = (kinds < REGION_KINDS.index("classification")) & has_points(table)  # the kinds before it have points
+    unnamed = kinds == REGION_KINDS.index("classification")
     for row in np.flatnonzero(unnamed).tolist():
         value = table.annotations[row].get("value")
         unnamed[row] = not (isinstance(value, str) and value)
