@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 import orjson
-from timing import interleaved
+from timing import interleaved, print_format_rows
 
 from fastlabel_formats import export_coco
 from fastlabel_formats.formats.coco_results import coco_results_tasks, export_coco_results
@@ -80,12 +80,8 @@ def main() -> None:
                               lambda: plain_write(root / f"plain{next(runs)}" / "results.json", records, gt),
                               args.runs))]
         size = results.stat().st_size / 1e6
-    print(f"COCO results of {args.images:,} images, {len(records):,} boxes ({size:.1f} MB), CPU seconds, "
-          f"medians of {args.runs} interleaved runs")
-    print("| format | direction | ours (s) | floor (s) | ratio |")
-    print("|---|---|---|---|---|")
-    for name, ours, floor in rows:
-        print(f"| COCO results | {name} | {ours:.3f} | {floor:.3f} | {ours / floor:.2f}× |")
+    print_format_rows(f"COCO results of {args.images:,} images, {len(records):,} boxes ({size:.1f} MB), CPU seconds, "
+                      f"medians of {args.runs} interleaved runs", "COCO results", rows)
 
 
 if __name__ == "__main__":

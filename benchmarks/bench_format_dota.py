@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from timing import interleaved
+from timing import interleaved, print_format_rows
 
 from fastlabel_formats.formats.dota import dota_tasks, export_dota
 
@@ -78,12 +78,8 @@ def main() -> None:
                 ("write (floor: str.join, open().write)",
                  *interleaved(lambda: export_dota(tasks, root / f"ours{next(runs)}"),
                               lambda: plain_write(root / f"plain{next(runs)}", files), args.runs))]
-    print(f"DOTA labels of {args.count} images × {args.per_image} rotated boxes ({size:.1f} MB), "
-          f"CPU seconds, medians of {args.runs} interleaved runs")
-    print("| format | direction | ours (s) | floor (s) | ratio |")
-    print("|---|---|---|---|---|")
-    for name, ours, floor in rows:
-        print(f"| DOTA | {name} | {ours:.3f} | {floor:.3f} | {ours / floor:.2f}× |")
+    print_format_rows(f"DOTA labels of {args.count} images × {args.per_image} rotated boxes ({size:.1f} MB), "
+                      f"CPU seconds, medians of {args.runs} interleaved runs", "DOTA", rows)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from timing import interleaved
+from timing import interleaved, print_format_rows
 
 from fastlabel_formats.formats.mot import export_mot, mot_tasks
 
@@ -79,12 +79,8 @@ def main() -> None:
                 ("write (floor: str.join, open().write)",
                  *interleaved(lambda: export_mot(tasks, root / f"ours{next(runs)}"),
                               lambda: plain_write(root / f"plain{next(runs)}", files), args.runs))]
-    print(f"MOT gt.txt of {args.sequences} sequences, {lines:,} rows ({size:.1f} MB), CPU seconds, "
-          f"medians of {args.runs} interleaved runs")
-    print("| format | direction | ours (s) | floor (s) | ratio |")
-    print("|---|---|---|---|---|")
-    for name, ours, floor in rows:
-        print(f"| MOT | {name} | {ours:.3f} | {floor:.3f} | {ours / floor:.2f}× |")
+    print_format_rows(f"MOT gt.txt of {args.sequences} sequences, {lines:,} rows ({size:.1f} MB), CPU seconds, "
+                      f"medians of {args.runs} interleaved runs", "MOT", rows)
 
 
 if __name__ == "__main__":

@@ -19,3 +19,12 @@ def interleaved(ours: Callable[[], object], floor: Callable[[], object], runs: i
             run()
             seconds.append(clock() - started)
     return statistics.median(times[0]), statistics.median(times[1])
+
+
+def print_format_rows(title: str, format_name: str, rows: list[tuple[str, float, float]]) -> None:
+    """``title``, then the Markdown table of a format's ``(direction, ours, floor)`` rows."""
+    print(title)
+    print("| format | direction | ours (s) | floor (s) | ratio |")
+    print("|---|---|---|---|---|")
+    for name, ours, floor in rows:
+        print(f"| {format_name} | {name} | {ours:.3f} | {floor:.3f} | {ours / floor:.2f}× |")
