@@ -43,6 +43,8 @@ class CvatMeta:
     height: int = 0
     types: dict[tuple[str, str], tuple[str, bool]] = field(default_factory=dict, repr=False)  # looked up
     colors: dict[str, dict] = field(default_factory=dict, repr=False)  # looked up
+    label_typing: dict[str, dict[str, tuple[str, bool]]] = field(default_factory=dict, repr=False)  # looked up
+    heads: dict[tuple[str, str], dict] = field(default_factory=dict, repr=False)  # looked up
 
     def attribute_type(self, label: str, name: str) -> tuple[str, bool]:
         """The FastLabel type of attribute ``name`` of ``label`` and whether it is a CVAT number."""
@@ -50,6 +52,20 @@ class CvatMeta:
         if known is None:
             known = self.types[label, name] = self._attribute_type(label, name)
         return known
+
+    def head(self, kind: str, label: str) -> dict:
+        """``{"type": kind, "value": label}`` and the label's colour: how an annotation of them starts
+        (to be copied, not changed)."""
+        head = self.heads[kind, label] = {"type": kind, "value": label, **self.color(label)}
+        return head
+
+    def label_types(self, label: str) -> dict[str, tuple[str, bool]]:
+        """The attribute types of ``label`` looked up so far (``{name: attribute_type(label, name)}``,
+        for the caller to fill)."""
+        types = self.label_typing.get(label)
+        if types is None:
+            types = self.label_typing[label] = {}
+        return types
 
     def color(self, label: str) -> dict:
         """``{"color": "#rrggbb"}`` of a label that has one in ``<meta>``, else ``{}`` (not to be changed)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 
 from ...errors import FormatError
@@ -13,27 +14,25 @@ from ...labelme import skipped_file
 from ...report import ConversionReport
 from ...runtime import gc_paused
 from .meta import CvatMeta, parse_meta
+from .plain import (
+    BASE_KEYS,
+    KNOWN_KEYS,
+    NUMBER_AS_TEXT,
+    PLANS,
+    POINTS_GROUP,
+    PROPERTY_TYPES,
+    child_attributes,
+    plain_parts,
+    shape_plan,
+)
 from .shapes import comma_number_rows, ellipse_polygon, mask_segmentation, number, numbers, parse_points
-from .stream import SAFE_PARSING, Node, top_level
-
-# XML attributes of a shape carried as FastLabel attributes: (name, FastLabel type, CVAT's default)
-PROPERTIES = (("occluded", "switch", "0"), ("z_order", "text", "0"), ("group_id", "text", "0"),
-              ("source", "text", "manual"), ("track_id", "text", None))
-GEOMETRY_KEYS = {"box": {"xtl", "ytl", "xbr", "ybr", "rotation"}, "polygon": {"points"}, "polyline": {"points"},
-                 "points": {"points"}, "ellipse": {"cx", "cy", "rx", "ry", "rotation"},
-                 "mask": {"rle", "left", "top", "width", "height"}, "skeleton": set(), "tag": set()}
-TRACK_KEYS = {"frame", "outside", "keyframe"}
-_PROPERTY_TYPES = {name: (kind, default) for name, kind, default in PROPERTIES}
-_BASE_KEYS = frozenset(TRACK_KEYS | {"label"})
-KNOWN_KEYS = {tag: frozenset(keys | _BASE_KEYS) for tag, keys in GEOMETRY_KEYS.items()}  # not carried as attributes
-POINTS_GROUP = "cvat_points"  # the keypoints of one CVAT points shape with several points share this value
-NUMBER_AS_TEXT = "CVAT number attribute carried as a text attribute"
+from .stream import SAFE_PARSING, Node, as_node, element_records, top_level
 
 
 class Shape:
     """What reading one shape needs: the file's ``<meta>`` and report, the shape's label and colour
     (``{"color": ...}`` or ``{}``), its place (made text only when a loss is reported there) and its
-    numbers when read beforehand (``values``, see :func:`shape_numbers`)."""
+    numbers when read beforehand (``values``, see :func:`image_annotations`)."""
 
     __slots__ = ("meta", "report", "where", "position", "tag", "label", "color", "values")
 
@@ -142,9 +141,9 @@ def shape_attributes(element, attrs: dict, shape: Shape) -> list[dict]:
 def _property_plan(tag: str, names: tuple[str, ...]) -> tuple[list[tuple[str, str, str | None]], list[str]]:
     """Of a shape's XML attribute ``names``: the carried properties ``(name, FastLabel type, CVAT's
     default)`` and the names neither geometry nor carried, each in document order."""
-    known = KNOWN_KEYS.get(tag, _BASE_KEYS)
-    carried = [(name, *_PROPERTY_TYPES[name]) for name in names if name not in known and name in _PROPERTY_TYPES]
-    return carried, [name for name in names if name not in known and name not in _PROPERTY_TYPES]
+    known = KNOWN_KEYS.get(tag, BASE_KEYS)
+    carried = [(name, *PROPERTY_TYPES[name]) for name in names if name not in known and name in PROPERTY_TYPES]
+    return carried, [name for name in names if name not in known and name not in PROPERTY_TYPES]
 
 
 def shape_parts(element, attrs: dict, shape: Shape) -> list[dict] | None:
@@ -179,10 +178,7 @@ def shape_annotations(element, shape: Shape) -> list[dict]:
     if len(parts) == 1:
         parts[0]["attributes"] = attributes
         return parts
-    attributes.append({"key": POINTS_GROUP, "value": str(shape.position), "type": "text"})
-    for part in parts:
-        part["attributes"] = [dict(a) for a in attributes]
-    return parts
+    return grouped(parts, attributes, shape.position)
 
 
 def image_task(element, meta: CvatMeta, source: str, report: ConversionReport) -> dict | None:
@@ -194,63 +190,52 @@ def image_task(element, meta: CvatMeta, source: str, report: ConversionReport) -
         return None
     if attrs.get("subset"):
         name = f"{attrs.get('subset')}/{name}"
-    annotations: list[dict] = []
-    task = {"name": name, "width": _size(attrs.get("width")), "height": _size(attrs.get("height")),
-            "annotations": annotations}
+    records = element if element.__class__ is Node else element_records(element)
     shape = Shape(meta, report, f"{source}: image {name!r}", position=0)
-    children = element if element.__class__ is Node else [child for child in element if child.tag.__class__ is str]
-    for position, (child, values) in enumerate(zip(children, shape_numbers(children))):
-        shape.position, shape.tag, shape.values = position, child.tag, values
-        annotations += _plain_shape(child, values, shape) or shape_annotations(child, shape)
-    return task
+    return {"name": name, "width": _size(attrs.get("width")), "height": _size(attrs.get("height")),
+            "annotations": image_annotations(records, shape)}
 
 
-_PLAIN_KINDS = {"box": "bbox", "polygon": "polygon", "polyline": "line", "tag": "classification"}
+def image_annotations(records: list[list], shape: Shape) -> list[dict]:
+    """The FastLabel annotations of an image's shape records (see :mod:`.stream`), in order."""
+    known = PLANS.get
+    plans = [known((tag, *attrib)) or shape_plan((tag, *attrib)) for tag, attrib, _ in records]
+    rows = comma_number_rows([plan.numbers(record[1]) for plan, record in zip(plans, records)], pairs=True)
+    annotations: list[dict] = []
+    meta = shape.meta
+    for position, (record, plan, values) in enumerate(zip(records, plans, rows)):
+        tag, attrib, children = record
+        parts = plan.kind and plain_parts(plan, attrib, values, meta)
+        if not parts:
+            shape.position, shape.tag, shape.values = position, tag, values
+            annotations += shape_annotations(as_node(record), shape)
+            continue
+        attributes = child_attributes(children, attrib["label"], meta, shape, position, tag) if children else []
+        if plan.current is not None:
+            current = plan.current(attrib)
+            carried = plan.known.get(current)
+            if carried is None:
+                carried = plan.properties(current)
+            if carried:
+                attributes += [attribute.copy() for attribute in carried]
+        if len(parts) == 1:
+            parts[0]["attributes"] = attributes
+            annotations.append(parts[0])
+        else:
+            annotations += grouped(parts, attributes, position)
+    return annotations
 
 
-def _plain_shape(element, values: list | None, shape: Shape) -> list[dict] | None:
-    """What :func:`shape_annotations` gives for a labelled box, polygon, polyline or tag whose
-    numbers (``values``) were read well-formed beforehand; None for any other shape."""
-    attrs = element.attrib
-    kind, label = _PLAIN_KINDS.get(element.tag), attrs.get("label")
-    if kind is None or not label or attrs.get("outside") == "1" or (values is None) is not (kind == "classification"):
-        return None
-    color = shape.meta.color(label)
-    if kind == "bbox":
-        if len(values) != 5:
-            return None
-        annotation = {"type": kind, "value": label, **color, "points": values[:4], "rotation": values[4]}
-    elif kind == "classification":
-        annotation = {"type": kind, "value": label, **color}
-    elif len(values) % 2 or attrs["points"].count(";") != len(values) // 2 - 1:
-        return None  # not x,y pairs: reported by shape_annotations
-    else:
-        annotation = {"type": kind, "value": label, **color, "points": values}
-    shape.label, shape.color = label, color
-    annotation["attributes"] = shape_attributes(element, attrs, shape)
-    return [annotation]
+def grouped(parts: list[dict], attributes: list[dict], position: int) -> list[dict]:
+    """The parts of one shape (a points shape's keypoints), each with ``attributes`` and a
+    ``cvat_points`` attribute: the shape's ``position``."""
+    attributes.append({"key": POINTS_GROUP, "value": str(position), "type": "text"})
+    for part in parts:
+        part["attributes"] = [attribute.copy() for attribute in attributes]
+    return parts
 
 
-def shape_numbers(shapes: list) -> list[list | None]:
-    """The numbers of each shape's coordinates (a box's corners and rotation, the points of others),
-    read in one pass; None where a shape has none or they are to be read with the shape."""
-    return comma_number_rows([_number_text(shape) for shape in shapes])
-
-
-def _number_text(shape) -> str | None:
-    tag, get = shape.tag, shape.get
-    if tag == "box":
-        texts = [get("xtl"), get("ytl"), get("xbr"), get("ybr"), get("rotation") or "0"]
-        return None if None in texts else ",".join(texts)
-    if tag in _POINT_SHAPES:
-        points = get("points")
-        return points.replace(";", ",") if points else None
-    return None
-
-
-_POINT_SHAPES = frozenset({"polygon", "polyline", "points"})
-
-
+@lru_cache(maxsize=1024)  # images of a file have a few sizes
 def _size(text: str | None) -> int:
     try:
         return max(int(float(text)), 0)
@@ -332,7 +317,7 @@ def iter_file_tasks(path: str | os.PathLike[str], report: ConversionReport) -> I
                 meta = parse_meta(element)
             elif tag == "image":
                 for task in _new_image(image_task(element, meta, source, report), names, source, report):
-                    used.update(annotation["value"] for annotation in task["annotations"])
+                    used.update(map(_VALUE, task["annotations"]))
                     yield task
             elif tag == "track":
                 video = video or VideoTask(meta, source, Path(source).stem)
@@ -352,6 +337,7 @@ def iter_file_tasks(path: str | os.PathLike[str], report: ConversionReport) -> I
             report.note(UNUSED_LABEL, f"{source}: label {label!r}")
 
 
+_VALUE = itemgetter("value")
 UNUSED_LABEL = "CVAT label that no annotation carries, not kept (FastLabel tasks hold no label list)"
 
 

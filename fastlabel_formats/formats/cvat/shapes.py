@@ -42,6 +42,7 @@ _JSON_NUMBER = Annotated[int, msgspec.Meta(gt=-(2**53), lt=2**53)] | Annotated[f
 _LIMIT = 2**53
 _DECODE = msgspec.json.Decoder(list[_JSON_NUMBER]).decode  # correctly rounded, as float() is
 _INTEGRAL_DECIMAL = re.compile(r"\.0+(?![0-9])")
+_ZERO_FRACTION = re.compile(r"\.0+(?=[\s,\]]|$)")  # of a number that JSON reads, one whose fraction is all zeros
 
 
 def comma_numbers(text: str) -> list | None:
@@ -61,22 +62,30 @@ def comma_numbers(text: str) -> list | None:
 _DECODE_ROWS = msgspec.json.Decoder(list[list[_JSON_NUMBER]]).decode
 
 
-def comma_number_rows(texts: list[str | None]) -> list[list | None]:
+def comma_number_rows(texts: list[str | None], pairs: bool = False) -> list[list | None]:
     """``[comma_numbers(text) for text in texts]`` (None for a None or empty text), decoded in one call
-    when every text can be."""
-    joined = "],[".join(text or "" for text in texts)
+    when every text can be; with ``pairs``, a ';' (between points) is read as a comma."""
+    joined = "],[".join(texts) if None not in texts else "],[".join([text or "" for text in texts])
+    if pairs and ";" in joined:
+        joined = joined.replace(";", ",")
     try:
         if joined.count("[") >= len(texts) or joined.count("]") >= len(texts):  # a bracket of a text
-            raise msgspec.DecodeError("not a list of numbers")
+            raise msgspec.DecodeError("a text is not numbers")
         rows = _DECODE_ROWS(f"[[{joined}]]")
     except msgspec.DecodeError:
-        return [comma_numbers(text) if text else None for text in texts]
-    if "e" in joined or "E" in joined or (".0" in joined and _INTEGRAL_DECIMAL.search(joined)):
+        return [comma_numbers(text.replace(";", ",") if pairs else text) if text else None for text in texts]
+    if ".0" in joined:  # 12.00 is read as an int, as number() reads it
+        for match in _ZERO_FRACTION.finditer(joined):  # the end of a number read above (texts hold no bracket)
+            start = match.start()
+            row = rows[joined.count("[", 0, start)]
+            column = joined.count(",", joined.rfind("[", 0, start) + 1, start)
+            row[column] = int(row[column])
+    if "e" in joined or "E" in joined:  # the other whole floats: 1e2 (zeros a separator does not follow end in e)
         search = _INTEGRAL_DECIMAL.search
         rows = [[int(value) if value.__class__ is float and value.is_integer() else value for value in row]
                 if text and ("e" in text or "E" in text or (".0" in text and search(text))) else row
-                for text, row in zip(texts, rows)]  # 12.00 and 1e2 as comma_numbers reads them: ints
-    return [row or None for row in rows]
+                for text, row in zip(texts, rows)]  # 1e2 as comma_numbers reads it: an int
+    return [row or None for row in rows] if [] in rows else rows
 
 
 def number_text(value: float) -> str:

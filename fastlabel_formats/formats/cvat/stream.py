@@ -2,10 +2,12 @@
 
 :func:`top_level` gives ``(tag, element)`` for each ``<meta>``, ``<image>``, ``<track>`` and frame
 ``<tag>`` child of the root, in document order. A file without a DTD goes through a parser target
-(:class:`_Collector`): no element tree is built, an ``<image>`` comes as light :class:`Node` s (its
-shapes and their children, what the shape readers use of an lxml element) and the rarer ``<meta>``
-and ``<track>`` as lxml elements built by a ``TreeBuilder``. A file with a DTD (whose entities only
-the tree keeps unresolved) goes through ``iterparse`` instead, each element freed once used.
+(:class:`_Collector`): no element tree is built, an ``<image>`` comes as a light :class:`Node` whose
+items are its shapes as records (``[tag, XML attributes, children or None]``, each child
+``[tag, XML attributes, text]``; :func:`as_node` makes a record a :class:`Node`), and the rarer
+``<meta>`` and ``<track>`` as lxml elements built by a ``TreeBuilder``. A file with a DTD (whose
+entities only the tree keeps unresolved) goes through ``iterparse`` instead, each element freed once
+used (:func:`element_records` gives the records of such an ``<image>``).
 """
 
 from __future__ import annotations
@@ -39,7 +41,12 @@ class Node(list):
 
 
 class _Collector:
-    """An lxml parser target collecting the finished top-level elements in ``done``."""
+    """An lxml parser target collecting the finished top-level elements in ``done``.
+
+    Text comes in through ``data``, which is ``texts.append`` (no Python call per piece of text, most
+    of them the blanks between elements): at the next start, end, comment or processing instruction
+    the pieces since the last one are the text of the element being read (see :meth:`_text`) or
+    dropped."""
 
     def __init__(self) -> None:
         from lxml import etree
@@ -47,27 +54,44 @@ class _Collector:
         self.tree_builder = etree.TreeBuilder
         self.depth = 0
         self.done: list[tuple[str, object]] = []
-        self.image: Node | None = None
-        self.shape: Node | None = None
-        self.texted: Node | None = None  # the shape child whose text is being read
+        self.image: Node | None = None  # its items: shape records (see the module's docstring)
+        self.texted: list | None = None  # the record of the shape child whose text is being read
         self.builder = None  # the TreeBuilder of a <meta> or <track> being read
+        self.texts: list[str] = []  # the pieces of text since the last event
+        self.data = self.texts.append
+
+    def _text(self) -> None:
+        """Hand the pieces of text read since the last event to the element they belong to (the
+        shape child being read: its text ends here; a ``<meta>`` or ``<track>``) or drop them."""
+        texts = self.texts
+        if self.texted is not None:
+            self.texted[2] = "".join(texts) if texts else None
+            self.texted = None
+        elif self.builder is not None and texts:
+            self.builder.data("".join(texts))
+        texts.clear()
 
     def start(self, tag: str, attrib: dict) -> None:
         depth = self.depth = self.depth + 1
+        if self.texted is not None or self.builder is not None:
+            self._text()
+        elif self.texts:
+            self.texts.clear()  # blanks between elements
         if self.builder is not None:
             self.builder.start(tag, attrib)
         elif depth == 3:
             if self.image is not None:
-                self.shape = Node(tag, attrib)
-                self.image.append(self.shape)
+                self.image.append([tag, attrib, None])
         elif depth == 4:
-            if self.shape is not None:
-                self.texted = Node(tag, attrib)
-                self.shape.append(self.texted)
+            if self.image is not None:
+                shape = self.image[-1]
+                self.texted = child = [tag, attrib, None]
+                if shape[2] is None:
+                    shape[2] = [child]
+                else:
+                    shape[2].append(child)
         elif depth == 2:
             self._top(tag, attrib)
-        else:
-            self.texted = None
 
     def _top(self, tag: str, attrib: dict) -> None:
         if tag == "image":
@@ -80,6 +104,10 @@ class _Collector:
 
     def end(self, tag: str) -> None:
         depth, self.depth = self.depth, self.depth - 1
+        if self.texted is not None or self.builder is not None:
+            self._text()
+        elif self.texts:
+            self.texts.clear()
         if self.builder is not None:
             self.builder.end(tag)
             if depth == 2:
@@ -88,24 +116,15 @@ class _Collector:
         elif depth == 2:
             if self.image is not None:
                 self.done.append(("image", self.image))
-            self.image = self.shape = None
-        elif depth <= 4:
-            self.texted = None
-
-    def data(self, text: str) -> None:
-        texted = self.texted
-        if texted is not None:
-            texted.text = text if texted.text is None else texted.text + text
-        elif self.builder is not None:
-            self.builder.data(text)
+            self.image = None
 
     def comment(self, text: str) -> None:
-        self.texted = None  # an element's text ends at its first child, a comment too
+        self._text()  # an element's text ends at its first child, a comment too
         if self.builder is not None:
             self.builder.comment(text)
 
     def pi(self, target: str, data: str | None = None) -> None:
-        self.texted = None
+        self._text()
         if self.builder is not None:
             self.builder.pi(target, data)
 
@@ -164,3 +183,21 @@ def _release(element) -> None:
     parent = element.getparent()
     while element.getprevious() is not None:
         del parent[0]
+
+
+def as_node(record: list) -> Node:
+    """A shape record as a :class:`Node` (its children as Nodes with their text)."""
+    tag, attrib, children = record
+    node = Node(tag, attrib)
+    for child_tag, child_attrib, text in children or ():
+        child = Node(child_tag, child_attrib)
+        child.text = text
+        node.append(child)
+    return node
+
+
+def element_records(image) -> list[list]:
+    """The shape records of an lxml ``<image>`` element (comments and processing instructions left out)."""
+    return [[shape.tag, dict(shape.items()),
+             [[child.tag, dict(child.items()), child.text] for child in shape if child.tag.__class__ is str] or None]
+            for shape in image if shape.tag.__class__ is str]

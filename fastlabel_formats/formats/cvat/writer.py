@@ -19,7 +19,7 @@ from ...run import Target
 from ...selection import Policy, apply_policy
 from ...table import AnnotationTable, TaskChunk
 from .meta import FASTLABEL_INPUTS, LabelBook
-from .reader import POINTS_GROUP, PROPERTIES
+from .plain import POINTS_GROUP, PROPERTIES
 from .shapes import number_text, number_texts, points_text, segmentation_rle
 
 CVAT_TYPES = ("bbox", "polygon", "line", "keypoint", "circle", "segmentation", "pose_estimation", "classification")
