@@ -394,8 +394,8 @@ def coco_annotations(table: AnnotationTable, rows: CocoRows, parts: CocoTarget, 
     see :func:`coco_segmentations`)."""
     holes = parts.holes
     order = rows.order.tolist()
-    annotations = [table.annotations[row] for row in order]
-    segmentations = coco_segmentations(rows.kinds[rows.order].tolist(), [table.points[r] for r in order],
+    annotations = list(map(table.annotations.__getitem__, order))
+    segmentations = coco_segmentations(rows.kinds[rows.order].tolist(), list(map(table.points.__getitem__, order)),
                                        share_input)
     areas = integral_to_int(rows.area[rows.order])
     if holes == "rle":
@@ -405,29 +405,30 @@ def coco_annotations(table: AnnotationTable, rows: CocoRows, parts: CocoTarget, 
         segmentations[position] = [ring]
     bboxes = integral_to_int(rows.xywh[rows.order])
     categories = rows.category[rows.order].tolist()
-    keypoints = [coco_keypoints(a.get("keypoints"), parts.keypoint_keys[c]) if a.get("keypoints") else (0, [])
-                 for a, c in zip(annotations, categories)]
-    return [
+    keypoints = {position: coco_keypoints(annotation["keypoints"], parts.keypoint_keys[categories[position]])
+                 for position, annotation in enumerate(annotations) if annotation.get("keypoints")}
+    records = [
         {
-            "num_keypoints": num_keypoints,
-            "keypoints": keypoint_values,
+            "num_keypoints": 0,
+            "keypoints": [],
             "segmentation": segmentation,
             "iscrowd": 1 if attributes.get("iscrowd") in (True, 1) else 0,
             "area": area,
             "image_id": image_id,
-            "bbox": carried_box(attributes, bbox),
+            "bbox": carried_box(attributes, bbox) if COCO_BBOX in attributes else bbox,
             "rotation": annotation.get("rotation", 0),
             "category_id": category,
             "id": number,
             "attributes": attributes,
         }
-        for number, (annotation, (num_keypoints, keypoint_values), segmentation, area, image_id, bbox, category,
-                     attributes)
-        in enumerate(zip(annotations, keypoints, segmentations, areas,
-                         (table.frame[rows.order] + table.first_frame + 1).tolist(), bboxes, categories,
-                         coco_attributes(annotations, table, order)),
+        for number, (annotation, segmentation, area, image_id, bbox, category, attributes)
+        in enumerate(zip(annotations, segmentations, areas, (table.frame[rows.order] + table.first_frame + 1).tolist(),
+                         bboxes, categories, coco_attributes(annotations, table, order)),
                      first_id)
     ]
+    for position, (count, values) in keypoints.items():
+        records[position]["num_keypoints"], records[position]["keypoints"] = count, values
+    return records
 
 
 def coco_annotation_json(table: AnnotationTable, rows: CocoRows, parts: CocoTarget, first_id: int,
@@ -473,13 +474,24 @@ def coco_xywh(table: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> n
     """``(n, 4)`` COCO ``[x, y, w, h]``: rounded vertex bounds, the enclosing box of a rotated
     bbox (rotation applied) or of a pose's labelled keypoints; NaN for rows without points."""
     pose = kinds == "pose_estimation"
-    bounds = np.where(pose[:, None], python_round(boxes), vertex_bounds(table)) if pose.any() else vertex_bounds(table)
+    bounds = np.where(pose[:, None], python_round(boxes), vertex_bounds(table)) if pose.any() else \
+        coco_vertex_bounds(table, kinds, boxes)
     xywh = np.concatenate([bounds[:, :2], bounds[:, 2:] - bounds[:, :2]], axis=1)
     angle = rotations(table)
     rotated = (kinds == "bbox") & (angle != 0) & ~np.isnan(boxes[:, 0])
     if rotated.any():
         xywh[rotated] = python_round(corners_to_xywh(box_corners(boxes[rotated], angle[rotated])))
     return xywh
+
+
+def coco_vertex_bounds(table: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """:func:`vertex_bounds` of a table without poses: for a table of bboxes only, from their
+    corners ``boxes`` at once (the same numbers: the min and max of each box's two rounded corners)."""
+    if not (kinds == "bbox").all():
+        return vertex_bounds(table)
+    rounded = python_round(boxes)
+    return np.concatenate([np.minimum(rounded[:, :2], rounded[:, 2:]), np.maximum(rounded[:, :2], rounded[:, 2:])],
+                          axis=1)
 
 
 def pose_box_rings(rows: CocoRows) -> dict[int, list]:

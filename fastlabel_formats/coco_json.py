@@ -30,12 +30,19 @@ def plain_boxes(table: AnnotationTable, rows: CocoRows) -> np.ndarray:
     plain = rows.kinds[rows.order] == "bbox"
     positions = np.flatnonzero(plain)
     boxes = rows.order[positions].tolist()
-    plain[positions] = [not annotation.get("keypoints") and not annotation.get("attributes")
-                        and type(annotation.get("rotation", 0)) is int and annotation.get("rotation", 0) == 0
-                        and len(points) == 4
+    plain[positions] = [("keypoints" not in annotation and "attributes" not in annotation
+                         and "rotation" not in annotation or _plain(annotation)) and len(points) == 4
                         for annotation, points in zip(map(table.annotations.__getitem__, boxes),
                                                       map(table.points.__getitem__, boxes))]
     return plain
+
+
+def _plain(annotation: dict) -> bool:
+    """Whether a bbox annotation has no keypoints, no attributes, and a ``rotation`` that is absent
+    or the integer 0 (for one that names any of them)."""
+    rotation = annotation.get("rotation", 0)
+    return not annotation.get("keypoints") and not annotation.get("attributes") and type(rotation) is int \
+        and rotation == 0
 
 
 def plain_box_json(table: AnnotationTable, rows: CocoRows, positions: np.ndarray, first_id: int) -> list[bytes]:

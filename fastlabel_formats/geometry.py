@@ -185,7 +185,11 @@ def corners_to_xywh(corners: np.ndarray) -> np.ndarray:
 
 def integral_to_int(values: np.ndarray) -> list:
     """``tolist()`` where integral floats become ``int`` (as the official SDK's JSON has them), other floats stay."""
-    out = values.astype(object)
     integral = np.isfinite(values) & (values == np.trunc(values)) & (np.abs(values) < 2.0**63)
+    if integral.all():
+        return values.astype(np.int64).tolist()
+    if not integral.any():
+        return values.tolist()
+    out = values.astype(object)
     out[integral] = values[integral].astype(np.int64)
     return out.tolist()

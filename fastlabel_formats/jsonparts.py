@@ -31,8 +31,9 @@ SPOOL_IN_MEMORY = 32 << 20
 
 
 class JsonListSpool:
-    """The items of one JSON list, appended fragment by fragment to a spool: in memory up to
-    :data:`SPOOL_IN_MEMORY` bytes, then a temporary file beside ``path``."""
+    """The items of one JSON list, appended fragment by fragment to a spool: in memory (the
+    fragments themselves, written out once at the end) up to :data:`SPOOL_IN_MEMORY` bytes, then a
+    temporary file beside ``path``."""
 
     def __init__(self, path: Path | str, key: str, indent: int | None) -> None:
         folder = None  # beside a local output, in the temporary folder for an fsspec one
@@ -40,24 +41,48 @@ class JsonListSpool:
             make_folder(path.parent)
             folder = path.parent
         name = str(path).rsplit("/", 1)[-1]
-        self.file = tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY, prefix=f".{name}.{key}.", suffix=".tmp",
-                                                  dir=folder)
+        self._file_options = {"prefix": f".{name}.{key}.", "suffix": ".tmp", "dir": folder}
+        self.file: BinaryIO | None = None  # once the items outgrow memory
+        self.pieces: list[bytes] = []  # the items' bytes while they fit in memory
+        self.held = 0
         self.separator = b"," if indent is None else b",\n"
         self.indent, self.empty = indent, True
 
     def append(self, fragment: bytes) -> None:
         if fragment:
-            self.file.write(fragment if self.empty else self.separator + fragment)
+            if not self.empty:
+                self._write(self.separator)
+            self._write(fragment)
             self.empty = False
 
     def append_part(self, part: str | Path) -> None:
         """Append the fragment a worker wrote to ``part`` (see :func:`write_part`), then remove it."""
         with open_binary(part) as stream:
             if not self.empty:
-                self.file.write(self.separator)
-            shutil.copyfileobj(stream, self.file, 1 << 20)
+                self._write(self.separator)
+            while chunk := stream.read(1 << 20):
+                self._write(chunk)
         self.empty = False
         remove(part)
+
+    def _write(self, data: bytes) -> None:
+        if self.file is not None:
+            self.file.write(data)
+            return
+        self.pieces.append(data)
+        self.held += len(data)
+        if self.held > SPOOL_IN_MEMORY:
+            self.file = tempfile.TemporaryFile(**self._file_options)
+            self.file.writelines(self.pieces)
+            self.pieces = []
+
+    def copy_items(self, stream: BinaryIO) -> None:
+        """Write the items spooled (without the list's brackets) into ``stream``."""
+        if self.file is None:
+            stream.writelines(self.pieces)
+            return
+        self.file.seek(0)
+        shutil.copyfileobj(self.file, stream, 1 << 20)
 
     def copy_into(self, stream: BinaryIO, key: str) -> None:
         """Write ``"key": [items]`` into ``stream`` as the compact or the indented writer would."""
@@ -68,12 +93,13 @@ class JsonListSpool:
             pad = b" " * self.indent
             head, tail = (pad + name + b": [", b"]") if self.empty else (pad + name + b": [\n", b"\n" + pad + b"]")
         stream.write(head)
-        self.file.seek(0)
-        shutil.copyfileobj(self.file, stream, 1 << 20)
+        self.copy_items(stream)
         stream.write(tail)
 
     def close(self) -> None:
-        self.file.close()
+        if self.file is not None:
+            self.file.close()
+        self.pieces = []
 
 
 def write_part(folder: str | Path, fragments: list[bytes], indent: int | None) -> str | None:
@@ -100,11 +126,9 @@ def write_list(stream, spool: JsonListSpool | None) -> None:
     """A JSON list of the items spooled (an empty list when nothing was)."""
     stream.write(b"[")
     if spool is not None and not spool.empty:
-        spool.file.seek(0)
         if spool.indent is not None:
             stream.write(b"\n")
-        while chunk := spool.file.read(1 << 20):
-            stream.write(chunk)
+        spool.copy_items(stream)
         if spool.indent is not None:
             stream.write(b"\n")
     stream.write(b"]")

@@ -319,9 +319,9 @@ class ArrayReader:
             if not self.chunk and not self._read():
                 raise self._truncated(elements)
             data = self.chunk
-            positions, depth = _structure(data, self.state.in_string, self.state.backslashes)
-            depth += self.state.depth
-            ends = positions[(depth == 0) & (_DELTA[np.frombuffer(data, np.uint8)[positions]] < 0)] + 1
+            positions, deltas, ends_in_string = _scan(data, self.state.in_string, self.state.backslashes)
+            depth = np.cumsum(deltas) + self.state.depth
+            ends = positions[(depth == 0) & (deltas < 0)] + 1
             closing = np.flatnonzero(depth < 0)
             if closing.size:  # the array's closing bracket
                 cut = int(positions[closing[0]])
@@ -341,7 +341,7 @@ class ArrayReader:
                 self.blank = not data[cut:].strip()
             else:
                 self.blank = self.blank and not data.strip()
-            self.state = self.state.after(data, positions, depth)
+            self.state = self.state.after(data, depth, ends_in_string)
             self._read()
 
     def _read(self) -> bool:
@@ -379,22 +379,12 @@ class ScanState:
     in_string: bool = False
     backslashes: int = 0
 
-    def after(self, data: bytes, positions: np.ndarray, depth: np.ndarray) -> ScanState:
-        """The state at the end of ``data`` (scanned from this state: its :func:`_structure`,
-        depths made absolute)."""
-        quotes = data.count(b'"') - _escaped_quotes(data, self.backslashes)
+    def after(self, data: bytes, depth: np.ndarray, in_string: bool) -> ScanState:
+        """The state at the end of ``data`` (scanned from this state by :func:`_scan`: its depths
+        made absolute, and whether it ends inside a string)."""
         trailing = len(data) - len(data.rstrip(b"\\"))
-        return ScanState(int(depth[-1]) if depth.size else self.depth, self.in_string ^ bool(quotes % 2),
+        return ScanState(int(depth[-1]) if depth.size else self.depth, in_string,
                          trailing + (self.backslashes if trailing == len(data) else 0))
-
-
-def _escaped_quotes(data: bytes, backslashes: int) -> int:
-    """How many quotes of ``data`` are escaped (``backslashes``: how many precede its start)."""
-    if data.find(b"\\") < 0:
-        return int(bool(backslashes % 2 and data[:1] == b'"'))
-    codes = np.frombuffer(data, np.uint8)
-    quotes = np.flatnonzero(codes == 34)
-    return int(np.count_nonzero(_escaped(data, quotes, backslashes)))
 
 
 def _escaped(data: bytes, quotes: np.ndarray, backslashes: int) -> np.ndarray:
@@ -415,6 +405,13 @@ def _structure(data: bytes, in_string: bool = False, backslashes: int = 0) -> tu
     """Positions of the brackets outside strings and the nesting depth after each, relative to
     ``data``'s start, for ``data`` that starts inside a string or not (``in_string``) after
     ``backslashes`` backslashes."""
+    positions, deltas, _ = _scan(data, in_string, backslashes)
+    return positions, np.cumsum(deltas)
+
+
+def _scan(data: bytes, in_string: bool = False, backslashes: int = 0) -> tuple[np.ndarray, np.ndarray, bool]:
+    """:func:`_structure`'s positions with the depth change at each (+1 opening, -1 closing), and
+    whether ``data`` ends inside a string."""
     codes = np.frombuffer(data, np.uint8)
     folded = codes | 0x20  # "[" -> "{", "]" -> "}": three comparisons, far faster than a table lookup
     positions = np.flatnonzero((folded == 0x7B) | (folded == 0x7D) | (codes == 0x22))
@@ -423,9 +420,10 @@ def _structure(data: bytes, in_string: bool = False, backslashes: int = 0) -> tu
         quoted = np.flatnonzero(quotes)
         quotes[quoted[_escaped(data, positions[quoted], backslashes)]] = False
     # parity survives the wrap-around of the uint8 sum
-    outside = (((np.cumsum(quotes, dtype=np.uint8) + np.uint8(in_string)) & 1) == 0) & ~quotes
+    parity = np.cumsum(quotes, dtype=np.uint8) + np.uint8(in_string)
+    outside = ((parity & 1) == 0) & ~quotes
     positions = positions[outside]
-    return positions, np.cumsum(_DELTA[codes[positions]])
+    return positions, _DELTA[codes[positions]], bool(parity[-1] & 1) if parity.size else in_string
 
 
 def top_level_ends(data: bytes) -> np.ndarray:
