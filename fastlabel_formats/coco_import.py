@@ -49,7 +49,8 @@ from .errors import FormatError
 from .files import read_bytes, read_json
 from .report import ConversionReport
 from .runtime import gc_paused
-from .table_readers import vouch
+from .table_readers import vouch, vouching
+from .table_rings import LaidOut, laid_out, read_rings, row_bounds
 
 IMPORT_TYPES = ("bbox", "polygon", "pose_estimation")
 ROTATION_LOST = "rotated box without the ring of its corners read as its enclosing axis-aligned box"
@@ -92,27 +93,35 @@ def coco_tasks(
     tasks, targets, sizes, shared = _empty_tasks(images, source, report)
     reading = Reading(source, annotation_type, owned, _categories(categories_list, source, report), sizes, report)
     read = _read_annotations(annotations, targets, reading)
-    _settle_made(reading)
+    blocks = _settle_made(reading)
     if annotations and not read:
         report.note(ALL_SKIPPED, f"{source} ({len(annotations):,} annotation records)")
     if shared:  # images sharing an id get equal, separate lists
         return [{**task, "annotations": list(task["annotations"])} for task in tasks.values()]
     read_tasks = list(tasks.values())
-    vouch(read_tasks, [id(task["annotations"]) not in reading.careful for task in read_tasks])
+    flags = [id(task["annotations"]) not in reading.careful for task in read_tasks]
+    rings = read_rings(reading.made, blocks, [task for task, flag in zip(read_tasks, flags) if flag]) \
+        if vouching() else None
+    vouch(read_tasks, flags, rings)
     return read_tasks
 
 
-def _settle_made(reading: Reading) -> None:
+def _settle_made(reading: Reading) -> list[tuple[int, LaidOut]]:
     """Give the common records read at once their ``coco_bbox`` attribute where :func:`_plain_record`
-    gives it (a bbox that is not their shape's bounds), a block of records at a time."""
+    gives it (a bbox that is not their shape's bounds), a block of records at a time; the blocks
+    whose geometry a table takes as it is, laid out (each with its first record)."""
+    blocks = []
     for first in range(0, len(reading.made), SETTLED_AT_ONCE):
-        made, boxes = zip(*reading.made[first:first + SETTLED_AT_ONCE])
-        kinds, points = [annotation["type"] for annotation in made], [annotation["points"] for annotation in made]
-        loose = loose_rows(kinds, points, boxes)
+        made, boxes, kinds, points, _ = zip(*reading.made[first:first + SETTLED_AT_ONCE])
+        block = laid_out(kinds, points)
+        loose = loose_rows(kinds, points, boxes, None if block is None else row_bounds(block))
         if loose is None:
             loose = [row for row, box in enumerate(boxes) if kinds[row] != "bbox" and loose_box(box, made[row])]
         for row in loose:
             made[row]["attributes"].append({"key": COCO_BBOX, "value": list(boxes[row])})
+        if block is not None:
+            blocks.append((first, block))
+    return blocks
 
 
 def _read_annotations(annotations: list, targets: dict, reading: Reading) -> int:
@@ -127,10 +136,10 @@ def _read_annotations(annotations: list, targets: dict, reading: Reading) -> int
             continue
         record_id, image_id = annotation.id, annotation.image_id
         if type(record_id) in _KEYS:
-            if record_id in seen_ids:
+            first = seen_ids.setdefault(record_id, position)
+            if first != position:
                 report.note("annotation id given twice (both read)", f"{source}: annotation #{position} "
-                            f"(id {record_id!r}, as annotation #{seen_ids[record_id]})")
-            seen_ids.setdefault(record_id, position)
+                            f"(id {record_id!r}, as annotation #{first})")
         target = targets.get(image_id) if type(image_id) in _KEYS or _is_key(image_id) else None
         if target is None:
             missing.setdefault(image_id if _is_key(image_id) else brief(image_id), []).append(position)
@@ -138,7 +147,7 @@ def _read_annotations(annotations: list, targets: dict, reading: Reading) -> int
         made = _common_record(annotation, reading) if plain else None
         if made is not None:  # its loose bbox is found with the others' (see _settle_made)
             target.append(made)
-            reading.made.append((made, annotation.bbox))
+            reading.made.append((made, annotation.bbox, made["type"], made["points"], made["value"]))
             read += 1
             continue
         converted = _read_one(annotation, f"{source}: annotation #{position}", reading)
@@ -180,7 +189,7 @@ def _common_record(annotation, reading: Reading) -> dict | None:
     if value is None:
         return None
     if type(attributes) is dict:
-        if not (set(map(type, attributes.values())) <= _PLAIN_VALUES
+        if not (_PLAIN_VALUES.issuperset(map(type, attributes.values()))
                 and (reading.owned or all(type(key) is str for key in attributes))):
             return None
         listed = [{"key": key, "value": item} for key, item in attributes.items()]

@@ -49,7 +49,7 @@ class Reading:
     sizes: dict  # image id -> (width, height)
     report: ConversionReport
     careful: set = field(default_factory=set)  # id() of each annotation list given a record _read_one read
-    made: list = field(default_factory=list)  # (annotation, bbox) of each common record read at once
+    made: list = field(default_factory=list)  # (annotation, bbox, type, points, value) of each record read at once
     plain_values: dict = field(init=False)  # category id -> its value, for the categories with a text value
 
     def __post_init__(self) -> None:
@@ -163,10 +163,12 @@ def loose_box(box: object, converted: dict) -> bool:
         return False
 
 
-def loose_rows(kinds: Sequence[str], points: Sequence[list], boxes: Sequence[object]) -> list[int] | None:
+def loose_rows(kinds: Sequence[str], points: Sequence[list], boxes: Sequence[object],
+               bounds: tuple[np.ndarray, np.ndarray] | None = None) -> list[int] | None:
     """The rows (annotations of type ``kinds`` with ``points``, well-formed) whose box is loose (see
     :func:`loose_box`), all at once; None when some box or coordinate is not one that float arithmetic
-    gives exactly as Python does (then ask :func:`loose_box`, row by row)."""
+    gives exactly as Python does (then ask :func:`loose_box`, row by row). ``bounds``: every row's
+    lowest and highest ``(x, y)``, when known."""
     rows = [row for row, (kind, box) in enumerate(zip(kinds, boxes))
             if kind != "bbox" and type(box) is list and len(box) == 4]
     if not rows:
@@ -174,7 +176,7 @@ def loose_rows(kinds: Sequence[str], points: Sequence[list], boxes: Sequence[obj
     try:
         box_values = np.frombuffer(array("d", list(chain.from_iterable([boxes[row] for row in rows]))), np.float64)
         lows, highs = _bounds([points[row] if kinds[row] == "polygon" else list(chain.from_iterable(chain.from_iterable(
-            points[row]))) for row in rows])
+            points[row]))) for row in rows]) if bounds is None else (bounds[0][rows], bounds[1][rows])
     except (TypeError, ValueError, OverflowError):
         return None
     box_values = box_values.reshape(-1, 4)
@@ -187,8 +189,9 @@ def loose_rows(kinds: Sequence[str], points: Sequence[list], boxes: Sequence[obj
 
 def _bounds(flat_points: list[list]) -> tuple[np.ndarray, np.ndarray]:
     """The lowest and highest ``(x, y)`` of each list of ``x, y, x, y, …`` (none empty)."""
-    sizes = np.fromiter(map(len, flat_points), np.int64, len(flat_points)) // 2
-    coords = np.frombuffer(array("d", list(chain.from_iterable(flat_points))), np.float64).reshape(-1, 2)
+    lengths = np.fromiter(map(len, flat_points), np.int64, len(flat_points))
+    sizes = lengths // 2  # numbers the reader checked: fromiter takes them as array("d") does
+    coords = np.fromiter(chain.from_iterable(flat_points), np.float64, int(lengths.sum())).reshape(-1, 2)
     firsts = np.cumsum(sizes) - sizes
     return np.minimum.reduceat(coords, firsts), np.maximum.reduceat(coords, firsts)
 

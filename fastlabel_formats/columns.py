@@ -3,12 +3,17 @@ computed for a whole table at once and cached in it: a run with several targets 
 
 from __future__ import annotations
 
+from operator import methodcaller
+
 import numpy as np
 
 from .errors import FormatError
 from .geometry import box_corners, outer_bounds, python_round
 from .table import AnnotationTable, derived_column
+from .table_rings import value_codes_of
 from .tasks import labelled_keypoints
+
+_VALUE = methodcaller("get", "value")
 
 
 @derived_column
@@ -20,7 +25,7 @@ def row_kinds(table: AnnotationTable) -> np.ndarray:
 @derived_column
 def has_points(table: AnnotationTable) -> np.ndarray:
     """Rows whose points are present and non-empty."""
-    return np.fromiter((bool(p) for p in table.points), bool, len(table))
+    return np.fromiter(map(bool, table.points), bool, len(table))
 
 
 @derived_column
@@ -89,8 +94,20 @@ def degenerate_boxes(boxes: np.ndarray) -> np.ndarray:
 
 @derived_column
 def vertex_bounds(table: AnnotationTable) -> np.ndarray:
-    """``(n, 4)`` min x, min y, max x, max y of the outer vertices rounded to 6 decimals."""
-    return outer_bounds(table.rings, python_round(table.rings.coords))
+    """``(n, 4)`` min x, min y, max x, max y of the outer vertices rounded to 6 decimals.
+
+    Rounding is monotonic, so the bounds of the rounded vertices are the rounded bounds, but for the
+    sign of a zero (which vertex gives a -0.0): those rows take the bounds of their rounded vertices."""
+    rings = table.rings
+    bounds = python_round(outer_bounds(rings))
+    zero = (bounds == 0).any(axis=1)
+    if zero.any():
+        ring_counts = np.diff(rings.ring_offsets)
+        of_zero = np.repeat(zero[rings.ring_shape()], ring_counts)
+        coords = rings.coords.copy()
+        coords[of_zero] = python_round(coords[of_zero])
+        bounds[zero] = outer_bounds(rings, coords)[zero]
+    return bounds
 
 
 @derived_column
@@ -122,15 +139,7 @@ def rows_with_holes(table: AnnotationTable) -> np.ndarray:
 def value_codes(table: AnnotationTable) -> tuple[np.ndarray, list]:
     """Per row the position of its ``value`` in the table's dictionary of distinct values (in order
     of first appearance), and that dictionary; -1 for a row whose value cannot be a key (a list)."""
-    dictionary: dict = {}
-    codes = np.empty(len(table), np.int64)
-    for row, annotation in enumerate(table.annotations):
-        value = annotation.get("value")
-        try:
-            codes[row] = dictionary.setdefault(value, len(dictionary))
-        except TypeError:  # unhashable: no class can match it
-            codes[row] = -1
-    return codes, list(dictionary)
+    return value_codes_of(list(map(_VALUE, table.annotations)))
 
 
 def value_lookup(table: AnnotationTable, mapping: dict, default: int) -> np.ndarray:

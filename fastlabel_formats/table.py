@@ -34,14 +34,17 @@ class TaskChunk:
     geometry: frozenset = RING_TYPES  # the types whose geometry the table holds
     _table: AnnotationTable | None = field(default=None, repr=False)
     vouched: bool = False  # the reader made every annotation well-formed (see gather)
+    read_rings: tuple | None = field(default=None, repr=False)  # (ReadRings, its rows of these tasks): see gather
 
     def table(self, geometry: Iterable[str] | None = None) -> AnnotationTable:
         """The annotation table of this chunk (validated geometry of the ``geometry`` types, by
         default the chunk's; built once for those)."""
         if geometry is not None and frozenset(geometry) != self.geometry:
-            return gather(self.tasks, self.frames, self.source, geometry, self.first_frame, self.vouched)
+            return gather(self.tasks, self.frames, self.source, geometry, self.first_frame, self.vouched,
+                          self.read_rings)
         if self._table is None:
-            self._table = gather(self.tasks, self.frames, self.source, self.geometry, self.first_frame, self.vouched)
+            self._table = gather(self.tasks, self.frames, self.source, self.geometry, self.first_frame, self.vouched,
+                                 self.read_rings)
         return self._table
 
     def frame_annotations(self) -> Iterator[tuple[Frame, list[dict]]]:
@@ -136,38 +139,45 @@ class AnnotationTable:
 
     def note(self, report: ConversionReport, rows: np.ndarray, problem: str) -> None:
         """Record ``problem`` (``{kind}`` and ``{target}`` filled in) for the rows of a boolean mask."""
-        picked = np.flatnonzero(rows).tolist()
-        if not picked:
+        picked = np.flatnonzero(rows)
+        if not picked.size:
             return
-        by_kind: dict[object, list[int]] = {}
+        by_message: dict[str, list[np.ndarray]] = {}
         if "{kind" in problem:
-            for row in picked:
-                by_kind.setdefault(self.kinds[row], []).append(row)
+            kinds = np.asarray(self.kinds, dtype=object)[picked]
+            for kind in dict.fromkeys(kinds.tolist()):
+                by_message.setdefault(problem.format(kind=kind, target=report.target), []).append(picked[kinds == kind])
         else:
-            by_kind[None] = picked
-        by_message: dict[str, list[int]] = {}
-        for kind, kind_rows in by_kind.items():
-            by_message.setdefault(problem.format(kind=kind, target=report.target), []).extend(kind_rows)
-        for message, message_rows in by_message.items():
-            message_rows.sort()  # two kinds may name one message
-            report.add(message, len(message_rows), [self.place(r) for r in message_rows[:EXAMPLES_KEPT]])
+            by_message[problem.format(kind=None, target=report.target)] = [picked]
+        for message, parts in by_message.items():
+            message_rows = np.sort(np.concatenate(parts))  # two kinds may name one message
+            report.add(message, len(message_rows), [self.place(r) for r in message_rows[:EXAMPLES_KEPT].tolist()])
 
 
 def gather(
     tasks: list[dict], frames: list[Frame], source: str, geometry: Iterable[str] = RING_TYPES, first_frame: int = 0,
-    vouched: bool = False,
+    vouched: bool = False, read_rings: tuple | None = None,
 ) -> AnnotationTable:
     """The table of all annotations of ``frames``, with the rings of the ``geometry`` types.
 
     Malformed annotations (type, value, points, rotation or keypoints) are left out and listed
     in the table's ``malformed``. ``vouched``: the tasks' reader made every annotation well-formed
-    but for its coordinates, so only those are checked (in bulk; any that is off: every row).
+    but for its coordinates, so only those are checked (in bulk; any that is off: every row);
+    ``read_rings``: ``(store, rows)``, the rows' kinds, points and geometry as the reader made and laid
+    them out (and checked), taken from the :class:`~fastlabel_formats.table_rings.ReadRings` store as they are.
     """
     per_frame = [tasks[f.task].get("annotations", ()) for f in frames]
     counts = np.fromiter(map(len, per_frame), np.int64, len(per_frame))
     annotations = list(chain.from_iterable(per_frame))
     frame = np.repeat(np.arange(len(frames), dtype=np.int64), counts)
     index = np.arange(len(annotations), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    geometry = frozenset(geometry) & RING_TYPES
+    if vouched and read_rings:
+        laid = read_rings[0].columns(read_rings[1], annotations, geometry)
+        if laid is not None:
+            return AnnotationTable(source, frames, frame, index, laid[0], annotations, laid[1], laid[2], first_frame,
+                                   derived=laid[3])
+        vouched = False  # not the rows as their reader made them (or not all laid out): every row checked
     row_kinds = [a.get("type") for a in annotations]
     if any(frame.key is not None for frame in frames):
         keys = [frames[f].key for f in frame.tolist()]
@@ -175,7 +185,6 @@ def gather(
     else:
         points = [a.get("points") for a in annotations]
     table = AnnotationTable(source, frames, frame, index, row_kinds, annotations, points, _EMPTY_RINGS, first_frame)
-    geometry = frozenset(geometry) & RING_TYPES
     if vouched or not any(map(quick_problem, row_kinds, annotations, points)):
         try:
             return replace(table, rings=_batch_rings(row_kinds, points, geometry))

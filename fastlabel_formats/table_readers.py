@@ -20,9 +20,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, fields, replace
+from itertools import repeat
 
 from .source import TaskBlock, TaskSource, _list_blocks
 from .table import TaskChunk
+from .table_rings import ReadRings
 from .tasks import check_task
 
 _VOUCHED: ContextVar[list | None] = ContextVar("fastlabel_vouched", default=None)
@@ -39,23 +41,31 @@ def collecting() -> Iterator[list]:
         _VOUCHED.reset(token)
 
 
-def vouch(tasks: Sequence[dict], flags: Sequence[bool]) -> None:
+def vouch(tasks: Sequence[dict], flags: Sequence[bool], rings: ReadRings | None = None) -> None:
     """Inside :func:`collecting`: ``flags[i]`` is True when the reader made every annotation of
     ``tasks[i]`` itself, well-formed (a string value, plain attributes, no keypoints or rotation,
-    points of its type): its table needs to check only their coordinates. The tasks must reach the
-    caller as made (a function that changes them afterwards does not pass them on vouched for).
-    Outside: nothing."""
+    points of its type): its table needs to check only their coordinates (``rings``: the geometry of
+    those tasks as the reader laid it out, when it did). The tasks must reach the caller as made (a
+    function that changes them afterwards does not pass them on vouched for). Outside: nothing."""
     found = _VOUCHED.get()
     if found is not None:
-        found.append((tasks, flags))
+        found.append((tasks, flags, rings))
 
 
-def table_source(tasks: Sequence[dict], vouched: Iterable[tuple[Sequence[dict], Sequence[bool]]],
-                 name: str = "tasks") -> TableSource:
+def vouching() -> bool:
+    """True inside :func:`collecting` (tables will be made of the tasks read)."""
+    return _VOUCHED.get() is not None
+
+
+def table_source(tasks: Sequence[dict], vouched: Iterable[tuple], name: str = "tasks") -> TableSource:
     """The source of ``tasks`` (as read), each flagged as its reader vouched for it (a task the
-    reader did not make, or that was replaced since, is checked as any task is)."""
-    made = {id(task) for listed, flags in vouched for task, flag in zip(listed, flags) if flag}
-    return TableSource(name, list(tasks), "tables", [id(task) in made for task in tasks])
+    reader did not make, or that was replaced since, is checked as any task is), with the geometry
+    its reader laid out (see :func:`vouch`)."""
+    made: dict = {}
+    for listed, flags, *rings in vouched:
+        made.update((id(task), rings[0] if rings else None) for task, flag in zip(listed, flags) if flag)
+    return TableSource(name, list(tasks), "tables", [id(task) in made for task in tasks],
+                       [made.get(id(task)) for task in tasks])
 
 
 @dataclass
@@ -64,12 +74,13 @@ class TableSource(TaskSource):
     task whether its reader vouched for its annotations. Iterating gives the tasks."""
 
     vouched: list = field(default_factory=list)
+    rings: list = field(default_factory=list)  # per task the geometry its reader laid out (or None)
 
     def blocks(self) -> Iterator[TaskBlock]:
         for block in _list_blocks(self.name, self.items):
             end = block.first_task + block.count
             yield TableBlock(self.name, "tables", block.first_task, block.count, parsed=block.items,
-                             vouched=self.vouched[block.first_task:end])
+                             vouched=self.vouched[block.first_task:end], rings=self.rings[block.first_task:end])
 
     def __len__(self) -> int:
         return len(self.items)
@@ -114,6 +125,7 @@ class TableBlock(TaskBlock):
 
     parsed: list | None = None
     vouched: list = field(default_factory=list)
+    rings: list = field(default_factory=list)  # see TableSource (None once sent to another process)
 
     def tasks(self, check: bool = True) -> list[dict]:
         if self.parsed is None:
@@ -127,11 +139,26 @@ class TableBlock(TaskBlock):
         return (TableBlock, tuple(self.__dict__.values()))
 
     def chunk(self, chunk: TaskChunk) -> TaskChunk:
-        """``chunk`` (of this block's tasks), its table built from the rows when all are vouched for."""
+        """``chunk`` (of this block's tasks), its table built from the rows when all are vouched for
+        (with their geometry as the reader laid it out, when it did)."""
         if self.parsed is None or not any(self.vouched):
             return chunk
-        made = {id(task) for task, flag in zip(self.parsed, self.vouched) if flag}
-        return replace(chunk, vouched=all(id(task) in made for task in chunk.tasks))
+        made = {id(task): rings for task, flag, rings in zip(self.parsed, self.vouched, self.rings or repeat(None))
+                if flag}
+        if not all(id(task) in made for task in chunk.tasks):
+            return replace(chunk, vouched=False)
+        return replace(chunk, vouched=True, read_rings=_laid_out_rows(chunk, [made[id(task)] for task in chunk.tasks]))
+
+
+def _laid_out_rows(chunk: TaskChunk, stores: list) -> tuple | None:
+    """``(store, rows)`` of a chunk of whole image tasks whose rows one store laid out, else None."""
+    store = stores[0] if stores else None
+    if store is None or any(other is not store for other in stores) \
+            or [frame.task for frame in chunk.frames] != list(range(len(chunk.tasks))) \
+            or any(frame.key is not None for frame in chunk.frames):
+        return None
+    rows = store.rows_of(chunk.tasks)
+    return None if rows is None else (store, rows)
 
 
 def block_chunk(block: TaskBlock, chunk: TaskChunk) -> TaskChunk:

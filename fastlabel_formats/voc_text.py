@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, repeat
+from operator import methodcaller
 
 import numpy as np
 
@@ -99,6 +100,7 @@ _LITERALS = PLAIN_OBJECT.split("{}")  # before the name, around the three flags 
 _FLAG_TEXTS = ["{}".join(_LITERALS[1:5]).format(code >> 2, code >> 1 & 1, code & 1) for code in range(8)]
 _FLAG_WEIGHTS = {"truncated": 4, "occluded": 2, "difficult": 1}
 OBJECT_END = _LITERALS[8]
+_KEY, _TYPE = methodcaller("get", "key"), methodcaller("get", "type")
 
 
 def flag_codes(attribute_lists: list) -> np.ndarray | None:
@@ -106,14 +108,14 @@ def flag_codes(attribute_lists: list) -> np.ndarray | None:
     when some row has a pose, ``part_of`` or action key, or a flag other than 0 or 1."""
     lists = [attributes or () for attributes in attribute_lists]
     flat = list(chain.from_iterable(lists))
-    keys = [attribute.get("key") for attribute in flat]
+    keys = list(map(_KEY, flat))
     if not flag_keys_only(set(keys)):
         return None
     codes = np.zeros(len(lists), np.int64)
-    switches = np.array([position for position, attribute in enumerate(flat) if attribute.get("type") == "switch"],
-                        np.int64)
-    if not len(switches):
+    types = list(map(_TYPE, flat))
+    if "switch" not in types:
         return codes
+    switches = np.array([position for position, kind in enumerate(types) if kind == "switch"], np.int64)
     row_of = np.repeat(np.arange(len(lists)), np.fromiter(map(len, lists), np.int64, len(lists)))[switches]
     switch_keys = [keys[position] for position in switches.tolist()]
     weights = np.fromiter(map(_FLAG_WEIGHTS.get, switch_keys, repeat(0)), np.int64, len(switch_keys))
