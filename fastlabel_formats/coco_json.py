@@ -8,9 +8,9 @@ from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
-import orjson
 
 from .geometry import integral_to_int
+from .jsonparts import number_texts
 from .table import AnnotationTable
 
 if TYPE_CHECKING:
@@ -51,16 +51,12 @@ def plain_box_json(table: AnnotationTable, rows: CocoRows, positions: np.ndarray
     if not positions.size:
         return []
     order = rows.order[positions]
-    corners = _number_texts(list(chain.from_iterable(map(table.points.__getitem__, order.tolist()))))
-    areas = _number_texts(integral_to_int(rows.area[order]))
-    boxes = _number_texts(integral_to_int(rows.xywh[order].ravel()))
+    corners = number_texts(list(chain.from_iterable(map(table.points.__getitem__, order.tolist()))))
+    areas = number_texts(integral_to_int(rows.area[order]))
+    boxes = number_texts(integral_to_int(rows.xywh[order].ravel()))
     image_ids = (table.frame[order] + table.first_frame + 1).tolist()
     return [PLAIN_BOX_RECORD % (x1, y1, x2, y1, x2, y2, x1, y2, x1, y1, area, image, x, y, w, h, category, number)
             for (x1, y1, x2, y2), area, image, (x, y, w, h), category, number
             in zip(zip(*[iter(corners)] * 4), areas, image_ids, zip(*[iter(boxes)] * 4),
                    rows.category[order].tolist(), (first_id + positions).tolist())]
 
-
-def _number_texts(numbers: list) -> list[bytes]:
-    """The JSON of each number of ``numbers`` (none holds a comma)."""
-    return orjson.dumps(numbers)[1:-1].split(b",")

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import fastlabel_formats as ff
 from fastlabel_formats import coco_json
+from fastlabel_formats.jsonparts import number_texts
 
 numbers = st.one_of(st.integers(-5000, 5000), st.floats(-5000, 5000, allow_nan=False, allow_infinity=False),
                     st.sampled_from([0.1 + 0.2, 1e-7, 123456789.125, -0.0, 2.5e15]))
@@ -74,7 +75,7 @@ def test_plain_and_other_records_keep_their_ids_and_order():
 
 
 def test_plain_box_json_writes_each_number_as_orjson():
-    assert coco_json._number_texts([1, -0.0, 0.1 + 0.2, 1e-7, 2.5e15, True]) == \
+    assert number_texts([1, -0.0, 0.1 + 0.2, 1e-7, 2.5e15, True]) == \
         [b"1", b"-0.0", b"0.30000000000000004", b"1e-7", b"2500000000000000.0", b"true"]
     record = coco_json.PLAIN_BOX_RECORD % ((b"1",) * 11 + (2,) + (b"3",) * 4 + (4, 5))
     assert list(orjson.loads(record)) == ["num_keypoints", "keypoints", "segmentation", "iscrowd", "area",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import orjson
 
+from ...jsonparts import number_texts
 from ...report import ConversionReport
 from ...table import AnnotationTable
 from .writer import (
@@ -45,15 +46,11 @@ def _dumped(value: object) -> bytes:
     return orjson.dumps(value).replace(b"%", b"%%")
 
 
-def _number_texts(numbers: list) -> list[bytes]:
-    """The JSON of each number (none holds a comma)."""
-    return orjson.dumps(numbers)[1:-1].split(b",")
-
 
 def _box_columns(table: AnnotationTable, rows: np.ndarray) -> list[list[bytes]]:
     """The texts of x, y, width, height and rotation of bbox rows, a list each."""
     scaled, angles = box_percent(table, rows)
-    texts = _number_texts(np.column_stack([scaled, np.mod(angles, 360.0)]).ravel().tolist())  # np.mod is Python's %
+    texts = number_texts(np.column_stack([scaled, np.mod(angles, 360.0)]).ravel().tolist())  # np.mod is Python's %
     return [texts[column::5] for column in range(5)]
 
 
@@ -69,7 +66,7 @@ def _polygon_columns(table: AnnotationTable, rows: np.ndarray) -> list[list[byte
 def _keypoint_columns(table: AnnotationTable, rows: np.ndarray) -> list[list[bytes]]:
     """The texts of x and y of keypoint rows."""
     percent, ends, _ = ring_percent(table, rows)
-    texts = _number_texts([number for start in [0, *ends[:-1]] for number in percent[start]])  # its one point
+    texts = number_texts([number for start in [0, *ends[:-1]] for number in percent[start]])  # its one point
     return [texts[0::2], texts[1::2]]
 
 
