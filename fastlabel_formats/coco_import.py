@@ -42,6 +42,7 @@ from .coco_records import (
     loose_rows,
     rectangle_corners,
     shape_by_content,
+    unusable_polygons,
 )
 from .coco_rle import SkippedRecord, brief, whole_number
 from .coco_rle import string_counts as string_counts  # the RLE reader's own check, tested on its own
@@ -53,6 +54,7 @@ from .table_readers import vouch, vouching
 from .table_rings import LaidOut, laid_out, read_rings, row_bounds
 
 IMPORT_TYPES = ("bbox", "polygon", "pose_estimation")
+UNUSABLE_POLYGON = "segmentation polygon that is not an even list of at least 6 finite numbers, dropped"
 ROTATION_LOST = "rotated box without the ring of its corners read as its enclosing axis-aligned box"
 POSE_GEOMETRY_DROPPED = ("bbox / segmentation of a keypoint annotation not kept in the pose_estimation mode "
                          "(annotation_type=None keeps both)")
@@ -93,7 +95,7 @@ def coco_tasks(
     tasks, targets, sizes, shared = _empty_tasks(images, source, report)
     reading = Reading(source, annotation_type, owned, _categories(categories_list, source, report), sizes, report)
     read = _read_annotations(annotations, targets, reading)
-    blocks = _settle_made(reading)
+    blocks = _settle_made(reading, lay_out=vouching())
     if annotations and not read:
         report.note(ALL_SKIPPED, f"{source} ({len(annotations):,} annotation records)")
     if shared:  # images sharing an id get equal, separate lists
@@ -106,14 +108,15 @@ def coco_tasks(
     return read_tasks
 
 
-def _settle_made(reading: Reading) -> list[tuple[int, LaidOut]]:
+def _settle_made(reading: Reading, lay_out: bool) -> list[tuple[int, LaidOut]]:
     """Give the common records read at once their ``coco_bbox`` attribute where :func:`_plain_record`
-    gives it (a bbox that is not their shape's bounds), a block of records at a time; the blocks
-    whose geometry a table takes as it is, laid out (each with its first record)."""
+    gives it (a bbox that is not their shape's bounds), a block of records at a time; with
+    ``lay_out`` (tables will be made of them), the blocks whose geometry a table takes as it is, laid
+    out (each with its first record)."""
     blocks = []
     for first in range(0, len(reading.made), SETTLED_AT_ONCE):
         made, boxes, kinds, points, _ = zip(*reading.made[first:first + SETTLED_AT_ONCE])
-        block = laid_out(kinds, points)
+        block = laid_out(kinds, points) if lay_out else None
         loose = loose_rows(kinds, points, boxes, None if block is None else row_bounds(block))
         if loose is None:
             loose = [row for row, box in enumerate(boxes) if kinds[row] != "bbox" and loose_box(box, made[row])]
@@ -195,9 +198,13 @@ def _common_record(annotation, reading: Reading) -> dict | None:
         listed = [{"key": key, "value": item} for key, item in attributes.items()]
     else:
         listed = []
-    shape = _common_shape(segmentation, reading.owned) or shape_by_content(segmentation, annotation.bbox, (0, 0))
+    shape = _common_shape(segmentation, reading.owned)
     if shape is None:
-        return None
+        if unusable_polygons(segmentation):
+            return None  # read with the loss reported
+        shape = shape_by_content(segmentation, annotation.bbox, (0, 0))
+        if shape is None:
+            return None
     return {"value": value, "points": shape[1], "type": shape[0], "attributes": listed}
 
 
@@ -211,7 +218,7 @@ def _common_shape(segmentation: list | None, owned: bool) -> tuple[str, list] | 
     try:
         if not isfinite(sum(ring)):
             return None
-    except TypeError:
+    except (TypeError, OverflowError):  # not numbers, or an integer too large for a float
         return None
     corners = rectangle_corners(ring) if len(ring) == 10 else None
     return ("bbox", corners) if corners is not None else ("polygon", ring if owned else list(ring))
@@ -234,6 +241,8 @@ def _read_one(annotation, place: str, reading: Reading) -> list[dict] | None:
     if type(converted) is str:
         report.note(converted, place)
         return None
+    if annotation_type is None and unusable_polygons(annotation.segmentation):
+        report.note(UNUSABLE_POLYGON, place)
     if annotation_type == "pose_estimation" and has_geometry(annotation, reading.owned, size):
         report.note(POSE_GEOMETRY_DROPPED, place)
     elif enclosing_box_only(annotation, annotation_type):

@@ -172,7 +172,7 @@ def gather(
     frame = np.repeat(np.arange(len(frames), dtype=np.int64), counts)
     index = np.arange(len(annotations), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
     geometry = frozenset(geometry) & RING_TYPES
-    if vouched and read_rings:
+    if vouched and read_rings and read_rings[0] is not None:  # (a store does not travel to other processes)
         laid = read_rings[0].columns(read_rings[1], annotations, geometry)
         if laid is not None:
             return AnnotationTable(source, frames, frame, index, laid[0], annotations, laid[1], laid[2], first_frame,

@@ -85,6 +85,7 @@ class ReadRings:
     coords: np.ndarray
     ring_offsets: np.ndarray
     row_ring_offsets: np.ndarray
+    key_counts: np.ndarray  # how many keys each annotation had (a key added since: not as made)
 
     def __reduce__(self):
         return (_left_behind, ())  # another process has other objects: its tables are made the usual way
@@ -117,9 +118,11 @@ class ReadRings:
 
     def unchanged(self, annotations: Sequence[dict], start: int, end: int) -> bool:
         """Whether ``annotations`` are rows ``start:end`` as made: the same dicts, holding the same
-        point lists, types and values (a caller that changed one gets its table made the usual way)."""
+        keys, point lists, types and values (a caller that changed one gets its table made the usual
+        way; the numbers inside a point list are the caller's to leave as read)."""
         try:
             return all(map(is_, annotations, self.annotations[start:end])) \
+                and list(map(len, annotations)) == self.key_counts[start:end].tolist() \
                 and all(map(is_, map(_POINTS, annotations), self.points[start:end])) \
                 and list(map(_TYPE, annotations)) == self.kinds[start:end] \
                 and list(map(_VALUE, annotations)) == self.values[start:end]
@@ -186,7 +189,7 @@ def read_rings(made: list[tuple], blocks: list[tuple[int, LaidOut]], tasks: list
     lengths = np.fromiter((len(task["annotations"]) for task in tasks), np.int64, len(tasks))
     return ReadRings(list(tasks), {id(task): number for number, task in enumerate(tasks)}, _offsets(lengths),
                      annotations, kinds, points, values, held, codes, coords, _offsets(ring_sizes),
-                     _offsets(row_rings))
+                     _offsets(row_rings), np.fromiter(map(len, annotations), np.int64, len(annotations)))
 
 
 def _made_rows(annotations: list[dict], made: list[dict]) -> np.ndarray | None:

@@ -190,3 +190,28 @@ def test_a_labelled_keypoint_without_numbers_costs_its_record():
     assert [a["keypoints"] for a in result["a.jpg"]] == [[{"key": "nose", "value": [1, 1, 1]}]]
     assert examples(report, "annotation with a malformed value, skipped") == [
         "coco: annotation #0: keypoint coordinates None, 1 are not finite numbers"]
+
+
+@pytest.mark.parametrize("segmentation, kind", [
+    ([[1, 1, "x", 1, 5, 5]], "bbox"),  # not numbers: read as its bbox
+    ([[1, 1, 5, 1, 5, 5], [1, 2]], "polygon"),  # a polygon of one point: the other kept
+    ([[1, 1, 5, 1, 5, 5, 7]], "bbox"),  # an odd count
+    ([[1, 1, 5, 1, 10**400, 5]], "bbox"),  # an integer too large for a float
+])
+def test_a_segmentation_polygon_left_out_is_a_finding(tmp_path, segmentation, kind):
+    """A polygon the reader cannot use is reported with its place, never dropped silently (the
+    official SDK would fail on it), in a file and in a dict."""
+    document = {"images": [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10}],
+                "categories": [{"id": 1, "name": "c"}],
+                "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": segmentation,
+                                 "bbox": [1, 1, 4, 4]},
+                                {"id": 2, "image_id": 1, "category_id": 1, "segmentation": [[1, 1, 5, 1, 5, 5]],
+                                 "bbox": [1, 1, 4, 4]}]}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(document))
+    for source, place in ((path, f"{path}: annotation #0"), (document, "coco: annotation #0")):
+        report = ConversionReport("coco import")
+        tasks = coco_tasks(source, report=report)
+        assert [a["type"] for a in tasks[0]["annotations"]] == [kind, "polygon"]
+        finding = report.findings["segmentation polygon that is not an even list of at least 6 finite numbers, dropped"]
+        assert (finding.count, finding.examples) == (1, [place])

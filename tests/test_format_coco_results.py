@@ -316,3 +316,16 @@ def test_a_results_file_reads_as_its_parsed_list(name, tmp_path):
     assert len([a for t in coco_results_tasks(path, gt=truth, report=careful) for a in t["annotations"]]) == \
         len(records)
     assert any("result #5" in example for f in careful.findings.values() for example in f.examples)
+
+
+def test_results_and_ground_truth_nested_deeper_than_msgspec_reads_go_the_careful_way(tmp_path):
+    """A value nested thousands deep (past msgspec's depth limit, within orjson's) is read as before."""
+    deep = "[" * 5000 + "]" * 5000
+    gt = tmp_path / "gt.json"
+    gt.write_text('{"images": [{"id": 1, "file_name": "a.jpg", "width": 9, "height": 9}], '
+                  '"categories": [{"id": 1, "name": "c"}], "annotations": [{"x": ' + deep + '}]}')
+    results = tmp_path / "r.json"
+    results.write_text('[{"image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2], "score": 0.5, "extra": '
+                       + deep + '}]')
+    tasks = coco_results_tasks(results, gt=gt)
+    assert [a["points"] for a in tasks[0]["annotations"]] == [[1, 1, 3, 3]]

@@ -508,3 +508,16 @@ def test_worker_processes_write_the_same_file(tmp_path):
     two = export_labelstudio(tasks, tmp_path / "two", jobs=2)
     assert Path(one.files[0]).read_bytes() == Path(two.files[0]).read_bytes()
     assert len(json.loads(Path(one.files[0]).read_bytes())) == 30
+
+
+def test_a_result_id_that_is_a_list_names_no_region(tmp_path):
+    """An ``id`` that cannot name a region (a list) is read without linking, never a crash: its
+    region is read, its choices become a classification of the task."""
+    result = {"id": ["x"], "type": "rectanglelabels", "original_width": 100, "original_height": 100,
+              "value": {"x": 1, "y": 1, "width": 3, "height": 4, "rectanglelabels": ["c"]}}
+    choice = {"id": ["x"], "type": "choices", "value": {"choices": ["a"]}}
+    for results in ([result], [result, choice]):
+        path = tmp_path / "ls.json"
+        path.write_text(json.dumps([{"id": 1, "data": {"image": "a.jpg"}, "annotations": [{"result": results}]}]))
+        tasks = labelstudio_tasks(path)
+        assert [a["type"] for a in tasks[0]["annotations"]] == ["bbox", "classification"][:len(results)]

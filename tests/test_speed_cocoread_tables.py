@@ -113,6 +113,7 @@ def shifted(points: list) -> list:
     lambda annotation: annotation.update(points=shifted(annotation["points"])),
     lambda annotation: annotation.update(type="polygon", points=[3, 3, 9, 3, 6, 8]),
     lambda annotation: annotation.pop("value"),
+    lambda annotation: annotation.update(rotation=30),
 ])
 def test_an_annotation_changed_in_place_makes_its_table_the_usual_way(tmp_path, change):
     """The same dict with another value, point list or type is not the row the reader laid out."""

@@ -111,7 +111,7 @@ def truth_document(path: str | os.PathLike[str]) -> object:
     data = read_bytes(path, "the COCO ground-truth file")
     try:
         parts = msgspec.json.decode(data, type=_TruthParts)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):  # the careful path names it
         return read_json(path, "the COCO ground-truth file")  # its error, or what it holds instead
     return {"images": parts.images, "categories": parts.categories}
 
@@ -158,7 +158,7 @@ def _result_structs(data: bytes, source: str, report: ConversionReport) -> list 
     try:
         records = msgspec.json.decode(data, type=list[RESULT_RECORD])
         scores = msgspec.json.decode(data, type=list[_Score])
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):  # the careful path names it
         return None
     for number, (record, scored) in enumerate(zip(records, scores), 1):
         record.id, record.attributes = number, _score_attributes(scored.score, number, source, report)

@@ -87,7 +87,7 @@ def quick_regions(results: object, place: str, size: tuple[int, int],
             kind = result.get("type") if type(result) is dict else None
             if kind in CONTROL_TYPES:
                 controls.append((number, result))
-            elif kind in QUICK_TYPES:
+            elif kind in QUICK_TYPES and type(result.get("id")) not in (list, dict):  # else: not linkable
                 annotation = _region(result, kind, size, found, (place, number, kind))
                 regions.setdefault(result.get("id"), annotation)
                 out.append(annotation)

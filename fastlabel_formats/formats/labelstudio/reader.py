@@ -88,7 +88,8 @@ def _regions(results: object, place: str, size: tuple[int, int], batch: RegionBa
                 annotation = read_region(result, kind, width, height, (place, number, kind), batch)
                 if extra:
                     annotation["attributes"] += _prediction_attributes(result, extra)
-                regions.setdefault(result.get("id"), annotation)
+                if linkable(result.get("id")):
+                    regions.setdefault(result.get("id"), annotation)
                 out.append(annotation)
             elif kind in CONTROL_TYPES:
                 controls.append((number, result))
@@ -100,10 +101,15 @@ def _regions(results: object, place: str, size: tuple[int, int], batch: RegionBa
     return out, regions, controls
 
 
+def linkable(region_id: object) -> bool:
+    """Whether a result's ``id`` can name its region (a list or an object cannot: it names none)."""
+    return type(region_id) not in (list, dict)
+
+
 def _control(result: dict, regions: dict, where: tuple, report: ConversionReport, extra: list[dict]) -> list[dict]:
     """A control result: an attribute of its region, or (choices of the task) classifications."""
     region_id = result.get("id")
-    region = regions.get(region_id) if region_id is not None else None
+    region = regions.get(region_id) if region_id is not None and linkable(region_id) else None
     try:
         if region is not None:
             attribute = _control_attribute(result)
