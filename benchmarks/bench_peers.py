@@ -9,7 +9,7 @@ into a fresh output folder. A job's floor does only what no converter can avoid:
 the input (or reading the YOLO label files and the image headers), then writing our own output,
 precomputed (``orjson`` dump of the COCO dict, or the label / XML files' bytes), with the cyclic
 garbage collector paused as ours pauses it (its passes over a large parsed input are avoidable work:
-with them a floor takes up to 40 % longer).
+with them the floors took 2-3x as long).
 
 Runs are interleaved: each round runs every (job, tool) once in a shuffled order, so the machine's
 slow and fast minutes fall on all of them alike; the table gives the median of the rounds.

@@ -44,14 +44,16 @@ def _segment_positions(counts: np.ndarray) -> np.ndarray:
     return span_indices(np.zeros(len(counts), np.int64), counts)
 
 
-def vertical_edges(vertices: np.ndarray, ring_offsets: np.ndarray | None = None
+def vertical_edges(vertices: np.ndarray, ring_offsets: np.ndarray | None = None, windows: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(ring, x, y_from, y_to)`` of the vertical edges of closed, staircased rings.
 
     ``vertices[ring_offsets[r]:ring_offsets[r+1]]`` is ring r (one ring when None). A diagonal
     edge (x0,y0)→(x1,y1) becomes m = min(|dx|,|dy|) steps, each vertical first: step k runs at
     x0 + int(dx/m·k) from y0 + int(dy/m·k) to y0 + int(dy/m·(k+1)), the last step forced to end
-    on y1 (a staircase always ends on its vertex).
+    on y1 (a staircase always ends on its vertex). With ``windows`` (``(x0, y0, x1, y1)`` per
+    ring), only the steps near a window's rows are made (at most its height and a few more per
+    edge, however far outside its vertices lie); every step crossing those rows is among them.
     """
     if ring_offsets is None:
         ring_offsets = np.array([0, len(vertices)])
@@ -63,10 +65,11 @@ def vertical_edges(vertices: np.ndarray, ring_offsets: np.ndarray | None = None
     dx, dy = end[:, 0] - start[:, 0], end[:, 1] - start[:, 1]
     straight = (dx == 0) & (dy != 0)
     diagonal = (dx != 0) & (dy != 0)
-    steps = np.minimum(np.abs(dx), np.abs(dy))[diagonal]
+    all_steps = np.minimum(np.abs(dx), np.abs(dy))[diagonal]
+    first_step, steps = _steps_near(windows, ring_of_vertex[diagonal], start[diagonal, 1], dy[diagonal], all_steps)
     edge = np.repeat(np.flatnonzero(diagonal), steps)
-    k = _segment_positions(steps)
-    m = np.repeat(steps, steps).astype(np.float64)
+    k = np.repeat(first_step, steps) + _segment_positions(steps)
+    m = np.repeat(all_steps, steps).astype(np.float64)
     step_y = dy[edge] / m
     x = start[edge, 0] + np.trunc(dx[edge] / m * k).astype(np.int64)
     y_from = start[edge, 1] + np.trunc(step_y * k).astype(np.int64)
@@ -79,6 +82,21 @@ def vertical_edges(vertices: np.ndarray, ring_offsets: np.ndarray | None = None
         np.concatenate([start[straight, 1], y_from]),
         np.concatenate([end[straight, 1], y_to]),
     )
+
+
+def _steps_near(windows: np.ndarray | None, ring: np.ndarray, y_start: np.ndarray, dy: np.ndarray,
+                steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(first step, number of steps)`` of each diagonal edge whose steps can cross its ring's
+    window rows (every step without ``windows``): the rows of step k start at y + dy/m·k, so the
+    steps reaching rows y0..y1 lie between (y0 - y)·m/dy and (y1 - y)·m/dy, widened by two steps
+    for the truncation and the float error."""
+    if windows is None or not len(steps):
+        return np.zeros(len(steps), np.int64), steps
+    per_step = dy / steps
+    ends = (windows[ring][:, [1, 3]] - y_start[:, None]) / per_step[:, None]
+    low = np.clip(np.floor(ends.min(axis=1)) - 2, 0, steps)
+    high = np.clip(np.ceil(ends.max(axis=1)) + 3, 0, steps)
+    return low.astype(np.int64), np.maximum(high - low, 0).astype(np.int64)
 
 
 def ring_window(vertices: np.ndarray, width: int, height: int) -> Window:
@@ -106,7 +124,7 @@ def fill_rings(vertices: np.ndarray, ring_offsets: np.ndarray, windows: np.ndarr
     rows = np.maximum(windows[:, 3] - windows[:, 1], 0)
     slots = np.concatenate([[0], np.cumsum(rows * cols)])
     first_row = np.concatenate([[0], np.cumsum(rows)])  # global row number of each ring's first row
-    ring, x, y_from, y_to = vertical_edges(vertices, ring_offsets)
+    ring, x, y_from, y_to = vertical_edges(vertices, ring_offsets, windows)
     x0, y0, y1 = windows[ring, 0], windows[ring, 1], windows[ring, 3]
     low = np.clip(np.minimum(y_from, y_to), y0, y1) - y0
     high = np.clip(np.maximum(y_from, y_to), y0, y1) - y0
