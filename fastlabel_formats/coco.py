@@ -474,24 +474,13 @@ def coco_xywh(table: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> n
     """``(n, 4)`` COCO ``[x, y, w, h]``: rounded vertex bounds, the enclosing box of a rotated
     bbox (rotation applied) or of a pose's labelled keypoints; NaN for rows without points."""
     pose = kinds == "pose_estimation"
-    bounds = np.where(pose[:, None], python_round(boxes), vertex_bounds(table)) if pose.any() else \
-        coco_vertex_bounds(table, kinds, boxes)
+    bounds = np.where(pose[:, None], python_round(boxes), vertex_bounds(table)) if pose.any() else vertex_bounds(table)
     xywh = np.concatenate([bounds[:, :2], bounds[:, 2:] - bounds[:, :2]], axis=1)
     angle = rotations(table)
     rotated = (kinds == "bbox") & (angle != 0) & ~np.isnan(boxes[:, 0])
     if rotated.any():
         xywh[rotated] = python_round(corners_to_xywh(box_corners(boxes[rotated], angle[rotated])))
     return xywh
-
-
-def coco_vertex_bounds(table: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """:func:`vertex_bounds` of a table without poses: for a table of bboxes only, from their
-    corners ``boxes`` at once (the same numbers: the min and max of each box's two rounded corners)."""
-    if not (kinds == "bbox").all():
-        return vertex_bounds(table)
-    rounded = python_round(boxes)
-    return np.concatenate([np.minimum(rounded[:, :2], rounded[:, 2:]), np.maximum(rounded[:, :2], rounded[:, 2:])],
-                          axis=1)
 
 
 def pose_box_rings(rows: CocoRows) -> dict[int, list]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from math import isfinite
 from typing import Any
 
 import msgspec
@@ -37,6 +36,7 @@ from .coco_records import (
     annotation_from_coco,
     enclosing_box_only,
     has_geometry,
+    is_polygon,
     is_rotation,
     loose_box,
     loose_rows,
@@ -109,7 +109,7 @@ def coco_tasks(
 
 
 def _settle_made(reading: Reading, lay_out: bool) -> list[tuple[int, LaidOut]]:
-    """Give the common records read at once their ``coco_bbox`` attribute where :func:`_plain_record`
+    """Give the common records read at once their ``coco_bbox`` attribute where :func:`annotation_from_coco`
     gives it (a bbox that is not their shape's bounds), a block of records at a time; with
     ``lay_out`` (tables will be made of them), the blocks whose geometry a table takes as it is, laid
     out (each with its first record)."""
@@ -171,9 +171,8 @@ _PLAIN_VALUES = frozenset((str, bool, int, float, type(None)))  # attribute valu
 
 
 def _plain_record(annotation, reading: Reading) -> list[dict] | None:
-    """The annotation of a common record (in mode ``None``: a named category, polygons or a box, flat
-    attributes; no keypoints, rotation, crowd flag or RLE mask), read as :func:`annotation_from_coco` reads
-    it; None for any other record (read by :func:`_read_one`, which reports what it skips)."""
+    """:func:`_common_record` of one record with its ``coco_bbox`` attribute, as :func:`_settle_made`
+    gives it to a block of them (the one-record form, which the tests hold against :func:`_read_one`)."""
     made = _common_record(annotation, reading)
     if made is not None and made["type"] != "bbox" and loose_box(annotation.bbox, made):
         made["attributes"].append({"key": COCO_BBOX, "value": list(annotation.bbox)})
@@ -181,7 +180,10 @@ def _plain_record(annotation, reading: Reading) -> list[dict] | None:
 
 
 def _common_record(annotation, reading: Reading) -> dict | None:
-    """:func:`_plain_record` but for its ``coco_bbox`` attribute (see :func:`_settle_made`)."""
+    """The annotation of a common record (in mode ``None``: a named category, polygons or a box, flat
+    attributes; no keypoints, rotation, crowd flag or RLE mask), read as :func:`annotation_from_coco`
+    reads it but for its ``coco_bbox`` attribute (given with the others', see :func:`_settle_made`);
+    None for any other record (read by :func:`_read_one`, which reports what it skips)."""
     keypoints, rotation, segmentation = annotation.keypoints, annotation.rotation, annotation.segmentation
     if (annotation.segments_info is not None or not (keypoints is None or keypoints == [])
             or annotation.iscrowd == 1 or not (rotation is None or (rotation == 0 and rotation is not False))
@@ -213,12 +215,7 @@ def _common_shape(segmentation: list | None, owned: bool) -> tuple[str, list] | 
     if not segmentation or len(segmentation) != 1:
         return None
     ring = segmentation[0]
-    if type(ring) is not list or len(ring) < 6 or len(ring) % 2:
-        return None
-    try:
-        if not isfinite(sum(ring)):
-            return None
-    except (TypeError, OverflowError):  # not numbers, or an integer too large for a float
+    if not is_polygon(ring):
         return None
     corners = rectangle_corners(ring) if len(ring) == 10 else None
     return ("bbox", corners) if corners is not None else ("polygon", ring if owned else list(ring))

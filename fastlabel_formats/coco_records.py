@@ -268,7 +268,7 @@ def unrotated_box(segmentation: object, box: object, rotation: float) -> list | 
 def shape_by_content(segmentation: object, box: object, size: tuple[int, int]) -> tuple[str, list] | None:
     if isinstance(segmentation, dict):
         return rle_segmentation(segmentation, size)
-    polygons = [s for s in segmentation or [] if _is_polygon(s)]
+    polygons = [s for s in segmentation or [] if is_polygon(s)]
     if len(polygons) > 1:
         return "segmentation", [[p if p[:2] == p[-2:] else p + p[:2]] for p in polygons]
     if len(polygons) == 1 and rectangle_corners(polygons[0]) is not None:
@@ -278,7 +278,7 @@ def shape_by_content(segmentation: object, box: object, size: tuple[int, int]) -
     return ("bbox", [box[0], box[1], box[0] + box[2], box[1] + box[3]]) if _is_numbers(box, 4) else None
 
 
-def _is_polygon(values: object) -> bool:
+def is_polygon(values: object) -> bool:
     """An even list of at least 6 finite numbers."""
     return _is_numbers(values) and len(values) >= 6 and len(values) % 2 == 0
 
@@ -286,7 +286,7 @@ def _is_polygon(values: object) -> bool:
 def unusable_polygons(segmentation: object) -> int:
     """How many polygons of a segmentation list :func:`shape_by_content` leaves out (not an even
     list of at least 6 finite numbers)."""
-    return sum(not _is_polygon(polygon) for polygon in segmentation) if type(segmentation) is list else 0
+    return sum(not is_polygon(polygon) for polygon in segmentation) if type(segmentation) is list else 0
 
 
 def rectangle_corners(ring: list) -> list | None:

@@ -60,8 +60,7 @@ def laid_out(kinds: Sequence[str], points: Sequence[list]) -> LaidOut | None:
 
 def row_bounds(block: LaidOut) -> tuple[np.ndarray, np.ndarray]:
     """The lowest and highest ``(x, y)`` of each row of a block."""
-    point_starts = np.concatenate([[0], np.cumsum(block.ring_sizes)])
-    row_starts = np.concatenate([[0], np.cumsum(block.row_rings)])[:-1]
+    point_starts, row_starts = _offsets(block.ring_sizes), _offsets(block.row_rings)[:-1]
     firsts = point_starts[row_starts]
     return np.minimum.reduceat(block.coords, firsts), np.maximum.reduceat(block.coords, firsts)
 

@@ -120,28 +120,6 @@ def test_a_spool_past_its_memory_writes_the_same_bytes(tmp_path, monkeypatch, in
     assert orjson.loads(written[200, 1]) == ff.to_coco(tasks)
 
 
-coordinates = st.one_of(st.floats(-1e7, 1e7, allow_nan=False), st.integers(-5000, 5000),
-                        st.sampled_from([-0.0, 0.0, 1e-7, -1e-7, 0.0000005, 2.5e15, 1e300, -1e300, 12.3456785]))
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(coordinates, coordinates, coordinates, coordinates), max_size=12), st.booleans())
-def test_bbox_bounds_from_corners_are_the_vertex_bounds(corners, with_polygon):
-    """A table of bboxes only takes its rounded bounds from the corners: bit for bit the bounds of
-    the rounded vertices (signed zeros and huge values included); any other table keeps those."""
-    from fastlabel_formats.coco import coco_boxes, coco_vertex_bounds
-    from fastlabel_formats.columns import row_kinds, vertex_bounds
-
-    annotations = [{"type": "bbox", "value": "cat", "points": list(box)} for box in corners]
-    if with_polygon:
-        annotations.append({"type": "polygon", "value": "cat", "points": [1.5, 2, 9, 2, 9, 7.25]})
-    table = table_of([{"name": "a.jpg", "width": 8, "height": 8, "annotations": annotations}], "tasks",
-                     ("bbox", "polygon"))
-    quick = coco_vertex_bounds(table, row_kinds(table), coco_boxes(table))
-    assert quick.shape == (len(annotations), 4)
-    assert quick.view(np.int64).tolist() == vertex_bounds(table).view(np.int64).tolist()
-
-
 def reference_integral_to_int(values: np.ndarray) -> list:
     """The plain way: every number an object, the integral ones made ints."""
     out = values.astype(object)

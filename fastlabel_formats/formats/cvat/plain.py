@@ -6,6 +6,7 @@ an image's numbers are read in one pass; attribute types are looked up per label
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from operator import itemgetter
 
 from .meta import CvatMeta
@@ -28,6 +29,15 @@ PLANS_KEPT = 256  # layouts remembered (a file has a few)
 KNOWN_VALUES = 64  # values of a layout's carried properties remembered
 
 
+@lru_cache(maxsize=1024)  # shapes of one file have a few layouts of XML attributes
+def property_plan(tag: str, names: tuple[str, ...]) -> tuple[list[tuple[str, str, str | None]], list[str]]:
+    """Of a shape's XML attribute ``names``: the carried properties ``(name, FastLabel type, CVAT's
+    default)`` and the names neither geometry nor carried, each in document order."""
+    known = KNOWN_KEYS.get(tag, BASE_KEYS)
+    carried = [(name, *PROPERTY_TYPES[name]) for name in names if name not in known and name in PROPERTY_TYPES]
+    return carried, [name for name in names if name not in known and name not in PROPERTY_TYPES]
+
+
 class Plan:
     """What the XML attribute names of a shape (``key``: its tag, then the names in document order)
     say about reading it: ``kind`` (its FastLabel type, None when it takes the shape readers'
@@ -40,15 +50,13 @@ class Plan:
 
     def __init__(self, key: tuple[str, ...]) -> None:
         tag, *names = key
-        known = KNOWN_KEYS.get(tag, BASE_KEYS)
         self.tag, self.outside = tag, "outside" in names
-        self.carried = tuple((name, *PROPERTY_TYPES[name]) for name in names
-                             if name not in known and name in PROPERTY_TYPES)
+        carried, unknown = property_plan(tag, tuple(names))
+        self.carried = tuple(carried)
         carried_names = [name for name, _, _ in self.carried]
         self.current = itemgetter(*carried_names) if carried_names else None
         self.known: dict[object, tuple[dict, ...]] = {}
         self.numbers = _number_text(tag, names)
-        unknown = any(name not in known and name not in PROPERTY_TYPES for name in names)
         readable = self.numbers is not _no_numbers or tag == "tag"
         self.kind = PLAIN_KINDS.get(tag) if readable and "label" in names and not unknown else None
 

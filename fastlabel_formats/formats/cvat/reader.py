@@ -15,14 +15,12 @@ from ...report import ConversionReport
 from ...runtime import gc_paused
 from .meta import CvatMeta, parse_meta
 from .plain import (
-    BASE_KEYS,
-    KNOWN_KEYS,
     NUMBER_AS_TEXT,
     PLANS,
     POINTS_GROUP,
-    PROPERTY_TYPES,
     child_attributes,
     plain_parts,
+    property_plan,
     shape_plan,
 )
 from .shapes import comma_number_rows, ellipse_polygon, mask_segmentation, number, numbers, parse_points
@@ -127,7 +125,7 @@ def shape_attributes(element, attrs: dict, shape: Shape) -> list[dict]:
                                "type": kind})
             if is_number:
                 shape.note(NUMBER_AS_TEXT)
-    carried, unknown = _property_plan(shape.tag, tuple(attrs))
+    carried, unknown = property_plan(shape.tag, tuple(attrs))
     for name in unknown:
         shape.note(f"CVAT shape property {name!r} not carried")
     for name, kind, default in carried:
@@ -135,15 +133,6 @@ def shape_attributes(element, attrs: dict, shape: Shape) -> list[dict]:
         if value != default:
             attributes.append({"key": name, "value": value == "1" if kind == "switch" else value, "type": kind})
     return attributes
-
-
-@lru_cache(maxsize=1024)  # shapes of one file have a few layouts of XML attributes
-def _property_plan(tag: str, names: tuple[str, ...]) -> tuple[list[tuple[str, str, str | None]], list[str]]:
-    """Of a shape's XML attribute ``names``: the carried properties ``(name, FastLabel type, CVAT's
-    default)`` and the names neither geometry nor carried, each in document order."""
-    known = KNOWN_KEYS.get(tag, BASE_KEYS)
-    carried = [(name, *PROPERTY_TYPES[name]) for name in names if name not in known and name in PROPERTY_TYPES]
-    return carried, [name for name in names if name not in known and name not in PROPERTY_TYPES]
 
 
 def shape_parts(element, attrs: dict, shape: Shape) -> list[dict] | None:
