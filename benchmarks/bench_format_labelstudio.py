@@ -96,8 +96,8 @@ def plain_write(tasks: list[dict], path: Path) -> None:
 class _NothingWritten(LabelStudioTarget):
     """The export pipeline with a target that makes nothing: what every format's export pays first."""
 
-    def build(self, table, plan, report):
-        return b"", plan
+    def encode(self, table, plan, report):
+        return b""
 
 
 def actions(tasks: list[dict], records: list[dict], folder: Path) -> dict:

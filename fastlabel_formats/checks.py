@@ -13,7 +13,7 @@ import orjson
 from .columns import bbox_points, row_kinds, vertex_bounds
 from .errors import FormatError
 from .report import ConversionReport
-from .run import Target, prepared_tables
+from .run import RunOptions, Target, kept_parts
 from .shape_findings import AREA_TYPES, shape_problems
 from .table import AnnotationTable
 from .tasks import labelled_keypoints
@@ -33,8 +33,8 @@ def validate(tasks: object, *, classes: Sequence[str] | None = None, annotations
     takes); ``classes`` or the definitions' values (``annotations``) name the known values."""
     report = report or ConversionReport("validate")
     known = known_values(classes, annotations)
-    for table in prepared_tables(tasks, _Checked("."), report, project_type, None, None):
-        check_table(table, report, known)
+    kept_parts(tasks, _Checked("."), lambda table, plan, report, ids: check_table(table, report, known), report,
+               RunOptions(project_type))
     return report
 
 
@@ -109,31 +109,46 @@ def stats(tasks: object, *, project_type: str = "image_bbox") -> dict:
     """Counts of a project: images, images without annotations, annotations per type and per class,
     per class per split (a task name's first folder when it is ``train`` / ``val`` / ``test``) and
     the box sizes (width, height of every bbox: min, median, max)."""
-    images = empty = 0
-    per_type: dict[str, int] = {}
-    per_class: dict[str, int] = {}
-    per_split: dict[str, dict[str, int]] = {}
-    sizes: list[np.ndarray] = []
-    for table in prepared_tables(tasks, _Checked("."), ConversionReport("stats"), project_type, None, None):
-        images += len(table.frames)
-        empty += len(table.frames) - len(set(table.frame.tolist()))
+    counts = _Counts()
+    kept_parts(tasks, _Checked("."), lambda table, plan, report, ids: counts.add(table), ConversionReport("stats"),
+               RunOptions(project_type))
+    return counts.summary()
+
+
+class _Counts:
+    """What :func:`stats` counts, table by table."""
+
+    def __init__(self) -> None:
+        self.images = self.empty = 0
+        self.per_type: dict[str, int] = {}
+        self.per_class: dict[str, int] = {}
+        self.per_split: dict[str, dict[str, int]] = {}
+        self.sizes: list[np.ndarray] = []
+
+    def add(self, table: AnnotationTable) -> None:
+        """Count one table."""
+        self.images += len(table.frames)
+        self.empty += len(table.frames) - len(set(table.frame.tolist()))
         for frame, kind, annotation in zip(table.frame.tolist(), table.kinds, table.annotations):
             value = str(annotation.get("value"))
             split = table.frames[frame].file_name.split("/", 1)[0]
-            per_type[kind] = per_type.get(kind, 0) + 1
-            per_class[value] = per_class.get(value, 0) + 1
+            self.per_type[kind] = self.per_type.get(kind, 0) + 1
+            self.per_class[value] = self.per_class.get(value, 0) + 1
             if split in ("train", "val", "test"):
-                per_split.setdefault(split, {}).setdefault(value, 0)
-                per_split[split][value] += 1
+                self.per_split.setdefault(split, {}).setdefault(value, 0)
+                self.per_split[split][value] += 1
         boxes = bbox_points(table)
         boxes = boxes[~np.isnan(boxes[:, 0])]
-        sizes.append(np.abs(boxes[:, 2:] - boxes[:, :2]))
-    box_sizes = np.concatenate(sizes) if sizes else np.zeros((0, 2))
-    summary = {name: [float(f(box_sizes[:, i])) for f in (np.min, np.median, np.max)] if len(box_sizes) else []
-               for i, name in enumerate(("width", "height"))}
-    return {"images": images, "images_without_annotations": empty, "annotations_per_type": per_type,
-            "annotations_per_class": dict(sorted(per_class.items())), "per_split": per_split,
-            "bbox_sizes_min_median_max": summary}
+        self.sizes.append(np.abs(boxes[:, 2:] - boxes[:, :2]))
+
+    def summary(self) -> dict:
+        """The counts as :func:`stats` gives them."""
+        box_sizes = np.concatenate(self.sizes) if self.sizes else np.zeros((0, 2))
+        summary = {name: [float(f(box_sizes[:, i])) for f in (np.min, np.median, np.max)] if len(box_sizes) else []
+                   for i, name in enumerate(("width", "height"))}
+        return {"images": self.images, "images_without_annotations": self.empty, "annotations_per_type": self.per_type,
+                "annotations_per_class": dict(sorted(self.per_class.items())), "per_split": self.per_split,
+                "bbox_sizes_min_median_max": summary}
 
 
 def _points_key(points: object) -> bytes | str:

@@ -35,13 +35,13 @@ from .columns import (
 from .errors import FormatError, where
 from .files import atomic_output, is_remote, make_folder, output_path, remove
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
-from .jsonparts import JsonListSpool, json_fragment, write_part
+from .jsonparts import JsonListSpool, json_fragment
 from .raster import check_raster
 from .report import ConversionReport
-from .run import Target, export_alone, prepared_tables
+from .run import Ids, RunOptions, Target, export_alone, kept_parts
 from .runtime import gc_paused
 from .selection import Policy, Selected, report_selection, select
-from .table import AnnotationTable, TaskChunk
+from .table import AnnotationTable
 from .tasks import Frame, labelled_keypoints
 from .validation import is_number
 from .yolo_layout import SPLITS, checked_split, link_image, split_of
@@ -77,12 +77,10 @@ def to_coco(
     """
     report = report or ConversionReport("coco")
     target = CocoTarget(".", annotations=annotations, holes=holes, raster=raster)
-    images, records = [], []
-    for table in prepared_tables(tasks, target, report, project_type, videos, frame_counts):
-        chunk_images, chunk_records = target.records(table, len(records) + 1, report)
-        images += chunk_images
-        records += chunk_records
-    return {"images": images, "categories": target.categories, "annotations": records}
+    parts = kept_parts(tasks, target, lambda table, plan, report, ids: target.table_records(table, ids, report), report,
+                       RunOptions(project_type, videos, frame_counts))
+    return {"images": [image for images, _ in parts for image in images], "categories": target.categories,
+            "annotations": [record for _, records in parts for record in records]}
 
 
 @gc_paused
@@ -146,11 +144,13 @@ class DatasetLayout:
 class CocoTarget(Target):
     """The COCO file of a run (or, in the dataset layout, one per split): image and annotation
     records per table, appended in order to spool files beside the output and assembled after the
-    last table (categories come from the census, annotation ids from the counts of the tables
-    before; ids are unique across the splits' files)."""
+    last table (categories come from the census, annotation ids from the engine; ids are unique
+    across the splits' files)."""
 
     name = "coco"
     geometry = frozenset(COCO_GEOMETRY)
+    numbered = True
+    spools_parts = True  # parts {(split, "images" | "annotations"): fragment}
 
     def __init__(self, output_dir: str | os.PathLike[str], *, annotations: Sequence[dict] | None = None,
                  output_file_name: str = "annotations.json", holes: str = "drop", indent: int | None = None,
@@ -198,31 +198,21 @@ class CocoTarget(Target):
         self.keypoint_keys = {c["id"]: c["keypoints"] for c in self.categories}
         self.category_ids = {name: self.categories[i]["id"]
                              for name, i in first_index([c["name"] for c in self.categories]).items()}
-        self.next_id = 1
         folder, name = str(self.path).rsplit("/", 1) if is_remote(self.path) else (self.path.parent, self.path.name)
         self.parts_dir = output_path(folder, f".{name}.parts-{uuid.uuid4().hex[:12]}", "parts")
 
-    def survey(self, chunk: TaskChunk) -> int | None:
-        """How many annotation records the block will give (None when blocks are built in order,
-        in this process: ids are then simply numbered on)."""
-        if self.in_order:
-            return None
-        return coco_record_count(chunk.table(), self.category_values)
+    def record_count(self, table: AnnotationTable) -> int:
+        """How many annotation records ``table`` gives (each takes an id)."""
+        return coco_record_count(table, self.category_values)
 
-    def plan(self, survey: int | None) -> int | None:
-        """The id of the block's first annotation record (None: the next one when it is built)."""
-        if survey is None:
-            return None
-        self.next_id += survey
-        return self.next_id - survey
-
-    def records(self, table: AnnotationTable, first_id: int, report: ConversionReport,
-                share_input: bool = False) -> tuple[list, list]:
-        """The image records and annotation records of one table (``share_input``: the records may
-        share the table's point lists, when they are serialised before anyone could change them)."""
+    def table_records(self, table: AnnotationTable, ids: Ids, report: ConversionReport, share_input: bool = False
+                      ) -> tuple[list[dict], list[dict]]:
+        """The image records and annotation records of one table, numbered from ``ids`` (``share_input``:
+        the records may share the table's point lists, when they are serialised before anyone could
+        change them)."""
         images = self.image_records(table, report)
-        return images, coco_annotations(table, coco_rows(table, self.category_ids, report, self.policy), self,
-                                        first_id, report, share_input)
+        rows = coco_rows(table, self.category_ids, report, self.policy)
+        return images, coco_annotations(table, rows, self, ids.take(len(rows.order)), report, share_input)
 
     def image_records(self, table: AnnotationTable, report: ConversionReport) -> list[dict]:
         """The image records of one table (frames without a size reported)."""
@@ -230,26 +220,22 @@ class CocoTarget(Target):
         return [{"file_name": f.file_name, "height": f.height, "width": f.width, "id": i}
                 for i, f in enumerate(table.frames, table.first_frame + 1)]
 
-    def build(self, table: AnnotationTable, plan: int | None, report: ConversionReport
-              ) -> tuple[dict[str | None, tuple[bytes, bytes]], int | None]:
-        """``{split: (image fragment, annotation fragment)}`` of the table (split None outside the
+    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport, ids: Ids | None = None
+               ) -> dict[tuple[str | None, str], bytes]:
+        """``{(split, "images" | "annotations"): fragment}`` of the table (split None outside the
         dataset layout, whose images are placed here)."""
-        first_id = self.next_id if plan is None else plan
         if self.dataset is None and self.indent is None:  # compact, one file: the records' JSON made at once
             images = json_fragment(self.image_records(table, report), None)
             rows = coco_rows(table, self.category_ids, report, self.policy)
-            fragments, count = {None: (images, coco_annotation_json(table, rows, self, first_id, report))}, \
-                len(rows.order)
-        else:
-            images, records = self.records(table, first_id, report, share_input=True)
-            groups = {None: (images, records)} if self.dataset is None else \
-                self.by_split(table, images, records, report)
-            fragments = {split: (json_fragment(split_images, self.indent), json_fragment(split_records, self.indent))
-                         for split, (split_images, split_records) in groups.items()}
-            count = len(records)
-        if plan is None:
-            self.next_id += count
-        return fragments, None if plan is None else plan + count
+            return {(None, "images"): images,
+                    (None, "annotations"): coco_annotation_json(table, rows, self, ids.take(len(rows.order)), report)}
+        images, records = self.table_records(table, ids, report, share_input=True)
+        groups = {None: (images, records)} if self.dataset is None else self.by_split(table, images, records, report)
+        fragments = {}
+        for split, (split_images, split_records) in groups.items():
+            fragments[split, "images"] = json_fragment(split_images, self.indent)
+            fragments[split, "annotations"] = json_fragment(split_records, self.indent)
+        return fragments
 
     def by_split(self, table: AnnotationTable, images: list[dict], records: list[dict], report: ConversionReport
                  ) -> dict[str, tuple[list, list]]:
@@ -285,24 +271,14 @@ class CocoTarget(Target):
             self._spools[split, key] = JsonListSpool(self.file_path(split), key, self.indent)
         return self._spools[split, key]
 
-    def block_result(self, results: list[dict]) -> list[dict]:
-        """In this process: the fragments. In a worker: two part files (images, annotations) per
-        split in ``parts_dir`` beside the output, so that the records do not travel back."""
-        if self.in_order:
-            return results
-        splits = dict.fromkeys(split for result in results for split in result)
-        return [{split: tuple(write_part(self.parts_dir, [r[split][key] for r in results if split in r], self.indent)
-                              for key in (0, 1))
-                 for split in splits}]
-
-    def collect(self, result: list[dict], report: ConversionReport) -> None:
-        for fragments in result:
-            for split, (image_part, annotation_part) in fragments.items():
-                for key, fragment in (("images", image_part), ("annotations", annotation_part)):
-                    if isinstance(fragment, bytes):
-                        self._spool(split, key).append(fragment)
-                    elif fragment is not None:
-                        self._spool(split, key).append_part(fragment)
+    def assemble(self, parts: list[dict], report: ConversionReport) -> None:
+        """Append each fragment (or a worker's part file) to the spool of its split and list."""
+        for fragments in parts:
+            for (split, key), fragment in fragments.items():
+                if isinstance(fragment, bytes):
+                    self._spool(split, key).append(fragment)
+                elif fragment is not None:
+                    self._spool(split, key).append_part(fragment)
 
     def finish(self, report: ConversionReport) -> None:
         """Write each COCO file: the one file, or one per split that has images (``train`` when

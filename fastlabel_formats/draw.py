@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -181,9 +182,10 @@ class DrawTarget(PerImageTarget):
     def survey(self, chunk) -> list[str]:
         return [frame.file_name for frame in chunk.frames]
 
-    def plan(self, survey: list[str]) -> list[str]:
-        """Per frame: "draw", "missing" (no image file) or "duplicate" (a task of that name came before)."""
-        states = []
+    def plan(self, survey: list[str]) -> deque[str]:
+        """Per frame of the block, in order: "draw", "missing" (no image file) or "duplicate" (a task of
+        that name came before); each chunk takes the states of its frames from the front."""
+        states: deque[str] = deque()
         for name in survey:
             if name in self._unused:
                 self._unused.discard(name)
@@ -193,14 +195,11 @@ class DrawTarget(PerImageTarget):
                 states.append("duplicate" if name in self._drawn else "missing")
         return states
 
-    def build(self, table: AnnotationTable, plan: list[str], report: ConversionReport) -> tuple[list[str], list]:
-        written, _ = super().build(table, plan, report)
-        return written, plan[len(table.frames):]
-
-    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
+    def encode(self, table: AnnotationTable, plan: deque[str], report: ConversionReport) -> list[bytes | None]:
         row_offsets = np.searchsorted(table.frame, np.arange(len(table.frames) + 1)).tolist()
         out: list[bytes | None] = []
-        for number, (frame, state) in enumerate(zip(table.frames, plan)):
+        states = [plan.popleft() for _ in table.frames]
+        for number, (frame, state) in enumerate(zip(table.frames, states)):
             if state != "draw":
                 report.note("task without an image file, not drawn" if state == "missing"
                             else "task name given twice, only the first drawn", where(table.source, frame.name))

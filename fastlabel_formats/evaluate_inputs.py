@@ -26,7 +26,7 @@ from .errors import FormatError
 from .files import read_json, read_text
 from .geometry import integral_to_int
 from .report import ConversionReport
-from .run import prepared_tables
+from .run import Ids, kept_parts
 from .runtime import gc_paused
 from .table import AnnotationTable
 from .yolo_import import LINE_READERS, line_kind, yolo_classes
@@ -223,12 +223,14 @@ def task_results(tasks: object, ground: dict, iou_type: str, report: ConversionR
     by file name (else by the name without folders when one ground-truth image has it) and each
     class by name."""
     target = CocoTarget(".", annotations=annotations, holes="rle")
-    matches: _Matches | None = None
-    found: list[dict] = []
-    for table in prepared_tables(tasks, target, report, "image_bbox", None, None):
+    matches: _Matches | None = None  # made once the categories are known
+
+    def results(table: AnnotationTable, plan: object, report: ConversionReport, _: object) -> list[dict]:
+        nonlocal matches
         matches = matches or _Matches(ground, target.categories)
-        found += _table_results(table, target, matches, iou_type, report)
-    return found
+        return _table_results(table, target, matches, iou_type, report)
+
+    return [result for found in kept_parts(tasks, target, results, report) for result in found]
 
 
 class _Matches:
@@ -258,7 +260,7 @@ def _table_results(table: AnnotationTable, target: CocoTarget, matches: _Matches
         rows = coco_rows(table, target.category_ids, report, target.policy)
         shapes = [{"bbox": box} for box in integral_to_int(rows.xywh[rows.order])]
     else:
-        shapes = target.records(table, 1, report, share_input=True)[1]  # as before: scored, then dropped
+        shapes = target.table_records(table, Ids(), report, share_input=True)[1]  # as before: scored, then dropped
         rows = coco_selection(table, target.category_ids)
     order, categories = rows.order.tolist(), rows.category[rows.order].tolist()
     images = [matches.image(frame.file_name) for frame in table.frames]

@@ -20,7 +20,7 @@ from .errors import FormatError, where
 from .files import dump_json, is_remote, read_json
 from .geometry import integral_to_int
 from .report import ConversionReport
-from .run import PerImageTarget, export_alone, prepared_tables
+from .run import PerImageTarget, export_alone, kept_parts
 from .runtime import gc_paused
 from .selection import Policy, apply_policy
 from .table import AnnotationTable
@@ -44,8 +44,8 @@ def to_labelme(tasks: object, *, image_dir: str | os.PathLike[str] | None = None
     """One labelme document per task, in task order (``imagePath``: see :func:`export_labelme`)."""
     report = report or ConversionReport("labelme")
     target = LabelmeTarget(".", image_dir=image_dir)
-    return [document for table in prepared_tables(tasks, target, report, "image_bbox", None, None)
-            for document in target.documents(table, report)]
+    parts = kept_parts(tasks, target, lambda table, plan, report, ids: target.documents(table, report), report)
+    return [document for documents in parts for document in documents]
 
 
 @gc_paused

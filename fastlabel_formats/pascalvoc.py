@@ -29,7 +29,7 @@ from .errors import FormatError, where
 from .files import basename, is_remote, output_paths, read_text, write_atomic
 from .labelme import image_header_size, skipped_file
 from .report import ConversionReport
-from .run import PerImageTarget, export_alone, prepared_tables
+from .run import PerImageTarget, RunOptions, export_alone, kept_parts
 from .runtime import gc_paused
 from .selection import Policy, apply_policy
 from .table import AnnotationTable, TaskChunk
@@ -70,9 +70,9 @@ def to_pascalvoc(
 ) -> list[tuple[str, str]]:
     """``[(image file name, XML text)]``, one document per image (video: per frame)."""
     report = report or ConversionReport("pascalvoc")
-    target = PascalVocTarget(".")
-    return [document for table in prepared_tables(tasks, target, report, project_type, videos, frame_counts)
-            for document in build_pascalvoc(table, report)]
+    parts = kept_parts(tasks, PascalVocTarget("."), lambda table, plan, report, ids: build_pascalvoc(table, report),
+                       report, RunOptions(project_type, videos, frame_counts))
+    return [document for documents in parts for document in documents]
 
 
 @gc_paused
@@ -138,30 +138,32 @@ class PascalVocTarget(PerImageTarget):
         for split, image_id in survey or ():
             self.members.setdefault(split, []).append(image_id)
 
-    def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[object, object]:
-        documents, labels = voc_documents(table, report)
+    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport
+               ) -> tuple[list[tuple[str, str]], VocLabels]:
+        """The documents of the table's frames and the classes (parts, actions) they name."""
+        return voc_documents(table, report)
+
+    def write(self, table: AnnotationTable, part: tuple[list[tuple[str, str]], VocLabels], report: ConversionReport
+              ) -> tuple[list[str], VocLabels]:
+        """Write the documents (and place the images of the VOC layout); the paths and the classes."""
+        documents, labels = part
         paths = output_paths(self.output_dir, [self.file_name(frame) for frame in table.frames], table.source,
                              self.folder)
         written = [str(write_atomic(path, text.encode())) for path, (_, text) in zip(paths, documents)]
         if self.dataset and self.images is not None:
             for frame in table.frames:
                 self._place_image(frame, table.source, report)
-        return (written, labels), plan
+        return written, labels
 
     def _place_image(self, frame: Frame, source: str, report: ConversionReport) -> None:
         target = self.output(frame.file_name, source, "JPEGImages")
         if not link_image(Path(self.images) / frame.file_name, Path(target), self.copy_images):
             report.note("image file missing, not placed in JPEGImages/", where(source, frame.name))
 
-    def block_result(self, results: list) -> tuple[list[str], VocLabels]:
-        labels = VocLabels()
-        for _, chunk_labels in results:
-            labels.merge(chunk_labels)
-        return [path for written, _ in results for path in written], labels
-
-    def collect(self, result: tuple[list[str], VocLabels], report: ConversionReport) -> None:
-        super().collect(result[0], report)
-        self.labels.merge(result[1])
+    def assemble(self, parts: list[tuple[list[str], VocLabels]], report: ConversionReport) -> None:
+        super().assemble([written for written, _ in parts], report)
+        for _, labels in parts:
+            self.labels.merge(labels)
 
     def finish(self, report: ConversionReport) -> None:
         if not self.dataset:

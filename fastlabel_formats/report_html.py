@@ -15,8 +15,8 @@ import io
 import os
 import random
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, fields
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ from .files import write_atomic
 from .raster import check_image_size
 from .report import ConversionReport
 from .report_page import Card, Pictures, Tally, frame_label, render_page
-from .run import Target, prepared_tables, progress_bar
+from .run import RunOptions, Target, kept_parts, progress_bar
 from .staging import output_file
 from .table import AnnotationTable
 from .tasks import Frame
@@ -330,15 +330,19 @@ def report(tasks: object, output: str | os.PathLike[str], *, source_format: str 
 def _stream(tasks: object, project_type: str, known: set | None, findings: ConversionReport, gallery: Gallery,
             progress: bool) -> Tally:
     """One pass over ``tasks``: the counters, the findings and the sample."""
-    target, tally = _ReportTarget("."), Tally()
-    tables = prepared_tables(tasks, target, findings, project_type, None, None)
-    first = next(tables, None)  # the census is taken by then: the number of tasks is known
-    if first is None:
-        return tally
-    with progress_bar(None if first.is_video else target.tasks, [findings], progress, "report") as bar:
-        for table in chain([first], tables):
-            tally.add(table)
-            _collect_findings(table, findings, known, gallery)
-            gallery.add_frames(table)
-            bar.update(len(table.frames))
+    target, tally, bars = _ReportTarget("."), Tally(), ExitStack()
+    bar = None
+
+    def add(table: AnnotationTable, plan: object, report: ConversionReport, _: object) -> None:
+        nonlocal bar
+        if bar is None:  # the census is taken by then: the number of tasks is known
+            bar = bars.enter_context(progress_bar(None if table.is_video else target.tasks, [findings], progress,
+                                                  "report"))
+        tally.add(table)
+        _collect_findings(table, report, known, gallery)
+        gallery.add_frames(table)
+        bar.update(len(table.frames))
+
+    with bars:
+        kept_parts(tasks, target, add, findings, RunOptions(project_type))
     return tally

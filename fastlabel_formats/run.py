@@ -4,21 +4,23 @@ target of the run, in-process, in spawned worker processes or on a Dask cluster.
 Memory depends on the block and chunk sizes, not on the project. The parent only cuts the input
 into blocks (byte ranges of a file, slices of a list: :mod:`fastlabel_formats.source`); whoever
 processes a block parses it. Pass 1 (:func:`survey_block`) checks every task and output name, and
-counts what later blocks depend on (values and their first colours, frames, COCO records); the
-parent merges the surveys in order and plans each block (first frame, first COCO id). Pass 2
-(:func:`build_block`) cuts a block into chunks of about ``CHUNK_ROWS`` annotations, makes one
-:class:`~fastlabel_formats.table.AnnotationTable` per chunk (from a reader's own rows for the
-blocks of a :class:`~fastlabel_formats.table_readers.TableSource`) and lets every target turn it into
-files (per-image formats) or fragments that the parent appends in order (COCO). Nothing is
-written before pass 1 has read the whole input, and the output is byte-identical in every mode.
-A run in this process parses each block of a file once: pass 1 keeps the parsed blocks for pass 2
-while the whole input fits :data:`~fastlabel_formats.table_readers.PARSED_BYTES`.
+counts what later blocks depend on (values and their first colours, frames, and, when blocks are
+built elsewhere, the records of numbered targets); the parent merges the surveys in order and plans
+each block (first frame, first record id). Pass 2 (:func:`build_block`) cuts a block into chunks of
+about ``CHUNK_ROWS`` annotations, makes one :class:`~fastlabel_formats.table.AnnotationTable` per
+chunk (from a reader's own rows for the blocks of a
+:class:`~fastlabel_formats.table_readers.TableSource`) and lets every target encode it (per-image
+files written there); the parent assembles the parts in order. The hooks a target implements are
+those of :class:`~fastlabel_formats.target.Target`. Nothing is written before pass 1 has read the
+whole input, and the output is byte-identical in every mode. A run in this process parses each
+block of a file once: pass 1 keeps the parsed blocks for pass 2 while the whole input fits
+:data:`~fastlabel_formats.table_readers.PARSED_BYTES`. The ``to_*`` functions use the same passes in
+this process (:func:`kept_parts`).
 """
 
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -31,19 +33,17 @@ from .clashes import block_outputs, check_clashes
 from .cluster import is_external
 from .errors import FormatError
 from .files import (
-    basename,
     check_stop,
     is_remote,
     output_path,
-    output_paths,
-    safe_relative,
     storage_options_set,
     use_storage_options,
     write_atomic,
-    write_many,
     writing_for,
 )
+from .jsonparts import write_part
 from .parallel import Runner
+from .progress import progress_bar as progress_bar
 from .report import ConversionReport, Finding
 from .runtime import gc_paused
 from .source import TaskBlock, TaskSource, task_source
@@ -51,98 +51,13 @@ from .staging import INPUT_ATTRIBUTES, output_folders
 from .stores import background_writes
 from .table import AnnotationTable, TaskChunk
 from .table_readers import block_chunk, parsed_once
+from .target import Ids as Ids
+from .target import Kept as Kept
+from .target import PerImageTarget as PerImageTarget
+from .target import Target as Target
 from .tasks import Frame, image_frames, is_video
 from .validation import STRICT_LISTED, report_malformed, strict_failure
 from .video import project_frames
-
-
-class Target:
-    """One output of a run. In workers: :meth:`check_task` and :meth:`survey` (pass 1, per block),
-    :meth:`build` (pass 2, per chunk table). In the parent, in input order: :meth:`prepare` (after
-    pass 1), :meth:`plan` (per block, from its survey), :meth:`collect` (per build result) and
-    :meth:`finish`. Targets travel to workers pickled."""
-
-    name = "target"
-    geometry: frozenset = frozenset()
-    images_per_chunk: int | None = None
-    in_order = False  # set by the run when every block is built in this process, in order
-
-    def __init__(self, output_dir: str | os.PathLike[str]) -> None:
-        self.output_dir = output_dir if is_remote(output_dir) else Path(output_dir)
-        self.published_dir = self.output_dir  # where the output ends up (a staged run moves it there)
-
-    def write_into(self, folder: Path) -> None:
-        """Write into ``folder``, which is moved to the output folder once the run is complete."""
-        self.published_dir, self.output_dir = self.output_dir, folder
-
-    def output(self, name: str, place: str, folder: str = "") -> Path | str:
-        """The checked path of ``name`` inside ``folder`` of the output folder."""
-        return output_path(self.output_dir, f"{folder}/{safe_relative(name, place)}" if folder else name, place)
-
-    def check_task(self, task: dict, source: str) -> None:
-        """Raise FormatError (in pass 1, before anything is written) when ``task`` cannot be written."""
-
-    def survey(self, chunk: TaskChunk) -> object:
-        """What later blocks need to know about this block (pass 1)."""
-        return None
-
-    def prepare(self, census: Census, report: ConversionReport) -> None:
-        """Everything that needs the whole input's census (class names, categories)."""
-
-    def plan(self, survey: object) -> object:
-        """The plan of the next block, from its survey (blocks come in input order)."""
-        return None
-
-    def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[object, object]:
-        """The result of one chunk table and the plan of the next chunk of the same block."""
-        raise NotImplementedError
-
-    def block_result(self, results: list) -> object:
-        """What the worker hands back for one block, from the :meth:`build` results of its chunks."""
-        return results
-
-    def collect(self, result: object, report: ConversionReport) -> None:
-        """Take the :meth:`block_result` of each block, in input order."""
-
-    def finish(self, report: ConversionReport) -> None:
-        """Write what comes after all tables (class lists, the assembled COCO file)."""
-
-    def abort(self) -> None:
-        """Remove what only this run's unfinished output needed (spools, part files)."""
-
-
-class PerImageTarget(Target):
-    """A target writing one file per frame: ``output_dir/folder/<basename><suffix>``."""
-
-    folder = ""
-    suffix = ""
-    unique_outputs = True  # two tasks writing one file stop the run before anything is written
-
-    def file_name(self, frame: Frame) -> str:
-        """The frame's file name inside ``folder``."""
-        return basename(frame.file_name) + self.suffix
-
-    def check_task(self, task: dict, source: str) -> None:
-        safe_relative(self.file_name(image_frames([task])[0]), f"{source}: {self.name} file {task['name']!r}")
-
-    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
-        """The file contents of every frame of ``table`` (None: no file for that frame)."""
-        raise NotImplementedError
-
-    def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[list[str], object]:
-        written = [(frame, data) for frame, data in zip(table.frames, self.encode(table, plan, report), strict=True)
-                   if data is not None]
-        paths = output_paths(self.output_dir, [self.file_name(frame) for frame, _ in written], table.source,
-                             self.folder)
-        files = dict(zip(paths, (data for _, data in written)))
-        write_many(files)  # an object store's in parallel
-        return [str(path) for path in files], plan
-
-    def block_result(self, results: list[list[str]]) -> list[str]:
-        return [path for written in results for path in written]
-
-    def collect(self, result: list[str], report: ConversionReport) -> None:
-        report.files.extend_written(result)
 
 
 @dataclass(frozen=True)
@@ -174,6 +89,7 @@ class BlockSurvey:
     malformed: tuple = ()
     malformed_count: int = 0
     outputs: list = field(default_factory=list)  # per target, the digests of its output files
+    records: list = field(default_factory=list)  # per target, the ids its records take (None: not counted)
 
 
 @dataclass(frozen=True)
@@ -189,6 +105,8 @@ class RunPlan:
     run_tag: str | None = None  # carried by the run's temporary file names
     stop: str | None = None  # the name of a Dask run's stop event
     storage: Mapping[str, Mapping] | None = None  # fsspec options per protocol, set in every worker
+    in_process: bool = True  # every block is built here, in order: ids numbered on, parts kept
+    check_outputs: bool = True  # pass 1 takes the output names of every target (for check_clashes)
 
 
 @contextmanager
@@ -222,31 +140,49 @@ def survey_block(block: TaskBlock, run: RunPlan) -> BlockSurvey:
         frames += [replace(frame, task=position) for frame in run.frames_of(task)]
     chunk = block_chunk(block, TaskChunk(block.source, tasks, frames, geometry=run.geometry))
     malformed = chunk.table().malformed if any(run.strict) else ()
+    records = [None if run.in_process or not target.numbered else target.record_count(chunk.table())
+               for target in run.targets]
+    outputs = block_outputs(run.targets, frames, block.first_task) if run.check_outputs else []
     return BlockSurvey(census, len(frames), [target.survey(chunk) for target in run.targets],
-                       malformed[:STRICT_LISTED], len(malformed), block_outputs(run.targets, frames, block.first_task))
+                       malformed[:STRICT_LISTED], len(malformed), outputs, records)
 
 
 @gc_paused
-def build_block(block: TaskBlock, first_frame: int, plans: list, run: RunPlan) -> tuple[int, list]:
-    """Pass 2 of one block (in a worker): per target its chunk results in order and its findings."""
+def build_block(block: TaskBlock, first_frame: int, plans: list, ids: list, run: RunPlan) -> tuple[int, list]:
+    """Pass 2 of one block (in a worker): per target the encoded parts of its chunks in order (or
+    their part files) and its findings."""
     with in_task(run):
-        return _build_block(block, first_frame, plans, run)
+        return _build_block(block, first_frame, plans, ids, run)
 
 
-def _build_block(block: TaskBlock, first_frame: int, plans: list, run: RunPlan) -> tuple[int, list]:
+def _build_block(block: TaskBlock, first_frame: int, plans: list, ids: list, run: RunPlan) -> tuple[int, list]:
     reports = [ConversionReport(target.name, strict=strict) for target, strict in zip(run.targets, run.strict)]
-    results: list[list] = [[] for _ in run.targets]
-    plans = list(plans)
+    parts: list[list] = [[] for _ in run.targets]
     tasks = block.tasks(check=False)  # pass 1 checked them
     for chunk in stream_chunks(block.source, tasks, run.frames_of, run.images_per_chunk, first_frame):
         check_stop()
         table = block_chunk(block, chunk).table(run.geometry)
-        for number, (target, report) in enumerate(zip(run.targets, reports)):
+        for target, report, plan, numbering, kept in zip(run.targets, reports, plans, ids, parts):
             report_malformed(table.malformed, report)
-            result, plans[number] = target.build(table, plans[number], report)
-            results[number].append(result)
-    return block.count, [(target.block_result(result), report.findings)
-                         for target, result, report in zip(run.targets, results, reports)]
+            kept.append(encoded(target, table, plan, numbering, report))
+    return block.count, [(kept if run.in_process or not target.spools_parts else spooled_parts(target, kept),
+                          report.findings) for target, kept, report in zip(run.targets, parts, reports)]
+
+
+def encoded(target: Target, table: AnnotationTable, plan: object, ids: Ids | None, report: ConversionReport
+            ) -> object:
+    """The part of ``table`` the worker hands back for ``target``: its :meth:`~Target.encode` (with
+    ``ids`` for a numbered target), a :class:`PerImageTarget`'s files written."""
+    part = target.encode(table, plan, report) if ids is None else target.encode(table, plan, report, ids)
+    return target.write(table, part, report) if isinstance(target, PerImageTarget) else part
+
+
+def spooled_parts(target: Target, parts: list[dict]) -> list[dict]:
+    """A block's parts of a ``spools_parts`` target as one part: per key, its fragments joined into
+    one part file in ``target.parts_dir`` (so that they do not travel back; None when all are empty)."""
+    keys = dict.fromkeys(key for part in parts for key in part)
+    return [{key: write_part(target.parts_dir, [part[key] for part in parts if key in part], target.indent)
+             for key in keys}]
 
 
 def stream_chunks(source: str, tasks: Iterable[dict], frames_of: Callable[[dict], list[Frame]],
@@ -342,6 +278,7 @@ class RunSetup:
     run_tag: str | None = None
     storage: Mapping[str, Mapping] | None = None
     shared: list | None = None
+    in_memory: bool = False  # a ``to_*`` run: nothing written, task names unchecked, an empty input allowed
 
 
 def refuse_relative(paths: Iterable[object]) -> None:
@@ -367,18 +304,16 @@ def _run(source: TaskSource, targets: Sequence[Target], reports: Sequence[Conver
 
                 check_shared(runner.client, setup.shared, [str(t.output_dir) for t in targets
                                                           if not is_remote(t.output_dir)])
-            survey_run = replace(survey_run, stop=runner.stop_name)
-            for target in targets:
-                target.in_order = runner.in_process
+            survey_run = replace(survey_run, stop=runner.stop_name, in_process=runner.in_process)
             read = parsed_once(source.blocks()) if runner.in_process else source.blocks()  # parsed once here
             census, surveys = _survey(runner, _kept(read, blocks), survey_run, options.progress)
-            if not census.tasks:  # an empty dataset is an error, whatever the input
-                raise FormatError(f"{source.name}: holds no tasks; nothing written")
-            check_clashes(targets, [s.outputs for s in surveys], lambda index: _task_name(blocks, index))
+            if not setup.in_memory:
+                _check_outputs(census, surveys, blocks, source, targets)
             for target, report in zip(targets, reports):
                 target.prepare(census, report)
-            build_run = replace(_plan(source, targets, reports, setup, images=options.videos is not None),
-                                stop=runner.stop_name)
+            build_run = replace(_plan(source, targets, reports, setup, images=options.videos is not None
+                                      and not setup.in_memory),
+                                stop=runner.stop_name, in_process=runner.in_process)
             _build(runner, _build_items(blocks, surveys, targets, build_run), targets, reports, census,
                    options.progress)
         for target, report in zip(targets, reports):
@@ -393,7 +328,24 @@ def _plan(source: TaskSource, targets: Sequence[Target], reports: Sequence[Conve
           images: bool = False) -> RunPlan:
     options = setup.options
     plan = run_plan(source.name, targets, reports, options.project_type, options.videos, options.frame_counts, images)
-    return replace(plan, run_tag=setup.run_tag, storage=setup.storage)
+    return replace(plan, run_tag=setup.run_tag, storage=setup.storage,
+                   check_names=plan.check_names and not setup.in_memory, check_outputs=not setup.in_memory)
+
+
+def _check_outputs(census: Census, surveys: list[BlockSurvey], blocks: list[TaskBlock], source: TaskSource,
+                   targets: Sequence[Target]) -> None:
+    """FormatError for an empty input or for two tasks writing one file (before anything is written)."""
+    if not census.tasks:  # an empty dataset is an error, whatever the input
+        raise FormatError(f"{source.name}: holds no tasks; nothing written")
+    check_clashes(targets, [s.outputs for s in surveys], lambda index: _task_name(blocks, index))
+
+
+def run_here(tasks: object, target: Target, report: ConversionReport, options: RunOptions = RunOptions()) -> None:
+    """The run of ``target`` over ``tasks`` in this process, for the ``to_*`` functions: the same
+    passes and hooks as :func:`run_export`, with no output folder (the target keeps what it
+    assembles), task names unchecked and an empty input giving an empty result."""
+    _run(task_source(tasks).replayable(), [target], [report], RunSetup(replace(options, jobs=1, scheduler=None),
+                                                                       in_memory=True))
 
 
 def storage_by_protocol(options: Mapping[str, object] | None, paths: Iterable[object]) -> dict[str, dict]:
@@ -425,9 +377,9 @@ def _build(runner: Runner, items: Iterator[tuple], targets: Sequence[Target], re
            census: Census, progress: bool) -> None:
     with progress_bar(census.tasks, reports, progress) as bar:
         for done, results in runner.map(build_block, items):
-            for target, report, (result, findings) in zip(targets, reports, results):
+            for target, report, (parts, findings) in zip(targets, reports, results):
                 _merge(report, findings)
-                target.collect(result, report)
+                target.assemble(parts, report)
             bar.update(done)
 
 
@@ -458,10 +410,16 @@ def _task_name(blocks: Sequence[TaskBlock], index: int) -> str:
 
 def _build_items(blocks: list[TaskBlock], surveys: list[BlockSurvey], targets: Sequence[Target],
                  run: RunPlan) -> Iterator[tuple]:
+    """The work item of each block: its first frame, each target's plan and ids. In this process a
+    numbered target's ids run on from block to block; elsewhere each block's first id comes from the
+    counts of the blocks before (pass 1)."""
     first_frame = 0
+    numbering = [Ids() if target.numbered else None for target in targets]
     for block, block_survey in zip(blocks, surveys):
         plans = [target.plan(survey) for target, survey in zip(targets, block_survey.surveys)]
-        yield block, first_frame, plans, run
+        ids = numbering if run.in_process else \
+            [None if ids is None else Ids(ids.take(count)) for ids, count in zip(numbering, block_survey.records)]
+        yield block, first_frame, plans, ids, run
         first_frame += block_survey.frames
 
 
@@ -470,72 +428,23 @@ def _merge(report: ConversionReport, findings: dict[str, Finding]) -> None:
         report.add(finding.kind, finding.count, finding.examples)
 
 
-class progress_bar:
-    """Progress over tasks (off unless asked for): a tqdm bar on a terminal, else a plain line
-    every 30 seconds and one at the end (no redraws in a log)."""
-
-    def __init__(self, total: int | None, reports: Sequence[ConversionReport], enabled: bool,
-                 label: str | None = None) -> None:
-        self.total, self.enabled = total, enabled
-        self.label = label or ",".join(r.target for r in reports)
-
-    def __enter__(self):
-        import sys
-
-        if self.enabled and not sys.stderr.isatty():
-            self.bar = _PlainProgress(self.label, self.total)
-        else:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=self.total, desc=self.label, unit="task", disable=not self.enabled, delay=0.5)
-        return self.bar
-
-    def __exit__(self, *exc) -> None:
-        self.bar.close()
-
-
-class _PlainProgress:
-    """``label: N tasks [of T] (R/s)`` lines on stderr, at most every ``every`` seconds."""
-
-    def __init__(self, label: str, total: int | None, every: float = 30.0) -> None:
-        self.label, self.total, self.every, self.done = label, total, every, 0
-        self.started = self.shown = time.perf_counter()
-
-    def update(self, count: int) -> None:
-        self.done += count
-        if time.perf_counter() - self.shown >= self.every:
-            self._line()
-
-    def _line(self) -> None:
-        import sys
-
-        self.shown = time.perf_counter()
-        rate = self.done / max(self.shown - self.started, 1e-9)
-        of = f" of {self.total:,}" if self.total else ""
-        print(f"{self.label}: {self.done:,}{of} tasks ({rate:,.0f}/s)", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.done:
-            self._line()
+def kept_parts(tasks: object, target: Target, part: Callable[[AnnotationTable, object, ConversionReport, Ids | None],
+                                                               object],
+               report: ConversionReport, options: RunOptions = RunOptions()) -> list:
+    """The parts ``part`` makes of every chunk table of ``tasks`` for ``target`` in a run in this
+    process (:func:`run_here`), in input order."""
+    kept = Kept(target, part)
+    run_here(tasks, kept, report, options)
+    return kept.parts
 
 
 def prepared_tables(tasks: object, target: Target, report: ConversionReport, project_type: str, videos: object,
                     frame_counts: Mapping[str, int] | None) -> Iterator[AnnotationTable]:
-    """In-process, for the ``to_*`` functions: the chunk tables of ``tasks`` for ``target``,
-    prepared with the census of the whole input."""
-    source = task_source(tasks).replayable()
-    blocks = list(parsed_once(source.blocks()))
-    run = run_plan(source.name, [target], [report], project_type, videos, frame_counts)
-    with Runner() as runner:
-        census, _ = _survey(runner, blocks, replace(run, targets=()), progress=False)
-    target.prepare(census, report)
-    first_frame = 0
-    for block in blocks:
-        for chunk in stream_chunks(source.name, block.tasks(), run.frames_of, None, first_frame):
-            first_frame += len(chunk.frames)
-            table = block_chunk(block, chunk).table(target.geometry)
-            report_malformed(table.malformed, report)
-            yield table
+    """The chunk tables of ``tasks`` for ``target``, prepared with the census of the whole input, from
+    a run in this process (:func:`kept_parts`): for tests and benchmarks that look at the tables
+    themselves (every table is kept until the run ends)."""
+    yield from kept_parts(tasks, target, lambda table, plan, report, ids: table, report,
+                          RunOptions(project_type, videos, frame_counts))
 
 
 def write_text_file(path: Path | str, lines: Sequence[str]) -> Path | str:

@@ -35,7 +35,7 @@ from .errors import FormatError, where
 from .files import is_remote, write_atomic
 from .geometry import box_corners, python_round, span_indices
 from .report import ConversionReport
-from .run import PerImageTarget, export_alone, prepared_tables, write_text_file
+from .run import PerImageTarget, RunOptions, export_alone, kept_parts, write_text_file
 from .runtime import gc_paused
 from .selection import Policy, apply_policy
 from .table import AnnotationTable, TaskChunk
@@ -87,9 +87,10 @@ def to_yolo(
     """``([(image file name, label lines)], class names)`` of ``tasks``."""
     report = report or ConversionReport("yolo")
     target = YoloTarget(".", project_type=project_type, classes=classes, obb=obb)
-    labels = [label for table in prepared_tables(tasks, target, report, project_type, videos, frame_counts)
-              for label in target.labels(table, report) if label is not None]
-    return labels, target.names
+    parts = kept_parts(tasks, target, lambda table, plan, report, _: (table.frames, target.encode(table, plan, report)),
+                       report, RunOptions(project_type, videos, frame_counts))
+    return [(frame.file_name, text.decode().split("\n")[:-1]) for frames, texts in parts
+            for frame, text in zip(frames, texts) if text is not None], target.names
 
 
 @gc_paused
@@ -183,11 +184,11 @@ class YoloTarget(PerImageTarget):
     def plan(self, survey: set[str] | None) -> None:
         self.splits |= survey or set()
 
-    def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[list[str], object]:
-        written, plan = super().build(table, plan, report)
+    def write(self, table: AnnotationTable, part: list[bytes | None], report: ConversionReport) -> list[str]:
+        written = super().write(table, part, report)
         if self.ultralytics:
             self.place_images(table, report)
-        return written, plan
+        return written
 
     def place_images(self, table: AnnotationTable, report: ConversionReport) -> None:
         """Each frame's image in ``images/<split>/`` (when ``images`` is given); names Ultralytics'
@@ -220,11 +221,6 @@ class YoloTarget(PerImageTarget):
             if not any(self.keypoint_keys):
                 self.pose = False
                 report.note("pose project without keypoints: box lines written", str(self.published_dir))
-
-    def labels(self, table: AnnotationTable, report: ConversionReport) -> list[tuple[str, list[str]] | None]:
-        """``(image file name, lines)`` of every frame of one table (None: no label file)."""
-        return [None if text is None else (frame.file_name, text.decode().split("\n")[:-1])
-                for frame, text in zip(table.frames, self.encode(table, None, report))]
 
     def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> list[bytes | None]:
         """The label file of every frame of one table (None: no label file)."""

@@ -46,10 +46,10 @@ from ..files import atomic_output, read_bytes, read_json
 from ..geometry import integral_to_int, python_round
 from ..jsonparts import list_fragment, write_list
 from ..report import ConversionReport
-from ..run import export_alone, prepared_tables
+from ..run import RunOptions, export_alone, kept_parts
 from ..runtime import gc_paused
 from ..selection import report_selection, select
-from ..table import AnnotationTable, TaskChunk
+from ..table import AnnotationTable
 from . import Format, Option
 
 SCORE = "score"
@@ -255,6 +255,7 @@ class CocoResultsTarget(CocoTarget):
     """One COCO results file: the scored annotations of every chunk, in input order."""
 
     name = "coco_results"
+    numbered = False  # results have no ids to number
 
     def __init__(self, output_dir: str | os.PathLike[str], *, gt: object = None, iou_type: str = "bbox",
                  output_file_name: str = "results.json", score: float | None = None, holes: str = "drop",
@@ -279,12 +280,6 @@ class CocoResultsTarget(CocoTarget):
             for category in self.categories:
                 if self.truth.keypoints.get(category["name"]):
                     self.keypoint_keys[category["id"]] = self.truth.keypoints[category["name"]]
-
-    def survey(self, chunk: TaskChunk) -> None:
-        return None  # results have no ids to number
-
-    def plan(self, survey: object) -> None:
-        return None
 
     def results(self, table: AnnotationTable, report: ConversionReport, share_input: bool = False) -> list[dict]:
         """The results of one table, in annotation order (``share_input``: as :func:`coco_annotations`)."""
@@ -313,8 +308,9 @@ class CocoResultsTarget(CocoTarget):
         return CocoRows(np.flatnonzero(selected.keep), category, coco_areas(table, kinds, boxes),
                         coco_xywh(table, kinds, boxes), boxes, kinds, selected)
 
-    def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[dict, object]:
-        return {None: (b"", list_fragment(self.results(table, report, share_input=True), self.indent))}, plan
+    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport
+               ) -> dict[tuple[None, str], bytes]:
+        return {(None, "annotations"): list_fragment(self.results(table, report, share_input=True), self.indent)}
 
     def result(self, table: AnnotationTable, row: int, record: dict, report: ConversionReport,
                box: list | None = None) -> dict | None:
@@ -417,8 +413,9 @@ def to_coco_results(
     """The COCO results list of the scored annotations of ``tasks`` (see the module's docstring)."""
     report = report or ConversionReport("coco_results")
     target = CocoResultsTarget(".", gt=gt, iou_type=iou_type, score=score, annotations=annotations, holes=holes)
-    return [result for table in prepared_tables(tasks, target, report, project_type, None, frame_counts)
-            for result in target.results(table, report)]
+    parts = kept_parts(tasks, target, lambda table, plan, report, ids: target.results(table, report), report,
+                       RunOptions(project_type, frame_counts=frame_counts))
+    return [result for results in parts for result in results]
 
 
 @gc_paused

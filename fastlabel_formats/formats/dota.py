@@ -39,10 +39,9 @@ from ..files import read_bytes
 from ..geometry import box_corners, integral_to_int, python_round
 from ..labelme import skipped_file
 from ..report import ConversionReport
-from ..run import PerImageTarget, export_alone, prepared_tables
+from ..run import PerImageTarget, RunOptions, export_alone, kept_parts
 from ..runtime import gc_paused
 from ..selection import Policy, apply_policy
-from ..source import task_source
 from ..table import AnnotationTable, TaskChunk
 from ..tasks import Frame
 from ..yolo_layout import image_size
@@ -490,12 +489,14 @@ def to_dota(tasks: object, *, project_type: str = "image_bbox", videos: object =
             report: ConversionReport | None = None) -> list[tuple[str, str]]:
     """``[(label file path, text)]``, one DOTA label file per image (video: per frame)."""
     report = report or ConversionReport("dota")
-    source = task_source(tasks).replayable()
     target = DotaTarget(".")
-    headers = task_headers(source)
-    return [(target.file_name(frame), text)
-            for table in prepared_tables(source, target, report, project_type, videos, frame_counts)
-            for frame, text in zip(table.frames, dota_documents(table, headers, report))]
+
+    def files(table: AnnotationTable, headers: object, report: ConversionReport, _: object) -> list[tuple[str, str]]:
+        return [(target.file_name(frame), text) for frame, text in zip(table.frames,
+                                                                       dota_documents(table, headers or {}, report))]
+
+    parts = kept_parts(tasks, target, files, report, RunOptions(project_type, videos, frame_counts))
+    return [file for written in parts for file in written]
 
 
 @gc_paused

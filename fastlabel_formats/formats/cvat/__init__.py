@@ -50,7 +50,7 @@ from pathlib import Path
 from ...files import read_range
 from ...labelme import image_header_size
 from ...report import ConversionReport
-from ...run import export_alone, prepared_tables
+from ...run import RunOptions, export_alone, kept_parts
 from ...runtime import gc_paused
 from .. import Format
 from .meta import LabelBook
@@ -95,15 +95,16 @@ def to_cvat(
     """The CVAT for images 1.1 document of image tasks (text, nothing written)."""
     report = report or ConversionReport("cvat")
     target = CvatTarget(".", raster=raster)
-    book, images, parts = LabelBook(), 0, []
-    for table in prepared_tables(tasks, target, report, project_type, videos, frame_counts):
-        fragment, chunk_book = image_fragment(table, target.raster, report)
-        parts.append(fragment.decode())
+    parts = kept_parts(tasks, target, lambda table, plan, report, ids: (image_fragment(table, target.raster, report),
+                                                                        len(table.frames)), report,
+                       RunOptions(project_type, videos, frame_counts))
+    book = LabelBook()
+    for (_, chunk_book), _ in parts:
         book.merge(chunk_book)
-        images += len(table.frames)
     from .writer import HEAD
 
-    return HEAD + meta_xml(book, images, "fastlabel", "annotation") + "".join(parts) + "</annotations>\n"
+    return (HEAD + meta_xml(book, sum(frames for _, frames in parts), "fastlabel", "annotation")
+            + "".join(fragment.decode() for (fragment, _), _ in parts) + "</annotations>\n")
 
 
 def read_cvat(source, *, report=None, images=None, **options) -> list[dict]:

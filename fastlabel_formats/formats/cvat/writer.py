@@ -325,16 +325,18 @@ class CvatTarget(Target):
     def plan(self, survey: dict[str, int] | None) -> dict[str, int] | None:
         return survey
 
-    def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[object, object]:
+    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple:
+        """``("video", written files)`` of a video table, ``("images", <image> elements, labels,
+        frame count)`` of an image table."""
         if table.is_video:
             from .video_writer import video_files
 
-            return ("video", video_files(self, table, plan or {}, report)), plan
+            return "video", video_files(self, table, plan or {}, report)
         fragment, book = image_fragment(table, self.raster, report)
-        return ("images", fragment, book, len(table.frames)), plan
+        return "images", fragment, book, len(table.frames)
 
-    def collect(self, result: list, report: ConversionReport) -> None:
-        for chunk_result in result:
+    def assemble(self, parts: list[tuple], report: ConversionReport) -> None:
+        for chunk_result in parts:
             if chunk_result[0] == "video":
                 report.files.extend(chunk_result[1])
                 continue

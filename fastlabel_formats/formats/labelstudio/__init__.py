@@ -46,7 +46,7 @@ from ...errors import FormatError
 from ...files import atomic_output, output_path
 from ...jsonparts import JsonListSpool, list_fragment, write_list
 from ...report import ConversionReport
-from ...run import Target, export_alone, prepared_tables
+from ...run import RunOptions, Target, export_alone, kept_parts
 from ...runtime import gc_paused
 from ...table import AnnotationTable
 from .. import Format, Option
@@ -86,16 +86,16 @@ class LabelStudioTarget(Target):
     def __getstate__(self) -> dict:
         return {**self.__dict__, "spool": None}
 
-    def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[bytes, object]:
+    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> bytes:
         if self.indent is None and not table.is_video:  # the JSON straight from the table's columns
-            return labelstudio_json(table, report, self.options), plan
+            return labelstudio_json(table, report, self.options)
         records = video_records if table.is_video else labelstudio_records
-        return list_fragment(records(table, report, self.options), self.indent), plan
+        return list_fragment(records(table, report, self.options), self.indent)
 
-    def collect(self, result: list[bytes], report: ConversionReport) -> None:
+    def assemble(self, parts: list[bytes], report: ConversionReport) -> None:
         if self.spool is None:
             self.spool = JsonListSpool(self.path(), "tasks", self.indent)
-        for fragment in result:
+        for fragment in parts:
             self.spool.append(fragment)
 
     def finish(self, report: ConversionReport) -> None:
@@ -123,10 +123,10 @@ def to_labelstudio(tasks: object, *, project_type: str = "image_bbox", image_roo
     report = report or ConversionReport("labelstudio")
     target = LabelStudioTarget(".", project_type=project_type, image_root=image_root, from_names=from_names,
                                to_name=to_name, frame_counts=frame_counts)
-    records = []
-    for table in prepared_tables(tasks, target, report, project_type, None, frame_counts):
-        records += (video_records if table.is_video else labelstudio_records)(table, report, target.options)
-    return records
+    parts = kept_parts(tasks, target, lambda table, plan, report, ids: (
+        video_records if table.is_video else labelstudio_records)(table, report, target.options), report,
+        RunOptions(project_type, frame_counts=frame_counts))
+    return [record for records in parts for record in records]
 
 
 @gc_paused

@@ -15,10 +15,9 @@ from ...errors import where
 from ...files import basename, safe_relative, write_atomic
 from ...geometry import integral_to_int, python_round
 from ...report import ConversionReport
-from ...run import Target, export_alone, prepared_tables
+from ...run import Target, export_alone, kept_parts
 from ...runtime import gc_paused
 from ...selection import apply_policy
-from ...source import task_source
 from ...table import AnnotationTable, TaskChunk
 from ...tasks import Frame
 from ..plain_numbers import flat_texts, row_texts
@@ -294,7 +293,6 @@ class MotTarget(Target):
         super().__init__(output_dir)
         self.class_list = list(classes) if classes else None
         self.classes: dict[str, int] = {}
-        self.block_report: ConversionReport | None = None
 
     def file_name(self, frame: Frame) -> str:
         return f"{basename(frame.name)}/{GT}"
@@ -311,23 +309,21 @@ class MotTarget(Target):
     def plan(self, survey: dict[str, SequenceInfo]) -> dict[str, SequenceInfo]:
         return survey
 
-    def build(self, table: AnnotationTable, plan: object, report: ConversionReport) -> tuple[object, object]:
-        self.block_report = report  # block_result reports what the sequence files cannot hold
-        return (mot_rows(table, self.classes, plan or {}, report, self.class_list is None), plan), plan
+    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport
+               ) -> tuple[dict, dict]:
+        """The table's rows per sequence, with the block's sequence infos (its plan)."""
+        return mot_rows(table, self.classes, plan or {}, report, self.class_list is None), plan or {}
 
-    def block_result(self, results: list) -> list[str]:
-        merged = merge_sequences(sequences for sequences, _ in results)
-        plan, report = results[0][1] or {}, self.block_report
-        written = []
+    def assemble(self, parts: list[tuple[dict, dict]], report: ConversionReport) -> None:
+        """Write the block's sequences (a block holds whole tasks: each sequence is complete)."""
+        merged = merge_sequences(sequences for sequences, _ in parts)
+        infos, written = parts[0][1] if parts else {}, []
         for name, sequence in merged.items():
-            for relative, text in sequence_files(name, plan.get(name, SequenceInfo()), sequence, self.classes,
+            for relative, text in sequence_files(name, infos.get(name, SequenceInfo()), sequence, self.classes,
                                                  report, self.class_list is None).items():
                 path = self.output(f"{basename(name)}/{relative}", where(name, name))
                 written.append(str(write_atomic(path, text.encode())))
-        return written
-
-    def collect(self, result: list[str], report: ConversionReport) -> None:
-        report.files.extend_written(result)
+        report.files.extend_written(written)
 
 
 @gc_paused
@@ -336,11 +332,10 @@ def to_mot(tasks: object, *, classes: list[str] | None = None,
     """``{sequence folder: {"gt/gt.txt": text, "gt/labels.txt": text, "seqinfo.ini": text}}``, one
     sequence per video task (``classes``: the class numbers' order, see :func:`class_numbers`)."""
     report = report or ConversionReport("mot")
-    source = task_source(tasks).replayable()
     target = MotTarget(".", classes=classes)
-    infos = task_infos(source)
-    tables = list(prepared_tables(source, target, report, "image_bbox", None, None))
-    merged = merge_sequences(mot_rows(table, target.classes, infos, report, classes is None) for table in tables)
+    parts = kept_parts(tasks, target, lambda table, plan, report, _: target.encode(table, plan, report), report)
+    infos = {name: info for _, block_infos in parts for name, info in block_infos.items()}
+    merged = merge_sequences(rows for rows, _ in parts)
     return {basename(name): sequence_files(name, infos.get(name, SequenceInfo()), sequence, target.classes, report,
                                            classes is None)
             for name, sequence in merged.items()}
