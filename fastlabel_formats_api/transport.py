@@ -70,6 +70,17 @@ LOOPBACK_FLAG = "FASTLABEL_ALLOW_LOOPBACK_FILES"  # "1": files may come from any
 WIRE_ERRORS = (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException,
                OSError)  # what a broken answer raises while its body is read
 Result = TypeVar("Result")
+def _location_aside(response: requests.Response, *args: object, **kwargs: object) -> requests.Response:
+    """A response hook: a redirect's ``Location`` is taken out of its headers into
+    ``response.fastlabel_location`` before requests looks at it. Told not to follow redirects,
+    requests would otherwise read the redirect's whole body (no cap, no matter its size) to offer
+    ``response.next``, and fail outside its own exceptions on a body it cannot decode; the
+    transport follows redirects itself, reading none of their bodies."""
+    location = response.headers.pop("Location", None) if response.status_code in REDIRECT_STATUSES else None
+    response.fastlabel_location = location
+    return response
+
+
 class RateLimiter:
     """Keeps at most ``calls`` calls in any ``period`` seconds (clock and sleep injectable)."""
 
@@ -296,10 +307,10 @@ class Transport:
             try:
                 response = self.session.request(method, url, headers=headers, allow_redirects=False, stream=True,
                                                 timeout=(min(self.timeout[0], watch.remaining()), watch.remaining()),
-                                                **options)
+                                                hooks={"response": _location_aside}, **options)
             except ValueError as error:  # a URL requests cannot send (its own InvalidURL included)
                 raise FastLabelException(f"cannot send {method} {_where(url)[:200]!r}: {error}") from None
-            location = response.headers.get("Location")
+            location = response.fastlabel_location
             if response.status_code not in REDIRECT_STATUSES or not location:
                 return response, url
             response.close()

@@ -121,6 +121,17 @@ def test_a_redirected_post_is_refused_not_resent_as_a_get(status):
     assert [(r.method, r.path) for r in server.requests] == [("POST", "/v1/projects")]
 
 
+@pytest.mark.parametrize("redirect", [
+    trickle(head(302, {"Content-Length": "60", "Location": "/v1/here"}), 60, 0.5),  # a body a byte at a time
+    [head(302, {"Content-Length": "5", "Content-Encoding": "deflate", "Location": "/v1/here"}) + b":\x00"],
+], ids=["trickled", "undecodable"])
+def test_a_redirect_is_followed_without_reading_its_body(redirect):
+    routes = Routes({"/v1/moved": redirect, "/v1/here": [answer(200, {"ok": True})]})
+    with RawServer(routes, lifetime=40) as server:
+        assert api_of(server, timeout=(0.5, 1.0)).request("GET", "moved") == {"ok": True}
+    assert [r.path for r in server.requests] == ["/v1/moved", "/v1/here"]
+
+
 def test_a_get_follows_redirects_only_within_the_api_and_to_allowed_file_hosts(tmp_path):
     with RawServer(lambda request: [answer(200, b"secret of another local service")]) as other:
         routes = Routes({"/v1/moved": [answer(302, b"", {"Location": "/v1/here"})],
