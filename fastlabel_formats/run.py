@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import table as table_module
+from . import table_readers
 from .categories import Census
 from .clashes import block_outputs, check_clashes
 from .cluster import is_external
@@ -305,7 +306,8 @@ def _run(source: TaskSource, targets: Sequence[Target], reports: Sequence[Conver
                 check_shared(runner.client, setup.shared, [str(t.output_dir) for t in targets
                                                           if not is_remote(t.output_dir)])
             survey_run = replace(survey_run, stop=runner.stop_name, in_process=runner.in_process)
-            read = parsed_once(source.blocks()) if runner.in_process else source.blocks()  # parsed once here
+            # in this process each block is parsed once (a file that fits: at once)
+            read = parsed_once(source.blocks(table_readers.PARSED_BYTES)) if runner.in_process else source.blocks()
             census, surveys = _survey(runner, _kept(read, blocks), survey_run, options.progress)
             if not setup.in_memory:
                 _check_outputs(census, surveys, blocks, source, targets)

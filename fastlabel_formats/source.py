@@ -152,12 +152,17 @@ class TaskSource:
     def reiterable(self) -> bool:
         return self.kind != "iterable"
 
-    def blocks(self) -> Iterator[TaskBlock]:
-        """The input as consecutive blocks of whole tasks."""
+    def blocks(self, parse_up_to: int = 0) -> Iterator[TaskBlock]:
+        """The input as consecutive blocks of whole tasks. A local JSON array file of at most
+        ``parse_up_to`` bytes is parsed here at once and its tasks cut into blocks (its element
+        boundaries need no scan; for a run that keeps its whole input parsed anyway)."""
         if self.kind == "iterable":
             raise TypeError("a one-shot iterable has no blocks; use replayable() first")
         if self.kind == "list":
             return _list_blocks(self.name, self.items)
+        parsed = _parsed_whole(self.items, parse_up_to) if self.kind == "array" and parse_up_to else None
+        if parsed is not None:
+            return _list_blocks(self.name, parsed)
         if self.kind == "pages":
             return _page_blocks(self.name, self.items)
         return _file_blocks(self.name, str(self.items), self.kind, 0)
@@ -229,6 +234,25 @@ def _list_blocks(name: str, tasks: Sequence) -> Iterator[TaskBlock]:
             start, rows = position + 1, 0
     if start < len(tasks):
         yield TaskBlock(name, "list", start, len(tasks) - start, list(tasks[start:]))
+
+
+def _parsed_whole(path: object, limit: int) -> list | None:
+    """The tasks of a local JSON array file of at most ``limit`` bytes, parsed at once; None for any
+    other file (or one that does not parse: the scanning reader names where)."""
+    if is_remote(path):
+        return None
+    try:
+        if os.path.getsize(path) > limit:
+            return None
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except (OSError, ValueError):  # (a NUL byte in the path) the scanning reader reports it
+        return None
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    return parsed if isinstance(parsed, list) else None
 
 
 def _page_blocks(name: str, pages: list[Path]) -> Iterator[TaskBlock]:

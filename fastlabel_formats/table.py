@@ -7,7 +7,7 @@ import functools
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from itertools import chain
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -215,19 +215,17 @@ _EMPTY_RINGS = Rings(np.zeros((0, 2)), np.zeros(1, np.int64), np.zeros(1, np.int
 
 def _batch_rings(kinds: list, points: list, geometry: frozenset) -> Rings:
     """Rings of every row (see AnnotationTable); raises on any malformed layout or number."""
-    flat_kinds = geometry - {"segmentation"}
-    segmentation = "segmentation" in geometry
-    row_rings = [
-        ([p] if k in flat_kinds else [r for region in p for r in region] if segmentation and k == "segmentation"
-         else []) if p else []
-        for k, p in zip(kinds, points)
-    ]
-    rings_per_row = np.fromiter(map(len, row_rings), np.int64, len(row_rings))
-    ring_lists = list(chain.from_iterable(row_rings))
+    layout = {kind: coordinates for kind, coordinates in _RING_LAYOUT.items() if kind in geometry}
+    codes = np.fromiter(map(layout.get, kinds, repeat(0)), np.int64, len(kinds))
+    codes[~np.fromiter(map(bool, points), bool, len(points))] = 0  # no points: no rings
+    flat_rows, region_rows = np.flatnonzero(codes > 0), np.flatnonzero(codes == _REGIONS)
+    region_rings, region_counts, holes = _region_rings(list(map(points.__getitem__, region_rows.tolist())))
+    owner = np.concatenate([flat_rows, np.repeat(region_rows, region_counts)])
+    order = np.argsort(owner, kind="stable")  # the flat rows' rings and the regions' rings, in row order
+    ring_lists = list(map([*map(points.__getitem__, flat_rows.tolist()), *region_rings].__getitem__, order.tolist()))
     ring_sizes = np.fromiter(map(len, ring_lists), np.int64, len(ring_lists))
-    ring_kind = np.repeat(np.asarray(kinds, dtype=object), rings_per_row)
-    expected = np.where(ring_kind == "bbox", 4, np.where(ring_kind == "keypoint", 2, -1))
-    if (ring_sizes % 2).any() or ((expected >= 0) & (ring_sizes != expected)).any() \
+    expected = np.concatenate([codes[flat_rows], np.ones(len(region_rings), np.int64)])[order]
+    if (ring_sizes % 2).any() or ((expected > 1) & (ring_sizes != expected)).any() \
             or (ring_sizes > 2 * validation.MAX_RING_VERTICES).any():
         raise _Malformed
     values = np.frombuffer(array("d", list(chain.from_iterable(ring_lists))), np.float64)
@@ -236,17 +234,29 @@ def _batch_rings(kinds: list, points: list, geometry: frozenset) -> Rings:
     point_offsets = np.zeros(len(ring_lists) + 1, np.int64)
     np.cumsum(ring_sizes // 2, out=point_offsets[1:])
     shape_offsets = np.zeros(len(kinds) + 1, np.int64)
-    np.cumsum(rings_per_row, out=shape_offsets[1:])
-    return Rings(values.reshape(-1, 2), point_offsets, shape_offsets, _hole_flags(kinds, points, ring_kind))
+    np.cumsum(np.bincount(owner, minlength=len(kinds)), out=shape_offsets[1:])
+    is_hole = np.concatenate([np.zeros(len(flat_rows), bool), holes])[order]
+    return Rings(values.reshape(-1, 2), point_offsets, shape_offsets, is_hole)
 
 
-def _hole_flags(kinds: list, points: list, ring_kind: np.ndarray) -> np.ndarray:
-    """True for every ring that is not the first ring of its segmentation region."""
-    holes = ring_kind == "segmentation"
-    if holes.any():
-        region_sizes = [len(region) for k, p in zip(kinds, points) if k == "segmentation" and p for region in p]
-        if 0 in region_sizes:
-            raise _Malformed  # an empty region
-        first = np.concatenate([[0], np.cumsum(region_sizes)[:-1]])
-        holes[np.flatnonzero(holes)[first]] = False
-    return holes.astype(bool)
+_REGIONS = -1  # the layout of a segmentation: regions of rings
+# per ring type the number of coordinates of its ring (1: any even number), or _REGIONS
+_RING_LAYOUT = {"bbox": 4, "keypoint": 2, "polygon": 1, "line": 1, "segmentation": _REGIONS}
+
+
+def _region_rings(shapes: list) -> tuple[list, np.ndarray, np.ndarray]:
+    """The rings of segmentations (each a list of regions, each a list of rings: the outer one, then
+    its holes) in order, how many each shape has, and which are holes; raises on an empty region."""
+    regions = list(chain.from_iterable(shapes))
+    rings = list(chain.from_iterable(regions))
+    per_shape = np.fromiter(map(len, shapes), np.int64, len(shapes))
+    per_region = np.fromiter(map(len, regions), np.int64, len(regions))
+    if not per_region.all() or not per_shape.all() or per_shape.sum() != len(regions) \
+            or per_region.sum() != len(rings):
+        raise _Malformed  # an empty region (or something that is no list)
+    ring_ends = np.cumsum(per_region)
+    region_ends = np.cumsum(per_shape)
+    counts = np.diff(np.concatenate([[0], ring_ends[region_ends - 1]])) if len(shapes) else per_shape
+    holes = np.ones(len(rings), bool)
+    holes[ring_ends - per_region] = False  # the first ring of each region is its outer ring
+    return rings, counts, holes

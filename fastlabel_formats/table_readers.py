@@ -76,8 +76,8 @@ class TableSource(TaskSource):
     vouched: list = field(default_factory=list)
     rings: list = field(default_factory=list)  # per task the geometry its reader laid out (or None)
 
-    def blocks(self) -> Iterator[TaskBlock]:
-        for block in _list_blocks(self.name, self.items):
+    def blocks(self, parse_up_to: int = 0) -> Iterator[TaskBlock]:
+        for block in _list_blocks(self.name, self.items):  # already parsed: ``parse_up_to`` changes nothing
             end = block.first_task + block.count
             yield TableBlock(self.name, "tables", block.first_task, block.count, parsed=block.items,
                              vouched=self.vouched[block.first_task:end], rings=self.rings[block.first_task:end])

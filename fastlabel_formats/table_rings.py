@@ -5,7 +5,8 @@ points again.
 A reader that makes bbox, polygon and segmentation rows itself (COCO's common records) lays out their
 points block by block with :func:`laid_out` (the same numbers, in the same layout, as
 :func:`fastlabel_formats.table.gather` gives them) and stores the blocks in the order of its tasks with
-:func:`read_rings`. A chunk whose tasks or rows are not the store's as made (or not all laid out)
+:func:`read_rings`; the YOLO reader gives the corners of the box rows it read at once with
+:func:`box_rings`. A chunk whose tasks or rows are not the store's as made (or not all laid out)
 makes its table the usual way."""
 
 from __future__ import annotations
@@ -189,6 +190,25 @@ def read_rings(made: list[tuple], blocks: list[tuple[int, LaidOut]], tasks: list
     return ReadRings(list(tasks), {id(task): number for number, task in enumerate(tasks)}, _offsets(lengths),
                      annotations, kinds, points, values, held, codes, coords, _offsets(ring_sizes),
                      _offsets(row_rings), np.fromiter(map(len, annotations), np.int64, len(annotations)))
+
+
+def box_rings(tasks: list[dict], boxes: np.ndarray, first_rows: np.ndarray) -> ReadRings:
+    """The store of ``tasks`` whose annotations the reader made, the rows of task ``t`` (when
+    ``first_rows[t] >= 0``) bboxes of corners ``boxes[first_rows[t]:]`` (x1, y1, x2, y2 each, as many
+    as its annotations); the rows of other tasks are not laid out."""
+    annotations = list(chain.from_iterable(task["annotations"] for task in tasks))
+    lengths = np.fromiter((len(task["annotations"]) for task in tasks), np.int64, len(tasks))
+    laid = first_rows >= 0
+    held = np.repeat(laid, lengths)
+    coords = boxes[span_indices(first_rows[laid], lengths[laid])].reshape(-1, 2)
+    try:
+        kinds, points, values = (list(map(column, annotations)) for column in (_TYPE, _POINTS, _VALUE))
+    except KeyError:  # some annotation without one of them
+        kinds, points, values = ([row.get(key) for row in annotations] for key in ("type", "points", "value"))
+    return ReadRings(list(tasks), {id(task): number for number, task in enumerate(tasks)}, _offsets(lengths),
+                     annotations, kinds, points, values, held, np.zeros(len(annotations), np.int64), coords,
+                     _offsets(np.full(len(coords) // 2, 2, np.int64)), _offsets(held.astype(np.int64)),
+                     np.fromiter(map(len, annotations), np.int64, len(annotations)))
 
 
 def _made_rows(annotations: list[dict], made: list[dict]) -> np.ndarray | None:

@@ -20,7 +20,7 @@ from .errors import FormatError
 from .files import read_text, regular_file_bytes
 from .report import ConversionReport
 from .runtime import gc_paused
-from .table_readers import vouch
+from .table_readers import vouch, vouching
 from .yolo_layout import (
     DataYaml,
     PoseShape,
@@ -30,6 +30,7 @@ from .yolo_layout import (
     read_data_yaml,
     ultralytics_label,
 )
+from .yolo_text import LaidBoxes, class_numbers, corner_boxes, plain_box_files, plain_bytes
 
 IMPORT_PROJECT_TYPES = ("bbox", "segmentation", "obb")
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -131,10 +132,24 @@ def yolo_label_annotations(path: Path, size: tuple[int, int], classes: dict, kin
 
 def label_lines(path: Path | str) -> list[list[str]]:
     """The tokens of each line of a label file (FormatError naming it when it cannot be read)."""
+    return label_content(path, False)
+
+
+def label_content(path: Path | str, plain_wanted: bool) -> bytes | list[list[str]]:
+    """With ``plain_wanted``, the bytes of a label file that are only those of box lines written
+    plainly (see :func:`~fastlabel_formats.yolo_text.plain_bytes`); else :func:`label_lines`."""
     try:
-        text = regular_file_bytes(path).decode("utf-8")
+        data = regular_file_bytes(path)
+        if plain_wanted and plain_bytes(data):
+            return data
+        text = data.decode("utf-8")
     except (OSError, ValueError):
         text = read_text(path, "the label file")  # names the problem (or reads it after all)
+    return text_lines(text)
+
+
+def text_lines(text: str) -> list[list[str]]:
+    """The tokens of each line of a label file's text."""
     return list(map(str.split, text.removeprefix("\ufeff").splitlines()))
 
 
@@ -169,14 +184,8 @@ def box_files_annotations(files: list[list[list[str]]], sizes: list[tuple[int, i
     if not candidates:
         return found
     counts = np.array([len(names) for _, names in candidates], np.int64)
-    size_of_row = np.repeat(np.array([sizes[position] for position, _ in candidates], np.float64).reshape(-1, 2),
-                            counts, axis=0)
-    values = np.array(numbers, np.float64).reshape(-1, 4)
-    with np.errstate(all="ignore"):
-        cx, cy = size_of_row[:, 0] * values[:, 0], size_of_row[:, 1] * values[:, 1]
-        w, h = size_of_row[:, 0] * values[:, 2], size_of_row[:, 1] * values[:, 3]
-        boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
-    unfit = ~(np.isfinite(values).all(axis=1) & np.isfinite(boxes).all(axis=1))
+    boxes, unfit = corner_boxes(np.array(numbers, np.float64).reshape(-1, 4),
+                                np.array([sizes[position] for position, _ in candidates], np.float64), counts)
     unfit_files = np.bincount(np.repeat(np.arange(len(candidates)), counts)[unfit], minlength=len(candidates))
     points, end = boxes.tolist(), 0
     for (position, names), count, bad in zip(candidates, counts.tolist(), unfit_files.tolist()):
@@ -278,11 +287,22 @@ def _label_of(image: Path) -> Path | None:
 def _labels_under(folder: Path, classes_file: Path) -> list[tuple[str, str]]:
     """``(path below folder, path)`` of the ``.txt`` files under ``folder`` (symlinked folders not
     followed, as ``Path.rglob``) but the classes file, sorted as paths."""
-    classes = _file_key(classes_file)
-    found = [(relative, _joined(folder, relative)) for relative, entry in _text_files(str(folder), "")
-             if entry.is_file()]
-    labels = [(relative, path) for relative, path in found if not _is_classes_file(path, classes_file, classes)]
+    classes, real_folders = _file_key(classes_file), {}
+    labels = [(relative, _joined(folder, relative)) for relative, entry in _text_files(str(folder), "")
+              if entry.is_file() and not _is_classes_entry(entry, classes_file, classes, real_folders)]
     return sorted(labels, key=lambda label: label[0].split("/"))
+
+
+def _is_classes_entry(entry: os.DirEntry, classes_file: Path, classes: tuple[int, int] | None,
+                      real_folders: dict[str, str]) -> bool:
+    """Whether a listed file is the classes file (:func:`_is_classes_file`): a file that is no
+    symlink resolves to its folder's real path and its name (``real_folders`` caches them)."""
+    if entry.is_symlink():
+        return _is_classes_file(entry.path, classes_file, classes)
+    folder = os.path.dirname(entry.path)
+    if folder not in real_folders:
+        real_folders[folder] = os.path.realpath(folder)
+    return os.path.join(real_folders[folder], entry.name) == str(classes_file)
 
 
 def _text_files(top: str, relative: str) -> Iterator[tuple[str, os.DirEntry]]:
@@ -404,16 +424,15 @@ def _existing(path: str) -> Path | None:
 # the label files read together (their box lines computed at once)
 FILES_AT_ONCE = 1024
 
-
 def _tasks(pairs: Pairs, classes: dict, project_type: str, report: ConversionReport,
            pose: PoseShape | None = None) -> list[dict]:
     """Tasks of the pairs, sorted by name; an image whose size cannot be read is skipped and
     reported with its path."""
     results: dict[str, dict] = {}
-    tally = LabelTally()
+    tally, laid = LabelTally(), LaidBoxes(pose is None and project_type == "bbox", *class_numbers(classes))
     for start in range(0, len(pairs.items), FILES_AT_ONCE):
         for task in _batch_tasks(pairs.items[start:start + FILES_AT_ONCE], classes, project_type, report, pose,
-                                 tally):
+                                 tally, laid):
             results[task["name"]] = task
     if tally.lines and not tally.annotations and tally.mismatched == tally.lines:
         raise FormatError(f"none of the {tally.lines} label line(s) is a label of this dataset (first: "
@@ -422,29 +441,35 @@ def _tasks(pairs: Pairs, classes: dict, project_type: str, report: ConversionRep
     # lines of boxes, polygons and oriented boxes make well-formed annotations (poses: their keypoints are
     # not checked here), of string values when the classes are strings
     plain = pose is None and all(type(value) is str for value in classes.values())
-    vouch(tasks, [plain] * len(tasks))
+    vouch(tasks, [plain] * len(tasks), laid.store(tasks) if plain and laid.wanted and vouching() else None)
     return tasks
 
 
 def _batch_tasks(items: list[tuple[str, Path | str, Path | str | None]], classes: dict, project_type: str,
-                 report: ConversionReport, pose: PoseShape | None, tally: LabelTally) -> list[dict]:
+                 report: ConversionReport, pose: PoseShape | None, tally: LabelTally, laid: LaidBoxes) -> list[dict]:
     """The tasks of some pairs, in order (each image without a size reported and left out): the
     sizes and label files read first, their box files computed together, then each reported in
     turn as line by line reading does."""
     sizes = [_size_or_problem(image) for _, image, _ in items]
-    lines = [label_lines(label) if label is not None and type(size) is tuple else []
-             for (_, _, label), size in zip(items, sizes)]
-    at_once = [None] * len(items) if pose is not None else \
-        box_files_annotations(lines, [size if type(size) is tuple else (0, 0) for size in sizes], classes,
-                              project_type)
+    sized = [size if type(size) is tuple else (0, 0) for size in sizes]
+    contents = [label_content(label, laid.wanted) if label is not None and type(size) is tuple else []
+                for (_, _, label), size in zip(items, sizes)]
+    plain, first_rows = plain_box_files(contents, sized, laid)
+    lines = [[] if position in plain else text_lines(content.decode("ascii")) if type(content) is bytes else content
+             for position, content in enumerate(contents)]
+    at_once = [None] * len(items) if pose is not None else box_files_annotations(lines, sized, classes, project_type)
     tasks = []
-    for (name, _, label), size, file_lines, boxes in zip(items, sizes, lines, at_once):
+    for position, ((name, _, label), size, file_lines, boxes) in enumerate(zip(items, sizes, lines, at_once)):
         if type(size) is not tuple:
             report.note("image whose size cannot be read, skipped", size)
             continue
+        boxes = plain.get(position, boxes)
         annotations = [] if label is None else _file_annotations(file_lines, boxes, label, size, classes,
                                                                  project_type, report, pose, tally)
         tasks.append({"name": name, "width": size[0], "height": size[1], "annotations": annotations})
+        if position in plain:
+            laid.first_rows[id(tasks[-1])] = laid.rows + first_rows[position]
+    laid.rows += first_rows[-1]
     return tasks
 
 
