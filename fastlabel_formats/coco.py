@@ -9,7 +9,6 @@ as for the Ultralytics layout of a YOLO export (:func:`fastlabel_formats.yolo_la
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,7 +32,7 @@ from .columns import (
     vertex_bounds,
 )
 from .errors import FormatError, where
-from .files import atomic_output, is_remote, make_folder, output_path, remove
+from .files import atomic_output, is_remote, make_folder, output_path, parts_folder_name, remove
 from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
 from .jsonparts import JsonListSpool, json_fragment
 from .raster import check_raster
@@ -199,7 +198,7 @@ class CocoTarget(Target):
         self.category_ids = {name: self.categories[i]["id"]
                              for name, i in first_index([c["name"] for c in self.categories]).items()}
         folder, name = str(self.path).rsplit("/", 1) if is_remote(self.path) else (self.path.parent, self.path.name)
-        self.parts_dir = output_path(folder, f".{name}.parts-{uuid.uuid4().hex[:12]}", "parts")
+        self.parts_dir = output_path(folder, parts_folder_name(name), "parts")
 
     def record_count(self, table: AnnotationTable) -> int:
         """How many annotation records ``table`` gives (each takes an id)."""

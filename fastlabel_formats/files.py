@@ -11,6 +11,7 @@ import shutil
 import stat
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -271,6 +272,13 @@ def short_name(name: str) -> str:
 # ``.<name>.<pid>-<run tag><3 characters>.tmp``: atomic_output's temporary files, by writing
 # process (on this machine or a Dask worker's) and run
 TEMPORARY_NAME = re.compile(r"\..+\.([0-9]+)-([a-z0-9_]{8})\.tmp")
+PARTS_FOLDER_NAME = re.compile(r"\..+\.parts-([0-9]+)-[0-9a-f]{12}")  # see parts_folder_name
+
+
+def parts_folder_name(file_name: str) -> str:
+    """A new name for the folder of part files a run keeps beside its output file ``file_name``
+    until it assembles it (with this process's id: once it is gone, a later run removes it)."""
+    return f".{file_name}.parts-{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
 
 def remove_stale_temporaries(folder: Path) -> int:
@@ -287,9 +295,16 @@ def remove_run_temporaries(folder: Path, run_tag: str | None = None) -> int:
 
 
 def remove_temporaries(folder: Path, stale: Callable[[int, str], bool]) -> int:
-    """Remove the temporary files under ``folder`` for which ``stale(pid, tag)`` is true."""
+    """Remove the temporary files under ``folder`` for which ``stale(pid, tag)`` is true, and the
+    part folders (:func:`parts_folder_name`) for which ``stale(pid, "")`` is."""
     removed = 0
-    for parent, _, names in os.walk(folder):
+    for parent, folders, names in os.walk(folder):
+        for name in [name for name in folders if PARTS_FOLDER_NAME.fullmatch(name)]:
+            path = os.path.join(parent, name)
+            if not os.path.islink(path) and stale(int(PARTS_FOLDER_NAME.fullmatch(name).group(1)), ""):
+                folders.remove(name)
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
         for name in names:
             match = TEMPORARY_NAME.fullmatch(name)
             if match and stale(int(match.group(1)), match.group(2)):

@@ -20,6 +20,7 @@ this process (:func:`kept_parts`).
 
 from __future__ import annotations
 
+import copy
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -107,6 +108,7 @@ class RunPlan:
     stop: str | None = None  # the name of a Dask run's stop event
     storage: Mapping[str, Mapping] | None = None  # fsspec options per protocol, set in every worker
     in_process: bool = True  # every block is built here, in order: ids numbered on, parts kept
+    report_names: tuple = ()  # per target, the name of its report (a to_* caller's own names its losses)
     check_outputs: bool = True  # pass 1 takes the output names of every target (for check_clashes)
 
 
@@ -152,22 +154,24 @@ def survey_block(block: TaskBlock, run: RunPlan) -> BlockSurvey:
 def build_block(block: TaskBlock, first_frame: int, plans: list, ids: list, run: RunPlan) -> tuple[int, list]:
     """Pass 2 of one block (in a worker): per target the encoded parts of its chunks in order (or
     their part files) and its findings."""
+    if not run.in_process:  # a task run again (after a failure, in a worker's thread) starts from its items as sent
+        plans, ids = [copy.copy(plan) for plan in plans], [copy.copy(numbering) for numbering in ids]
     with in_task(run):
         return _build_block(block, first_frame, plans, ids, run)
 
 
 def _build_block(block: TaskBlock, first_frame: int, plans: list, ids: list, run: RunPlan) -> tuple[int, list]:
-    reports = [ConversionReport(target.name, strict=strict) for target, strict in zip(run.targets, run.strict)]
+    reports = [ConversionReport(name, strict=strict) for name, strict in zip(run.report_names, run.strict, strict=True)]
     parts: list[list] = [[] for _ in run.targets]
     tasks = block.tasks(check=False)  # pass 1 checked them
     for chunk in stream_chunks(block.source, tasks, run.frames_of, run.images_per_chunk, first_frame):
         check_stop()
         table = block_chunk(block, chunk).table(run.geometry)
-        for target, report, plan, numbering, kept in zip(run.targets, reports, plans, ids, parts):
+        for target, report, plan, numbering, kept in zip(run.targets, reports, plans, ids, parts, strict=True):
             report_malformed(table.malformed, report)
             kept.append(encoded(target, table, plan, numbering, report))
     return block.count, [(kept if run.in_process or not target.spools_parts else spooled_parts(target, kept),
-                          report.findings) for target, kept, report in zip(run.targets, parts, reports)]
+                          report.findings) for target, kept, report in zip(run.targets, parts, reports, strict=True)]
 
 
 def encoded(target: Target, table: AnnotationTable, plan: object, ids: Ids | None, report: ConversionReport
@@ -218,7 +222,7 @@ def run_plan(source: str, targets: Sequence[Target], reports: Sequence[Conversio
     return RunPlan(tuple(targets), tuple(r.strict for r in reports),
                    FrameMaker(source, project_type, videos, frame_counts, images_dirs),
                    frozenset().union(*(t.geometry for t in targets)), min(limits) if limits else None,
-                   not is_video(project_type))
+                   not is_video(project_type), report_names=tuple(r.target for r in reports))
 
 
 @dataclass(frozen=True)
@@ -417,10 +421,10 @@ def _build_items(blocks: list[TaskBlock], surveys: list[BlockSurvey], targets: S
     counts of the blocks before (pass 1)."""
     first_frame = 0
     numbering = [Ids() if target.numbered else None for target in targets]
-    for block, block_survey in zip(blocks, surveys):
-        plans = [target.plan(survey) for target, survey in zip(targets, block_survey.surveys)]
-        ids = numbering if run.in_process else \
-            [None if ids is None else Ids(ids.take(count)) for ids, count in zip(numbering, block_survey.records)]
+    for block, block_survey in zip(blocks, surveys, strict=True):
+        plans = [target.plan(survey) for target, survey in zip(targets, block_survey.surveys, strict=True)]
+        ids = numbering if run.in_process else [None if ids is None else Ids(ids.take(count))
+                                                for ids, count in zip(numbering, block_survey.records, strict=True)]
         yield block, first_frame, plans, ids, run
         first_frame += block_survey.frames
 

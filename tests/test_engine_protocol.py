@@ -5,6 +5,7 @@ the ``to_*`` functions' runs."""
 from __future__ import annotations
 
 import inspect
+import os
 from pathlib import Path
 
 import orjson
@@ -213,3 +214,45 @@ def test_run_export_of_two_numbered_targets_numbers_each_on_its_own(tmp_path, sm
     run_export(tasks, targets, [ConversionReport("a"), ConversionReport("b")], RunOptions(jobs=2))
     assert (tmp_path / "a" / "ids.txt").read_text() == (tmp_path / "b" / "ids.txt").read_text()
     assert (tmp_path / "a" / "ids.txt").read_text().splitlines() == expected_lines(tasks)
+
+
+NAMED_TASKS = [task("a.jpg", 100, 80, ann("bbox", "car", [1, 2, 30, 40]),
+                    ann("classification", "weather", attributes=[]))]
+
+
+@pytest.mark.parametrize("convert", [to_coco, lambda tasks, report: to_yolo(tasks, report=report)])
+def test_a_callers_report_names_its_own_target_in_the_losses(convert):
+    report = ConversionReport("mine")
+    convert(NAMED_TASKS, report=report)
+    assert list(report.findings) == ["classification annotation not representable in mine"]
+
+
+def test_evaluate_names_the_ground_truth_losses_with_its_own_report():
+    from fastlabel_formats.evaluation import evaluate
+
+    predictions = [task("a.jpg", 100, 80, ann("bbox", "car", [1, 2, 30, 40],
+                                              attributes=[{"key": "score", "value": 0.9}]))]
+    result = evaluate(NAMED_TASKS, predictions)
+    assert list(result.report.findings) == ["ground truth: classification annotation not representable in COCO"]
+
+
+def test_an_in_place_run_removes_the_part_folders_of_a_killed_run_only(tmp_path):
+    """A run whose parent was killed while its workers spooled COCO parts leaves its parts folder
+    beside the output; the next run (holding the folder's lock) removes it once its process is gone,
+    and keeps one whose process still runs, as it does the atomic writers' temporaries."""
+    import subprocess
+    import sys
+
+    from fastlabel_formats.files import PARTS_FOLDER_NAME, parts_folder_name
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    out = tmp_path / "out"
+    left, running = (out / name.replace(f"-{os.getpid()}-", f"-{pid}-", 1)
+                     for name, pid in ((parts_folder_name("annotations.json"), int(gone.stdout)),
+                                       (parts_folder_name("annotations.json"), os.getppid())))
+    for folder in (left, running):
+        folder.mkdir(parents=True)
+        (folder / "0123456789abcdef0123456789abcdef.part").write_bytes(b'{"id":1}')
+    assert PARTS_FOLDER_NAME.fullmatch(left.name) and PARTS_FOLDER_NAME.fullmatch(running.name)
+    export_coco(NAMED_TASKS, out)
+    assert sorted(path.name for path in out.iterdir()) == sorted(["annotations.json", running.name])
