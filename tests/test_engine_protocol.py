@@ -175,21 +175,25 @@ def coco_tasks() -> st.SearchStrategy:
         lambda tasks: [task(f"img{n}.jpg", 64, 48, *anns) for n, anns in enumerate(tasks)])
 
 
+def exported(export, tasks, tmp_path_factory, monkeypatch, chunk_rows):
+    """A new folder holding ``export(tasks)`` made in chunks of ``chunk_rows`` annotations."""
+    monkeypatch.setattr(table_module, "CHUNK_ROWS", chunk_rows)
+    folder = tmp_path_factory.mktemp("export")
+    export(tasks, folder)
+    return folder
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(coco_tasks(), st.integers(1, 6))
 def test_to_coco_equals_the_assembled_export_file(tmp_path_factory, monkeypatch, tasks, chunk_rows):
-    monkeypatch.setattr(table_module, "CHUNK_ROWS", chunk_rows)
-    folder = tmp_path_factory.mktemp("coco")
-    export_coco(tasks, folder)
+    folder = exported(export_coco, tasks, tmp_path_factory, monkeypatch, chunk_rows)
     assert to_coco(tasks) == orjson.loads((folder / "annotations.json").read_bytes())
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(coco_tasks(), st.integers(1, 6))
 def test_to_yolo_equals_the_written_label_files(tmp_path_factory, monkeypatch, tasks, chunk_rows):
-    monkeypatch.setattr(table_module, "CHUNK_ROWS", chunk_rows)
-    folder = tmp_path_factory.mktemp("yolo")
-    export_yolo(tasks, folder)
+    folder = exported(export_yolo, tasks, tmp_path_factory, monkeypatch, chunk_rows)
     labels, names = to_yolo(tasks)
     written = {path.name: path.read_text().splitlines() for path in (folder / "annotations").glob("*.txt")}
     assert {Path(name).stem + ".txt": lines for name, lines in labels} == written
