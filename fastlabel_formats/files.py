@@ -182,14 +182,18 @@ def has_folders(file_system: object) -> bool:
     return bool({"file", "local"} & set(protocols))
 
 
-def write_many(files: dict[Path | str, bytes]) -> None:
+def write_many(files: dict[Path | str, bytes], fresh: bool = False) -> None:
     """Write every ``{path: data}`` atomically: local files one by one, objects of one store
-    concurrently (an asynchronous store's bounded batch), with no request besides the writes."""
+    concurrently (an asynchronous store's bounded batch), with no request besides the writes.
+    ``fresh``: the local files are new files of a run's staging folder, which nobody sees before
+    the run publishes it whole (or removes it): each is written straight under its name
+    (:func:`write_new`), unless this block may run again over what it wrote (:func:`may_run_again`)."""
     check_stop()
     remote = {path: data for path, data in files.items() if is_remote(path)}
+    write_local = write_new if fresh and not may_run_again() else write_atomic
     for path, data in files.items():
         if path not in remote:
-            write_atomic(path, data)
+            write_local(path, data)
     by_store: dict[int, tuple[object, dict]] = {}
     for path, data in remote.items():
         file_system, inner = store_of(path)
@@ -201,6 +205,46 @@ def write_many(files: dict[Path | str, bytes]) -> None:
         from .stores import put_objects  # (stores imports files)
 
         put_objects(file_system, objects)
+
+
+def may_run_again() -> bool:
+    """Whether this thread's block may be run again over the files it wrote: a Dask cluster's, after
+    its worker died (the runs whose blocks have a stop check, see :func:`writing_for`)."""
+    return getattr(_WRITER, "check", None) is not None
+
+
+# a new file, never an existing one, nor one a symlink names
+NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+
+
+def write_new(path: Path | str, data: bytes) -> Path | str:
+    """Write ``data`` as the new local file ``path`` (its folder made first), without a temporary
+    file: only for a folder nobody sees until the run publishes it whole (a staging folder). Anything
+    already at ``path`` (a symlink included) is never replaced nor followed: FormatError naming it.
+    A write that fails removes its half file (and raises the OS error naming ``path``)."""
+    check_stop()
+    make_folder(os.path.dirname(path) or ".")
+    try:
+        handle = os.open(path, NEW_FILE, 0o666)
+    except FileExistsError:
+        raise FormatError(f"{path}: already exists in the run's unpublished output folder (a file of the same name "
+                          f"written before, or something put there); refusing to replace it") from None
+    try:
+        _write_all(handle, data)
+    except BaseException as error:
+        _discard(os.fspath(path), path, error)
+        raise
+    return path
+
+
+def _write_all(handle: int, data: bytes) -> None:
+    """Write all of ``data`` to the open file ``handle``, then close it."""
+    try:
+        written = memoryview(data)
+        while written:
+            written = written[os.write(handle, written):]
+    finally:
+        os.close(handle)
 
 
 @contextmanager
@@ -403,12 +447,7 @@ def write_atomic(path: Path | str, data: bytes) -> Path | str:
     check_stop()
     handle, temporary = _temporary_beside(path)
     try:
-        try:
-            written = memoryview(data)
-            while written:
-                written = written[os.write(handle, written):]
-        finally:
-            os.close(handle)
+        _write_all(handle, data)
         check_stop()
         os.replace(temporary, path)
     except BaseException as error:

@@ -26,7 +26,7 @@ import numpy as np
 
 from .columns import vertex_bounds
 from .errors import FormatError, where
-from .files import basename, is_remote, output_paths, read_text, write_atomic
+from .files import basename, is_remote, output_paths, read_text, write_atomic, write_many
 from .labelme import image_header_size, skipped_file
 from .report import ConversionReport
 from .run import PerImageTarget, RunOptions, export_alone, kept_parts
@@ -149,7 +149,9 @@ class PascalVocTarget(PerImageTarget):
         documents, labels = part
         paths = output_paths(self.output_dir, [self.file_name(frame) for frame in table.frames], table.source,
                              self.folder)
-        written = [str(write_atomic(path, text.encode())) for path, (_, text) in zip(paths, documents)]
+        files = dict(zip(paths, (text.encode() for _, text in documents), strict=True))
+        write_many(files, fresh=self.fresh_folder)  # an object store's in parallel; a staging folder's directly
+        written = [str(path) for path in files]
         if self.dataset and self.images is not None:
             for frame in table.frames:
                 self._place_image(frame, table.source, report)

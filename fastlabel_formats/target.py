@@ -41,14 +41,17 @@ class Target:
     images_per_chunk: int | None = None
     numbered = False  # its records carry ids numbered across the run by the engine
     spools_parts = False  # its parts are JSON list fragments by key, spooled to part files in a worker
+    fresh_folder = False  # output_dir is the run's new staging folder, unseen until published whole
 
     def __init__(self, output_dir: str | os.PathLike[str]) -> None:
         self.output_dir = output_dir if is_remote(output_dir) else Path(output_dir)
         self.published_dir = self.output_dir  # where the output ends up (a staged run moves it there)
 
     def write_into(self, folder: Path) -> None:
-        """Write into ``folder``, which is moved to the output folder once the run is complete."""
+        """Write into ``folder``, a new staging folder (made by the run, seen by nobody) which is moved
+        to the output folder once the run is complete, or removed whole when it fails."""
         self.published_dir, self.output_dir = self.output_dir, folder
+        self.fresh_folder = True
 
     def output(self, name: str, place: str, folder: str = "") -> Path | str:
         """The checked path of ``name`` inside ``folder`` of the output folder."""
@@ -128,7 +131,7 @@ class PerImageTarget(Target):
         paths = output_paths(self.output_dir, [self.file_name(frame) for frame, _ in written], table.source,
                              self.folder)
         files = dict(zip(paths, (data for _, data in written)))
-        write_many(files)  # an object store's in parallel
+        write_many(files, fresh=self.fresh_folder)  # an object store's in parallel; a staging folder's directly
         return [str(path) for path in files]
 
     def assemble(self, parts: list[list[str]], report: ConversionReport) -> None:
