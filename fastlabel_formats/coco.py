@@ -20,7 +20,7 @@ from .coco_import import COCO_BBOX
 from .coco_import import IMPORT_TYPES as IMPORT_TYPES  # the module's other verbs
 from .coco_import import coco_tasks as coco_tasks
 from .coco_import import coco_to_fastlabel as coco_to_fastlabel
-from .coco_json import plain_box_json, plain_boxes
+from .coco_json import plain_box_json, plain_boxes, plain_boxes_json
 from .columns import (
     bbox_points,
     keypoint_boxes,
@@ -350,9 +350,20 @@ def _coco_selection(table: AnnotationTable, category_ids: dict) -> CocoRows:
     category = value_lookup(table, category_ids, 0)
     selected = select(table, COCO_POLICY, category > 0)
     area = coco_areas(table, kinds, boxes)
-    order = np.lexsort((area, category, table.frame))
+    order = coco_order(table.frame, category, area)
     xywh = coco_xywh(table, kinds, boxes)
     return CocoRows(order[selected.keep[order]], category, area, xywh, boxes, kinds, selected)
+
+
+def coco_order(frame: np.ndarray, category: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """``np.lexsort((area, category, frame))`` (rows by frame, then category, then area, ties in row
+    order), sorted once on one integer key: frame and category, then the area's rank."""
+    count = len(area)
+    if not count or category.min() < 0 or (int(frame.max()) + 1) * (int(category.max()) + 1) * count >= 2**62:
+        return np.lexsort((area, category, frame))
+    rank = np.empty(count, np.int64)
+    rank[np.argsort(area, kind="stable")] = np.arange(count)
+    return np.argsort((frame.astype(np.int64) * (int(category.max()) + 1) + category) * count + rank, kind="stable")
 
 
 def coco_rows(table: AnnotationTable, category_ids: dict, report: ConversionReport,
@@ -409,8 +420,11 @@ def coco_annotations(table: AnnotationTable, rows: CocoRows, parts: CocoTarget, 
 def coco_annotation_json(table: AnnotationTable, rows: CocoRows, parts: CocoTarget, first_id: int,
                          report: ConversionReport) -> bytes:
     """The compact JSON of :func:`coco_annotations` without the list brackets: the plain boxes'
-    records written from their numbers at once, each run of other records dumped as a list."""
+    records written from their numbers at once (all of them laid out together when every record is
+    one), each run of other records dumped as a list."""
     plain = plain_boxes(table, rows)
+    if plain.all():
+        return plain_boxes_json(table, rows, np.arange(len(plain)), first_id)
     if not plain.any():
         return json_fragment(coco_annotations(table, rows, parts, first_id, report, share_input=True), None)
     records: list = [None] * len(plain)
@@ -449,13 +463,34 @@ def coco_xywh(table: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> n
     """``(n, 4)`` COCO ``[x, y, w, h]``: rounded vertex bounds, the enclosing box of a rotated
     bbox (rotation applied) or of a pose's labelled keypoints; NaN for rows without points."""
     pose = kinds == "pose_estimation"
-    bounds = np.where(pose[:, None], python_round(boxes), vertex_bounds(table)) if pose.any() else vertex_bounds(table)
+    bounds = two_corner_bounds(table, kinds)
+    bounds = vertex_bounds(table) if bounds is None else bounds
+    bounds = np.where(pose[:, None], python_round(boxes), bounds) if pose.any() else bounds
     xywh = np.concatenate([bounds[:, :2], bounds[:, 2:] - bounds[:, :2]], axis=1)
     angle = rotations(table)
     rotated = (kinds == "bbox") & (angle != 0) & ~np.isnan(boxes[:, 0])
     if rotated.any():
         xywh[rotated] = python_round(corners_to_xywh(box_corners(boxes[rotated], angle[rotated])))
     return xywh
+
+
+def two_corner_bounds(table: AnnotationTable, kinds: np.ndarray) -> np.ndarray | None:
+    """:func:`vertex_bounds`, bit for bit, of a table whose every shape is a bbox of two corners (None
+    for any other table): the rounded corners reduced as ``vertex_bounds`` reduces rounded vertices
+    (rounding is monotonic, so this is also the rounding of the raw bounds)."""
+    rings = table.rings
+    ring_counts = np.diff(rings.shape_ring_offsets)
+    shaped = ring_counts > 0
+    if (ring_counts > 1).any() or (np.diff(rings.ring_offsets) != 2).any() or (kinds[shaped] != "bbox").any() \
+            or rings.is_hole.any():
+        return None
+    rounded = python_round(rings.coords)
+    starts = np.arange(0, len(rounded), 2)
+    bounds = np.full((len(kinds), 4), np.nan)
+    if starts.size:
+        bounds[shaped, :2] = np.minimum.reduceat(rounded, starts, axis=0)
+        bounds[shaped, 2:] = np.maximum.reduceat(rounded, starts, axis=0)
+    return bounds
 
 
 def pose_box_rings(rows: CocoRows) -> dict[int, list]:

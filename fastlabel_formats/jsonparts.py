@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import orjson
 
 from .files import atomic_output, dump_json, is_remote, make_folder, open_binary, remove
@@ -120,6 +121,36 @@ def number_texts(numbers: list) -> list[bytes]:
     [b'1', b'2.5', b'1e16', b'-0.0']
     """
     return orjson.dumps(numbers)[1:-1].split(b",")
+
+
+def array_texts(values: np.ndarray) -> list[bytes]:
+    """:func:`number_texts` of ``integral_to_int(values)`` (a float array's integral values written as
+    integers; an integer array as it is), dumped from the array itself rather than from Python numbers.
+
+    >>> array_texts(np.array([1.0, 2.5, -0.0, 1e16]))
+    [b'1', b'2.5', b'0', b'10000000000000000']
+    """
+    values = np.ravel(values)
+    if values.dtype.kind in "iu" or not values.size:
+        return _dumped_texts(values)
+    integral = np.isfinite(values) & (values == np.trunc(values)) & (np.abs(values) < 2.0**63)
+    if integral.all():
+        return _dumped_texts(values.astype(np.int64))
+    texts = _dumped_texts(values)
+    positions = np.flatnonzero(integral)
+    integers = _dumped_texts(values[positions].astype(np.int64))
+    if len(positions) * 8 < len(values):  # a few: put in one by one
+        for position, text in zip(positions.tolist(), integers):
+            texts[position] = text
+        return texts
+    merged = np.array(texts, dtype=object)
+    merged[positions] = integers
+    return merged.tolist()
+
+
+def _dumped_texts(values: np.ndarray) -> list[bytes]:
+    """The JSON of each number of a flat array as orjson writes it (dumped together, then split)."""
+    return orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].split(b",") if values.size else []
 
 
 def list_fragment(items: list, indent: int | None) -> bytes:
