@@ -21,7 +21,7 @@ import numpy as np
 import orjson
 
 from .errors import FormatError
-from .files import is_remote, open_binary, read_range
+from .files import is_remote, open_binary, read_range, regular_file_bytes
 from .tasks import TaskList, check_task
 
 BLOCK_BYTES = 8 << 20  # of input per block (at least, when whole tasks allow)
@@ -241,12 +241,11 @@ def _parsed_whole(path: object, limit: int) -> list | None:
     other file (or one that does not parse: the scanning reader names where)."""
     if is_remote(path):
         return None
-    try:
-        if os.path.getsize(path) > limit:
-            return None
-        with open(path, "rb") as stream:
-            data = stream.read()
+    try:  # a pipe or a device is not waited on nor read: the scanning reader names what it is
+        data = regular_file_bytes(path, limit + 1)
     except (OSError, ValueError):  # (a NUL byte in the path) the scanning reader reports it
+        return None
+    if len(data) > limit:
         return None
     try:
         parsed = orjson.loads(data)
