@@ -424,6 +424,7 @@ def _existing(path: str) -> Path | None:
 # the label files read together (their box lines computed at once)
 FILES_AT_ONCE = 1024
 
+
 def _tasks(pairs: Pairs, classes: dict, project_type: str, report: ConversionReport,
            pose: PoseShape | None = None) -> list[dict]:
     """Tasks of the pairs, sorted by name; an image whose size cannot be read is skipped and
