@@ -9,7 +9,6 @@ import math
 import os
 import posixpath
 import re
-from array import array
 from collections import Counter
 from itertools import chain
 from pathlib import Path
@@ -221,14 +220,15 @@ def _point_pairs(points: object) -> tuple[list | None, str | None]:
 
 
 def _plain_pairs(points: list) -> bool:
-    """True when every point is a list of two finite ints or floats (checked in bulk)."""
+    """True when every point is a list of two finite ints or floats (checked in bulk: a sum that is
+    finite has only finite terms; one that overflows leaves the points to the careful check)."""
     if not all([type(point) is list and len(point) == 2 for point in points]):
         return False
     flat = list(chain.from_iterable(points))
     if not set(map(type, flat)) <= _NUMBER_TYPES:
         return False
     try:
-        return bool(np.isfinite(np.frombuffer(array("d", flat), np.float64)).all())
+        return math.isfinite(sum(flat))
     except OverflowError:  # an int beyond a float's range
         return False
 
