@@ -318,7 +318,7 @@ def _shape_annotation(shape: object, place: str, report: ConversionReport) -> di
         report.note("shape that is not an object, skipped", place)
         return None
     shape_type = shape.get("shape_type") or "polygon"  # labelme 3.x: no shape_type, a polygon
-    if shape_type not in IMPORT_SHAPE_TYPES:
+    if type(shape_type) is not str or shape_type not in IMPORT_SHAPE_TYPES:
         report.note(f"labelme shape_type {shape_type!r:.40} not supported, skipped", place)
         return None
     label = shape.get("label")
@@ -395,10 +395,43 @@ def labelme_annotations(document: dict, place: str, report: ConversionReport) ->
     A shape that cannot be read is skipped and reported with its index."""
     entries = []
     for position, shape in enumerate(document.get("shapes") or []):
-        annotation = _shape_annotation(shape, f"{place} shape #{position}", report)
-        if annotation is not None:
-            entries.append((annotation, _group(shape, f"{place} shape #{position}", report)))
+        entry = _plain_shape(shape)
+        if entry is None:
+            annotation = _shape_annotation(shape, f"{place} shape #{position}", report)
+            if annotation is None:
+                continue
+            entry = annotation, _group(shape, f"{place} shape #{position}", report)
+        entries.append(entry)
     return _with_groups(_merge_groups(entries)) + _flag_annotations(document, place, report)
+
+
+# the shapes read at once: shape_type -> (FastLabel type, fewest points, exact number of points or 0)
+PLAIN_SHAPES = {"polygon": ("polygon", 3, 0), "linestrip": ("line", 2, 0), "line": ("line", 2, 0),
+                "point": ("keypoint", 1, 1), "rectangle": ("bbox", 2, 2)}
+PLAIN_SHAPE_KEYS = frozenset(("label", "points", "group_id", "shape_type", "flags", "description", "mask"))
+
+
+def _plain_shape(shape: object) -> tuple[dict, int | None] | None:
+    """``(annotation, group id)`` of a common shape (a text label, plain points of a polygon, line,
+    point or 2-point rectangle, flags, a whole-number group id, nothing else to report), as
+    :func:`_shape_annotation` and :func:`_group` read it; None for any other (read by them)."""
+    if type(shape) is not dict or not PLAIN_SHAPE_KEYS.issuperset(shape) or shape.get("description") not in (None, ""):
+        return None
+    field = shape.get
+    shape_type, label, points, group_id = field("shape_type") or "polygon", field("label"), field("points"), \
+        field("group_id")
+    plain = PLAIN_SHAPES.get(shape_type) if type(shape_type) is str else None
+    if plain is None or type(label) is not str or not label or type(points) is not list \
+            or not (group_id is None or type(group_id) is int):
+        return None
+    kind, fewest, exact = plain
+    if len(points) < fewest or (exact and len(points) != exact) or not _plain_pairs(points):
+        return None
+    annotation = {"value": label, "points": _flat(points), "type": kind}
+    flags = field("flags")
+    if type(flags) is dict and flags:
+        annotation["attributes"] = [{"key": key, "value": value, "type": "switch"} for key, value in flags.items()]
+    return annotation, group_id
 
 
 def _flag_annotations(document: dict, place: str, report: ConversionReport) -> list[dict]:
