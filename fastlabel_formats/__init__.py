@@ -31,7 +31,8 @@ if TYPE_CHECKING:  # the names below are imported when first used (a worker proc
     from .labelme import export_labelme, labelme_tasks, labelme_to_fastlabel, to_labelme
     from .masks import mask_to_polygon, mask_to_segmentation
     from .palette import COLOR_PALETTE
-    from .pascalvoc import export_pascalvoc, pascalvoc_tasks, pascalvoc_to_fastlabel, to_pascalvoc
+    from .pascalvoc import export_pascalvoc, to_pascalvoc
+    from .pascalvoc_import import pascalvoc_tasks, pascalvoc_to_fastlabel
     from .render import (
         export_instance_segmentation,
         export_semantic_segmentation,

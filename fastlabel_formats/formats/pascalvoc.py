@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import pascalvoc as module
+from .. import pascalvoc_import as reader
 from ..targets import TargetOptions, layout_options
 from . import Format
 
 
 def read_pascalvoc(source, *, report=None, images=None, **options) -> list[dict]:
     """The tasks of a folder of VOC XML documents."""
-    return module.pascalvoc_tasks(source, report=report)
+    return reader.pascalvoc_tasks(source, report=report)
 
 
 def detect_pascalvoc(path: Path) -> float:
@@ -28,5 +29,5 @@ def pascalvoc_target(output_dir, options: TargetOptions) -> module.PascalVocTarg
 FORMAT = Format(name="pascalvoc", summary="Pascal VOC XML", aliases=("voc",), read=read_pascalvoc,
                 detect=detect_pascalvoc, target=pascalvoc_target, layouts=("voc",), source_help="VOC folder",
                 verbs={"to_pascalvoc": module.to_pascalvoc, "export_pascalvoc": module.export_pascalvoc,
-                       "pascalvoc_tasks": module.pascalvoc_tasks,
-                       "pascalvoc_to_fastlabel": module.pascalvoc_to_fastlabel})
+                       "pascalvoc_tasks": reader.pascalvoc_tasks,
+                       "pascalvoc_to_fastlabel": reader.pascalvoc_to_fastlabel})
