@@ -4,9 +4,10 @@
                                      [--baseline /path/to/a/checkout/of/the/previous/main] [--only JOB]
 
 Jobs: FastLabel tasks -> COCO, FastLabel tasks -> YOLO, COCO -> YOLO, COCO -> VOC, YOLO -> COCO
-(sizes from the images' headers) and loading a COCO file. Ours goes through the public API, each run
-into a fresh output folder. A job's floor does only what no converter can avoid: ``orjson`` load of
-the input (or reading the YOLO label files and the image headers), then writing our own output,
+(sizes from the images' headers), VOC -> COCO, labelme -> COCO and loading a COCO file. Ours goes
+through the public API, each run into a fresh output folder. A job's floor does only what no
+converter can avoid: ``orjson`` load of the input (or reading the YOLO label files and the image
+headers, parsing every VOC XML file with lxml, ``orjson`` load of every labelme file), then writing our own output,
 precomputed (``orjson`` dump of the COCO dict, or the label / XML files' bytes), with the cyclic
 garbage collector paused as ours pauses it (its passes over a large parsed input are avoidable work:
 with them the floors took 2-3x as long).
@@ -63,6 +64,8 @@ class Inputs:
     coco: Path  # COCO file
     yolo: Path  # annotations/*.txt + classes.txt
     images: Path  # one header-sized PNG per image, named like the YOLO labels
+    voc: Path  # annotations/*.xml
+    labelme: Path  # one labelme JSON per image
     category_ids: dict[str, int]  # COCO category name -> YOLO class index
     folders: list[str]  # the folders of the image names (globox writes into them but makes none)
 
@@ -112,10 +115,13 @@ def prepare(root: Path, images: int, per_image: int) -> Inputs:
     (root / "tasks.json").write_bytes(orjson.dumps(tasks))
     ff.export_coco(tasks, root / "coco", overwrite=True)
     ff.export_yolo(tasks, root / "yolo", overwrite=True)
+    ff.export_pascalvoc(tasks, root / "voc", overwrite=True)
+    ff.export_labelme(tasks, root / "labelme", overwrite=True)
     coco = orjson.loads((root / "coco" / "annotations.json").read_bytes())
     write_images(root / "images", [task["name"] for task in tasks], tasks[0]["width"], tasks[0]["height"])
     return Inputs(tasks=root / "tasks.json", coco=root / "coco" / "annotations.json", yolo=root / "yolo",
-                  images=root / "images", category_ids={c["name"]: i for i, c in enumerate(coco["categories"])},
+                  images=root / "images", voc=root / "voc", labelme=root / "labelme",
+                  category_ids={c["name"]: i for i, c in enumerate(coco["categories"])},
                   folders=sorted({os.path.dirname(task["name"]) for task in tasks}))
 
 
@@ -152,6 +158,21 @@ def load_yolo(inputs: Inputs) -> None:
             opened.size  # noqa: B018 (the header read is the point)
 
 
+def load_voc(inputs: Inputs) -> None:
+    """The floor's input side for VOC -> COCO: every XML file parsed (as safely as ours parses it)."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    for document in inputs.voc.rglob("*.xml"):
+        etree.parse(str(document), parser)
+
+
+def load_labelme(inputs: Inputs) -> None:
+    """The floor's input side for labelme -> COCO: every labelme file loaded."""
+    for document in inputs.labelme.rglob("*.json"):
+        orjson.loads(document.read_bytes())
+
+
 def our_runs(package: ModuleType, inputs: Inputs) -> dict[str, Run]:
     """Ours for every job, through the public API of ``package`` (this checkout's
     ``fastlabel_formats``, or a baseline's): conversions the way ``fastlabel-formats convert`` does
@@ -171,6 +192,8 @@ def our_runs(package: ModuleType, inputs: Inputs) -> dict[str, Run]:
             "COCO -> YOLO": converted(inputs.coco, "coco", "yolo"),
             "COCO -> VOC": converted(inputs.coco, "coco", "pascalvoc"),
             "YOLO -> COCO": converted(inputs.yolo, "yolo", "coco", images=inputs.images),
+            "VOC -> COCO": converted(inputs.voc, "pascalvoc", "coco"),
+            "labelme -> COCO": converted(inputs.labelme, "labelme", "coco"),
             "load COCO": lambda out: package.coco_tasks(inputs.coco)}
 
 
@@ -191,7 +214,8 @@ def jobs_of(inputs: Inputs, baseline: ModuleType | None = None) -> list[Job]:
     ours = our_runs(ff, inputs)
     before = our_runs(baseline, inputs) if baseline is not None else {}
     loads = {"FastLabel": lambda: load_json(inputs.tasks), "COCO": lambda: load_json(inputs.coco),
-             "YOLO": lambda: load_yolo(inputs)}
+             "YOLO": lambda: load_yolo(inputs), "VOC": lambda: load_voc(inputs),
+             "labelme": lambda: load_labelme(inputs)}
     peers = peer_runs(inputs)
     jobs = []
     for name, run in ours.items():
@@ -221,6 +245,14 @@ def peer_runs(inputs: Inputs) -> dict[str, dict[str, Run]]:
                                                         image_extension=".png", recursive=True)
         annotations.save_coco(out / "annotations.json", auto_ids=True)
 
+    def globox_voc_coco(out: Path) -> None:
+        globox.AnnotationSet.from_pascal_voc(inputs.voc, recursive=True).save_coco(out / "annotations.json",
+                                                                                  auto_ids=True)
+
+    def globox_labelme_coco(out: Path) -> None:  # globox keeps a polygon's box only; ours the polygon
+        globox.AnnotationSet.from_labelme(inputs.labelme, include_poly=True, recursive=True).save_coco(
+            out / "annotations.json", auto_ids=True)
+
     def pycocotools(out: Path) -> None:
         with open(os.devnull, "w") as quiet:  # COCO() prints its progress
             stdout, sys.stdout = sys.stdout, quiet
@@ -230,7 +262,8 @@ def peer_runs(inputs: Inputs) -> dict[str, dict[str, Run]]:
                 sys.stdout = stdout
 
     return {"COCO -> YOLO": {"globox": globox_yolo}, "COCO -> VOC": {"globox": globox_voc},
-            "YOLO -> COCO": {"globox": globox_coco}, "load COCO": {"pycocotools": pycocotools}}
+            "YOLO -> COCO": {"globox": globox_coco}, "VOC -> COCO": {"globox": globox_voc_coco},
+            "labelme -> COCO": {"globox": globox_labelme_coco}, "load COCO": {"pycocotools": pycocotools}}
 
 
 def baseline_package(checkout: Path, root: Path) -> ModuleType:
