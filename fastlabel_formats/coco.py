@@ -15,40 +15,30 @@ from pathlib import Path
 
 import numpy as np
 
-from .categories import CLASSED_TYPES, Census, first_index
+from .categories import Census, first_index
 from .coco_import import COCO_BBOX
 from .coco_import import IMPORT_TYPES as IMPORT_TYPES  # the module's other verbs
 from .coco_import import coco_tasks as coco_tasks
 from .coco_import import coco_to_fastlabel as coco_to_fastlabel
 from .coco_json import plain_box_json, plain_boxes, plain_boxes_json
-from .columns import (
-    bbox_points,
-    keypoint_boxes,
-    rotated_box_corners,
-    rotated_boxes,
-    rotations,
-    row_kinds,
-    value_lookup,
-    vertex_bounds,
-)
+from .columns import rotated_box_corners, rotated_boxes
 from .errors import FormatError, where
 from .files import atomic_output, is_remote, make_folder, output_path, parts_folder_name, remove
-from .geometry import box_corners, corners_to_xywh, integral_to_int, outer_area_sums, python_round
+from .geometry import integral_to_int, python_round
 from .jsonparts import JsonListSpool, json_fragment
 from .raster import check_raster
 from .report import ConversionReport
 from .run import Ids, RunOptions, Target, export_alone, kept_parts
 from .runtime import gc_paused
-from .selection import Policy, Selected, report_selection, select
+from .sdk_order import SDK_GEOMETRY, SDK_POLICY, SDK_TYPES, CocoRows, coco_record_count, coco_rows
 from .table import AnnotationTable
 from .tasks import Frame, labelled_keypoints
 from .validation import is_number
 from .yolo_layout import SPLITS, checked_split, link_image, split_of
 
-COCO_TYPES = CLASSED_TYPES
-COCO_GEOMETRY = ("bbox", "polygon", "segmentation")
-COCO_POLICY = Policy(COCO_TYPES, keypoint_kinds=("pose_estimation",),
-                     missing_value="value missing from the annotation definitions, skipped")
+COCO_TYPES = SDK_TYPES
+COCO_GEOMETRY = SDK_GEOMETRY
+COCO_POLICY = SDK_POLICY
 COCO_DROPPING_HOLES = replace(COCO_POLICY, holes="segmentation holes dropped (use holes='rle')")
 HOLE_MODES = ("drop", "rle")
 COCO_LAYOUTS = ("file", "coco")
@@ -318,62 +308,6 @@ class CocoTarget(Target):
             remove(self.parts_dir, recursive=True)
 
 
-def coco_record_count(table: AnnotationTable, values: set | None) -> int:
-    """How many COCO records ``table`` gives (the rule of :func:`coco_selection`); ``values``: the
-    values that have a category (None: all)."""
-    has_class = None if values is None else value_lookup(table, dict.fromkeys(values, 1), 0) > 0
-    return int(np.count_nonzero(select(table, COCO_POLICY, has_class).keep))
-
-
-@dataclass(frozen=True)
-class CocoRows:
-    """The kept rows of a table in COCO order, with their category ids, areas and boxes."""
-
-    order: np.ndarray
-    category: np.ndarray
-    area: np.ndarray
-    xywh: np.ndarray
-    boxes: np.ndarray
-    kinds: np.ndarray
-    selected: Selected
-
-
-def coco_selection(table: AnnotationTable, category_ids: dict) -> CocoRows:
-    """The rows COCO keeps, measured and in the official SDK's order (cached in the table)."""
-    key = f"coco_selection {sorted(category_ids.items())}"
-    return table.cached(key, lambda table: _coco_selection(table, category_ids))
-
-
-def _coco_selection(table: AnnotationTable, category_ids: dict) -> CocoRows:
-    kinds = row_kinds(table)
-    boxes = coco_boxes(table)
-    category = value_lookup(table, category_ids, 0)
-    selected = select(table, COCO_POLICY, category > 0)
-    area = coco_areas(table, kinds, boxes)
-    order = coco_order(table.frame, category, area)
-    xywh = coco_xywh(table, kinds, boxes)
-    return CocoRows(order[selected.keep[order]], category, area, xywh, boxes, kinds, selected)
-
-
-def coco_order(frame: np.ndarray, category: np.ndarray, area: np.ndarray) -> np.ndarray:
-    """``np.lexsort((area, category, frame))`` (rows by frame, then category, then area, ties in row
-    order), sorted once on one integer key: frame and category, then the area's rank."""
-    count = len(area)
-    if not count or category.min() < 0 or (int(frame.max()) + 1) * (int(category.max()) + 1) * count >= 2**62:
-        return np.lexsort((area, category, frame))
-    rank = np.empty(count, np.int64)
-    rank[np.argsort(area, kind="stable")] = np.arange(count)
-    return np.argsort((frame.astype(np.int64) * (int(category.max()) + 1) + category) * count + rank, kind="stable")
-
-
-def coco_rows(table: AnnotationTable, category_ids: dict, report: ConversionReport,
-              policy: Policy | None = None) -> CocoRows:
-    """:func:`coco_selection`, the skipped rows (and losses of ``policy``) counted in ``report``."""
-    rows = coco_selection(table, category_ids)
-    report_selection(table, policy or COCO_POLICY, rows.selected, report)
-    return rows
-
-
 def coco_annotations(table: AnnotationTable, rows: CocoRows, parts: CocoTarget, first_id: int,
                      report: ConversionReport, share_input: bool = False) -> list[dict]:
     """The COCO annotation records of a table, sorted per image by (category, area) (``share_input``:
@@ -440,57 +374,6 @@ def coco_annotation_json(table: AnnotationTable, rows: CocoRows, parts: CocoTarg
         for start, end in zip([0, *runs.tolist()], [*runs.tolist(), len(others)]):
             records[others[start]] = json_fragment(dicts[start:end], None)
     return b",".join(record for record in records if record is not None)
-
-
-def coco_boxes(table: AnnotationTable) -> np.ndarray:
-    """``(n, 4)`` x1, y1, x2, y2 of what COCO writes as a box: a bbox's corners as given, the
-    enclosing box of a pose's labelled keypoints; NaN for other rows."""
-    boxes = bbox_points(table)
-    pose = ~np.isnan(keypoint_boxes(table)[:, 0])
-    return np.where(pose[:, None], keypoint_boxes(table), boxes) if pose.any() else boxes
-
-
-def coco_areas(table: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """bbox and pose box: |(x1−x2)·(y1−y2)| (never negative); polygon/segmentation: outer shoelace areas; else 0."""
-    shaped = (kinds == "polygon") | (kinds == "segmentation")
-    area = np.where(shaped, outer_area_sums(table.rings), 0.0) if shaped.any() else np.zeros(len(kinds))
-    box_rows = ~np.isnan(boxes[:, 0])
-    area[box_rows] = np.abs((boxes[box_rows, 0] - boxes[box_rows, 2]) * (boxes[box_rows, 1] - boxes[box_rows, 3]))
-    return area
-
-
-def coco_xywh(table: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """``(n, 4)`` COCO ``[x, y, w, h]``: rounded vertex bounds, the enclosing box of a rotated
-    bbox (rotation applied) or of a pose's labelled keypoints; NaN for rows without points."""
-    pose = kinds == "pose_estimation"
-    bounds = two_corner_bounds(table, kinds)
-    bounds = vertex_bounds(table) if bounds is None else bounds
-    bounds = np.where(pose[:, None], python_round(boxes), bounds) if pose.any() else bounds
-    xywh = np.concatenate([bounds[:, :2], bounds[:, 2:] - bounds[:, :2]], axis=1)
-    angle = rotations(table)
-    rotated = (kinds == "bbox") & (angle != 0) & ~np.isnan(boxes[:, 0])
-    if rotated.any():
-        xywh[rotated] = python_round(corners_to_xywh(box_corners(boxes[rotated], angle[rotated])))
-    return xywh
-
-
-def two_corner_bounds(table: AnnotationTable, kinds: np.ndarray) -> np.ndarray | None:
-    """:func:`vertex_bounds`, bit for bit, of a table whose every shape is a bbox of two corners (None
-    for any other table): the rounded corners reduced as ``vertex_bounds`` reduces rounded vertices
-    (rounding is monotonic, so this is also the rounding of the raw bounds)."""
-    rings = table.rings
-    ring_counts = np.diff(rings.shape_ring_offsets)
-    shaped = ring_counts > 0
-    if (ring_counts > 1).any() or (np.diff(rings.ring_offsets) != 2).any() or (kinds[shaped] != "bbox").any() \
-            or rings.is_hole.any():
-        return None
-    rounded = python_round(rings.coords)
-    starts = np.arange(0, len(rounded), 2)
-    bounds = np.full((len(kinds), 4), np.nan)
-    if starts.size:
-        bounds[shaped, :2] = np.minimum.reduceat(rounded, starts, axis=0)
-        bounds[shaped, 2:] = np.maximum.reduceat(rounded, starts, axis=0)
-    return bounds
 
 
 def pose_box_rings(rows: CocoRows) -> dict[int, list]:

@@ -14,7 +14,7 @@ from .jsonparts import array_texts, number_texts
 from .table import AnnotationTable
 
 if TYPE_CHECKING:
-    from .coco import CocoRows
+    from .sdk_order import CocoRows
 
 # the compact JSON (as orjson writes it) of the record of a plain box: a bbox without keypoints,
 # attributes or rotation, its segmentation the closed ring of its corners

@@ -3,7 +3,7 @@ computed for a whole table at once and cached in it: a run with several targets 
 
 from __future__ import annotations
 
-from operator import methodcaller
+from itertools import repeat
 
 import numpy as np
 
@@ -13,8 +13,6 @@ from .table import AnnotationTable, derived_column
 from .table_rings import value_codes_of
 from .tasks import labelled_keypoints
 
-_VALUE = methodcaller("get", "value")
-
 
 @derived_column
 def row_kinds(table: AnnotationTable) -> np.ndarray:
@@ -23,9 +21,36 @@ def row_kinds(table: AnnotationTable) -> np.ndarray:
 
 
 @derived_column
+def kind_codes(table: AnnotationTable) -> tuple[np.ndarray, list]:
+    """Per row the position of its type in the table's list of distinct types (in order of first
+    appearance), and that list: what :func:`kind_mask` reads."""
+    return value_codes_of(table.kinds)
+
+
+def kind_mask(table: AnnotationTable, *kinds: str) -> np.ndarray:
+    """Rows whose type is one of ``kinds`` (``np.isin(row_kinds(table), kinds)``, one lookup per
+    distinct type instead of a string comparison per row)."""
+    codes, dictionary = kind_codes(table)
+    return np.array([kind in kinds for kind in dictionary] + [False])[codes]
+
+
+def field_values(table: AnnotationTable, key: str) -> list:
+    """``annotation.get(key)`` of every row."""
+    try:
+        return list(map(dict.get, table.annotations, repeat(key)))
+    except TypeError:  # an annotation that is a mapping but not a dict
+        return [annotation.get(key) for annotation in table.annotations]
+
+
+@derived_column
 def has_points(table: AnnotationTable) -> np.ndarray:
-    """Rows whose points are present and non-empty."""
-    return np.fromiter(map(bool, table.points), bool, len(table))
+    """Rows whose points are present and non-empty: every row with rings (the table's rings are
+    made of the points of each row that has some), and the others looked at one by one."""
+    present = np.diff(table.rings.shape_ring_offsets) > 0
+    others = np.flatnonzero(~present)
+    if others.size:
+        present[others] = np.fromiter(map(bool, map(table.points.__getitem__, others.tolist())), bool, others.size)
+    return present
 
 
 @derived_column
@@ -33,7 +58,7 @@ def bbox_points(table: AnnotationTable) -> np.ndarray:
     """``(n, 4)`` x1, y1, x2, y2 as given for bbox rows with points; NaN elsewhere."""
     out = np.full((len(table), 4), np.nan)
     rings = table.rings
-    rows = np.flatnonzero((row_kinds(table) == "bbox") & (np.diff(rings.shape_ring_offsets) > 0))
+    rows = np.flatnonzero(kind_mask(table, "bbox") & (np.diff(rings.shape_ring_offsets) > 0))
     first_point = rings.ring_offsets[rings.shape_ring_offsets[rows]]
     out[rows, :2] = rings.coords[first_point]
     out[rows, 2:] = rings.coords[first_point + 1]
@@ -45,7 +70,7 @@ def keypoint_boxes(table: AnnotationTable) -> np.ndarray:
     """``(n, 4)`` min x, min y, max x, max y of the labelled keypoints of pose rows; NaN elsewhere
     (and for a pose without labelled keypoints)."""
     out = np.full((len(table), 4), np.nan)
-    for row in np.flatnonzero(row_kinds(table) == "pose_estimation").tolist():
+    for row in np.flatnonzero(kind_mask(table, "pose_estimation")).tolist():
         located = [k["value"][:2] for k in labelled_keypoints(table.annotations[row])]
         if not located:
             continue
@@ -72,13 +97,13 @@ def rotated_box_corners(table: AnnotationTable) -> np.ndarray:
 
 def rotated_boxes(table: AnnotationTable) -> np.ndarray:
     """Rows that are bboxes with points and a rotation other than 0."""
-    return (row_kinds(table) == "bbox") & (rotations(table) != 0) & ~np.isnan(bbox_points(table)[:, 0])
+    return kind_mask(table, "bbox") & (rotations(table) != 0) & ~np.isnan(bbox_points(table)[:, 0])
 
 
 def with_boxes_as_polygons(table: AnnotationTable, every_box: bool = False) -> AnnotationTable:
     """``table`` with each rotated bbox (``every_box``: each bbox) as the polygon of its corners,
     rotated as the box is (for rasterising)."""
-    boxes = (row_kinds(table) == "bbox") & ~np.isnan(bbox_points(table)[:, 0])
+    boxes = kind_mask(table, "bbox") & ~np.isnan(bbox_points(table)[:, 0])
     rows = np.flatnonzero(boxes if every_box else rotated_boxes(table))
     if not rows.size:
         return table
@@ -113,7 +138,10 @@ def vertex_bounds(table: AnnotationTable) -> np.ndarray:
 @derived_column
 def rotations(table: AnnotationTable) -> np.ndarray:
     """The ``rotation`` of each row in degrees (0 when absent); FormatError when not a number."""
-    values = [a.get("rotation") or 0 for a in table.annotations]
+    values = field_values(table, "rotation")
+    if not any(values):  # every one absent or 0 (the common case)
+        return np.zeros(len(values))
+    values = [value or 0 for value in values]
     try:
         out = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
@@ -139,7 +167,7 @@ def rows_with_holes(table: AnnotationTable) -> np.ndarray:
 def value_codes(table: AnnotationTable) -> tuple[np.ndarray, list]:
     """Per row the position of its ``value`` in the table's dictionary of distinct values (in order
     of first appearance), and that dictionary; -1 for a row whose value cannot be a key (a list)."""
-    return value_codes_of(list(map(_VALUE, table.annotations)))
+    return value_codes_of(field_values(table, "value"))
 
 
 def value_lookup(table: AnnotationTable, mapping: dict, default: int) -> np.ndarray:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from .coco import CocoTarget, carried_box, coco_rows, coco_selection, to_coco
+from .coco import CocoTarget, carried_box, to_coco
 from .convert import detect_format, read_tasks
 from .errors import FormatError
 from .files import read_json, read_text
@@ -28,6 +28,7 @@ from .geometry import integral_to_int
 from .report import ConversionReport
 from .run import Ids, kept_parts
 from .runtime import gc_paused
+from .sdk_order import coco_rows, coco_selection
 from .table import AnnotationTable
 from .yolo_import import LINE_READERS, line_kind, yolo_classes
 

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .columns import bbox_points, degenerate_boxes, has_points, keypoint_boxes, rotations, row_kinds, rows_with_holes
+from .columns import (
+    bbox_points,
+    degenerate_boxes,
+    has_points,
+    keypoint_boxes,
+    kind_mask,
+    rotations,
+    rows_with_holes,
+)
 from .report import ConversionReport
 from .table import AnnotationTable
 
@@ -45,14 +53,13 @@ class Selected:
 
 def select(table: AnnotationTable, policy: Policy, has_class: np.ndarray | None = None) -> Selected:
     """The rows of ``table`` that ``policy`` writes; ``has_class`` marks rows whose value has a class."""
-    kinds = row_kinds(table)
-    supported = np.isin(kinds, policy.types)
+    supported = kind_mask(table, *policy.types)
     present = has_points(table)
-    by_keypoints = np.isin(kinds, policy.keypoint_kinds)
+    by_keypoints = kind_mask(table, *policy.keypoint_kinds)
     if by_keypoints.any():
         present = np.where(by_keypoints, ~np.isnan(keypoint_boxes(table)[:, 0]), present)
-    present = present | np.isin(kinds, policy.pointless)
-    degenerate = (kinds == "bbox") & present & degenerate_boxes(bbox_points(table)) if policy.skip_degenerate \
+    present = present | kind_mask(table, *policy.pointless)
+    degenerate = kind_mask(table, "bbox") & present & degenerate_boxes(bbox_points(table)) if policy.skip_degenerate \
         else np.zeros(len(table), bool)
     has_class = np.ones(len(table), bool) if has_class is None else has_class
     keep = supported & present & ~degenerate & has_class
@@ -61,10 +68,9 @@ def select(table: AnnotationTable, policy: Policy, has_class: np.ndarray | None 
 
 def report_selection(table: AnnotationTable, policy: Policy, selected: Selected, report: ConversionReport) -> None:
     """The report lines of :func:`select`'s choices (a video frame without the track counts nothing)."""
-    kinds = row_kinds(table)
     counted = selected.present if table.is_video else np.ones(len(table), bool)
     table.note(report, ~selected.supported & counted, NOT_REPRESENTABLE)
-    by_keypoints = np.isin(kinds, policy.keypoint_kinds)
+    by_keypoints = kind_mask(table, *policy.keypoint_kinds)
     if not table.is_video:
         table.note(report, selected.supported & ~selected.present & ~by_keypoints, WITHOUT_POINTS)
     table.note(report, selected.supported & ~selected.present & by_keypoints, WITHOUT_KEYPOINTS)
@@ -75,7 +81,7 @@ def report_selection(table: AnnotationTable, policy: Policy, selected: Selected,
     if policy.holes:
         table.note(report, keep & rows_with_holes(table), policy.holes)
     if policy.rotation:
-        table.note(report, keep & (kinds == "bbox") & (rotations(table) != 0), policy.rotation)
+        table.note(report, keep & kind_mask(table, "bbox") & (rotations(table) != 0), policy.rotation)
     if policy.attributes:
         with_attributes = np.fromiter((bool(a.get("attributes")) for a in table.annotations), bool, len(table))
         table.note(report, keep & with_attributes, policy.attributes)

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from .categories import Census, first_index
-from .coco import COCO_GEOMETRY, coco_rows, coco_xywh
 from .columns import (
     bbox_points,
+    kind_mask,
     rotated_box_corners,
     rotated_boxes,
     rotations,
@@ -37,6 +37,7 @@ from .geometry import box_corners, python_round, span_indices
 from .report import ConversionReport
 from .run import PerImageTarget, RunOptions, export_alone, kept_parts, write_text_file
 from .runtime import gc_paused
+from .sdk_order import SDK_GEOMETRY, coco_xywh, sdk_rows, sdk_xywh
 from .selection import Policy, apply_policy
 from .table import AnnotationTable, TaskChunk
 from .tasks import Frame, labelled_keypoints
@@ -143,7 +144,7 @@ class YoloTarget(PerImageTarget):
     """
 
     name = "yolo"
-    geometry = frozenset(COCO_GEOMETRY)
+    geometry = frozenset(SDK_GEOMETRY)
     folder = "annotations"
     suffix = ".txt"
 
@@ -259,15 +260,15 @@ class YoloTarget(PerImageTarget):
 def coco_lines(table: AnnotationTable, category_ids: dict, project_type: str, obb: bool,
                report: ConversionReport) -> YoloLines:
     """Lines of the path without ``classes`` (the COCO export's): one box per COCO annotation, or its polygon rings."""
-    rows = coco_rows(table, category_ids, report)
-    pose = rows.kinds[rows.order] == "pose_estimation"
+    rows = sdk_rows(table, category_ids, report)
+    pose = kind_mask(table, "pose_estimation")[rows.order]
     table.note(report, table.rows_mask(rows.order[pose]),
                "pose_estimation has no box or polygon in YOLO, skipped")
     order = rows.order[~pose]
     klass = rows.category - 1
     if project_type == "image_segmentation":
         return polygon_lines(table, order, klass, report)
-    return box_lines(table, order, klass, rows.xywh, obb, report)
+    return box_lines(table, order, klass, sdk_xywh(table), obb, report)
 
 
 def classes_lines(table: AnnotationTable, index_of: dict, project_type: str, obb: bool,
@@ -275,24 +276,21 @@ def classes_lines(table: AnnotationTable, index_of: dict, project_type: str, obb
     """Lines of the path with ``classes``, one kind per file as Ultralytics reads them: box lines
     (a polygon or segmentation as its box), or for ``image_segmentation`` polygon lines (a box as
     its closed ring), per class sorted by text."""
-    kinds = row_kinds(table)
-    boxes = bbox_points(table)
     klass = value_lookup(table, index_of, -1)
     rows = np.flatnonzero(apply_policy(table, YOLO_POLICY, report, klass >= 0))
     if project_type == "image_segmentation":
         return polygon_lines(table, rows, klass, report)
-    return box_lines(table, rows, klass, coco_xywh(table, kinds, boxes), obb, report)
+    return box_lines(table, rows, klass, coco_xywh(table, row_kinds(table), bbox_points(table)), obb, report)
 
 
 def box_lines(table: AnnotationTable, rows: np.ndarray, klass: np.ndarray, xywh: np.ndarray, obb: bool,
               report: ConversionReport) -> YoloLines:
     """Box lines: centre x, centre y, w, h of ``xywh`` — or with ``obb`` the 4 box corners."""
     _note_boxed(table, rows, obb, report)
-    kinds = row_kinds(table)
     if obb:  # a bbox's corners, rotated as it is; the corners of a polygon's or segmentation's box
         x, y, w, h = xywh[rows].T
         corners = box_corners(np.stack([x, y, x + w, y + h], 1))
-        is_box = kinds[rows] == "bbox"
+        is_box = kind_mask(table, "bbox")[rows]
         corners[is_box] = ring_corners(table)[rows[is_box]]
         coords = corners.reshape(-1, 2)
         width = 4
@@ -318,11 +316,9 @@ def _note_boxed(table: AnnotationTable, rows: np.ndarray, obb: bool, report: Con
     """Report the rows of ``rows`` that a box line carries as their box only (a pose's box is its
     keypoints' box by definition: not reported)."""
     selected = table.rows_mask(rows)
-    kinds = row_kinds(table)
-    boxed = selected & (kinds != "bbox") & (kinds != "pose_estimation")
-    table.note(report, boxed, "{kind} written as its bounding box")
+    table.note(report, selected & ~kind_mask(table, "bbox", "pose_estimation"), "{kind} written as its bounding box")
     if not obb:
-        table.note(report, selected & (kinds == "bbox") & (rotations(table) != 0),
+        table.note(report, selected & kind_mask(table, "bbox") & (rotations(table) != 0),
                    "rotated bbox written as its enclosing axis-aligned box (use obb=True)")
 
 
@@ -331,11 +327,11 @@ def pose_lines(table: AnnotationTable, category_ids: dict, keypoint_keys: list[l
     """Ultralytics pose rows: every COCO row's box (a pose's is its keypoints' box), then per
     keypoint key of the dataset's widest class x, y and the COCO flag (2 visible, 1 invisible,
     ``0 0 0`` not labelled or not a key of the row's class)."""
-    rows = coco_rows(table, category_ids, report)
+    rows = sdk_rows(table, category_ids, report)
     order, klass = rows.order, rows.category - 1
     _note_boxed(table, order, False, report)
     count = max(len(keys) for keys in keypoint_keys)
-    x, y, w, h = rows.xywh[order].T
+    x, y, w, h = sdk_xywh(table)[order].T
     right, bottom = x + w, y + h
     boxes = np.stack([(x + right) / 2, (y + bottom) / 2, right - x, bottom - y], 1).reshape(-1, 2, 2)
     points = np.zeros((len(order), count, 2))
@@ -361,7 +357,7 @@ def polygon_lines(table: AnnotationTable, rows: np.ndarray, klass: np.ndarray,
     table.note(report, table.rows_mask(rows) & rows_with_holes(table),
                "segmentation holes dropped")
     rings = table.rings
-    is_box = row_kinds(table)[rows] == "bbox"
+    is_box = kind_mask(table, "bbox")[rows]
     ring_ids, ring_positions = _segment_rings(table, rows, ~is_box, report)
     corners = ring_corners(table)[rows[is_box]]  # a bbox: its closed ring, rotated as the box is
     closed = np.concatenate([corners, corners[:, :1]], 1).reshape(-1, 2)

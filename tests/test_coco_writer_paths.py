@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastlabel_formats as ff
-from fastlabel_formats.coco import coco_order, coco_selection, coco_xywh, row_kinds, two_corner_bounds
 from fastlabel_formats.coco_json import plain_box_json, plain_boxes, plain_boxes_json
-from fastlabel_formats.columns import vertex_bounds
+from fastlabel_formats.columns import row_kinds, vertex_bounds
 from fastlabel_formats.geometry import integral_to_int
 from fastlabel_formats.jsonparts import array_texts, number_texts
+from fastlabel_formats.sdk_order import coco_order, coco_selection, coco_xywh, two_corner_bounds
 from fastlabel_formats.table import gather
 from fastlabel_formats.tasks import image_frames
 

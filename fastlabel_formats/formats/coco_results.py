@@ -28,17 +28,7 @@ import msgspec
 import numpy as np
 import orjson
 
-from ..coco import (
-    CocoRows,
-    CocoTarget,
-    carried_box,
-    coco_annotations,
-    coco_areas,
-    coco_attributes,
-    coco_boxes,
-    coco_tasks,
-    coco_xywh,
-)
+from ..coco import CocoTarget, carried_box, coco_annotations, coco_attributes, coco_tasks
 from ..coco_import import ANNOTATION_STRUCTS
 from ..columns import row_kinds, value_lookup
 from ..errors import FormatError
@@ -48,6 +38,7 @@ from ..jsonparts import list_fragment, write_list
 from ..report import ConversionReport
 from ..run import RunOptions, export_alone, kept_parts
 from ..runtime import gc_paused
+from ..sdk_order import CocoRows, coco_areas, coco_boxes, coco_xywh
 from ..selection import report_selection, select
 from ..table import AnnotationTable
 from . import Format, Option
