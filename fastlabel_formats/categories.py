@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from operator import methodcaller
+from itertools import repeat
 
 CLASSED_TYPES = ("bbox", "polygon", "segmentation", "pose_estimation")  # what COCO and YOLO classify
 KEYPOINT_DEFINITION_TYPES = ("pose_estimation", "bbox")
-_VALUE, _KEYPOINTS = methodcaller("get", "value"), methodcaller("get", "keypoints")
+_VALUE_KEY, _KEYPOINTS_KEY = repeat("value"), repeat("keypoints")  # the keys read of every annotation
 _PLAIN = (int, float, bool, type(None))  # values that name no class: settled once counted
 
 
@@ -33,12 +33,17 @@ class Census:
         self.tasks += 1
         annotations = task.get("annotations", ())
         try:
-            values = set(map(_VALUE, annotations))
+            values = set(map(dict.get, annotations, _VALUE_KEY))
         except TypeError:  # a list or an object as a value
             self._add_each(annotations)
             return
-        if values - self.settled or any(map(_KEYPOINTS, annotations)):  # else: nothing new to see
+        if values - self.settled or any(map(dict.get, annotations, _KEYPOINTS_KEY)):  # else: nothing new to see
             self._add_each(annotations)
+
+    def add_all(self, tasks: Sequence[dict]) -> None:
+        """:meth:`add` each of ``tasks`` in order."""
+        for task in tasks:
+            self.add(task)
 
     def _add_each(self, annotations: Sequence[dict]) -> None:
         """Count the values, first colours and keypoints of ``annotations`` one by one."""

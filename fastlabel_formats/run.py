@@ -24,7 +24,7 @@ import copy
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -79,6 +79,12 @@ class FrameMaker:
         return project_frames([task], self.source, self.project_type, videos=self.videos,
                               frame_counts=self.frame_counts, images_dirs=self.images_dirs)
 
+    def of_tasks(self, tasks: list[dict]) -> list[Frame]:
+        """The frames of every task of ``tasks`` in order, each naming its task by its place in ``tasks``."""
+        if not is_video(self.project_type):
+            return image_frames(tasks)
+        return [replace(frame, task=position) for position, task in enumerate(tasks) for frame in self(task)]
+
 
 @dataclass
 class BlockSurvey:
@@ -113,9 +119,10 @@ class RunPlan:
 
 
 @contextmanager
-def in_task(run: RunPlan) -> Iterator[None]:
+def in_task(run: RunPlan, writes: bool = True) -> Iterator[None]:
     """Where a block of ``run`` is processed (any worker): the run's store options, temporary
-    names and stop check."""
+    names and stop check, and (``writes``: pass 2) the background writes of its targets in object
+    stores."""
     if run.storage:
         use_storage_options(run.storage)
     check = None
@@ -124,23 +131,23 @@ def in_task(run: RunPlan) -> Iterator[None]:
 
         check = StopSignal(run.stop)
         check()
-    with writing_for(run.run_tag, check), background_writes():
+    stores = writes and any(is_remote(target.output_dir) for target in run.targets)
+    with writing_for(run.run_tag, check), background_writes() if stores else nullcontext():
         yield
 
 
 @gc_paused
 def survey_block(block: TaskBlock, run: RunPlan) -> BlockSurvey:
     """Pass 1 of one block (in a worker): tasks and output names checked, values counted."""
-    with in_task(run):
+    with in_task(run, writes=False):
         tasks = block.tasks()
     census = Census(block.source)
-    frames: list[Frame] = []
-    for position, task in enumerate(tasks):
-        census.add(task)
-        if run.check_names:
+    census.add_all(tasks)
+    if run.check_names:
+        for task in tasks:
             for target in run.targets:
                 target.check_task(task, block.source)
-        frames += [replace(frame, task=position) for frame in run.frames_of(task)]
+    frames = run.frames_of.of_tasks(tasks)
     chunk = block_chunk(block, TaskChunk(block.source, tasks, frames, geometry=run.geometry))
     malformed = chunk.table().malformed if any(run.strict) else ()
     records = [None if run.in_process or not target.numbered else target.record_count(chunk.table())
@@ -194,6 +201,9 @@ def stream_chunks(source: str, tasks: Iterable[dict], frames_of: Callable[[dict]
                   images: int | None = None, first_frame: int = 0) -> Iterator[TaskChunk]:
     """One chunk per run of consecutive frames holding about ``CHUNK_ROWS`` annotations (and at
     most ``images`` frames); a video task's frames may span chunks."""
+    if isinstance(frames_of, FrameMaker) and not is_video(frames_of.project_type):
+        yield from _image_chunks(source, tasks, images, first_frame)
+        return
     rows_limit = table_module.CHUNK_ROWS
     chunk_tasks: list[dict] = []
     chunk_frames: list[Frame] = []
@@ -212,6 +222,20 @@ def stream_chunks(source: str, tasks: Iterable[dict], frames_of: Callable[[dict]
             chunk_tasks = []
     if chunk_frames:
         yield TaskChunk(source, chunk_tasks, chunk_frames, first_frame)
+
+
+def _image_chunks(source: str, tasks: Iterable[dict], images: int | None, first_frame: int) -> Iterator[TaskChunk]:
+    """:func:`stream_chunks` of image tasks (one frame each): runs of whole tasks."""
+    rows_limit, chunk_tasks, rows = table_module.CHUNK_ROWS, [], 0
+    for task in tasks:
+        chunk_tasks.append(task)
+        rows += len(task.get("annotations", ()))
+        if rows >= rows_limit or (images and len(chunk_tasks) >= images):
+            yield TaskChunk(source, chunk_tasks, image_frames(chunk_tasks), first_frame)
+            first_frame += len(chunk_tasks)
+            chunk_tasks, rows = [], 0
+    if chunk_tasks:
+        yield TaskChunk(source, chunk_tasks, image_frames(chunk_tasks), first_frame)
 
 
 def run_plan(source: str, targets: Sequence[Target], reports: Sequence[ConversionReport], project_type: str,

@@ -250,6 +250,8 @@ async def _started(coroutines: list) -> list:
 def _settle(pending: list, cancel: bool) -> None:
     """Wait until every ``(loop, task)`` of ``pending`` has ended (``cancel``: cancelled first);
     the first error of a write raised, unless cancelling."""
+    if not pending:
+        return
     from fsspec.asyn import sync
 
     by_loop: dict[object, list] = {}
