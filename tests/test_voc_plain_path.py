@@ -97,8 +97,11 @@ def test_plain_tables_take_the_column_way_and_others_do_not():
     documents, labels = plain_documents(table, np.arange(1), np.array([[1, 1, 5, 5]]))
     assert "<name>a&amp;b</name>" in documents[0][1] and "<occluded>1</occluded>" in documents[0][1]
     assert list(labels.classes) == ["a&b"]
+    posed = table_of([task("a.jpg", 9, 9, ann("bbox", "a", [1, 1, 5, 5], attributes=[
+        {"key": "pose", "type": "text", "value": "Left<"}]))])
+    documents, _ = plain_documents(posed, np.arange(1), np.array([[1, 1, 5, 5]]))
+    assert "<pose>Left&lt;</pose>" in documents[0][1]  # a pose takes the column way too
     for attributes in ([{"key": "truncated", "type": "switch", "value": 2}],  # written as 2
-                       [{"key": "pose", "type": "text", "value": "Left"}],
                        [{"key": "action.jump", "type": "switch", "value": True}]):
         table = table_of([task("a.jpg", 9, 9, ann("bbox", "a", [1, 1, 5, 5], attributes=attributes))])
         assert plain_documents(table, np.arange(1), np.array([[1, 1, 5, 5]])) is None
