@@ -24,11 +24,15 @@ file whose annotation records were all skipped says so.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Sequence
+from itertools import islice
 from typing import Any
 
 import msgspec
+import numpy as np
 
+from .coco_blocks import CATEGORY_KEYS, PLAIN_VALUES, common_block, loose_attributes
 from .coco_records import (
     COCO_BBOX,
     CocoCategory,
@@ -93,64 +97,162 @@ def coco_tasks(
     images, categories_list, annotations, source, owned = _coco_parts(coco, annotation_type)
     report = report or ConversionReport("coco import", strict=strict)
     tasks, targets, sizes, shared = _empty_tasks(images, source, report)
-    reading = Reading(source, annotation_type, owned, _categories(categories_list, source, report), sizes, report)
+    reading = Reading(source, annotation_type, owned, _categories(categories_list, source, report), sizes, report,
+                      lay_out=vouching())
     read = _read_annotations(annotations, targets, reading)
-    blocks = _settle_made(reading, lay_out=vouching())
     if annotations and not read:
         report.note(ALL_SKIPPED, f"{source} ({len(annotations):,} annotation records)")
     if shared:  # images sharing an id get equal, separate lists
         return [{**task, "annotations": list(task["annotations"])} for task in tasks.values()]
     read_tasks = list(tasks.values())
     flags = [id(task["annotations"]) not in reading.careful for task in read_tasks]
-    rings = read_rings(reading.made, blocks, [task for task, flag in zip(read_tasks, flags) if flag]) \
-        if vouching() else None
+    rings = read_rings(reading.made, (reading.kinds, reading.points, reading.values), reading.blocks,
+                       [task for task, flag in zip(read_tasks, flags) if flag]) if vouching() else None
     vouch(read_tasks, flags, rings)
     return read_tasks
 
 
-def _settle_made(reading: Reading, lay_out: bool) -> list[tuple[int, LaidOut]]:
-    """Give the common records read at once their ``coco_bbox`` attribute where :func:`annotation_from_coco`
-    gives it (a bbox that is not their shape's bounds), a block of records at a time; with
-    ``lay_out`` (tables will be made of them), the blocks whose geometry a table takes as it is, laid
-    out (each with its first record)."""
-    blocks = []
-    for first in range(0, len(reading.made), SETTLED_AT_ONCE):
-        made, boxes, kinds, points, _ = zip(*reading.made[first:first + SETTLED_AT_ONCE])
-        block = laid_out(kinds, points) if lay_out else None
-        loose = loose_rows(kinds, points, boxes, None if block is None else row_bounds(block))
-        if loose is None:
-            loose = [row for row, box in enumerate(boxes) if kinds[row] != "bbox" and loose_box(box, made[row])]
-        for row in loose:
-            made[row]["attributes"].append({"key": COCO_BBOX, "value": list(boxes[row])})
-        if block is not None:
-            blocks.append((first, block))
-    return blocks
-
-
 def _read_annotations(annotations: list, targets: dict, reading: Reading) -> int:
-    """Add each record's annotations to its image's list; the number of records read."""
-    source, report = reading.source, reading.report
+    """Add each record's annotations to its image's list, a block of records at a time; the number of
+    records read. In the mode None, the common records of a block whose records all have an image and
+    ids not seen before are read at once (:func:`~fastlabel_formats.coco_blocks.common_block`); every
+    other record one by one (:func:`_read_each`), in its place."""
     missing: dict = {}
-    seen_ids: dict = {}
+    seen = SeenIds()
+    read, size = 0, SETTLED_AT_ONCE
+    for first in range(0, len(annotations), size):
+        records = annotations[first:first + size]
+        lists = _block_lists(records, first, targets, seen, reading.owned) if reading.annotation_type is None \
+            else None
+        if lists is None:
+            read += _read_each(records, first, targets, reading, (missing, seen.positions()))
+        else:
+            read += _read_block(records, first, lists, reading)
+    for image_id, positions in missing.items():
+        reading.report.add("annotation of an image missing from images, skipped", len(positions),
+                           [f"{reading.source}: annotation #{p} (image_id {image_id!r})" for p in positions[:5]])
+    return read
+
+
+def _block_lists(records: list, first: int, targets: dict, seen: SeenIds, owned: bool) -> list | None:
+    """The annotation lists of a block's records (its first at position ``first``) when every record
+    is an object of an image, with an id not seen before (which it then counts as seen); else None
+    (nothing to report: the block is read one by one)."""
+    if type(None) in map(type, records):
+        return None
+    image_ids = [record.image_id for record in records]
+    if bool in map(type, image_ids) if owned else not _ID_TYPES.issuperset(map(type, image_ids)):
+        return None  # (a file parsed here has no other types than JSON's: lists fail to be keys)
+    try:
+        lists = list(map(targets.get, image_ids))
+    except TypeError:
+        return None
+    if type(None) in map(type, lists):
+        return None
+    return lists if seen.fresh([record.id for record in records], first) else None
+
+
+class SeenIds:
+    """The position of each annotation id read (to report one given twice): while the ids rise, block
+    after block, only the greatest is kept."""
+
+    def __init__(self) -> None:
+        self.rising: list = []  # (position of the first, ids) of the blocks of rising ids not in positions yet
+        self.greatest: int | None = None
+        self.kept: dict = {}
+
+    def positions(self) -> dict:
+        """``{id: position}`` of every id read."""
+        for first, ids in self.rising:
+            self.kept.update(zip(ids, range(first, first + len(ids))))
+        self.rising.clear()
+        self.greatest = None
+        return self.kept
+
+    def fresh(self, ids: list, first: int) -> bool:
+        """Whether none of ``ids`` (the ids of records at positions ``first``, …) was read before or is
+        given twice, they being ids of the checked types or nulls; if so, they count as read."""
+        if ids and list(map(type, ids)).count(int) == len(ids) and (self.rising or not self.kept):
+            try:
+                numbers = np.fromiter(ids, np.int64, len(ids))
+            except OverflowError:  # beyond 64 bits
+                numbers = np.zeros(0, np.int64)
+            if len(numbers) and (numbers[1:] > numbers[:-1]).all() \
+                    and (self.greatest is None or numbers[0] > self.greatest):
+                self.rising.append((first, ids))
+                self.greatest = int(numbers[-1])
+                return True
+        positions = zip(ids, range(first, first + len(ids)))
+        if not _ID_TYPES.issuperset(map(type, ids)):  # ids of other types are not checked: only nulls are fine
+            if not _ID_TYPES.union([type(None)]).issuperset(map(type, ids)):
+                return False
+            positions = ((i, p) for i, p in positions if i is not None)
+        fresh = dict(positions)
+        kept = self.positions()
+        if len(fresh) < len(ids) - ids.count(None) or not kept.keys().isdisjoint(fresh):
+            return False
+        kept.update(fresh)
+        return True
+
+
+def _read_block(records: list, first: int, lists: list, reading: Reading) -> int:
+    """Read a block of records (its first at position ``first``) into their annotation ``lists``: the
+    common ones at once, the others one by one in their places; the number of records read."""
+    common = common_block(records, reading)
+    made_rows = common.rows if common is not None else []
+    others = [] if len(made_rows) == len(records) else sorted(set(range(len(records))).difference(made_rows))
+    read, previous, made = 0, 0, iter(common.made if common is not None else ())
+    one_by_one: list = []  # (position, row of reading.made) of the common records read one by one
+    for row in others:
+        deque(map(list.append, lists[previous:row], islice(made, row - previous)), 0)
+        previous, record, target = row + 1, records[row], lists[row]
+        single = _common_record(record, reading)
+        if single is not None:
+            target.append(single)
+            one_by_one.append((row, (single, record.bbox, single["type"], single["points"], single["value"])))
+            read += 1
+            continue
+        converted = _read_one(record, f"{reading.source}: annotation #{first + row}", reading)
+        reading.careful.add(id(target))
+        if converted is not None:
+            target += converted
+            read += 1
+    deque(map(list.append, lists[previous:], made), 0)
+    if common is None or one_by_one:  # its layout and loose boxes are made with the others'
+        columns = zip(common.made, common.boxes, common.kinds, common.points, common.values) if common else ()
+        _settle([made_row for _, made_row in sorted([*zip(made_rows, columns), *one_by_one])], reading)
+    else:
+        loose_attributes(common)
+        _store(reading, common.made, common.kinds, common.points, common.values,
+               common.laid if common.held and reading.lay_out else None)
+    return read + len(made_rows)
+
+
+def _read_each(records: list, first: int, targets: dict, reading: Reading, seen: tuple[dict, dict]) -> int:
+    """Add each record's annotations to its image's list, one by one (``seen``: the records of images
+    not in the file by image id, and the position of each id given); the number of records read."""
+    source, report = reading.source, reading.report
+    missing, seen_ids = seen
     read, plain = 0, reading.annotation_type is None  # the mode whose common records are read at once
-    for position, annotation in enumerate(annotations):
+    made_rows: list = []
+    for position, annotation in enumerate(records, first):
         if annotation is None:
             report.note("annotation that is not an object, skipped", f"{source}: annotation #{position}")
             continue
         record_id, image_id = annotation.id, annotation.image_id
         if type(record_id) in _KEYS:
-            first = seen_ids.setdefault(record_id, position)
-            if first != position:
+            first_seen = seen_ids.setdefault(record_id, position)
+            if first_seen != position:
                 report.note("annotation id given twice (both read)", f"{source}: annotation #{position} "
-                            f"(id {record_id!r}, as annotation #{first})")
+                            f"(id {record_id!r}, as annotation #{first_seen})")
         target = targets.get(image_id) if type(image_id) in _KEYS or _is_key(image_id) else None
         if target is None:
             missing.setdefault(image_id if _is_key(image_id) else brief(image_id), []).append(position)
             continue
         made = _common_record(annotation, reading) if plain else None
-        if made is not None:  # its loose bbox is found with the others' (see _settle_made)
+        if made is not None:  # its loose bbox is found with the others' (see _settle)
             target.append(made)
-            reading.made.append((made, annotation.bbox, made["type"], made["points"], made["value"]))
+            made_rows.append((made, annotation.bbox, made["type"], made["points"], made["value"]))
             read += 1
             continue
         converted = _read_one(annotation, f"{source}: annotation #{position}", reading)
@@ -158,20 +260,43 @@ def _read_annotations(annotations: list, targets: dict, reading: Reading) -> int
         if converted is not None:
             target += converted
             read += 1
-    for image_id, positions in missing.items():
-        report.add("annotation of an image missing from images, skipped", len(positions),
-                   [f"{source}: annotation #{p} (image_id {image_id!r})" for p in positions[:5]])
+    _settle(made_rows, reading)
     return read
 
 
+def _settle(made_rows: list[tuple], reading: Reading) -> None:
+    """Give the common records read one by one (``(annotation, bbox, type, points, value)`` each) their
+    ``coco_bbox`` attribute where :func:`annotation_from_coco` gives it (a bbox that is not their
+    shape's bounds), all at once; keep them, laid out when tables will be made of them."""
+    if not made_rows:
+        return
+    made, boxes, kinds, points, values = map(list, zip(*made_rows))
+    block = laid_out(kinds, points) if reading.lay_out else None
+    loose = loose_rows(kinds, points, boxes, None if block is None else row_bounds(block))
+    if loose is None:
+        loose = [row for row, box in enumerate(boxes) if kinds[row] != "bbox" and loose_box(box, made[row])]
+    for row in loose:
+        made[row]["attributes"].append({"key": COCO_BBOX, "value": list(boxes[row])})
+    _store(reading, made, kinds, points, values, block)
+
+
+def _store(reading: Reading, made: list, kinds: list, points: list, values: list, block: LaidOut | None) -> None:
+    """Keep the records read at once (with their layout, when laid out) for the tables of their tasks."""
+    if block is not None:
+        reading.blocks.append((len(reading.made), block))
+    reading.made.extend(made)
+    reading.kinds.extend(kinds)
+    reading.points.extend(points)
+    reading.values.extend(values)
+
+
 _KEYS = (int, str, float)  # the types of an id
-SETTLED_AT_ONCE = 2048  # records whose bounds are checked together (blocks this size stay in the CPU's caches)
-_CATEGORY_KEYS = (int, str, bool)  # the types of a category_id that names a category (see category_of)
-_PLAIN_VALUES = frozenset((str, bool, int, float, type(None)))  # attribute values that need no checks
+_ID_TYPES = frozenset(_KEYS)
+SETTLED_AT_ONCE = 2048  # records read together (blocks this size stay in the CPU's caches)
 
 
 def _plain_record(annotation, reading: Reading) -> list[dict] | None:
-    """:func:`_common_record` of one record with its ``coco_bbox`` attribute, as :func:`_settle_made`
+    """:func:`_common_record` of one record with its ``coco_bbox`` attribute, as :func:`_settle`
     gives it to a block of them (the one-record form, which the tests hold against :func:`_read_one`)."""
     made = _common_record(annotation, reading)
     if made is not None and made["type"] != "bbox" and loose_box(annotation.bbox, made):
@@ -182,7 +307,7 @@ def _plain_record(annotation, reading: Reading) -> list[dict] | None:
 def _common_record(annotation, reading: Reading) -> dict | None:
     """The annotation of a common record (in mode ``None``: a named category, polygons or a box, flat
     attributes; no keypoints, rotation, crowd flag or RLE mask), read as :func:`annotation_from_coco`
-    reads it but for its ``coco_bbox`` attribute (given with the others', see :func:`_settle_made`);
+    reads it but for its ``coco_bbox`` attribute (given with the others', see :func:`_settle`);
     None for any other record (read by :func:`_read_one`, which reports what it skips)."""
     keypoints, rotation, segmentation = annotation.keypoints, annotation.rotation, annotation.segmentation
     if (annotation.segments_info is not None or not (keypoints is None or keypoints == [])
@@ -190,11 +315,11 @@ def _common_record(annotation, reading: Reading) -> dict | None:
             or not (segmentation is None or type(segmentation) is list)):
         return None
     category_id, attributes = annotation.category_id, annotation.attributes
-    value = reading.plain_values.get(category_id) if type(category_id) in _CATEGORY_KEYS else None
+    value = reading.plain_values.get(category_id) if type(category_id) in CATEGORY_KEYS else None
     if value is None:
         return None
     if type(attributes) is dict:
-        if not (_PLAIN_VALUES.issuperset(map(type, attributes.values()))
+        if not (PLAIN_VALUES.issuperset(map(type, attributes.values()))
                 and (reading.owned or all(type(key) is str for key in attributes))):
             return None
         listed = [{"key": key, "value": item} for key, item in attributes.items()]

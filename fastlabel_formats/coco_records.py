@@ -48,8 +48,13 @@ class Reading:
     categories: dict
     sizes: dict  # image id -> (width, height)
     report: ConversionReport
+    lay_out: bool = False  # whether tables will be made of the records read at once (their geometry laid out)
     careful: set = field(default_factory=set)  # id() of each annotation list given a record _read_one read
-    made: list = field(default_factory=list)  # (annotation, bbox, type, points, value) of each record read at once
+    made: list = field(default_factory=list)  # the annotation of each record read at once, in the order made
+    kinds: list = field(default_factory=list)  # and its type,
+    points: list = field(default_factory=list)  # its points
+    values: list = field(default_factory=list)  # and its value
+    blocks: list = field(default_factory=list)  # (first row of made, LaidOut) of those laid out, in order
     plain_values: dict = field(init=False)  # category id -> its value, for the categories with a text value
 
     def __post_init__(self) -> None:
@@ -159,7 +164,7 @@ def loose_box(box: object, converted: dict) -> bool:
         return (abs(left - box[0]) > BOX_TOLERANCE or abs(top - box[1]) > BOX_TOLERANCE
                 or abs(max(xs) - left - box[2]) > BOX_TOLERANCE or abs(max(ys) - top - box[3]) > BOX_TOLERANCE) \
             and _is_numbers(box, 4)
-    except TypeError:  # a box of other things than numbers: not one to carry
+    except (TypeError, OverflowError):  # a box of other things than numbers (or too large for one): not one to carry
         return False
 
 
@@ -179,12 +184,19 @@ def loose_rows(kinds: Sequence[str], points: Sequence[list], boxes: Sequence[obj
             points[row]))) for row in rows]) if bounds is None else (bounds[0][rows], bounds[1][rows])
     except (TypeError, ValueError, OverflowError):
         return None
-    box_values = box_values.reshape(-1, 4)
+    return loose_of(np.asarray(rows), box_values.reshape(-1, 4), lows, highs, boxes)
+
+
+def loose_of(rows: np.ndarray, box_values: np.ndarray, lows: np.ndarray, highs: np.ndarray, boxes: Sequence[object]
+             ) -> list[int] | None:
+    """The ``rows`` whose box (its numbers ``box_values``) is loose around their shape's bounds (the
+    lowest and highest ``(x, y)`` of each, well-formed), all at once; None when some number is not one
+    float arithmetic gives exactly as Python does (see :func:`loose_rows`)."""
     if (np.abs(lows) >= EXACT).any() or (np.abs(highs) >= EXACT).any() or (np.abs(box_values) >= EXACT).any():
         return None
     off = ((np.abs(lows - box_values[:, :2]) > BOX_TOLERANCE).any(axis=1)
            | (np.abs(highs - lows - box_values[:, 2:]) > BOX_TOLERANCE).any(axis=1))
-    return [row for row in np.asarray(rows)[off].tolist() if _is_numbers(boxes[row], 4)]
+    return [row for row in rows[off].tolist() if _is_numbers(boxes[row], 4)]
 
 
 def _bounds(flat_points: list[list]) -> tuple[np.ndarray, np.ndarray]:

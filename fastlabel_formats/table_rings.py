@@ -166,10 +166,11 @@ def _value_codes_each(values: list) -> tuple[np.ndarray, list]:
     return codes, list(dictionary)
 
 
-def read_rings(made: list[tuple], blocks: list[tuple[int, LaidOut]], tasks: list[dict]) -> ReadRings | None:
-    """The store of ``tasks``, whose annotations are rows the reader made (``made``: ``(annotation,
-    …, kind, points, value)`` in the order it made them; ``blocks`` the laid out ones, each with its first
-    row); None when some annotation of ``tasks`` is not one of ``made``."""
+def read_rings(made: list[dict], columns: tuple[list, list, list], blocks: list[tuple[int, LaidOut]],
+               tasks: list[dict]) -> ReadRings | None:
+    """The store of ``tasks``, whose annotations are rows the reader made (``made``, in the order it
+    made them, with their ``columns``: kinds, points and values; ``blocks`` the laid out ones, each
+    with its first row); None when some annotation of ``tasks`` is not one of ``made``."""
     held, row_rings, codes = np.zeros(len(made), bool), np.zeros(len(made), np.int64), np.zeros(len(made), np.int64)
     for first, block in blocks:
         end = first + len(block.row_rings)
@@ -177,10 +178,10 @@ def read_rings(made: list[tuple], blocks: list[tuple[int, LaidOut]], tasks: list
     ring_sizes = np.concatenate([np.zeros(0, np.int64), *(block.ring_sizes for _, block in blocks)])
     coords = np.concatenate([np.zeros((0, 2)), *(block.coords for _, block in blocks)])
     annotations = list(chain.from_iterable(task["annotations"] for task in tasks))
-    order = _made_rows(annotations, [row[0] for row in made])
+    order = _made_rows(annotations, made)
     if order is None:
         return None
-    _, _, kinds, points, values = map(list, zip(*made)) if made else ([], [], [], [], [])
+    kinds, points, values = columns
     if len(order) != len(made) or (order != np.arange(len(made))).any():  # not in the order made: reorder
         ring_ids = span_indices(_offsets(row_rings)[:-1][order], row_rings[order])
         coords = coords[span_indices(_offsets(ring_sizes)[:-1][ring_ids], ring_sizes[ring_ids])]
@@ -213,6 +214,8 @@ def box_rings(tasks: list[dict], boxes: np.ndarray, first_rows: np.ndarray) -> R
 
 def _made_rows(annotations: list[dict], made: list[dict]) -> np.ndarray | None:
     """The row in ``made`` of each of ``annotations``; None when one is not in it."""
+    if len(annotations) == len(made) and all(map(is_, annotations, made)):
+        return np.arange(len(made))  # (in the order made: every task's annotations made at once)
     made_ids = np.fromiter(map(id, made), np.int64, len(made))
     ids = np.fromiter(map(id, annotations), np.int64, len(annotations))
     if not len(made):
