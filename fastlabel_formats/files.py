@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -414,7 +415,8 @@ def check_regular(path: str | os.PathLike[str], what: str = "input") -> None:
         return  # opening it tells what is wrong
     if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
         kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
-        raise FormatError(f"{path}: the {what} is {kind}, not a regular file")
+        subject = what if what.startswith("the ") else f"the {what}"
+        raise FormatError(f"{path}: {subject} is {kind}, not a regular file")
 
 
 def read_range(path: str | os.PathLike[str], start: int = 0, end: int | None = None) -> bytes:
@@ -480,14 +482,22 @@ def read_json(path: str | os.PathLike[str], what: str = "file") -> object:
 
 
 def read_bytes(path: str | os.PathLike[str], what: str = "file") -> bytes:
-    """The bytes of a local file; FormatError naming it when it cannot be read."""
-    check_regular(path, what)
+    """The bytes of a local file; FormatError naming it when it cannot be read (a FIFO, a socket or
+    a device named, never waited on nor read without end)."""
     try:
-        return Path(path).read_bytes()
+        return regular_file_bytes(path)
+    except NotRegular:
+        check_regular(path, what)  # names what it is; what it lets pass is a folder
+        raise FormatError(f"{path}: cannot read {what} ({os.strerror(errno.EISDIR)})") from None
     except OSError as error:
+        check_regular(path, what)
         raise FormatError(f"{path}: cannot read {what} ({error.strerror or error})") from error
     except ValueError as error:  # a NUL byte in the path
         raise FormatError(f"{path!r}: cannot read {what} ({error})") from None
+
+
+class NotRegular(OSError):
+    """A folder, a FIFO, a socket or a device where a regular file was wanted."""
 
 
 def regular_file_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
@@ -496,7 +506,7 @@ def regular_file_bytes(path: str | os.PathLike[str], limit: int | None = None) -
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise OSError(f"{path}: not a regular file")
+            raise NotRegular(f"{path}: not a regular file")
         if limit is not None:
             return os.read(descriptor, limit)
         parts = []

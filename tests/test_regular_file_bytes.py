@@ -33,3 +33,19 @@ def test_a_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
 def test_a_folder_is_refused(tmp_path):
     with pytest.raises(OSError, match="not a regular file"):
         regular_file_bytes(tmp_path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_the_whole_file_readers_name_a_pipe_a_device_or_a_folder(tmp_path):
+    from fastlabel_formats.files import read_bytes
+
+    pipe = tmp_path / "a.json"
+    os.mkfifo(pipe)
+    with pytest.raises(FormatError, match=r"a\.json: the labelme file is a FIFO, not a regular file$"):
+        read_bytes(pipe, "the labelme file")
+    with pytest.raises(FormatError, match=r"^/dev/null: the input is a device, not a regular file$"):
+        read_bytes("/dev/null", "input")
+    with pytest.raises(FormatError, match=r"cannot read the labelme file \(Is a directory\)"):
+        read_bytes(tmp_path, "the labelme file")
+    (tmp_path / "b.json").write_bytes(b"{}")
+    assert read_bytes(tmp_path / "b.json") == b"{}"
