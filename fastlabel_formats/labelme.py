@@ -220,17 +220,25 @@ def _point_pairs(points: object) -> tuple[list | None, str | None]:
 
 
 def _plain_pairs(points: list) -> bool:
-    """True when every point is a list of two finite ints or floats (checked in bulk: a sum that is
-    finite has only finite terms; one that overflows leaves the points to the careful check)."""
+    """True when every point is a list of two finite ints or floats (checked in bulk)."""
+    return _plain_flat(points) is not None
+
+
+def _plain_flat(points: list) -> list | None:
+    """:func:`_flat` of plain pairs (see :func:`_plain_pairs`), or None for any other points (a sum
+    that is finite has only finite terms; one that overflows leaves the points to the careful check)."""
     if not all([type(point) is list and len(point) == 2 for point in points]):
-        return False
+        return None
     flat = list(chain.from_iterable(points))
-    if not set(map(type, flat)) <= _NUMBER_TYPES:
-        return False
+    types = set(map(type, flat))
+    if not types <= _NUMBER_TYPES:
+        return None
     try:
-        return math.isfinite(sum(flat))
+        if not math.isfinite(sum(flat)):
+            return None
     except OverflowError:  # an int beyond a float's range
-        return False
+        return None
+    return flat if len(types) <= 1 else np.asarray(points).ravel().tolist()
 
 
 _NUMBER_TYPES = {int, float}
@@ -425,9 +433,10 @@ def _plain_shape(shape: object) -> tuple[dict, int | None] | None:
             or not (group_id is None or type(group_id) is int):
         return None
     kind, fewest, exact = plain
-    if len(points) < fewest or (exact and len(points) != exact) or not _plain_pairs(points):
+    flat = _plain_flat(points) if len(points) >= fewest and not (exact and len(points) != exact) else None
+    if flat is None:
         return None
-    annotation = {"value": label, "points": _flat(points), "type": kind}
+    annotation = {"value": label, "points": flat, "type": kind}
     flags = field("flags")
     if type(flags) is dict and flags:
         annotation["attributes"] = [{"key": key, "value": value, "type": "switch"} for key, value in flags.items()]

@@ -39,6 +39,8 @@ def test_flat_points_are_what_numpy_makes_of_them(shape_points):
     expected = np.asarray(shape_points).ravel().tolist()
     assert flat == expected
     assert [type(v) for v in flat] == [type(v) for v in expected]  # one float makes every coordinate a float
+    checked = labelme._plain_flat(shape_points)  # the common shapes' way: checked and flattened at once
+    assert checked == flat and [type(v) for v in checked] == [type(v) for v in flat]
 
 
 shape_values = {
