@@ -529,5 +529,11 @@ def read_text(path: str | os.PathLike[str], what: str = "file") -> str:
 def dump_json(obj: object, indent: int | None = None) -> bytes:
     """JSON bytes: orjson by default, or the reference's ``json.dump(indent=4)`` text exactly."""
     if indent is None:
-        return orjson.dumps(obj)
+        try:
+            return orjson.dumps(obj)
+        except orjson.JSONEncodeError as error:
+            if "64-bit" not in str(error):
+                raise
+            # an integer wider than 64 bits (a coordinate computed from huge ones): written exactly
+            return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return json.dumps(obj, indent=indent, ensure_ascii=False).encode("utf-8")

@@ -178,7 +178,8 @@ def build_shapes(table: AnnotationTable, report: ConversionReport) -> tuple[list
     for row in rows:
         annotation, kind, frame = table.annotations[row], table.kinds[row], table.frame[row]
         if kind == "classification":
-            flags[frame][annotation.get("value")] = True
+            value = annotation.get("value")
+            flags[frame][value if type(value) is str else str(value)] = True  # a JSON key is text
             continue
         own_flags, group_id, attributes_lost[row] = extras[row]
         if group_id is None and kind == "segmentation" and len(table.points[row]) > 1:
@@ -234,9 +235,9 @@ def _plain_flat(points: list) -> list | None:
     if not types <= _NUMBER_TYPES:
         return None
     try:
-        if not math.isfinite(sum(flat)):
+        if not math.isfinite(sum(map(float, flat))):
             return None
-    except OverflowError:  # an int beyond a float's range
+    except OverflowError:  # an int beyond a float's range (summed as ints, two could cancel out)
         return None
     return flat if len(types) <= 1 else np.asarray(points).ravel().tolist()
 

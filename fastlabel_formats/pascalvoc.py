@@ -50,6 +50,8 @@ VOC_TYPES = ("bbox", "polygon")
 VOC_FLAGS = ("truncated", "occluded", "difficult")
 VOC_LAYOUTS = ("annotations", "voc")
 VOC_POLICY = Policy(VOC_TYPES, rotation="bbox rotation dropped (VOC boxes are axis-aligned)")
+INT64_END = 2.0**63  # VOC bounds are written as whole numbers of 64 bits (what VOC tools read)
+BEYOND_INT64 = "{kind} with a coordinate beyond ±2**63 (no whole number VOC tools read), not written"
 _XML_NAME = re.compile(r"(?!(?i:xml))[A-Za-z_][A-Za-z0-9_.-]*")
 _PART = "\n        <part>\n            <name>{}</name>\n{}\n        </part>"
 _ACTIONS = "\n        <actions>{}\n        </actions>"
@@ -346,8 +348,12 @@ def voc_documents(table: AnnotationTable, report: ConversionReport) -> tuple[lis
     """The XML text of every frame of a table, and the classes (with parts and actions) written."""
     table.sizeless(report, "written with that size")
     keep = apply_policy(table, VOC_POLICY, report)
+    bounds = np.floor(vertex_bounds(table))
+    beyond = keep & ~((bounds >= -INT64_END) & (bounds < INT64_END)).all(axis=1)
+    table.note(report, beyond, BEYOND_INT64)
+    keep &= ~beyond
     rows = np.flatnonzero(keep)
-    boxes = np.floor(vertex_bounds(table)[keep]).astype(np.int64)
+    boxes = bounds[keep].astype(np.int64)
     try:
         plain = plain_documents(table, rows, boxes)
     except (LookupError, TypeError, ValueError, AttributeError, ArithmeticError):

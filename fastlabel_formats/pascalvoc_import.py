@@ -25,6 +25,7 @@ from .voc_text import ACTION_PREFIX, PART_KEY
 
 VOC_FLAGS = ("truncated", "occluded", "difficult")
 BOX_KEYS = ("xmin", "ymin", "xmax", "ymax")
+INT_END = 2.0**63  # a whole bound beyond it stays a float (a JSON writer takes no wider integer)
 
 
 @gc_paused
@@ -95,7 +96,7 @@ def _voc_box(box) -> tuple[list | None, str]:
             return None, f"with a bndbox {key} that is not a number"
         if not math.isfinite(value):  # nan, inf, 1e400: no box
             return None, f"with a bndbox {key} that is not a finite number"
-        points.append(int(value) if value.is_integer() else value)
+        points.append(int(value) if value.is_integer() and -INT_END <= value < INT_END else value)
     return points, ""
 
 
