@@ -9,7 +9,6 @@ from itertools import repeat
 
 CLASSED_TYPES = ("bbox", "polygon", "segmentation", "pose_estimation")  # what COCO and YOLO classify
 KEYPOINT_DEFINITION_TYPES = ("pose_estimation", "bbox")
-_VALUE_KEY, _KEYPOINTS_KEY = repeat("value"), repeat("keypoints")  # the keys read of every annotation
 _PLAIN = (int, float, bool, type(None))  # values that name no class: settled once counted
 
 
@@ -33,11 +32,11 @@ class Census:
         self.tasks += 1
         annotations = task.get("annotations", ())
         try:
-            values = set(map(dict.get, annotations, _VALUE_KEY))
+            values = set(map(dict.get, annotations, repeat("value")))
         except TypeError:  # a list or an object as a value
             self._add_each(annotations)
             return
-        if values - self.settled or any(map(dict.get, annotations, _KEYPOINTS_KEY)):  # else: nothing new to see
+        if values - self.settled or any(map(dict.get, annotations, repeat("keypoints"))):  # else: nothing new to see
             self._add_each(annotations)
 
     def add_all(self, tasks: Sequence[dict]) -> None:

@@ -126,19 +126,20 @@ def coco_boxes(table: AnnotationTable) -> np.ndarray:
 
 @derived_column
 def sdk_areas(table: AnnotationTable) -> np.ndarray:
-    """:func:`coco_areas` of every row."""
+    """:func:`coco_areas` of every row with the table's own kinds and boxes (cached: what COCO and YOLO use)."""
     return box_or_ring_areas(table, kind_mask(table, "polygon", "segmentation"), coco_boxes(table))
 
 
 @derived_column
 def sdk_xywh(table: AnnotationTable) -> np.ndarray:
-    """:func:`coco_xywh` of every row."""
+    """:func:`coco_xywh` of every row with the table's own kinds and boxes (cached: what COCO and YOLO use)."""
     return enclosing_xywh(table, kind_mask(table, "bbox"), kind_mask(table, "pose_estimation"), coco_boxes(table),
                           two_corner_bounds(table, row_kinds(table)))
 
 
 def coco_areas(table: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """bbox and pose box: |(x1−x2)·(y1−y2)| (never negative); polygon/segmentation: outer shoelace areas; else 0."""
+    """bbox and pose box: |(x1−x2)·(y1−y2)| (never negative); polygon/segmentation: outer shoelace areas; else 0
+    (of rows of the given ``kinds`` and ``boxes``: for a writer with boxes of its own, as COCO results)."""
     return box_or_ring_areas(table, (kinds == "polygon") | (kinds == "segmentation"), boxes)
 
 
@@ -152,7 +153,8 @@ def box_or_ring_areas(table: AnnotationTable, shaped: np.ndarray, boxes: np.ndar
 
 def coco_xywh(table: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """``(n, 4)`` COCO ``[x, y, w, h]``: rounded vertex bounds, the enclosing box of a rotated
-    bbox (rotation applied) or of a pose's labelled keypoints; NaN for rows without points."""
+    bbox (rotation applied) or of a pose's labelled keypoints; NaN for rows without points (of rows
+    of the given ``kinds`` and ``boxes``: for a writer with boxes of its own; else :func:`sdk_xywh`)."""
     return enclosing_xywh(table, kinds == "bbox", kinds == "pose_estimation", boxes, two_corner_bounds(table, kinds))
 
 
