@@ -205,18 +205,12 @@ def _read_block(records: list, first: int, lists: list, reading: Reading) -> int
     one_by_one: list = []  # (position, row of reading.made) of the common records read one by one
     for row in others:
         deque(map(list.append, lists[previous:row], islice(made, row - previous)), 0)
-        previous, record, target = row + 1, records[row], lists[row]
-        single = _common_record(record, reading)
-        if single is not None:
-            target.append(single)
-            one_by_one.append((row, (single, record.bbox, single["type"], single["points"], single["value"])))
-            read += 1
-            continue
-        converted = _read_one(record, f"{reading.source}: annotation #{first + row}", reading)
-        reading.careful.add(id(target))
-        if converted is not None:
-            target += converted
-            read += 1
+        previous = row + 1
+        count, made_row = _read_record(records[row], lists[row], f"{reading.source}: annotation #{first + row}",
+                                       reading)
+        read += count
+        if made_row is not None:
+            one_by_one.append((row, made_row))
     deque(map(list.append, lists[previous:], made), 0)
     if common is None or one_by_one:  # its layout and loose boxes are made with the others'
         columns = zip(common.made, common.boxes, common.kinds, common.points, common.values) if common else ()
@@ -233,7 +227,7 @@ def _read_each(records: list, first: int, targets: dict, reading: Reading, seen:
     not in the file by image id, and the position of each id given); the number of records read."""
     source, report = reading.source, reading.report
     missing, seen_ids = seen
-    read, plain = 0, reading.annotation_type is None  # the mode whose common records are read at once
+    read = 0
     made_rows: list = []
     for position, annotation in enumerate(records, first):
         if annotation is None:
@@ -249,19 +243,28 @@ def _read_each(records: list, first: int, targets: dict, reading: Reading, seen:
         if target is None:
             missing.setdefault(image_id if _is_key(image_id) else brief(image_id), []).append(position)
             continue
-        made = _common_record(annotation, reading) if plain else None
-        if made is not None:  # its loose bbox is found with the others' (see _settle)
-            target.append(made)
-            made_rows.append((made, annotation.bbox, made["type"], made["points"], made["value"]))
-            read += 1
-            continue
-        converted = _read_one(annotation, f"{source}: annotation #{position}", reading)
-        reading.careful.add(id(target))
-        if converted is not None:
-            target += converted
-            read += 1
+        count, made_row = _read_record(annotation, target, f"{source}: annotation #{position}", reading)
+        read += count
+        if made_row is not None:  # its loose bbox is found with the others' (see _settle)
+            made_rows.append(made_row)
     _settle(made_rows, reading)
     return read
+
+
+def _read_record(record, target: list, place: str, reading: Reading) -> tuple[int, tuple | None]:
+    """Add one record's annotations to ``target`` (its image's list): 1 when it was read, 0 when
+    skipped (reported at ``place``); with the row of :attr:`Reading.made` of a common record of the
+    mode None (whose loose bbox is found with the others')."""
+    made = _common_record(record, reading) if reading.annotation_type is None else None
+    if made is not None:
+        target.append(made)
+        return 1, (made, record.bbox, made["type"], made["points"], made["value"])
+    converted = _read_one(record, place, reading)
+    reading.careful.add(id(target))
+    if converted is None:
+        return 0, None
+    target += converted
+    return 1, None
 
 
 def _settle(made_rows: list[tuple], reading: Reading) -> None:
