@@ -23,7 +23,7 @@ from .coco_import import coco_to_fastlabel as coco_to_fastlabel
 from .coco_json import plain_box_json, plain_boxes, plain_boxes_json
 from .columns import rotated_box_corners, rotated_boxes
 from .errors import FormatError, where
-from .files import atomic_output, is_remote, make_folder, output_path, parts_folder_name, remove
+from .files import atomic_output, is_remote, make_folder, output_path, parts_folder_beside, remove
 from .geometry import integral_to_int, python_round
 from .jsonparts import JsonListSpool, json_fragment
 from .raster import check_raster
@@ -187,8 +187,7 @@ class CocoTarget(Target):
         self.keypoint_keys = {c["id"]: c["keypoints"] for c in self.categories}
         self.category_ids = {name: self.categories[i]["id"]
                              for name, i in first_index([c["name"] for c in self.categories]).items()}
-        folder, name = str(self.path).rsplit("/", 1) if is_remote(self.path) else (self.path.parent, self.path.name)
-        self.parts_dir = output_path(folder, parts_folder_name(name), "parts")
+        self.parts_dir = parts_folder_beside(self.path)
 
     def record_count(self, table: AnnotationTable) -> int:
         """How many annotation records ``table`` gives (each takes an id)."""
@@ -264,10 +263,7 @@ class CocoTarget(Target):
         """Append each fragment (or a worker's part file) to the spool of its split and list."""
         for fragments in parts:
             for (split, key), fragment in fragments.items():
-                if isinstance(fragment, bytes):
-                    self._spool(split, key).append(fragment)
-                elif fragment is not None:
-                    self._spool(split, key).append_part(fragment)
+                self._spool(split, key).add(fragment)
 
     def finish(self, report: ConversionReport) -> None:
         """Write each COCO file: the one file, or one per split that has images (``train`` when

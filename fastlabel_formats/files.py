@@ -320,6 +320,13 @@ TEMPORARY_NAME = re.compile(r"\..+\.([0-9]+)-([a-z0-9_]{8})\.tmp")
 PARTS_FOLDER_NAME = re.compile(r"\..+\.parts-([0-9]+)-[0-9a-f]{12}")  # see parts_folder_name
 
 
+def parts_folder_beside(path: Path | str) -> Path | str:
+    """A new folder (not made yet) beside the output file ``path`` for the part files workers spool
+    for it (see :func:`parts_folder_name`)."""
+    folder, name = str(path).rsplit("/", 1) if is_remote(path) else (Path(path).parent, Path(path).name)
+    return output_path(folder, parts_folder_name(name), "parts")
+
+
 def parts_folder_name(file_name: str) -> str:
     """A new name for the folder of part files a run keeps beside its output file ``file_name``
     until it assembles it (with this process's id: once it is gone, a later run removes it)."""

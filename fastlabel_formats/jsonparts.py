@@ -56,6 +56,14 @@ class JsonListSpool:
             self._write(fragment)
             self.empty = False
 
+    def add(self, piece: bytes | str | Path | None) -> None:
+        """Append what a worker handed back for this list: a fragment, or the part file it spooled
+        (see :func:`write_part`; None: nothing)."""
+        if isinstance(piece, bytes):
+            self.append(piece)
+        elif piece is not None:
+            self.append_part(piece)
+
     def append_part(self, part: str | Path) -> None:
         """Append the fragment a worker wrote to ``part`` (see :func:`write_part`), then remove it."""
         with open_binary(part) as stream:

@@ -501,13 +501,22 @@ def test_every_annotator_and_infinite_coordinates():
         "region whose pixel coordinates are not finite numbers, skipped": 2}
 
 
-def test_worker_processes_write_the_same_file(tmp_path):
+def test_worker_processes_write_the_same_file(tmp_path, monkeypatch):
+    """Workers spool their parts to files beside the output (read back by the parent, then removed):
+    the file is the one a run in this process writes, and nothing else is left."""
+    from fastlabel_formats.jsonparts import JsonListSpool
+
     tasks = [{"name": f"i{n}.jpg", "width": 50, "height": 40, "annotations": [
         {"type": "bbox", "value": "a", "points": [1, 2, 3 + n, 4], "attributes": []}]} for n in range(30)]
     one = export_labelstudio(tasks, tmp_path / "one")
+    read_back, append_part = [], JsonListSpool.append_part
+    monkeypatch.setattr(JsonListSpool, "append_part", lambda spool, part: (read_back.append(part),
+                                                                          append_part(spool, part)))
     two = export_labelstudio(tasks, tmp_path / "two", jobs=2)
     assert Path(one.files[0]).read_bytes() == Path(two.files[0]).read_bytes()
     assert len(json.loads(Path(one.files[0]).read_bytes())) == 30
+    assert read_back and all(".parts-" in str(part) for part in read_back)  # spooled by the workers
+    assert [p.name for p in (tmp_path / "two").iterdir()] == ["labelstudio.json"]
 
 
 def test_a_result_id_that_is_a_list_names_no_region(tmp_path):

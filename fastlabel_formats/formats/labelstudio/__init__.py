@@ -42,8 +42,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from ...categories import Census
 from ...errors import FormatError
-from ...files import atomic_output, output_path
+from ...files import atomic_output, output_path, parts_folder_beside, remove
 from ...jsonparts import JsonListSpool, list_fragment, write_list
 from ...report import ConversionReport
 from ...run import RunOptions, Target, export_alone, kept_parts
@@ -66,6 +67,7 @@ class LabelStudioTarget(Target):
 
     name = "labelstudio"
     geometry = frozenset(("bbox", "polygon", "keypoint", "segmentation"))
+    spools_parts = True  # parts {"tasks": fragment}: a worker's spooled beside the output file
 
     def __init__(self, output_dir: str | os.PathLike[str], *, output_file_name: str = "labelstudio.json",
                  project_type: str = "image_bbox", image_root: str | None = None,
@@ -86,17 +88,22 @@ class LabelStudioTarget(Target):
     def __getstate__(self) -> dict:
         return {**self.__dict__, "spool": None}
 
-    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> bytes:
-        if self.indent is None and not table.is_video:  # the JSON straight from the table's columns
-            return labelstudio_json(table, report, self.options)
-        records = video_records if table.is_video else labelstudio_records
-        return list_fragment(records(table, report, self.options), self.indent)
+    def prepare(self, census: Census, report: ConversionReport) -> None:
+        """Where workers spool their parts (beside the output file)."""
+        self.parts_dir = parts_folder_beside(self.path())
 
-    def assemble(self, parts: list[bytes], report: ConversionReport) -> None:
+    def encode(self, table: AnnotationTable, plan: object, report: ConversionReport) -> dict[str, bytes]:
+        if self.indent is None and not table.is_video:  # the JSON straight from the table's columns
+            return {"tasks": labelstudio_json(table, report, self.options)}
+        records = video_records if table.is_video else labelstudio_records
+        return {"tasks": list_fragment(records(table, report, self.options), self.indent)}
+
+    def assemble(self, parts: list[dict], report: ConversionReport) -> None:
+        """Append each fragment (or a worker's part file) to the spool of the tasks."""
         if self.spool is None:
             self.spool = JsonListSpool(self.path(), "tasks", self.indent)
-        for fragment in parts:
-            self.spool.append(fragment)
+        for part in parts:
+            self.spool.add(part.get("tasks"))
 
     def finish(self, report: ConversionReport) -> None:
         try:
@@ -111,6 +118,8 @@ class LabelStudioTarget(Target):
         if self.spool is not None:
             self.spool.close()
             self.spool = None
+        if hasattr(self, "parts_dir"):
+            remove(self.parts_dir, recursive=True)
 
 
 @gc_paused
