@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import orjson
-
 from . import formats
 from .cli_options import (
     PROJECT_TYPES,
@@ -32,7 +30,7 @@ from .cli_support import Invocation, existing_folder, finite, whole_number
 from .convert import detect_format, read_tables, target_formats, write_tasks
 from .draw import export_image_with_annotations
 from .errors import FormatError
-from .files import is_remote, write_atomic
+from .files import dump_json, is_remote, write_atomic
 from .integrate import integrate, piece_kind, split_image_task
 from .render import export_instance_segmentation, export_semantic_segmentation
 from .report import ConversionReport
@@ -305,7 +303,7 @@ def run_split(args: argparse.Namespace, invocation: Invocation) -> int:
 def _tasks_written(invocation: Invocation, report: ConversionReport, output: Path, tasks: list[dict],
                    line: str) -> int:
     """Write ``tasks`` to ``output``, keep ``report`` for --report-json, say ``line`` and any loss; 0."""
-    report.files.append(write_atomic(output, orjson.dumps(tasks)))
+    report.files.append(write_atomic(output, dump_json(tasks)))
     invocation.keep(report)
     invocation.say(line)
     if not report.ok:

@@ -7,11 +7,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import orjson
-
 from . import formats
 from .errors import FormatError
-from .files import write_atomic
+from .files import dump_json, write_atomic
 from .report import ConversionReport
 from .table_readers import TableSource, collecting, table_source
 from .targets import TargetOptions, export_targets, target_name
@@ -113,7 +111,7 @@ def write_tasks(tasks: object, target_format: str, output_dir: str | os.PathLike
     ``fastlabel``: the tasks themselves as ``tasks.json``); ``options``: the format's own."""
     if target_format == "fastlabel":
         report = ConversionReport("fastlabel", strict=strict)
-        report.files.append(write_atomic(Path(output_dir) / "tasks.json", orjson.dumps(list(tasks))))
+        report.files.append(write_atomic(Path(output_dir) / "tasks.json", dump_json(list(tasks))))
         return report
     if target_name(target_format) not in target_formats():
         raise FormatError(f"unknown target format {target_format!r}; choose from {', '.join(target_formats())}")

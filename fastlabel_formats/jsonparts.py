@@ -22,7 +22,7 @@ def json_fragment(items: list, indent: int | None) -> bytes:
     if not items:
         return b""
     if indent is None:
-        return orjson.dumps(items)[1:-1]
+        return dump_json(items)[1:-1]
     pad = " " * (2 * indent)
     return ",\n".join(pad + dump_json(item, indent).decode().replace("\n", "\n" + pad) for item in items).encode()
 

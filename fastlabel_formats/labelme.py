@@ -33,6 +33,7 @@ MIN_POINTS = {"polygon": 3, "rectangle": 2, "point": 1, "line": 2, "linestrip": 
 LABELME_POLICY = Policy((*SHAPE_TYPES, "classification"), pointless=("classification",), skip_degenerate=False,
                         holes="segmentation holes dropped", rotation="bbox rotation dropped")
 TOO_FEW_POINTS = "{kind} with too few points for a labelme shape, skipped"
+FLAG_AS_TEXT = "classification whose value is not text written as the image flag of its text"
 ATTRIBUTES_LOST = ("attributes that are not switches not representable in labelme (switches are shape flags, "
                    "a group_id attribute the group id)")
 
@@ -174,12 +175,13 @@ def build_shapes(table: AnnotationTable, report: ConversionReport) -> tuple[list
     for row, (_, group_id, _) in extras.items():
         if group_id is not None:
             last_group[table.frame[row]] = max(last_group[table.frame[row]], group_id)
-    too_few, attributes_lost = np.zeros(len(table), bool), np.zeros(len(table), bool)
+    too_few, attributes_lost, as_text = (np.zeros(len(table), bool) for _ in range(3))
     for row in rows:
         annotation, kind, frame = table.annotations[row], table.kinds[row], table.frame[row]
         if kind == "classification":
             value = annotation.get("value")
             flags[frame][value if type(value) is str else str(value)] = True  # a JSON key is text
+            as_text[row] = type(value) is not str
             continue
         own_flags, group_id, attributes_lost[row] = extras[row]
         if group_id is None and kind == "segmentation" and len(table.points[row]) > 1:
@@ -190,6 +192,7 @@ def build_shapes(table: AnnotationTable, report: ConversionReport) -> tuple[list
         shapes[frame] += made
     table.note(report, too_few, TOO_FEW_POINTS)
     table.note(report, attributes_lost, ATTRIBUTES_LOST)
+    table.note(report, as_text, FLAG_AS_TEXT)
     return shapes, flags
 
 

@@ -51,7 +51,7 @@ VOC_FLAGS = ("truncated", "occluded", "difficult")
 VOC_LAYOUTS = ("annotations", "voc")
 VOC_POLICY = Policy(VOC_TYPES, rotation="bbox rotation dropped (VOC boxes are axis-aligned)")
 INT64_END = 2.0**63  # VOC bounds are written as whole numbers of 64 bits (what VOC tools read)
-BEYOND_INT64 = "{kind} with a coordinate beyond ±2**63 (no whole number VOC tools read), not written"
+BEYOND_INT64 = "{kind} with a coordinate at or beyond ±2**63 (no whole number VOC tools read), not written"
 _XML_NAME = re.compile(r"(?!(?i:xml))[A-Za-z_][A-Za-z0-9_.-]*")
 _PART = "\n        <part>\n            <name>{}</name>\n{}\n        </part>"
 _ACTIONS = "\n        <actions>{}\n        </actions>"
@@ -349,7 +349,7 @@ def voc_documents(table: AnnotationTable, report: ConversionReport) -> tuple[lis
     table.sizeless(report, "written with that size")
     keep = apply_policy(table, VOC_POLICY, report)
     bounds = np.floor(vertex_bounds(table))
-    beyond = keep & ~((bounds >= -INT64_END) & (bounds < INT64_END)).all(axis=1)
+    beyond = keep & ~((bounds > -INT64_END) & (bounds < INT64_END)).all(axis=1)  # (as float64 holds them)
     table.note(report, beyond, BEYOND_INT64)
     keep &= ~beyond
     rows = np.flatnonzero(keep)
