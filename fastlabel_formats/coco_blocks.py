@@ -21,7 +21,7 @@ from itertools import chain
 
 import numpy as np
 
-from .coco_records import COCO_BBOX, EXACT, _is_numbers, loose_box, loose_of, loose_rows
+from .coco_records import EXACT, carry_loose_boxes, is_numbers, loose_of, loose_rows
 from .geometry import span_indices
 from .table_rings import LaidOut, row_bounds
 from .validation import MAX_RING_VERTICES
@@ -85,10 +85,7 @@ def loose_attributes(common: CommonRows) -> None:
     loose = _loose_at_once(common.laid, boxes)
     if loose is None:
         loose = loose_rows(kinds, common.points, boxes, row_bounds(common.laid))
-    if loose is None:
-        loose = [row for row, box in enumerate(boxes) if kinds[row] != "bbox" and loose_box(box, made[row])]
-    for row in loose:
-        made[row]["attributes"].append({"key": COCO_BBOX, "value": list(boxes[row])})
+    carry_loose_boxes(made, kinds, boxes, loose)
 
 
 def _loose_at_once(laid: LaidOut, boxes: list) -> list | None:
@@ -218,7 +215,7 @@ def _checked_rings(segmentations: list, boxes: list, owned: bool) -> _Rings | li
     row_fit = _row_all(ring_fit, counts)
     lone = np.flatnonzero(counts == 0).tolist()
     if lone:
-        row_fit[lone] = [_is_numbers(boxes[row], 4) for row in lone]
+        row_fit[lone] = [is_numbers(boxes[row], 4) for row in lone]
     if not row_fit.all():
         return row_fit.tolist()
     starts = starts[:-1]
@@ -230,7 +227,7 @@ def _row_fits(segmentation: list, box: object, owned: bool) -> bool:
     """Whether a row's geometry is common and its numbers ones float arithmetic judges as Python does
     (what :func:`_checked_rings` finds for a block at once)."""
     if not segmentation:
-        return _is_numbers(box, 4)
+        return is_numbers(box, 4)
     if not all(type(ring) is list and len(ring) >= 6 and len(ring) % 2 == 0 for ring in segmentation):
         return False
     try:

@@ -38,6 +38,7 @@ from .coco_records import (
     CocoCategory,
     Reading,
     annotation_from_coco,
+    carry_loose_boxes,
     enclosing_box_only,
     has_geometry,
     is_polygon,
@@ -119,7 +120,7 @@ def _read_annotations(annotations: list, targets: dict, reading: Reading) -> int
     other record one by one (:func:`_read_each`), in its place."""
     missing: dict = {}
     seen = SeenIds()
-    read, size = 0, SETTLED_AT_ONCE
+    read, size = 0, RECORDS_PER_BLOCK
     for first in range(0, len(annotations), size):
         records = annotations[first:first + size]
         lists = _block_lists(records, first, targets, seen, reading.owned) if reading.annotation_type is None \
@@ -276,10 +277,7 @@ def _settle(made_rows: list[tuple], reading: Reading) -> None:
     made, boxes, kinds, points, values = map(list, zip(*made_rows))
     block = laid_out(kinds, points) if reading.lay_out else None
     loose = loose_rows(kinds, points, boxes, None if block is None else row_bounds(block))
-    if loose is None:
-        loose = [row for row, box in enumerate(boxes) if kinds[row] != "bbox" and loose_box(box, made[row])]
-    for row in loose:
-        made[row]["attributes"].append({"key": COCO_BBOX, "value": list(boxes[row])})
+    carry_loose_boxes(made, kinds, boxes, loose)
     _store(reading, made, kinds, points, values, block)
 
 
@@ -295,7 +293,7 @@ def _store(reading: Reading, made: list, kinds: list, points: list, values: list
 
 _KEYS = (int, str, float)  # the types of an id
 _ID_TYPES = frozenset(_KEYS)
-SETTLED_AT_ONCE = 2048  # records read together (blocks this size stay in the CPU's caches)
+RECORDS_PER_BLOCK = 2048  # records read together (blocks this size stay in the CPU's caches)
 
 
 def _plain_record(annotation, reading: Reading) -> list[dict] | None:

@@ -163,9 +163,19 @@ def loose_box(box: object, converted: dict) -> bool:
     try:
         return (abs(left - box[0]) > BOX_TOLERANCE or abs(top - box[1]) > BOX_TOLERANCE
                 or abs(max(xs) - left - box[2]) > BOX_TOLERANCE or abs(max(ys) - top - box[3]) > BOX_TOLERANCE) \
-            and _is_numbers(box, 4)
+            and is_numbers(box, 4)
     except (TypeError, OverflowError):  # a box of other things than numbers (or too large for one): not one to carry
         return False
+
+
+def carry_loose_boxes(made: Sequence[dict], kinds: Sequence[str], boxes: Sequence[object],
+                      loose: list[int] | None) -> None:
+    """Give the ``loose`` rows of annotations ``made`` (None: found row by row, see :func:`loose_box`)
+    their record's box as the attribute ``coco_bbox``."""
+    if loose is None:
+        loose = [row for row, box in enumerate(boxes) if kinds[row] != "bbox" and loose_box(box, made[row])]
+    for row in loose:
+        made[row]["attributes"].append({"key": COCO_BBOX, "value": list(boxes[row])})
 
 
 def loose_rows(kinds: Sequence[str], points: Sequence[list], boxes: Sequence[object],
@@ -196,7 +206,7 @@ def loose_of(rows: np.ndarray, box_values: np.ndarray, lows: np.ndarray, highs: 
         return None
     off = ((np.abs(lows - box_values[:, :2]) > BOX_TOLERANCE).any(axis=1)
            | (np.abs(highs - lows - box_values[:, 2:]) > BOX_TOLERANCE).any(axis=1))
-    return [row for row in rows[off].tolist() if _is_numbers(boxes[row], 4)]
+    return [row for row in rows[off].tolist() if is_numbers(boxes[row], 4)]
 
 
 def _bounds(flat_points: list[list]) -> tuple[np.ndarray, np.ndarray]:
@@ -208,7 +218,7 @@ def _bounds(flat_points: list[list]) -> tuple[np.ndarray, np.ndarray]:
     return np.minimum.reduceat(coords, firsts), np.maximum.reduceat(coords, firsts)
 
 
-def _is_numbers(values: object, count: int | None = None) -> bool:
+def is_numbers(values: object, count: int | None = None) -> bool:
     """A list of finite numbers (of ``count`` items)."""
     if type(values) is not list or (count is not None and len(values) != count):
         return False
@@ -226,12 +236,12 @@ def _shape_from_coco(annotation, annotation_type: str | None, owned: bool, size:
         unrotated = unrotated_box(segmentation, annotation.bbox, annotation.rotation)
         if unrotated is not None:  # the box it was written from, not its enclosing box turned again
             return "bbox", unrotated
-    if annotation_type == "bbox" and _is_numbers(box, 4):  # the COCO bbox itself
+    if annotation_type == "bbox" and is_numbers(box, 4):  # the COCO bbox itself
         return "bbox", [box[0], box[1], box[0] + box[2], box[1] + box[3]]
     if annotation_type is None:
         return shape_by_content(segmentation, box, size)
     first = segmentation[0] if type(segmentation) is list and segmentation else None
-    if not _is_numbers(first) or len(first) < 4:
+    if not is_numbers(first) or len(first) < 4:
         return None
     return ("bbox" if len(first) == 4 else "polygon"), first if owned else list(first)
 
@@ -253,7 +263,7 @@ def unrotated_box(segmentation: object, box: object, rotation: float) -> list | 
     neither gives it (a ring of another shape, a box turned by 45°)."""
     theta = np.radians(float(rotation))
     ring = segmentation[0] if type(segmentation) is list and len(segmentation) == 1 else None
-    if _is_numbers(ring, 10) and ring[:2] == ring[8:]:
+    if is_numbers(ring, 10) and ring[:2] == ring[8:]:
         corners = np.array(ring[:8], np.float64).reshape(4, 2)
         top, side = corners[1] - corners[0], corners[2] - corners[1]
         width, height = np.hypot(*top), np.hypot(*side)
@@ -261,7 +271,7 @@ def unrotated_box(segmentation: object, box: object, rotation: float) -> list | 
         if along > 1e-4 * max(width, 1) or abs(top @ side) > 1e-4 * max(width * height, 1):
             return None
         centre = corners.mean(axis=0)
-    elif _is_numbers(box, 4):
+    elif is_numbers(box, 4):
         cos, sin = abs(np.cos(theta)), abs(np.sin(theta))
         if abs(cos * cos - sin * sin) < 1e-6:
             return None
@@ -287,12 +297,12 @@ def shape_by_content(segmentation: object, box: object, size: tuple[int, int]) -
         return "bbox", rectangle_corners(polygons[0])
     if polygons:
         return "polygon", list(polygons[0])
-    return ("bbox", [box[0], box[1], box[0] + box[2], box[1] + box[3]]) if _is_numbers(box, 4) else None
+    return ("bbox", [box[0], box[1], box[0] + box[2], box[1] + box[3]]) if is_numbers(box, 4) else None
 
 
 def is_polygon(values: object) -> bool:
     """An even list of at least 6 finite numbers."""
-    return _is_numbers(values) and len(values) >= 6 and len(values) % 2 == 0
+    return is_numbers(values) and len(values) >= 6 and len(values) % 2 == 0
 
 
 def unusable_polygons(segmentation: object) -> int:

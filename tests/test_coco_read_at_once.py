@@ -79,7 +79,7 @@ def test_read_for_tables_or_not_the_same_tasks_findings_and_tables(annotations):
 
 @pytest.mark.parametrize("huge", [False, True], ids=["at-once", "record-by-record"])
 def test_loose_boxes_found_at_once_as_record_by_record(huge, monkeypatch):
-    monkeypatch.setattr(coco_import, "SETTLED_AT_ONCE", 3)  # blocks of 3 records: one falls back, one does not
+    monkeypatch.setattr(coco_import, "RECORDS_PER_BLOCK", 3)  # blocks of 3 records: one falls back, one does not
     ring = [100, 50, 110, 50, 110, 55, 103, 58]
     listed = [[100, 50, 10, 8], [100, 50, 10.6, 8], [100.6, 50, 10, 8], [100, 50, 10, 8.4]]
     listed += [[1e308, 1e308, 0, 0]] if huge else []  # a box float arithmetic may not give as Python does

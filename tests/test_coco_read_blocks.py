@@ -152,7 +152,7 @@ def test_block_reads_every_common_record_with_plain_numbers(listed, owned):
 def read(document: dict, as_file: bool, one_by_one: bool, monkeypatch) -> tuple:
     """The tasks, findings and tables (the chunks' tables against gather's) of a COCO document."""
     with monkeypatch.context() as patch:
-        patch.setattr(coco_import, "SETTLED_AT_ONCE", 3)  # blocks of 3 records
+        patch.setattr(coco_import, "RECORDS_PER_BLOCK", 3)  # blocks of 3 records
         if one_by_one:
             patch.setattr(coco_import, "_block_lists", lambda *args: None)
         report = ConversionReport("coco import")
