@@ -22,7 +22,7 @@ from itertools import chain
 import numpy as np
 
 from .coco_records import EXACT, carry_loose_boxes, is_numbers, loose_of, loose_rows
-from .geometry import span_indices
+from .geometry import offsets, span_indices
 from .table_rings import LaidOut, row_bounds
 from .validation import MAX_RING_VERTICES
 
@@ -205,20 +205,17 @@ def _checked_rings(segmentations: list, boxes: list, owned: bool) -> _Rings | li
     values = np.frombuffer(flat, np.float64)
     lengths = np.fromiter(map(len, rings), np.int64, len(rings))
     counts = np.fromiter(map(len, segmentations), np.int64, len(segmentations))
-    starts = _offsets(lengths)
     ring_fit = (lengths >= 6) & (lengths % 2 == 0)
-    magnitudes = np.abs(values)
-    if not magnitudes.max(initial=0) < EXACT:  # (NaN too) which rings hold such numbers
-        off = np.zeros(len(values) + 1, np.int64)
-        np.cumsum(~(magnitudes < EXACT), out=off[1:])
-        ring_fit &= off[starts[1:]] == off[starts[:-1]]
-    row_fit = _row_all(ring_fit, counts)
+    exact = np.abs(values) < EXACT  # (False for NaN too)
+    if not exact.all():  # which rings hold such numbers
+        ring_fit &= _all_per_span(exact, lengths)
+    row_fit = _all_per_span(ring_fit, counts)
     lone = np.flatnonzero(counts == 0).tolist()
     if lone:
         row_fit[lone] = [is_numbers(boxes[row], 4) for row in lone]
     if not row_fit.all():
         return row_fit.tolist()
-    starts = starts[:-1]
+    starts = offsets(lengths)[:-1]
     return _Rings(values, lengths, starts, counts, _rectangles(values, lengths, starts, counts),
                   _closed(values, lengths, starts))
 
@@ -238,11 +235,9 @@ def _row_fits(segmentation: list, box: object, owned: bool) -> bool:
         map(type, chain.from_iterable(segmentation))))
 
 
-def _row_all(ring_flags: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Per row whether all its rings' flags are set (rows of ``counts`` rings each)."""
-    unset = np.zeros(len(ring_flags) + 1, np.int64)
-    np.cumsum(~ring_flags, out=unset[1:])
-    ends = np.cumsum(counts)
+def _all_per_span(flags: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per span (of ``counts`` flags each, in order) whether all its flags are set."""
+    unset, ends = offsets(~flags), np.cumsum(counts)
     return unset[ends] == unset[ends - counts]
 
 
@@ -310,16 +305,10 @@ def _layout(rings: _Rings, codes: np.ndarray, lone: np.ndarray, points: list) ->
     else:
         rectangles = rings.rectangles
     index = span_indices(starts, taken)
-    firsts = _offsets(taken)[:-1]
+    firsts = offsets(taken)[:-1]
     for position in (2, 3):  # x2, y2 of a rectangle ring: its 5th and 6th numbers
         index[firsts[rectangles] + position] += 2
     for position in (0, 1):  # the first point again, closing a ring of a segmentation
         index[(firsts + lengths)[unclosed] + position] -= lengths[unclosed]
     row_rings = np.where(counts == 0, 1, counts)
     return LaidOut(values[index].reshape(-1, 2), taken // 2, row_rings, codes)
-
-
-def _offsets(counts: np.ndarray) -> np.ndarray:
-    offsets = np.zeros(len(counts) + 1, np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return offsets

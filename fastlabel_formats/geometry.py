@@ -34,6 +34,17 @@ class Rings:
         return np.repeat(np.arange(self.n_shapes), np.diff(self.shape_ring_offsets))
 
 
+def offsets(counts: np.ndarray) -> np.ndarray:
+    """``[0, counts[0], counts[0] + counts[1], …]``: where each span of ``counts`` items starts, and the end.
+
+    >>> offsets(np.array([2, 0, 3])).tolist()
+    [0, 2, 2, 5]
+    """
+    starts = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=starts[1:])
+    return starts
+
+
 def span_indices(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """The indices ``starts[i]``, ``starts[i] + 1``, … (``counts[i]`` of them) of every span, concatenated.
 

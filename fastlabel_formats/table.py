@@ -14,7 +14,7 @@ import numpy as np
 
 from . import validation
 from .errors import where
-from .geometry import Rings
+from .geometry import Rings, offsets
 from .report import EXAMPLES_KEPT, ConversionReport
 from .tasks import Frame, frame_points, image_frames
 from .validation import RING_TYPES, annotation_problem, quick_problem
@@ -231,10 +231,7 @@ def _batch_rings(kinds: list, points: list, geometry: frozenset) -> Rings:
     values = np.frombuffer(array("d", list(chain.from_iterable(ring_lists))), np.float64)
     if not np.isfinite(values).all():
         raise _Malformed
-    point_offsets = np.zeros(len(ring_lists) + 1, np.int64)
-    np.cumsum(ring_sizes // 2, out=point_offsets[1:])
-    shape_offsets = np.zeros(len(kinds) + 1, np.int64)
-    np.cumsum(np.bincount(owner, minlength=len(kinds)), out=shape_offsets[1:])
+    point_offsets, shape_offsets = offsets(ring_sizes // 2), offsets(np.bincount(owner, minlength=len(kinds)))
     is_hole = np.concatenate([np.zeros(len(flat_rows), bool), holes])[order]
     return Rings(values.reshape(-1, 2), point_offsets, shape_offsets, is_hole)
 

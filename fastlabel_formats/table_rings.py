@@ -19,7 +19,7 @@ from operator import is_, itemgetter
 import numpy as np
 
 from . import validation
-from .geometry import Rings, span_indices
+from .geometry import Rings, offsets, span_indices
 
 KIND_CODES = {"bbox": 0, "polygon": 1, "segmentation": 2}  # the kinds a reader lays out
 
@@ -61,7 +61,7 @@ def laid_out(kinds: Sequence[str], points: Sequence[list]) -> LaidOut | None:
 
 def row_bounds(block: LaidOut) -> tuple[np.ndarray, np.ndarray]:
     """The lowest and highest ``(x, y)`` of each row of a block."""
-    point_starts, row_starts = _offsets(block.ring_sizes), _offsets(block.row_rings)[:-1]
+    point_starts, row_starts = offsets(block.ring_sizes), offsets(block.row_rings)[:-1]
     firsts = point_starts[row_starts]
     return np.minimum.reduceat(block.coords, firsts), np.maximum.reduceat(block.coords, firsts)
 
@@ -112,7 +112,7 @@ class ReadRings:
         ring_ids = span_indices(self.row_ring_offsets[start:end], counts)
         sizes = np.diff(self.ring_offsets)[ring_ids]
         coords = self.coords[span_indices(self.ring_offsets[ring_ids], sizes)]
-        rings = Rings(coords, _offsets(sizes), _offsets(counts), np.zeros(len(ring_ids), bool))
+        rings = Rings(coords, offsets(sizes), offsets(counts), np.zeros(len(ring_ids), bool))
         return self.kinds[start:end], self.points[start:end], rings, known_columns(self.values[start:end])
 
 
@@ -183,14 +183,14 @@ def read_rings(made: list[dict], columns: tuple[list, list, list], blocks: list[
         return None
     kinds, points, values = columns
     if len(order) != len(made) or (order != np.arange(len(made))).any():  # not in the order made: reorder
-        ring_ids = span_indices(_offsets(row_rings)[:-1][order], row_rings[order])
-        coords = coords[span_indices(_offsets(ring_sizes)[:-1][ring_ids], ring_sizes[ring_ids])]
+        ring_ids = span_indices(offsets(row_rings)[:-1][order], row_rings[order])
+        coords = coords[span_indices(offsets(ring_sizes)[:-1][ring_ids], ring_sizes[ring_ids])]
         held, codes, row_rings, ring_sizes = held[order], codes[order], row_rings[order], ring_sizes[ring_ids]
         kinds, points, values = ([column[row] for row in order.tolist()] for column in (kinds, points, values))
     lengths = np.fromiter((len(task["annotations"]) for task in tasks), np.int64, len(tasks))
-    return ReadRings(list(tasks), {id(task): number for number, task in enumerate(tasks)}, _offsets(lengths),
-                     annotations, kinds, points, values, held, codes, coords, _offsets(ring_sizes),
-                     _offsets(row_rings), np.fromiter(map(len, annotations), np.int64, len(annotations)))
+    return ReadRings(list(tasks), {id(task): number for number, task in enumerate(tasks)}, offsets(lengths),
+                     annotations, kinds, points, values, held, codes, coords, offsets(ring_sizes),
+                     offsets(row_rings), np.fromiter(map(len, annotations), np.int64, len(annotations)))
 
 
 def box_rings(tasks: list[dict], boxes: np.ndarray, first_rows: np.ndarray) -> ReadRings:
@@ -206,9 +206,9 @@ def box_rings(tasks: list[dict], boxes: np.ndarray, first_rows: np.ndarray) -> R
         kinds, points, values = (list(map(column, annotations)) for column in (_TYPE, _POINTS, _VALUE))
     except KeyError:  # some annotation without one of them
         kinds, points, values = ([row.get(key) for row in annotations] for key in ("type", "points", "value"))
-    return ReadRings(list(tasks), {id(task): number for number, task in enumerate(tasks)}, _offsets(lengths),
+    return ReadRings(list(tasks), {id(task): number for number, task in enumerate(tasks)}, offsets(lengths),
                      annotations, kinds, points, values, held, np.zeros(len(annotations), np.int64), coords,
-                     _offsets(np.full(len(coords) // 2, 2, np.int64)), _offsets(held.astype(np.int64)),
+                     offsets(np.full(len(coords) // 2, 2, np.int64)), offsets(held.astype(np.int64)),
                      np.fromiter(map(len, annotations), np.int64, len(annotations)))
 
 
@@ -223,10 +223,3 @@ def _made_rows(annotations: list[dict], made: list[dict]) -> np.ndarray | None:
     by_id = np.argsort(made_ids)
     rows = by_id[np.minimum(np.searchsorted(made_ids[by_id], ids), len(made) - 1)]
     return rows if (made_ids[rows] == ids).all() else None
-
-
-def _offsets(counts: np.ndarray) -> np.ndarray:
-    """``[0, counts[0], counts[0] + counts[1], …]``."""
-    offsets = np.zeros(len(counts) + 1, np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return offsets

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .geometry import offsets
 from .table_rings import ReadRings, box_rings
 
 PLAIN_BYTES = b"0123456789.+- \t\r\n"  # the only bytes of a plain box file
@@ -68,9 +69,7 @@ def box_lines(texts: list[bytes], known: np.ndarray) -> BoxLines:
     tokens = rows[:, None] + np.arange(1, 5)
     values = number[tokens] / _POWERS[np.maximum(point_digits[tokens], 0)]
     values[buf[starts[tokens]] == _MINUS] *= -1
-    first_rows = np.zeros(len(texts) + 1, np.int64)
-    np.cumsum(np.bincount(token_file[rows], minlength=len(texts)), out=first_rows[1:])
-    return BoxLines(~bad, first_rows, number[rows], values)
+    return BoxLines(~bad, offsets(np.bincount(token_file[rows], minlength=len(texts))), number[rows], values)
 
 
 def _known_classes(first: np.ndarray, lengths: np.ndarray, point_digits: np.ndarray, number: np.ndarray,
