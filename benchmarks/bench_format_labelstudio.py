@@ -97,7 +97,7 @@ class _NothingWritten(LabelStudioTarget):
     """The export pipeline with a target that makes nothing: what every format's export pays first."""
 
     def encode(self, table, plan, report):
-        return b""
+        return {"tasks": b""}
 
 
 def actions(tasks: list[dict], records: list[dict], folder: Path) -> dict:
@@ -112,7 +112,7 @@ def actions(tasks: list[dict], records: list[dict], folder: Path) -> dict:
         fragments = []
         for table in tables:
             table.derived.clear()  # nothing computed in an earlier round
-            fragments.append(target.build(table, None, ConversionReport("labelstudio"))[0])
+            fragments.append(target.encode(table, None, ConversionReport("labelstudio"))["tasks"])
         (folder / "own.json").write_bytes(b"[" + b",".join(fragments) + b"]")
 
     def dump() -> None:

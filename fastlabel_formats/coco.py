@@ -23,7 +23,7 @@ from .coco_import import coco_to_fastlabel as coco_to_fastlabel
 from .coco_json import plain_box_json, plain_boxes, plain_boxes_json
 from .columns import rotated_box_corners, rotated_boxes
 from .errors import FormatError, where
-from .files import atomic_output, is_remote, make_folder, output_path, parts_folder_beside, remove
+from .files import atomic_output, is_remote, make_folder, output_path, parts_folder_beside
 from .geometry import integral_to_int, python_round
 from .jsonparts import JsonListSpool, json_fragment
 from .raster import check_raster
@@ -300,8 +300,7 @@ class CocoTarget(Target):
         for spool in self._spools.values():
             spool.close()
         self._spools = {}
-        if hasattr(self, "parts_dir"):
-            remove(self.parts_dir, recursive=True)
+        super().abort()
 
 
 def coco_annotations(table: AnnotationTable, rows: CocoRows, parts: CocoTarget, first_id: int,

@@ -36,10 +36,15 @@ def kind_mask(table: AnnotationTable, *kinds: str) -> np.ndarray:
 
 def field_values(table: AnnotationTable, key: str) -> list:
     """``annotation.get(key)`` of every row."""
+    return values_of(table.annotations, key)
+
+
+def values_of(items: list, key: str) -> list:
+    """``[item.get(key) for item in items]`` (dicts read at C speed, other mappings through their ``get``)."""
     try:
-        return list(map(dict.get, table.annotations, repeat(key)))
-    except TypeError:  # an annotation that is a mapping but not a dict
-        return [annotation.get(key) for annotation in table.annotations]
+        return list(map(dict.get, items, repeat(key)))
+    except TypeError:  # not all dicts
+        return [item.get(key) for item in items]
 
 
 @derived_column
@@ -122,7 +127,14 @@ def vertex_bounds(table: AnnotationTable) -> np.ndarray:
     """``(n, 4)`` min x, min y, max x, max y of the outer vertices rounded to 6 decimals.
 
     Rounding is monotonic, so the bounds of the rounded vertices are the rounded bounds, but for the
-    sign of a zero (which vertex gives a -0.0): those rows take the bounds of their rounded vertices."""
+    sign of a zero (which vertex gives a -0.0): those rows take the bounds of their rounded vertices.
+    A table of boxes of two corners takes :func:`two_corner_bounds`, the same bits sooner."""
+    bounds = two_corner_bounds(table, row_kinds(table))
+    return rounded_outer_bounds(table) if bounds is None else bounds
+
+
+def rounded_outer_bounds(table: AnnotationTable) -> np.ndarray:
+    """:func:`vertex_bounds` of any table, from its outer rings' bounds."""
     rings = table.rings
     bounds = python_round(outer_bounds(rings))
     zero = (bounds == 0).any(axis=1)
@@ -132,6 +144,25 @@ def vertex_bounds(table: AnnotationTable) -> np.ndarray:
         coords = rings.coords.copy()
         coords[of_zero] = python_round(coords[of_zero])
         bounds[zero] = outer_bounds(rings, coords)[zero]
+    return bounds
+
+
+def two_corner_bounds(table: AnnotationTable, kinds: np.ndarray) -> np.ndarray | None:
+    """:func:`rounded_outer_bounds`, bit for bit, of a table whose every shape is a bbox of two corners (None
+    for any other table): the rounded corners reduced as ``vertex_bounds`` reduces rounded vertices
+    (rounding is monotonic, so this is also the rounding of the raw bounds)."""
+    rings = table.rings
+    ring_counts = np.diff(rings.shape_ring_offsets)
+    shaped = ring_counts > 0
+    if (ring_counts > 1).any() or (np.diff(rings.ring_offsets) != 2).any() or (kinds[shaped] != "bbox").any() \
+            or rings.is_hole.any():
+        return None
+    rounded = python_round(rings.coords)
+    starts = np.arange(0, len(rounded), 2)
+    bounds = np.full((len(kinds), 4), np.nan)
+    if starts.size:
+        bounds[shaped, :2] = np.minimum.reduceat(rounded, starts, axis=0)
+        bounds[shaped, 2:] = np.maximum.reduceat(rounded, starts, axis=0)
     return bounds
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from .columns import vertex_bounds
 from .errors import FormatError, where
-from .files import basename, is_remote, output_paths, write_atomic, write_many
+from .files import basename, is_remote, write_atomic
 from .report import ConversionReport
 from .run import PerImageTarget, RunOptions, export_alone, kept_parts
 from .runtime import gc_paused
@@ -34,10 +34,12 @@ from .tasks import Frame
 from .voc_text import (
     ACTION_PREFIX,
     BOX,
+    INT64_END,
     OBJECT,
     PART_KEY,
     PLAIN_OBJECT,
     TAIL,
+    UNSPECIFIED,
     VocLabels,
     document_head,
     flag_keys_only,
@@ -47,10 +49,8 @@ from .voc_text import (
 from .yolo_layout import checked_split, link_image, split_of
 
 VOC_TYPES = ("bbox", "polygon")
-VOC_FLAGS = ("truncated", "occluded", "difficult")
 VOC_LAYOUTS = ("annotations", "voc")
 VOC_POLICY = Policy(VOC_TYPES, rotation="bbox rotation dropped (VOC boxes are axis-aligned)")
-INT64_END = 2.0**63  # VOC bounds are written as whole numbers of 64 bits (what VOC tools read)
 BEYOND_INT64 = "{kind} with a coordinate at or beyond ±2**63 (no whole number VOC tools read), not written"
 _XML_NAME = re.compile(r"(?!(?i:xml))[A-Za-z_][A-Za-z0-9_.-]*")
 _PART = "\n        <part>\n            <name>{}</name>\n{}\n        </part>"
@@ -146,11 +146,7 @@ class PascalVocTarget(PerImageTarget):
               ) -> tuple[list[str], VocLabels]:
         """Write the documents (and place the images of the VOC layout); the paths and the classes."""
         documents, labels = part
-        paths = output_paths(self.output_dir, [self.file_name(frame) for frame in table.frames], table.source,
-                             self.folder)
-        files = dict(zip(paths, (text.encode() for _, text in documents), strict=True))
-        write_many(files, fresh=self.fresh_folder)  # an object store's in parallel; a staging folder's directly
-        written = [str(path) for path in files]
+        written = super().write(table, [text.encode() for _, text in documents], report)
         if self.dataset and self.images is not None:
             for frame in table.frames:
                 self._place_image(frame, table.source, report)
@@ -189,7 +185,7 @@ class VocAttributes(NamedTuple):
     part_of: str | None  # the class a VOC part belongs to, or None
 
 
-NO_ATTRIBUTES = VocAttributes((0, 0, 0), [], "Unspecified", None)
+NO_ATTRIBUTES = VocAttributes((0, 0, 0), [], UNSPECIFIED, None)
 
 
 def voc_attributes(attributes: object) -> VocAttributes:
@@ -210,7 +206,7 @@ def voc_attributes(attributes: object) -> VocAttributes:
     flags = (int(switches.get("truncated", 0)), int(switches.get("occluded", 0)), int(switches.get("difficult", 0)))
     actions = [(key[len(ACTION_PREFIX):], int(value)) for key, value in switches.items()
                if isinstance(key, str) and key.startswith(ACTION_PREFIX)]
-    return VocAttributes(flags, actions, pose or "Unspecified", part_of)
+    return VocAttributes(flags, actions, pose or UNSPECIFIED, part_of)
 
 
 def voc_flags(attributes: object) -> VocAttributes:
@@ -220,7 +216,7 @@ def voc_flags(attributes: object) -> VocAttributes:
     # reversed: the first switch of each key is written last and wins
     switches = {a.get("key"): a.get("value") for a in reversed(attributes) if a.get("type") == "switch"}
     flags = (int(switches.get("truncated", 0)), int(switches.get("occluded", 0)), int(switches.get("difficult", 0)))
-    return VocAttributes(flags, [], "Unspecified", None)
+    return VocAttributes(flags, [], UNSPECIFIED, None)
 
 
 def only_flags(attribute_lists: list) -> bool:

@@ -21,11 +21,9 @@ from .labelme import image_header_size, skipped_file
 from .report import ConversionReport
 from .runtime import gc_paused
 from .table_readers import vouch
-from .voc_text import ACTION_PREFIX, PART_KEY
+from .voc_text import ACTION_PREFIX, INT64_END, PART_KEY, UNSPECIFIED, VOC_FLAGS
 
-VOC_FLAGS = ("truncated", "occluded", "difficult")
 BOX_KEYS = ("xmin", "ymin", "xmax", "ymax")
-INT_END = 2.0**63  # a whole bound beyond it stays a float (a JSON writer takes no wider integer)
 
 
 @gc_paused
@@ -96,7 +94,7 @@ def _voc_box(box) -> tuple[list | None, str]:
             return None, f"with a bndbox {key} that is not a number"
         if not math.isfinite(value):  # nan, inf, 1e400: no box
             return None, f"with a bndbox {key} that is not a finite number"
-        points.append(int(value) if value.is_integer() and -INT_END <= value < INT_END else value)
+        points.append(int(value) if value.is_integer() and -INT64_END <= value < INT64_END else value)
     return points, ""
 
 
@@ -106,7 +104,7 @@ def _object_attributes(element, first: dict) -> list[dict]:
     attributes = [{"key": flag, "value": (first[flag].text or "0").strip() == "1", "type": "switch"}
                   for flag in VOC_FLAGS if flag in first]
     pose = _text(first.get("pose")).strip()
-    if pose and pose != "Unspecified":
+    if pose and pose != UNSPECIFIED:
         attributes.append({"key": "pose", "value": pose, "type": "text"})
     if "actions" in first:
         attributes += [{"key": f"{ACTION_PREFIX}{action.tag}", "value": (action.text or "0").strip() == "1",

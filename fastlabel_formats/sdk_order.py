@@ -133,8 +133,7 @@ def sdk_areas(table: AnnotationTable) -> np.ndarray:
 @derived_column
 def sdk_xywh(table: AnnotationTable) -> np.ndarray:
     """:func:`coco_xywh` of every row with the table's own kinds and boxes (cached: what COCO and YOLO use)."""
-    return enclosing_xywh(table, kind_mask(table, "bbox"), kind_mask(table, "pose_estimation"), coco_boxes(table),
-                          two_corner_bounds(table, row_kinds(table)))
+    return enclosing_xywh(table, kind_mask(table, "bbox"), kind_mask(table, "pose_estimation"), coco_boxes(table))
 
 
 def coco_areas(table: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -155,14 +154,12 @@ def coco_xywh(table: AnnotationTable, kinds: np.ndarray, boxes: np.ndarray) -> n
     """``(n, 4)`` COCO ``[x, y, w, h]``: rounded vertex bounds, the enclosing box of a rotated
     bbox (rotation applied) or of a pose's labelled keypoints; NaN for rows without points (of rows
     of the given ``kinds`` and ``boxes``: for a writer with boxes of its own; else :func:`sdk_xywh`)."""
-    return enclosing_xywh(table, kinds == "bbox", kinds == "pose_estimation", boxes, two_corner_bounds(table, kinds))
+    return enclosing_xywh(table, kinds == "bbox", kinds == "pose_estimation", boxes)
 
 
-def enclosing_xywh(table: AnnotationTable, is_box: np.ndarray, pose: np.ndarray, boxes: np.ndarray,
-                   bounds: np.ndarray | None) -> np.ndarray:
-    """:func:`coco_xywh` of the rows, ``is_box`` and ``pose`` marking the bbox and pose rows,
-    ``bounds`` the rows' :func:`vertex_bounds` when known."""
-    bounds = vertex_bounds(table) if bounds is None else bounds
+def enclosing_xywh(table: AnnotationTable, is_box: np.ndarray, pose: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """:func:`coco_xywh` of the rows, ``is_box`` and ``pose`` marking the bbox and pose rows."""
+    bounds = vertex_bounds(table)
     bounds = np.where(pose[:, None], python_round(boxes), bounds) if pose.any() else bounds
     xywh = np.concatenate([bounds[:, :2], bounds[:, 2:] - bounds[:, :2]], axis=1)
     angle = rotations(table)
@@ -172,22 +169,3 @@ def enclosing_xywh(table: AnnotationTable, is_box: np.ndarray, pose: np.ndarray,
     if rotated.any():
         xywh[rotated] = python_round(corners_to_xywh(box_corners(boxes[rotated], angle[rotated])))
     return xywh
-
-
-def two_corner_bounds(table: AnnotationTable, kinds: np.ndarray) -> np.ndarray | None:
-    """:func:`vertex_bounds`, bit for bit, of a table whose every shape is a bbox of two corners (None
-    for any other table): the rounded corners reduced as ``vertex_bounds`` reduces rounded vertices
-    (rounding is monotonic, so this is also the rounding of the raw bounds)."""
-    rings = table.rings
-    ring_counts = np.diff(rings.shape_ring_offsets)
-    shaped = ring_counts > 0
-    if (ring_counts > 1).any() or (np.diff(rings.ring_offsets) != 2).any() or (kinds[shaped] != "bbox").any() \
-            or rings.is_hole.any():
-        return None
-    rounded = python_round(rings.coords)
-    starts = np.arange(0, len(rounded), 2)
-    bounds = np.full((len(kinds), 4), np.nan)
-    if starts.size:
-        bounds[shaped, :2] = np.minimum.reduceat(rounded, starts, axis=0)
-        bounds[shaped, 2:] = np.maximum.reduceat(rounded, starts, axis=0)
-    return bounds

@@ -242,6 +242,8 @@ def _parsed_whole(path: object, limit: int) -> list | None:
     if is_remote(path):
         return None
     try:  # a pipe or a device is not waited on nor read: the scanning reader names what it is
+        if os.stat(path).st_size > limit:  # (not read twice: the scanning reader reads it)
+            return None
         data = regular_file_bytes(path, limit + 1)
     except (OSError, ValueError):  # (a NUL byte in the path) the scanning reader reports it
         return None

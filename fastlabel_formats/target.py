@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .categories import Census
-from .files import basename, is_remote, output_path, output_paths, safe_relative, write_many
+from .files import basename, is_remote, output_path, output_paths, remove, safe_relative, write_many
 from .report import ConversionReport
 from .table import AnnotationTable, TaskChunk
 from .tasks import Frame, image_frames
@@ -41,6 +41,7 @@ class Target:
     images_per_chunk: int | None = None
     numbered = False  # its records carry ids numbered across the run by the engine
     spools_parts = False  # its parts are JSON list fragments by key, spooled to part files in a worker
+    parts_dir: Path | str | None = None  # where its workers spool them (a spools_parts target sets it in prepare)
     fresh_folder = False  # output_dir is the run's new staging folder, unseen until published whole
 
     def __init__(self, output_dir: str | os.PathLike[str]) -> None:
@@ -89,6 +90,8 @@ class Target:
 
     def abort(self) -> None:
         """Remove what only this run's unfinished output needed (spools, part files); in the parent."""
+        if self.parts_dir is not None:
+            remove(self.parts_dir, recursive=True)
 
 
 class Ids:

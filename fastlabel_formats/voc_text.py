@@ -8,17 +8,22 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, repeat
-from operator import itemgetter, length_hint, methodcaller
+from operator import itemgetter, length_hint
 
 import numpy as np
 
+from .columns import values_of
 from .errors import FormatError
 from .report import ConversionReport
 from .table import AnnotationTable
+from .table_rings import value_codes_of
 from .tasks import Frame
 
 PART_KEY = "part_of"  # a part's text attribute: the class of the object it belongs to
 ACTION_PREFIX = "action."  # an object's actions: switch attributes action.<name>
+VOC_FLAGS = ("truncated", "occluded", "difficult")  # an object's flags, switch attributes of their names
+UNSPECIFIED = "Unspecified"  # the pose of an object without one
+INT64_END = 2.0**63  # a box bound is a whole number below it (VOC tools read 64 bits; JSON writers take no more)
 _ILLEGAL_BUT_NUL = "\x01-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"  # characters XML 1.0 cannot hold, but NUL
 _ILLEGAL_XML, _ILLEGAL_XML_BUT_NUL = re.compile(f"[\x00{_ILLEGAL_BUT_NUL}]"), re.compile(f"[{_ILLEGAL_BUT_NUL}]")
 # the official SDK's text: a document's start (file name, width, height), an object (name, pose, three
@@ -36,7 +41,7 @@ OBJECT = (
 )
 TAIL = "\n</annotation>"
 # an object without parts or actions, posed "Unspecified": name, three flags, four box bounds
-PLAIN_OBJECT = OBJECT.format("{}", "Unspecified", "{}", "{}", "{}", BOX.format(" " * 8, "{}", "{}", "{}", "{}"), "")
+PLAIN_OBJECT = OBJECT.format("{}", UNSPECIFIED, "{}", "{}", "{}", BOX.format(" " * 8, "{}", "{}", "{}", "{}"), "")
 
 
 @lru_cache(maxsize=4096, typed=True)
@@ -112,21 +117,12 @@ class VocLabels:
 # object's text is its opening (the name, the pose and the flags: made once per distinct triple) and
 # its four bounds, each followed by the literal after it (from a cached table per bound), the object's
 # end after ymax; each document joined once.
-UNSPECIFIED = "Unspecified"  # the pose of an object without one
 _LITERALS = OBJECT.format(*["{}"] * 5, BOX.format(" " * 8, *["{}"] * 4), "").split("{}")  # before the name,
 # between it and the pose, around the three flags, after the flags and the four bounds
 _FLAG_TEXTS = ["{}".join(_LITERALS[2:6]).format(code >> 2, code >> 1 & 1, code & 1) for code in range(8)]
-_FLAG_WEIGHTS = {"truncated": 4, "occluded": 2, "difficult": 1}
+_FLAG_WEIGHTS = dict(zip(VOC_FLAGS, (4, 2, 1)))
 _BOUND_ENDS = np.array(_LITERALS[6:10], object)  # after xmin, ymin, xmax; after ymax the object's end
 _VALUE = itemgetter("value")
-
-
-def values_of(items: list, key: str) -> list:
-    """``[item.get(key) for item in items]`` (dicts read at C speed, other mappings through their ``get``)."""
-    try:
-        return list(map(dict.get, items, repeat(key)))
-    except TypeError:  # not all dicts
-        return list(map(methodcaller("get", key), items))
 
 
 def object_attributes(attribute_lists: list) -> tuple[np.ndarray, list[str] | None] | None:
@@ -216,18 +212,12 @@ def bound_texts(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _small_bounds(_table_size(boxes)).ravel(), boxes * 4 + np.arange(4)
 
 
-def _numbered(values: list) -> tuple[np.ndarray, list]:
-    """Per value the number of its distinct value (in order of first appearance), and those values."""
-    number_of = {value: number for number, value in enumerate(dict.fromkeys(values))}
-    return np.fromiter(map(number_of.__getitem__, values), np.int64, len(values)), list(number_of)
-
-
 def object_openings(names: list[str], codes: np.ndarray, poses: list[str] | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
     """``(texts, index)``: the distinct openings of objects (their text up to the first bound: the
     name and the pose escaped, the flags of ``codes``) and per row of ``names`` the index of its opening."""
-    name_of, distinct_names = _numbered(names)
-    pose_of, distinct_poses = _numbered(poses) if poses is not None else (0, [UNSPECIFIED])
+    name_of, distinct_names = value_codes_of(names)
+    pose_of, distinct_poses = value_codes_of(poses) if poses is not None else (0, [UNSPECIFIED])
     width = len(distinct_poses)
     kinds, kind_of = np.unique((name_of * width + pose_of) * 8 + codes, return_inverse=True)
     texts = [_LITERALS[0] + xml_text(distinct_names[(kind >> 3) // width]) + _LITERALS[1]

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 
 import fastlabel_formats as ff
 from fastlabel_formats.coco_json import plain_box_json, plain_boxes, plain_boxes_json
-from fastlabel_formats.columns import row_kinds, vertex_bounds
+from fastlabel_formats.columns import rounded_outer_bounds, row_kinds, two_corner_bounds
 from fastlabel_formats.geometry import integral_to_int
 from fastlabel_formats.jsonparts import array_texts, number_texts
-from fastlabel_formats.sdk_order import coco_order, coco_selection, coco_xywh, two_corner_bounds
+from fastlabel_formats.sdk_order import coco_order, coco_selection, coco_xywh
 from fastlabel_formats.table import gather
 from fastlabel_formats.tasks import image_frames
 
@@ -73,7 +73,7 @@ def test_two_corner_bounds_are_the_vertex_bounds_bit_for_bit(boxes):
     table = _table(boxes)
     bounds = two_corner_bounds(table, row_kinds(table))
     assert bounds is not None
-    expected = vertex_bounds(table)
+    expected = rounded_outer_bounds(table)
     assert bounds.shape == expected.shape
     assert bounds.tobytes() == expected.tobytes()  # the same bits: signed zeros and NaN included
 
@@ -90,7 +90,7 @@ def test_two_corner_bounds_leave_other_shapes_to_the_vertex_bounds():
 
 def test_two_corner_bounds_of_a_zero_corner_keep_its_sign_as_the_vertex_bounds_do():
     table = _table([[-0.0000001, 0.0, 3.0, -0.0], [0.0, -0.0, -0.0000002, 1.0]])
-    assert two_corner_bounds(table, row_kinds(table)).tobytes() == vertex_bounds(table).tobytes()
+    assert two_corner_bounds(table, row_kinds(table)).tobytes() == rounded_outer_bounds(table).tobytes()
 
 
 PLAIN_NUMBERS = st.integers(-5000, 5000) | st.floats(-5000, 5000, allow_nan=False) | EDGY.filter(lambda v: abs(v) < 1e6)

@@ -38,7 +38,7 @@ from ..jsonparts import list_fragment, write_list
 from ..report import ConversionReport
 from ..run import RunOptions, export_alone, kept_parts
 from ..runtime import gc_paused
-from ..sdk_order import CocoRows, coco_areas, coco_boxes, coco_xywh
+from ..sdk_order import CocoRows, coco_boxes, sdk_areas, sdk_xywh
 from ..selection import report_selection, select
 from ..table import AnnotationTable
 from . import Format, Option
@@ -296,8 +296,8 @@ class CocoResultsTarget(CocoTarget):
         category = value_lookup(table, self.category_ids, 0)
         selected = select(table, self.policy, category > 0)
         report_selection(table, self.policy, selected, report)
-        return CocoRows(np.flatnonzero(selected.keep), category, coco_areas(table, kinds, boxes),
-                        coco_xywh(table, kinds, boxes), boxes, kinds, selected)
+        return CocoRows(np.flatnonzero(selected.keep), category, sdk_areas(table), sdk_xywh(table), boxes, kinds,
+                        selected)
 
     def encode(self, table: AnnotationTable, plan: object, report: ConversionReport
                ) -> dict[tuple[None, str], bytes]:

@@ -44,7 +44,7 @@ from pathlib import Path
 
 from ...categories import Census
 from ...errors import FormatError
-from ...files import atomic_output, output_path, parts_folder_beside, remove
+from ...files import atomic_output, output_path, parts_folder_beside
 from ...jsonparts import JsonListSpool, list_fragment, write_list
 from ...report import ConversionReport
 from ...run import RunOptions, Target, export_alone, kept_parts
@@ -118,8 +118,7 @@ class LabelStudioTarget(Target):
         if self.spool is not None:
             self.spool.close()
             self.spool = None
-        if hasattr(self, "parts_dir"):
-            remove(self.parts_dir, recursive=True)
+        super().abort()
 
 
 @gc_paused
