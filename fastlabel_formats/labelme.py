@@ -306,12 +306,17 @@ def _shape_geometry(shape_type: str, points: list) -> tuple | str:
     return IMPORT_SHAPE_TYPES[shape_type], _flat(points)
 
 
+def _switches(flags: dict) -> list[dict]:
+    """Shape flags as FastLabel switch attributes."""
+    return [{"key": key, "value": value, "type": "switch"} for key, value in flags.items()]
+
+
 def _shape_attributes(shape: dict, place: str, report: ConversionReport) -> list[dict]:
     """Shape flags and X-AnyLabeling's ``difficult`` / ``attributes`` as FastLabel attributes."""
     attributes = []
     flags = shape.get("flags")
     if isinstance(flags, dict):
-        attributes += [{"key": key, "value": value, "type": "switch"} for key, value in flags.items()]
+        attributes += _switches(flags)
     if shape.get("difficult") is True:
         attributes.append({"key": "difficult", "value": True, "type": "switch"})
     extra = shape.get("attributes")
@@ -418,8 +423,8 @@ def labelme_annotations(document: dict, place: str, report: ConversionReport) ->
 
 
 # the shapes read at once: shape_type -> (FastLabel type, fewest points, exact number of points or 0)
-PLAIN_SHAPES = {"polygon": ("polygon", 3, 0), "linestrip": ("line", 2, 0), "line": ("line", 2, 0),
-                "point": ("keypoint", 1, 1), "rectangle": ("bbox", 2, 2)}
+PLAIN_SHAPES = {kind: (IMPORT_SHAPE_TYPES[kind], MIN_POINTS[kind], min(POINT_COUNTS.get(kind, (0,))))
+                for kind in ("polygon", "linestrip", "line", "point", "rectangle")}
 PLAIN_SHAPE_KEYS = frozenset(("label", "points", "group_id", "shape_type", "flags", "description", "mask"))
 
 
@@ -443,7 +448,7 @@ def _plain_shape(shape: object) -> tuple[dict, int | None] | None:
     annotation = {"value": label, "points": flat, "type": kind}
     flags = field("flags")
     if type(flags) is dict and flags:
-        annotation["attributes"] = [{"key": key, "value": value, "type": "switch"} for key, value in flags.items()]
+        annotation["attributes"] = _switches(flags)
     return annotation, group_id
 
 

@@ -238,7 +238,8 @@ def _batch_rings(kinds: list, points: list, geometry: frozenset) -> Rings:
 
 _REGIONS = -1  # the layout of a segmentation: regions of rings
 # per ring type the number of coordinates of its ring (1: any even number), or _REGIONS
-_RING_LAYOUT = {"bbox": 4, "keypoint": 2, "polygon": 1, "line": 1, "segmentation": _REGIONS}
+_RING_LAYOUT = {kind: coordinates or 1 for kind, coordinates in validation.FLAT_COORDINATES.items()} | {
+    "segmentation": _REGIONS}
 
 
 def _region_rings(shapes: list) -> tuple[list, np.ndarray, np.ndarray]:
@@ -248,9 +249,8 @@ def _region_rings(shapes: list) -> tuple[list, np.ndarray, np.ndarray]:
     rings = list(chain.from_iterable(regions))
     per_shape = np.fromiter(map(len, shapes), np.int64, len(shapes))
     per_region = np.fromiter(map(len, regions), np.int64, len(regions))
-    if not per_region.all() or not per_shape.all() or per_shape.sum() != len(regions) \
-            or per_region.sum() != len(rings):
-        raise _Malformed  # an empty region (or something that is no list)
+    if not per_region.all() or not per_shape.all():
+        raise _Malformed  # an empty region
     ring_ends = np.cumsum(per_region)
     region_ends = np.cumsum(per_shape)
     counts = np.diff(np.concatenate([[0], ring_ends[region_ends - 1]])) if len(shapes) else per_shape
